@@ -1,0 +1,398 @@
+package session
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Timers outside the negotiated hold time.
+const (
+	openSentHold    = 4 * time.Minute // RFC 4271 §8.2.2 "large value"
+	notifyTimeout   = time.Second     // for writing a NOTIFICATION before closing
+	minSendHold     = time.Minute     // floor of the send hold timer
+	writeChunkBytes = 64 << 10
+)
+
+// ErrSendHoldTimer is the error code of the send hold timer
+// (draft-ietf-idr-bgp-sendholdtimer): the peer did not take our data.
+const ErrSendHoldTimer = 8
+
+// conn is one TCP connection of a peer, from OPEN to close.
+type conn struct {
+	p        *Peer
+	nc       net.Conn
+	outbound bool
+	r        *reader
+	st       atomic.Uint32
+	neg      *Negotiated // set before OpenConfirm, read-only after
+
+	wmu       sync.Mutex
+	kickCh    chan struct{}
+	goCh      chan Outbox // Run hands the outbox over on Established
+	closed    chan struct{}
+	closeOnce sync.Once
+	recvd     atomic.Pointer[Notification]
+	estAt     time.Time
+}
+
+func newConn(p *Peer, nc net.Conn, outbound bool) *conn {
+	c := &conn{
+		p: p, nc: nc, outbound: outbound, r: newReader(nc),
+		kickCh: make(chan struct{}, 1), goCh: make(chan Outbox, 1), closed: make(chan struct{}),
+	}
+	c.st.Store(uint32(Active))
+	return c
+}
+
+func (c *conn) state() State     { return State(c.st.Load()) }
+func (c *conn) setState(s State) { c.st.Store(uint32(s)) }
+
+func (c *conn) kick() {
+	select {
+	case c.kickCh <- struct{}{}:
+	default:
+	}
+}
+
+// post delivers an event to Run unless Run has returned.
+func (p *Peer) post(ev any) bool {
+	select {
+	case p.events <- ev:
+		return true
+	case <-p.done:
+		return false
+	}
+}
+
+func (p *Peer) localOpen() *localOpen {
+	return &localOpen{
+		asn: p.cfg.LocalASN, id: p.cfg.RouterID, holdTime: p.cfg.HoldTime, families: p.cfg.Families,
+		addPathRx: p.cfg.AddPathRx, addPathTx: p.cfg.AddPathTx, gracefulRestart: p.cfg.GracefulRestart,
+	}
+}
+
+// handshake runs OpenSent and OpenConfirm, then, once Run has made the
+// connection the established one, becomes its reader.
+func (c *conn) handshake() {
+	p := c.p
+	c.setState(OpenSent)
+	local := p.localOpen()
+	if err := c.writeMsg(AppendMessage(nil, MsgOpen, local.body())); err != nil {
+		c.close(nil, "sending OPEN failed", err)
+		return
+	}
+	c.nc.SetReadDeadline(time.Now().Add(openSentHold))
+	typ, body, err := c.r.next()
+	if err != nil {
+		c.readFailed(err, "OpenSent")
+		return
+	}
+	p.msgIn.Add(1)
+	switch typ {
+	case MsgOpen:
+	case MsgNotification:
+		c.closeReceived(parseNotification(body))
+		return
+	default:
+		c.close(&Notification{Code: ErrFSM, Subcode: 1}, "unexpected "+msgTypeName(typ)+" in OpenSent", nil)
+		return
+	}
+	o, err := parseOpen(body)
+	if err != nil {
+		c.fail(err, "malformed OPEN")
+		return
+	}
+	neg, err := negotiate(&p.cfg, local, o)
+	if err != nil {
+		c.fail(err, "OPEN refused")
+		return
+	}
+	neg.LocalAddr = addrPort(c.nc.LocalAddr())
+	neg.RemoteAddr = addrPort(c.nc.RemoteAddr())
+	c.neg = neg
+	reply := make(chan bool, 1)
+	if !p.post(evOpen{c: c, id: o.ID, reply: reply}) {
+		c.close(&Notification{Code: ErrCease, Subcode: CeasePeerDeconfigured}, "route server stopping", nil)
+		return
+	}
+	if !<-reply {
+		c.close(&Notification{Code: ErrCease, Subcode: CeaseCollision}, "collision resolution", nil)
+		return
+	}
+	c.setState(OpenConfirm)
+	if err := c.writeMsg(keepaliveMsg); err != nil {
+		c.close(nil, "sending KEEPALIVE failed", err)
+		return
+	}
+	if neg.HoldTime > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(neg.HoldTime))
+	} else {
+		c.nc.SetReadDeadline(time.Now().Add(openSentHold))
+	}
+	typ, body, err = c.r.next()
+	if err != nil {
+		c.readFailed(err, "OpenConfirm")
+		return
+	}
+	p.msgIn.Add(1)
+	switch typ {
+	case MsgKeepalive:
+	case MsgNotification:
+		c.closeReceived(parseNotification(body))
+		return
+	default:
+		c.close(&Notification{Code: ErrFSM, Subcode: 2}, "unexpected "+msgTypeName(typ)+" in OpenConfirm", nil)
+		return
+	}
+	c.r.maxLen = neg.MaxMessageLen()
+	if !p.post(evConfirmed{c}) {
+		c.close(&Notification{Code: ErrCease, Subcode: CeasePeerDeconfigured}, "route server stopping", nil)
+		return
+	}
+	var out Outbox
+	select {
+	case out = <-c.goCh:
+	case <-c.closed:
+		return
+	}
+	go c.writeLoop(out)
+	c.readLoop()
+}
+
+// establish is called by Run once the connection is the established one.
+func (c *conn) establish(out Outbox) {
+	c.estAt = time.Now()
+	c.goCh <- out
+}
+
+func (c *conn) readLoop() {
+	p := c.p
+	hold := c.neg.HoldTime
+	for {
+		if hold > 0 {
+			c.nc.SetReadDeadline(time.Now().Add(hold))
+		} else {
+			c.nc.SetReadDeadline(time.Time{})
+		}
+		typ, body, err := c.r.next()
+		if err != nil {
+			c.readFailed(err, "Established")
+			return
+		}
+		p.msgIn.Add(1)
+		switch typ {
+		case MsgKeepalive:
+		case MsgUpdate:
+			p.updIn.Add(1)
+			if err := p.h.Update(p, body); err != nil {
+				c.fail(err, "UPDATE error")
+				return
+			}
+		case MsgRouteRefresh:
+			c.routeRefresh(body)
+		case MsgNotification:
+			c.closeReceived(parseNotification(body))
+			return
+		case MsgOpen:
+			c.close(&Notification{Code: ErrFSM, Subcode: 3}, "unexpected OPEN in Established", nil)
+			return
+		}
+	}
+}
+
+func (c *conn) routeRefresh(body []byte) {
+	if len(body) != 4 {
+		if c.neg.EnhancedRouteRefresh {
+			// RFC 7313 §5: a malformed ROUTE-REFRESH ends the session.
+			msg := AppendMessage(nil, MsgRouteRefresh, body)
+			c.close(&Notification{Code: ErrRouteRefresh, Subcode: ErrSubRRInvalidLength, Data: msg}, "malformed ROUTE-REFRESH", nil)
+			return
+		}
+		c.p.log.Warn("ignoring malformed ROUTE-REFRESH", "length", len(body))
+		return
+	}
+	afi := binary.BigEndian.Uint16(body[:2])
+	f, ok := FamilyOf(afi, body[3])
+	if !ok || !c.neg.Families[f] {
+		c.p.log.Warn("ignoring ROUTE-REFRESH for a family not negotiated", "afi", afi, "safi", body[3])
+		return
+	}
+	c.p.h.RouteRefresh(c.p, f, body[2])
+}
+
+func (c *conn) writeLoop(out Outbox) {
+	p := c.p
+	var ka <-chan time.Time
+	var kaTimer *time.Timer
+	if c.neg.Keepalive > 0 {
+		kaTimer = time.NewTimer(c.neg.Keepalive)
+		defer kaTimer.Stop()
+		ka = kaTimer.C
+	}
+	resetKA := func() {
+		if kaTimer != nil {
+			kaTimer.Reset(c.neg.Keepalive)
+		}
+	}
+	limit := writeChunkBytes
+	buf := make([]byte, 0, limit+MaxExtendedLen)
+	for {
+		for {
+			select {
+			case <-c.closed:
+				return
+			default:
+			}
+			buf = out.Fill(buf[:0], limit)
+			if len(buf) == 0 {
+				break
+			}
+			n := countMessages(buf)
+			if err := c.writeMsg(buf); err != nil {
+				c.writeFailed(err)
+				return
+			}
+			p.updOut.Add(uint64(n))
+			resetKA()
+		}
+		select {
+		case <-c.kickCh:
+		case <-ka:
+			if err := c.writeMsg(keepaliveMsg); err != nil {
+				c.writeFailed(err)
+				return
+			}
+			resetKA()
+		case <-c.closed:
+			return
+		}
+	}
+}
+
+func countMessages(b []byte) int {
+	n := 0
+	for len(b) >= HeaderLen {
+		l := int(binary.BigEndian.Uint16(b[16:18]))
+		if l < HeaderLen || l > len(b) {
+			break
+		}
+		b = b[l:]
+		n++
+	}
+	return n
+}
+
+// writeMsg writes whole messages. The send hold timer bounds how long a
+// peer that does not read can block us.
+func (c *conn) writeMsg(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	select {
+	case <-c.closed:
+		return net.ErrClosed
+	default:
+	}
+	sendHold := minSendHold
+	if c.neg != nil && 2*c.neg.HoldTime > sendHold {
+		sendHold = 2 * c.neg.HoldTime
+	}
+	c.nc.SetWriteDeadline(time.Now().Add(sendHold))
+	_, err := c.nc.Write(b)
+	if err == nil {
+		c.p.msgOut.Add(uint64(countMessages(b)))
+	}
+	return err
+}
+
+func (c *conn) writeFailed(err error) {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		c.close(nil, "send hold timer expired: the peer did not take our data", err)
+		return
+	}
+	c.close(nil, "write failed", err)
+}
+
+// readFailed turns a read error into the right close.
+func (c *conn) readFailed(err error, where string) {
+	var ne net.Error
+	var n *Notification
+	switch {
+	case errors.As(err, &n):
+		c.close(n, "message header error in "+where, nil)
+	case errors.As(err, &ne) && ne.Timeout():
+		c.close(&Notification{Code: ErrHoldTimer}, "hold timer expired in "+where, nil)
+	case isClosedErr(err):
+		c.close(nil, "connection closed by peer in "+where, nil)
+	default:
+		c.close(nil, "read failed in "+where, err)
+	}
+}
+
+// fail closes with the NOTIFICATION found in err's chain, if any.
+func (c *conn) fail(err error, reason string) {
+	var n *Notification
+	if errors.As(err, &n) {
+		c.close(n, reason, err)
+		return
+	}
+	c.close(nil, reason, err)
+}
+
+func (c *conn) closeReceived(n *Notification) {
+	c.recvd.Store(n)
+	c.p.log.Warn("NOTIFICATION received", "notification", n.String())
+	c.close(nil, "NOTIFICATION received: "+n.String(), nil)
+}
+
+// close sends n (if any), closes the connection and reports to Run. Safe to
+// call more than once and from any goroutine.
+func (c *conn) close(n *Notification, reason string, err error) {
+	c.closeOnce.Do(func() {
+		if n != nil {
+			// Unblock a writer stuck on a full socket, then send.
+			c.nc.SetWriteDeadline(time.Now().Add(notifyTimeout))
+			c.wmu.Lock()
+			c.nc.SetWriteDeadline(time.Now().Add(notifyTimeout))
+			if _, werr := c.nc.Write(AppendMessage(nil, MsgNotification, n.body())); werr == nil {
+				c.p.msgOut.Add(1)
+			}
+			c.wmu.Unlock()
+			if n.Code != ErrCease || n.Subcode != CeaseCollision {
+				c.p.log.Warn("NOTIFICATION sent", "notification", n.String(), "reason", reason, "err", err)
+			}
+		}
+		c.nc.Close()
+		close(c.closed)
+		ev := DownEvent{Reason: reason, Sent: n, Received: c.recvd.Load(), Err: err, Negotiated: c.neg}
+		if !c.estAt.IsZero() {
+			ev.Uptime = time.Since(c.estAt)
+		}
+		ev.GracefulRestart = c.neg != nil && c.neg.GracefulRestart && ev.Received == nil &&
+			(n == nil || n.Code == ErrHoldTimer)
+		go c.p.post(evClosed{c: c, ev: ev})
+	})
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	if t, ok := a.(*net.TCPAddr); ok {
+		ap := t.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	return netip.AddrPort{}
+}
+
+// String describes the connection for logs.
+func (c *conn) String() string {
+	dir := "inbound"
+	if c.outbound {
+		dir = "outbound"
+	}
+	return fmt.Sprintf("%s %s", dir, c.nc.RemoteAddr())
+}

@@ -1,0 +1,127 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+)
+
+// Listener accepts BGP connections on the configured addresses and hands
+// each to the Peer configured for the remote address; other connections
+// get Cease "Connection Rejected".
+type Listener struct {
+	log    *slog.Logger
+	lookup func(netip.Addr) *Peer
+	lns    []net.Listener
+	wg     sync.WaitGroup
+}
+
+// Listen opens a listener per "address:port". lookup finds the peer for a
+// remote address (nil: not a configured neighbour); it is called from the
+// accept goroutines and must be safe for concurrent use.
+func Listen(ctx context.Context, addrs []string, lookup func(netip.Addr) *Peer, log *slog.Logger) (*Listener, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	l := &Listener{log: log, lookup: lookup}
+	for _, a := range addrs {
+		ap, err := netip.ParseAddrPort(a)
+		if err != nil {
+			l.Close()
+			return nil, fmt.Errorf("listen address %q: want address:port such as 0.0.0.0:179 or [::]:179: %w", a, err)
+		}
+		network := "tcp4"
+		if ap.Addr().Is6() {
+			network = "tcp6" // IPV6_V6ONLY, so 0.0.0.0 and :: can both be bound
+		}
+		var lc net.ListenConfig
+		ln, err := lc.Listen(ctx, network, ap.String())
+		if err != nil {
+			l.Close()
+			return nil, fmt.Errorf("listening on %s: %w", a, err)
+		}
+		l.lns = append(l.lns, ln)
+	}
+	for _, ln := range l.lns {
+		l.wg.Add(1)
+		go l.accept(ln)
+	}
+	return l, nil
+}
+
+// Addrs returns the bound addresses (useful with port 0).
+func (l *Listener) Addrs() []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, ln := range l.lns {
+		out = append(out, addrPort(ln.Addr()))
+	}
+	return out
+}
+
+// SetMD5 installs the TCP-MD5 key for a neighbour on every listening socket
+// of its address family ("" removes it).
+func (l *Listener) SetMD5(peer netip.Addr, key string) error {
+	peer = peer.Unmap()
+	var errs []error
+	for _, ln := range l.lns {
+		tl, ok := ln.(*net.TCPListener)
+		if !ok || addrPort(ln.Addr()).Addr().Is4() != peer.Is4() {
+			continue
+		}
+		rc, err := tl.SyscallConn()
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := control(rc, func(fd uintptr) error { return setMD5(fd, peer, key) }); err != nil {
+			errs = append(errs, fmt.Errorf("on %s: %w", ln.Addr(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (l *Listener) accept(ln net.Listener) {
+	defer l.wg.Done()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			l.log.Warn("accept failed", "listen", ln.Addr().String(), "err", err)
+			continue
+		}
+		remote := addrPort(nc.RemoteAddr()).Addr()
+		p := l.lookup(remote)
+		if p == nil {
+			l.log.Warn("connection from an address that is not a configured neighbour; rejected", "remote", nc.RemoteAddr().String())
+			rejectConn(nc, &Notification{Code: ErrCease, Subcode: CeaseConnRejected})
+			continue
+		}
+		if p.cfg.GTSM {
+			tc := nc.(*net.TCPConn)
+			rc, err := tc.SyscallConn()
+			if err == nil {
+				err = control(rc, func(fd uintptr) error { return setGTSM(fd, !remote.Is4(), p.cfg.GTSMHops) })
+			}
+			if err != nil {
+				l.log.Error("GTSM on accepted connection", "neighbor", p.cfg.Name, "err", err)
+				nc.Close()
+				continue
+			}
+		}
+		p.Accept(nc)
+	}
+}
+
+// Close stops accepting.
+func (l *Listener) Close() {
+	for _, ln := range l.lns {
+		ln.Close()
+	}
+	l.wg.Wait()
+}

@@ -1,0 +1,117 @@
+package session
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// BGP message types (RFC 4271 §4.1, RFC 2918).
+const (
+	MsgOpen         = 1
+	MsgUpdate       = 2
+	MsgNotification = 3
+	MsgKeepalive    = 4
+	MsgRouteRefresh = 5
+)
+
+// Message size limits (RFC 4271 §4.1, RFC 8654).
+const (
+	HeaderLen      = 19
+	MaxMsgLen      = 4096
+	MaxExtendedLen = 65535
+)
+
+var marker = [16]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+
+// msgTypeName names a message type for logs.
+func msgTypeName(t uint8) string {
+	switch t {
+	case MsgOpen:
+		return "OPEN"
+	case MsgUpdate:
+		return "UPDATE"
+	case MsgNotification:
+		return "NOTIFICATION"
+	case MsgKeepalive:
+		return "KEEPALIVE"
+	case MsgRouteRefresh:
+		return "ROUTE-REFRESH"
+	}
+	return fmt.Sprintf("type %d", t)
+}
+
+// reader reads whole BGP messages from a stream into a reused buffer.
+type reader struct {
+	r      io.Reader
+	buf    []byte
+	maxLen int
+}
+
+func newReader(r io.Reader) *reader {
+	return &reader{r: r, buf: make([]byte, MaxExtendedLen), maxLen: MaxMsgLen}
+}
+
+// next returns the type and body of the next message. The body aliases the
+// reader's buffer and is valid until the next call. A framing error is a
+// *Notification (Message Header Error) to send before closing; I/O errors
+// are returned as they are.
+func (r *reader) next() (uint8, []byte, error) {
+	h := r.buf[:HeaderLen]
+	if _, err := io.ReadFull(r.r, h); err != nil {
+		return 0, nil, err
+	}
+	if [16]byte(h[:16]) != marker {
+		return 0, nil, &Notification{Code: ErrMsgHeader, Subcode: ErrSubConnNotSynced}
+	}
+	length := int(binary.BigEndian.Uint16(h[16:18]))
+	typ := h[18]
+	if length < HeaderLen || length > r.maxLen || !lengthOK(typ, length) {
+		return 0, nil, &Notification{Code: ErrMsgHeader, Subcode: ErrSubBadMsgLength, Data: []byte{h[16], h[17]}}
+	}
+	if typ < MsgOpen || typ > MsgRouteRefresh {
+		return 0, nil, &Notification{Code: ErrMsgHeader, Subcode: ErrSubBadMsgType, Data: []byte{typ}}
+	}
+	body := r.buf[HeaderLen:length]
+	if _, err := io.ReadFull(r.r, body); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return 0, nil, err
+	}
+	return typ, body, nil
+}
+
+// lengthOK applies the per-type minimum and fixed lengths of RFC 4271 §6.1.
+func lengthOK(typ uint8, length int) bool {
+	switch typ {
+	case MsgOpen:
+		return length >= 29
+	case MsgUpdate:
+		return length >= 23
+	case MsgNotification:
+		return length >= 21
+	case MsgKeepalive:
+		return length == HeaderLen
+	case MsgRouteRefresh:
+		return length >= 23
+	}
+	return true
+}
+
+// AppendHeader appends a BGP header for a message whose body is bodyLen
+// octets long.
+func AppendHeader(b []byte, typ uint8, bodyLen int) []byte {
+	b = append(b, marker[:]...)
+	b = binary.BigEndian.AppendUint16(b, uint16(HeaderLen+bodyLen))
+	return append(b, typ)
+}
+
+// AppendMessage appends a whole message.
+func AppendMessage(b []byte, typ uint8, body []byte) []byte {
+	b = AppendHeader(b, typ, len(body))
+	return append(b, body...)
+}
+
+var keepaliveMsg = AppendHeader(nil, MsgKeepalive, 0)

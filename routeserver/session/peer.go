@@ -1,0 +1,696 @@
+package session
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// State is a BGP FSM state (RFC 4271 §8.2.2).
+type State uint32
+
+// FSM states.
+const (
+	Idle State = iota
+	Connect
+	Active
+	OpenSent
+	OpenConfirm
+	Established
+)
+
+func (s State) String() string {
+	switch s {
+	case Idle:
+		return "Idle"
+	case Connect:
+		return "Connect"
+	case Active:
+		return "Active"
+	case OpenSent:
+		return "OpenSent"
+	case OpenConfirm:
+		return "OpenConfirm"
+	case Established:
+		return "Established"
+	}
+	return "State(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Config is one neighbour: a member router's address.
+type Config struct {
+	// Name identifies the neighbour in logs ("nhs-coastal 192.0.2.11").
+	Name      string
+	PeerAddr  netip.Addr
+	PeerPort  int        // for active connections; default 179
+	LocalAddr netip.Addr // source for active connections (optional)
+	LocalASN  uint32
+	PeerASN   uint32
+	RouterID  netip.Addr
+	// HoldTime offered; 0 disables keepalives and the hold timer.
+	HoldTime time.Duration
+	// ConnectRetry is the first back-off after a failed connection; it
+	// doubles up to 8×. Default 30s.
+	ConnectRetry time.Duration
+	// Passive never connects out.
+	Passive    bool
+	MD5Key     string
+	GTSM       bool
+	GTSMHops   int
+	RoleStrict bool
+	Families   [NumFamilies]bool
+	AddPathRx  bool
+	AddPathTx  bool
+	// GracefulRestart announces the helper capability.
+	GracefulRestart bool
+}
+
+// Handler is the RIB side of a session.
+type Handler interface {
+	// Established is called when the session reaches Established, before
+	// any UPDATE is read; the returned Outbox feeds the session's writer.
+	Established(p *Peer, n *Negotiated) Outbox
+	// Update is called from the session's reader goroutine with the body
+	// of each UPDATE (valid only during the call). An error ends the
+	// session; a *Notification in its chain is sent first.
+	Update(p *Peer, body []byte) error
+	// RouteRefresh is called for a ROUTE-REFRESH (subtype 0 request,
+	// 1 BoRR, 2 EoRR per RFC 7313).
+	RouteRefresh(p *Peer, f Family, subtype uint8)
+	// Down is called once when an established session ends.
+	Down(p *Peer, ev DownEvent)
+}
+
+// Outbox is where the session's writer goroutine pulls UPDATEs from.
+type Outbox interface {
+	// Fill appends whole BGP messages to buf, stopping once buf holds about
+	// limit octets, and returns it; it returns buf unchanged when nothing
+	// is pending. The writer calls it again after each write until it
+	// returns nothing, and again after every Kick.
+	Fill(buf []byte, limit int) []byte
+}
+
+// DownEvent says why an established session ended.
+type DownEvent struct {
+	Reason string
+	// Sent and Received are the NOTIFICATIONs exchanged, if any.
+	Sent, Received *Notification
+	Err            error
+	// GracefulRestart is true when the peer announced graceful restart and
+	// the session ended in a way that lets the helper keep its routes as
+	// stale (transport failure or hold timer, not a NOTIFICATION from the
+	// peer nor an administrative action here).
+	GracefulRestart bool
+	Negotiated      *Negotiated
+	Uptime          time.Duration
+}
+
+// Info is a snapshot of a peer for status and the looking glass.
+type Info struct {
+	Name            string
+	PeerAddr        netip.Addr
+	State           State
+	Since           time.Time // of the current state
+	Negotiated      *Negotiated
+	LastError       string
+	LastNotifySent  string
+	LastNotifyRecvd string
+	AdminDown       bool
+	IdleUntil       time.Time
+	Flaps           uint64
+	MsgIn, MsgOut   uint64
+	UpdIn, UpdOut   uint64
+}
+
+// Peer runs the FSM of one neighbour.
+type Peer struct {
+	cfg Config
+	h   Handler
+	log *slog.Logger
+
+	events chan any
+	done   chan struct{}
+
+	state atomic.Uint32
+	msgIn, msgOut, updIn, updOut,
+	flaps atomic.Uint64
+
+	mu        sync.Mutex // guards the fields below, for Info
+	since     time.Time
+	neg       *Negotiated
+	lastErr   string
+	lastSent  string
+	lastRecvd string
+	adminDown bool
+	idleUntil time.Time
+	estConn   *conn // the established connection, for other goroutines
+	current   *conn // the established connection, owned by Run
+}
+
+// NewPeer returns a peer; Run starts it.
+func NewPeer(cfg Config, h Handler, log *slog.Logger) *Peer {
+	if cfg.PeerPort == 0 {
+		cfg.PeerPort = 179
+	}
+	if cfg.ConnectRetry == 0 {
+		cfg.ConnectRetry = 30 * time.Second
+	}
+	if cfg.GTSM && cfg.GTSMHops == 0 {
+		cfg.GTSMHops = 1
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	p := &Peer{
+		cfg:    cfg,
+		h:      h,
+		log:    log.With("neighbor", cfg.Name),
+		events: make(chan any, 16),
+		done:   make(chan struct{}),
+		since:  time.Now(),
+	}
+	return p
+}
+
+// Config returns the neighbour configuration.
+func (p *Peer) Config() *Config { return &p.cfg }
+
+// State returns the current FSM state (the most advanced of its
+// connections).
+func (p *Peer) State() State { return State(p.state.Load()) }
+
+// Info returns a snapshot for status displays.
+func (p *Peer) Info() Info {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return Info{
+		Name: p.cfg.Name, PeerAddr: p.cfg.PeerAddr, State: p.State(), Since: p.since,
+		Negotiated: p.neg, LastError: p.lastErr, LastNotifySent: p.lastSent, LastNotifyRecvd: p.lastRecvd,
+		AdminDown: p.adminDown, IdleUntil: p.idleUntil, Flaps: p.flaps.Load(),
+		MsgIn: p.msgIn.Load(), MsgOut: p.msgOut.Load(), UpdIn: p.updIn.Load(), UpdOut: p.updOut.Load(),
+	}
+}
+
+func (p *Peer) setState(s State) {
+	if State(p.state.Swap(uint32(s))) != s {
+		p.mu.Lock()
+		p.since = time.Now()
+		p.mu.Unlock()
+	}
+}
+
+// events handled by run.
+type (
+	evAccepted struct{ nc net.Conn }
+	evDialed   struct {
+		nc  net.Conn
+		err error
+	}
+	evOpen struct {
+		c     *conn
+		id    netip.Addr
+		reply chan bool
+	}
+	evConfirmed struct{ c *conn }
+	evClosed    struct {
+		c  *conn
+		ev DownEvent
+	}
+	evAdmin struct {
+		kind    adminKind
+		n       *Notification
+		idleFor time.Duration
+		reason  string
+		done    chan struct{}
+	}
+)
+
+type adminKind int
+
+const (
+	adminShutdown adminKind = iota // close and stay down until Enable
+	adminReset                     // close, then reconnect as usual
+	adminIdle                      // close and stay down for idleFor (max prefix)
+	adminEnable
+	adminRefresh // send ROUTE-REFRESH (soft clear in)
+)
+
+// Run runs the FSM until ctx is done; then it closes the session with
+// Cease "Peer De-configured" unless Stop already sent something else.
+func (p *Peer) Run(ctx context.Context) {
+	defer close(p.done)
+	var (
+		conns    = map[*conn]bool{}
+		retry    = time.NewTimer(time.Hour)
+		failures int
+		dialing  bool
+	)
+	retry.Stop()
+	defer retry.Stop()
+
+	schedule := func(d time.Duration) {
+		if p.cfg.Passive {
+			return
+		}
+		retry.Reset(d)
+	}
+	backoff := func() time.Duration {
+		d := p.cfg.ConnectRetry << min(failures, 3)
+		// ±25% jitter so that restarts do not synchronise.
+		return d*3/4 + time.Duration(rand.Int64N(int64(d/2)+1))
+	}
+	refreshState := func() {
+		s := Idle
+		if !p.cfg.Passive && !p.isAdminDown() {
+			s = Active
+			if dialing {
+				s = Connect
+			}
+		} else if !p.isAdminDown() {
+			s = Active
+		}
+		for c := range conns {
+			if cs := c.state(); cs > s {
+				s = cs
+			}
+		}
+		p.setState(s)
+	}
+	startConn := func(nc net.Conn, outbound bool) {
+		c := newConn(p, nc, outbound)
+		conns[c] = true
+		go c.handshake()
+	}
+
+	if !p.isAdminDown() {
+		schedule(time.Duration(rand.Int64N(int64(time.Second)))) // first attempt soon
+	}
+	refreshState()
+	for {
+		select {
+		case <-ctx.Done():
+			n := &Notification{Code: ErrCease, Subcode: CeasePeerDeconfigured}
+			for c := range conns {
+				c.close(n, "route server stopping", nil)
+			}
+			for len(conns) > 0 {
+				switch e := (<-p.events).(type) {
+				case evClosed:
+					p.finish(e, conns)
+				case evOpen:
+					e.reply <- false
+				case evAccepted:
+					rejectConn(e.nc, n)
+				case evDialed:
+					if e.err == nil {
+						e.nc.Close()
+					}
+				case evAdmin:
+					if e.done != nil {
+						close(e.done)
+					}
+				}
+			}
+			return
+		case <-retry.C:
+			if dialing || p.isAdminDown() || p.current != nil || time.Now().Before(p.getIdleUntil()) {
+				break
+			}
+			dialing = true
+			go func() {
+				dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+				defer cancel()
+				nc, err := p.dial(dctx)
+				p.events <- evDialed{nc, err}
+			}()
+		case ev := <-p.events:
+			switch e := ev.(type) {
+			case evAccepted:
+				switch {
+				case p.isAdminDown():
+					rejectConn(e.nc, NewShutdown(CeaseAdminShutdown, "neighbor administratively down"))
+				case time.Now().Before(p.getIdleUntil()):
+					rejectConn(e.nc, &Notification{Code: ErrCease, Subcode: CeaseConnRejected})
+				case p.current != nil:
+					// §6.8: a collision with an Established session closes
+					// the new connection.
+					rejectConn(e.nc, &Notification{Code: ErrCease, Subcode: CeaseCollision})
+				default:
+					startConn(e.nc, false)
+				}
+			case evDialed:
+				dialing = false
+				if e.err != nil {
+					failures++
+					p.setErr(fmt.Sprintf("connect: %v", e.err))
+					schedule(backoff())
+					break
+				}
+				if p.isAdminDown() || p.current != nil {
+					rejectConn(e.nc, &Notification{Code: ErrCease, Subcode: CeaseCollision})
+					break
+				}
+				startConn(e.nc, true)
+			case evOpen:
+				e.reply <- p.resolveCollision(e.c, e.id, conns)
+			case evConfirmed:
+				if !conns[e.c] || p.current != nil {
+					e.c.close(&Notification{Code: ErrCease, Subcode: CeaseCollision}, "collision", nil)
+					break
+				}
+				for c := range conns {
+					if c != e.c {
+						c.close(&Notification{Code: ErrCease, Subcode: CeaseCollision}, "collision resolution", nil)
+					}
+				}
+				failures = 0
+				retry.Stop()
+				p.current = e.c
+				p.mu.Lock()
+				p.neg = e.c.neg
+				p.estConn = e.c
+				p.mu.Unlock()
+				e.c.setState(Established)
+				p.log.Info("session established", "remote", e.c.neg.RemoteAddr, "hold", e.c.neg.HoldTime,
+					"families", familyList(e.c.neg.Families), "role", roleString(e.c.neg), "four_octet_as", e.c.neg.FourOctetAS)
+				e.c.establish(p.h.Established(p, e.c.neg))
+			case evClosed:
+				wasCurrent := p.finish(e, conns)
+				if !p.isAdminDown() {
+					d := backoff()
+					if wasCurrent {
+						d = time.Second // reconnect soon after a session drop
+					}
+					if until := p.getIdleUntil(); time.Now().Before(until) {
+						d = time.Until(until)
+					}
+					schedule(d)
+				}
+			case evAdmin:
+				p.admin(e, conns)
+				if e.kind == adminEnable || e.kind == adminReset {
+					failures = 0
+					schedule(time.Duration(rand.Int64N(int64(200 * time.Millisecond))))
+				}
+				if e.done != nil {
+					close(e.done)
+				}
+			}
+		}
+		refreshState()
+	}
+}
+
+// finish removes a closed connection; it reports whether it was the
+// established one.
+func (p *Peer) finish(e evClosed, conns map[*conn]bool) bool {
+	delete(conns, e.c)
+	if e.ev.Sent != nil {
+		p.setSent(e.ev.Sent)
+	}
+	if e.ev.Received != nil {
+		p.setRecvd(e.ev.Received)
+	}
+	if e.ev.Err != nil {
+		p.setErr(e.ev.Err.Error())
+	} else if e.ev.Reason != "" {
+		p.setErr(e.ev.Reason)
+	}
+	if p.current != e.c {
+		return false
+	}
+	p.current = nil
+	p.flaps.Add(1)
+	p.mu.Lock()
+	p.neg = nil
+	p.estConn = nil
+	p.mu.Unlock()
+	p.log.Warn("session down", "reason", e.ev.Reason, "sent", notifString(e.ev.Sent),
+		"received", notifString(e.ev.Received), "err", e.ev.Err, "graceful_restart", e.ev.GracefulRestart)
+	p.h.Down(p, e.ev)
+	return true
+}
+
+// resolveCollision decides whether connection c, whose peer just sent an
+// OPEN with identifier id, may proceed (RFC 4271 §6.8): against a
+// connection in OpenConfirm, keep the one initiated by the speaker with
+// the higher BGP Identifier.
+func (p *Peer) resolveCollision(c *conn, id netip.Addr, conns map[*conn]bool) bool {
+	if p.current != nil {
+		return false
+	}
+	local := binary.BigEndian.Uint32(p.cfg.RouterID.AsSlice())
+	remote := binary.BigEndian.Uint32(id.AsSlice())
+	keepOutbound := local > remote
+	for other := range conns {
+		if other == c || other.state() != OpenConfirm {
+			continue
+		}
+		// other and c collide: keep the one initiated by the higher ID.
+		if c.outbound == keepOutbound {
+			other.close(&Notification{Code: ErrCease, Subcode: CeaseCollision}, "collision resolution", nil)
+			return true
+		}
+		return false
+	}
+	return true
+}
+
+func (p *Peer) admin(e evAdmin, conns map[*conn]bool) {
+	switch e.kind {
+	case adminShutdown:
+		p.mu.Lock()
+		p.adminDown = true
+		p.mu.Unlock()
+		for c := range conns {
+			c.close(e.n, e.reason, nil)
+		}
+	case adminIdle:
+		p.mu.Lock()
+		if e.idleFor > 0 {
+			p.idleUntil = time.Now().Add(e.idleFor)
+		} else {
+			p.adminDown = true // stays down until an operator enables it
+		}
+		p.mu.Unlock()
+		for c := range conns {
+			c.close(e.n, e.reason, nil)
+		}
+	case adminReset:
+		p.mu.Lock()
+		p.idleUntil = time.Time{}
+		p.mu.Unlock()
+		for c := range conns {
+			c.close(e.n, e.reason, nil)
+		}
+	case adminEnable:
+		p.mu.Lock()
+		p.adminDown = false
+		p.idleUntil = time.Time{}
+		p.mu.Unlock()
+	}
+}
+
+func (p *Peer) sendAdmin(e evAdmin) {
+	e.done = make(chan struct{})
+	select {
+	case p.events <- e:
+		select {
+		case <-e.done:
+		case <-p.done:
+		}
+	case <-p.done:
+	}
+}
+
+// Shutdown closes the session with Cease "Administrative Shutdown" and the
+// RFC 9003 message msg, and keeps the neighbour down until Enable.
+func (p *Peer) Shutdown(msg string) {
+	p.sendAdmin(evAdmin{kind: adminShutdown, n: NewShutdown(CeaseAdminShutdown, msg), reason: "administrative shutdown"})
+}
+
+// Reset closes the session with Cease "Administrative Reset" and the
+// message msg; the neighbour reconnects as usual.
+func (p *Peer) Reset(msg string) {
+	p.sendAdmin(evAdmin{kind: adminReset, n: NewShutdown(CeaseAdminReset, msg), reason: "administrative reset"})
+}
+
+// CloseWith closes the session with the given NOTIFICATION (e.g. Cease
+// "Other Configuration Change"); the neighbour reconnects as usual.
+func (p *Peer) CloseWith(n *Notification, reason string) {
+	p.sendAdmin(evAdmin{kind: adminReset, n: n, reason: reason})
+}
+
+// Enable lifts an administrative shutdown or an idle hold.
+func (p *Peer) Enable() { p.sendAdmin(evAdmin{kind: adminEnable}) }
+
+// MaxPrefixExceeded tears the session down with Cease "Maximum Number of
+// Prefixes Reached" (RFC 4486 data: AFI, SAFI, limit) and keeps the
+// neighbour idle for restart (0: until Enable). It may be called from the
+// Handler's Update; it does not wait.
+func (p *Peer) MaxPrefixExceeded(f Family, limit uint32, restart time.Duration) {
+	afi, safi := f.AFISAFI()
+	data := []byte{byte(afi >> 8), byte(afi), safi, 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(data[3:], limit)
+	e := evAdmin{kind: adminIdle, n: &Notification{Code: ErrCease, Subcode: CeaseMaxPrefix, Data: data},
+		idleFor: restart, reason: fmt.Sprintf("maximum number of %s prefixes (%d) reached", f, limit)}
+	go func() {
+		select {
+		case p.events <- e:
+		case <-p.done:
+		}
+	}()
+}
+
+// AdminDown reports whether the neighbour is administratively down.
+func (p *Peer) AdminDown() bool { return p.isAdminDown() }
+
+// SendRouteRefresh asks the peer to resend its routes of family f (soft
+// clear in). It returns an error when the session is not established or
+// the peer did not announce route refresh.
+func (p *Peer) SendRouteRefresh(f Family) error {
+	p.mu.Lock()
+	neg := p.neg
+	p.mu.Unlock()
+	c := p.established()
+	if c == nil || neg == nil {
+		return errors.New("session is not established")
+	}
+	if !neg.RouteRefresh {
+		return errors.New("the peer did not announce the route refresh capability")
+	}
+	if !neg.Families[f] {
+		return fmt.Errorf("%s was not negotiated", f)
+	}
+	afi, safi := f.AFISAFI()
+	return c.writeMsg(AppendMessage(nil, MsgRouteRefresh, []byte{byte(afi >> 8), byte(afi), 0, safi}))
+}
+
+// Kick wakes the writer: the Outbox has something new.
+func (p *Peer) Kick() {
+	if c := p.established(); c != nil {
+		c.kick()
+	}
+}
+
+// established returns the established connection, if any. Safe from any
+// goroutine.
+func (p *Peer) established() *conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.estConn
+}
+
+// Done is closed when Run has returned.
+func (p *Peer) Done() <-chan struct{} { return p.done }
+
+// Accept hands an incoming connection from this neighbour to the FSM.
+func (p *Peer) Accept(nc net.Conn) {
+	select {
+	case p.events <- evAccepted{nc}:
+	case <-p.done:
+		nc.Close()
+	}
+}
+
+func (p *Peer) isAdminDown() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.adminDown
+}
+
+func (p *Peer) getIdleUntil() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.idleUntil
+}
+
+func (p *Peer) setErr(s string) {
+	p.mu.Lock()
+	p.lastErr = s
+	p.mu.Unlock()
+}
+
+func (p *Peer) setSent(n *Notification) {
+	p.mu.Lock()
+	p.lastSent = n.String()
+	p.mu.Unlock()
+}
+
+func (p *Peer) setRecvd(n *Notification) {
+	p.mu.Lock()
+	p.lastRecvd = n.String()
+	p.mu.Unlock()
+}
+
+// dial opens an active connection with the transport options applied
+// before connect (MD5 must be on the socket before the SYN).
+func (p *Peer) dial(ctx context.Context) (net.Conn, error) {
+	d := net.Dialer{
+		Control: func(network, address string, c syscall.RawConn) error {
+			return control(c, func(fd uintptr) error {
+				if p.cfg.MD5Key != "" {
+					if err := setMD5(fd, p.cfg.PeerAddr, p.cfg.MD5Key); err != nil {
+						return err
+					}
+				}
+				if p.cfg.GTSM {
+					return setGTSM(fd, !p.cfg.PeerAddr.Unmap().Is4(), p.cfg.GTSMHops)
+				}
+				return nil
+			})
+		},
+	}
+	if p.cfg.LocalAddr.IsValid() {
+		d.LocalAddr = &net.TCPAddr{IP: p.cfg.LocalAddr.AsSlice()}
+	}
+	return d.DialContext(ctx, "tcp", netip.AddrPortFrom(p.cfg.PeerAddr, uint16(p.cfg.PeerPort)).String())
+}
+
+// rejectConn sends n on a connection we do not want and closes it.
+func rejectConn(nc net.Conn, n *Notification) {
+	nc.SetWriteDeadline(time.Now().Add(time.Second))
+	nc.Write(AppendMessage(nil, MsgNotification, n.body()))
+	nc.Close()
+}
+
+func notifString(n *Notification) string {
+	if n == nil {
+		return ""
+	}
+	return n.String()
+}
+
+func familyList(f [NumFamilies]bool) []string {
+	var out []string
+	for i, on := range f {
+		if on {
+			out = append(out, Family(i).String())
+		}
+	}
+	return out
+}
+
+func roleString(n *Negotiated) string {
+	if !n.HasRole {
+		return "none"
+	}
+	return RoleName(n.PeerRole)
+}
+
+// isClosedErr reports errors that only say the connection went away.
+func isClosedErr(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
