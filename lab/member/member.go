@@ -325,7 +325,9 @@ func (r *Router) Received(ctx context.Context) ([]Route, error) {
 			errs = append(errs, err)
 		}
 	}
-	slices.SortFunc(out, func(a, b Route) int { return a.Prefix.Addr().Compare(b.Prefix.Addr())*64 + (a.Prefix.Bits() - b.Prefix.Bits()) })
+	slices.SortFunc(out, func(a, b Route) int {
+		return a.Prefix.Addr().Compare(b.Prefix.Addr())*64 + (a.Prefix.Bits() - b.Prefix.Bits())
+	})
 	return out, errors.Join(errs...)
 }
 
