@@ -1,0 +1,478 @@
+package rpki
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fedrs/fedrs/conf"
+)
+
+// Snapshot is one published, immutable state of the merged RPKI data.
+type Snapshot struct {
+	// Serial increases by one with every published change.
+	Serial uint32
+	Time   time.Time
+	VRPs   *VRPs
+	ASPAs  *ASPAs
+}
+
+// Validate is s.VRPs.Validate; a nil snapshot validates everything as
+// NotFound.
+func (s *Snapshot) Validate(p netip.Prefix, origin uint32, originOK bool) State {
+	if s == nil {
+		return NotFound
+	}
+	return s.VRPs.Validate(p, origin, originOK)
+}
+
+// VerifyUpstream is s.ASPAs.VerifyUpstream; a nil snapshot gives Unknown
+// for any non-empty path without an AS_SET.
+func (s *Snapshot) VerifyUpstream(asns []uint32, hasSet bool, neighbor uint32) PathState {
+	var t *ASPAs
+	if s != nil {
+		t = s.ASPAs
+	}
+	return t.VerifyUpstream(asns, hasSet, neighbor)
+}
+
+// Change is what a published snapshot changed.
+type Change struct {
+	Old, New *Snapshot
+	// Added and Removed are the VRPs that appeared and disappeared, in
+	// canonical order. Only routes covered by one of their prefixes can
+	// have changed origin validation state.
+	Added, Removed []VRP
+	// ASPAChanged reports that the ASPA table differs: ASPA states of any
+	// route may have changed.
+	ASPAChanged bool
+	changed     *VRPs
+}
+
+// Affects reports whether the origin validation state of a route for p may
+// differ between Old and New: some added or removed VRP covers p. It does
+// not allocate.
+func (c *Change) Affects(p netip.Prefix) bool {
+	if c.changed == nil {
+		return false
+	}
+	return c.changed.Validate(p, 0, false) != NotFound
+}
+
+// Prefixes returns the distinct prefixes of the added and removed VRPs: a
+// route needs re-validation if and only if one of them covers its prefix.
+func (c *Change) Prefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for v := range c.changed.All() {
+		if len(out) == 0 || out[len(out)-1] != v.Prefix {
+			out = append(out, v.Prefix)
+		}
+	}
+	return out
+}
+
+// Options configure a Manager. The zero value works.
+type Options struct {
+	Logger *slog.Logger
+	// FilePoll is how often JSON and SLURM files are checked for changes
+	// (modification time and size). Default 2s.
+	FilePoll time.Duration
+	// RTRVersion is the highest RTR version the clients offer: 1 (the
+	// default; 0 also means 1) or 2 (draft-ietf-sidrops-8210bis, which adds
+	// ASPA PDUs). A cache that answers "Unsupported Protocol Version" gets
+	// the next lower version, down to 0.
+	RTRVersion uint8
+	// RTRDialTimeout bounds a connection attempt to a cache. Default 10s.
+	RTRDialTimeout time.Duration
+	// RTRRetry overrides the retry interval after a failed connection
+	// (otherwise the cache's End of Data value, or 600s for version 0).
+	RTRRetry time.Duration
+	// Now returns the current time (tests). Default time.Now.
+	Now func() time.Time
+}
+
+// Manager owns the RPKI sources (RTR caches, JSON files, SLURM files, the
+// federation registry), merges them and publishes snapshots:
+//
+//	published = (JSON ∪ RTR − SLURM filters) ∪ SLURM assertions ∪ registry
+//
+// where RTR contributes the data of one cache: the most preferred cache that
+// is in sync, else the most preferred one whose data has not expired.
+// Readers call Snapshot (lock-free); subscribers get every Change.
+type Manager struct {
+	log  *slog.Logger
+	opts Options
+
+	cur  atomic.Pointer[Snapshot]
+	kick chan struct{}
+
+	mu       sync.Mutex
+	files    []*fileSource
+	slurms   []*fileSource
+	caches   []*RTRClient
+	registry *Registry
+	subs     map[int]func(Change)
+	nextSub  int
+	ready    chan struct{}
+	readyOK  bool
+	running  bool
+}
+
+// NewManager returns a Manager with no sources and an empty snapshot
+// (serial 0).
+func NewManager(opts Options) *Manager {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.FilePoll <= 0 {
+		opts.FilePoll = 2 * time.Second
+	}
+	if opts.RTRVersion == 0 || opts.RTRVersion > 2 {
+		opts.RTRVersion = 1
+	}
+	if opts.RTRDialTimeout <= 0 {
+		opts.RTRDialTimeout = 10 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	m := &Manager{
+		log:   opts.Logger.With("component", "rpki"),
+		opts:  opts,
+		kick:  make(chan struct{}, 1),
+		subs:  map[int]func(Change){},
+		ready: make(chan struct{}),
+	}
+	m.cur.Store(&Snapshot{Time: opts.Now(), VRPs: newVRPsChecked(nil), ASPAs: NewASPAs(nil)})
+	return m
+}
+
+// NewManagerFromConfig builds a Manager with the sources of cfg.RPKI: the
+// caches (by preference), files, SLURM files and, unless registry = false,
+// the registry from cfg's members.
+func NewManagerFromConfig(cfg *conf.Config, opts Options) *Manager {
+	m := NewManager(opts)
+	caches := slices.Clone(cfg.RPKI.Caches)
+	slices.SortStableFunc(caches, func(a, b conf.RTRCache) int { return cmp.Compare(a.Preference, b.Preference) })
+	for _, c := range caches {
+		m.AddCache(c.Address, c.Preference)
+	}
+	for _, f := range cfg.RPKI.Files {
+		m.AddFile(f)
+	}
+	for _, f := range cfg.RPKI.SLURM {
+		m.AddSLURM(f)
+	}
+	if cfg.RPKI.Registry == nil || *cfg.RPKI.Registry {
+		m.SetRegistry(RegistryFromConfig(cfg))
+	}
+	return m
+}
+
+// AddFile adds a VRP/ASPA JSON file source. Call before Run.
+func (m *Manager) AddFile(path string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.files = append(m.files, &fileSource{path: path, kind: "file"})
+}
+
+// AddSLURM adds an RFC 8416 SLURM file source. Call before Run.
+func (m *Manager) AddSLURM(path string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.slurms = append(m.slurms, &fileSource{path: path, kind: "slurm"})
+}
+
+// AddCache adds an RTR cache ("host:port"); a lower preference is
+// preferred, equal preferences keep the order of the calls. Call before Run.
+func (m *Manager) AddCache(addr string, preference int) *RTRClient {
+	c := newRTRClient(addr, preference, m.opts, m.log, m.poke)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.caches = append(m.caches, c)
+	slices.SortStableFunc(m.caches, func(a, b *RTRClient) int { return cmp.Compare(a.pref, b.pref) })
+	return c
+}
+
+// SetRegistry replaces the federation registry (nil removes it), for
+// example after a configuration reload. It may be called at any time.
+func (m *Manager) SetRegistry(r *Registry) {
+	m.mu.Lock()
+	m.registry = r
+	m.mu.Unlock()
+	m.poke()
+}
+
+// Registry returns the current registry (nil if none).
+func (m *Manager) Registry() *Registry {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.registry
+}
+
+// Snapshot returns the current snapshot without locking. It is never nil.
+func (m *Manager) Snapshot() *Snapshot { return m.cur.Load() }
+
+// Subscribe registers fn to be called, in order and from the Manager's
+// goroutine, with every published change. fn must not block for long. The
+// returned function unsubscribes.
+func (m *Manager) Subscribe(fn func(Change)) (unsubscribe func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	id := m.nextSub
+	m.nextSub++
+	m.subs[id] = fn
+	return func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		delete(m.subs, id)
+	}
+}
+
+// Ready is closed once the first merge after Run started has been
+// published (files and SLURM loaded, or failed; RTR caches may still be
+// syncing).
+func (m *Manager) Ready() <-chan struct{} { return m.ready }
+
+func (m *Manager) poke() {
+	select {
+	case m.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run runs the sources and publishes snapshots until ctx is done.
+func (m *Manager) Run(ctx context.Context) error {
+	m.mu.Lock()
+	if m.running {
+		m.mu.Unlock()
+		return fmt.Errorf("rpki: Manager.Run called twice")
+	}
+	m.running = true
+	caches := slices.Clone(m.caches)
+	m.mu.Unlock()
+
+	var wg sync.WaitGroup
+	for _, c := range caches {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.Run(ctx)
+		}()
+	}
+	defer wg.Wait()
+
+	m.pollFiles()
+	m.publish()
+	close(m.ready)
+
+	poll := time.NewTicker(m.opts.FilePoll)
+	defer poll.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-poll.C:
+			if m.pollFiles() {
+				m.publish()
+			}
+		case <-m.kick:
+			m.publish()
+		}
+	}
+}
+
+// Reload checks the files now (rather than at the next poll) and publishes
+// what changed. It is safe to call while Run runs.
+func (m *Manager) Reload() {
+	if m.pollFiles() {
+		m.poke()
+	}
+}
+
+// selectedCache returns the cache whose data is used, or nil.
+func (m *Manager) selectedCache() *RTRClient {
+	var stale *RTRClient
+	for _, c := range m.caches {
+		switch c.usable() {
+		case usableSynced:
+			return c
+		case usableStale:
+			if stale == nil {
+				stale = c
+			}
+		}
+	}
+	return stale
+}
+
+// publish merges the sources and, when the result differs from the current
+// snapshot, publishes it and notifies the subscribers.
+func (m *Manager) publish() {
+	start := m.opts.Now()
+	m.mu.Lock()
+	var feedVRPs []VRP
+	var feedASPAs []ASPA
+	for _, f := range m.files {
+		if f.feed != nil {
+			feedVRPs = append(feedVRPs, f.feed.VRPs...)
+			feedASPAs = append(feedASPAs, f.feed.ASPAs...)
+		}
+	}
+	sel := m.selectedCache()
+	for _, c := range m.caches {
+		c.setSelected(c == sel)
+	}
+	if sel != nil {
+		v, a := sel.snapshotData()
+		feedVRPs = append(feedVRPs, v...)
+		feedASPAs = append(feedASPAs, a...)
+	}
+	var filters []PrefixFilter
+	var aspaFilters []uint32
+	var assertions []VRP
+	var aspaAssertions []ASPA
+	for _, f := range m.slurms {
+		if f.slurm != nil {
+			filters = append(filters, f.slurm.PrefixFilters...)
+			aspaFilters = append(aspaFilters, f.slurm.ASPAFilters...)
+			for _, a := range f.slurm.PrefixAssertions {
+				assertions = append(assertions, a.VRP)
+			}
+			aspaAssertions = append(aspaAssertions, f.slurm.ASPAAssertions...)
+		}
+	}
+	reg := m.registry
+	subs := make([]func(Change), 0, len(m.subs))
+	ids := make([]int, 0, len(m.subs))
+	for id := range m.subs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		subs = append(subs, m.subs[id])
+	}
+	m.mu.Unlock()
+
+	all := feedVRPs[:0:0]
+	if len(filters) == 0 {
+		all = feedVRPs
+	} else {
+		all = make([]VRP, 0, len(feedVRPs))
+		for _, v := range feedVRPs {
+			if !filtered(filters, v) {
+				all = append(all, v)
+			}
+		}
+	}
+	all = append(all, assertions...)
+	all = append(all, reg.VRPs()...)
+	if len(aspaFilters) > 0 {
+		kept := feedASPAs[:0:0]
+		for _, a := range feedASPAs {
+			if !slices.Contains(aspaFilters, a.Customer) {
+				kept = append(kept, a)
+			}
+		}
+		feedASPAs = kept
+	}
+	feedASPAs = append(feedASPAs, aspaAssertions...)
+
+	vrps := newVRPsChecked(all)
+	aspas := NewASPAs(feedASPAs)
+	old := m.cur.Load()
+	added, removed := DiffVRPs(old.VRPs, vrps)
+	aspaChanged := !old.ASPAs.Equal(aspas)
+	if len(added) == 0 && len(removed) == 0 && !aspaChanged {
+		return
+	}
+	s := &Snapshot{Serial: old.Serial + 1, Time: m.opts.Now(), VRPs: vrps, ASPAs: aspas}
+	m.cur.Store(s)
+	changed := append(slices.Clone(added), removed...)
+	ch := Change{Old: old, New: s, Added: added, Removed: removed, ASPAChanged: aspaChanged, changed: newVRPsChecked(changed)}
+	m.log.Info("RPKI data changed", "serial", s.Serial, "vrps", vrps.Len(), "aspas", aspas.Len(),
+		"added", len(added), "removed", len(removed), "aspa_changed", aspaChanged, "took", m.opts.Now().Sub(start))
+	for _, fn := range subs {
+		fn(ch)
+	}
+}
+
+// fileSource is a JSON or SLURM file, polled by modification time and
+// size. Its fields are guarded by Manager.mu.
+type fileSource struct {
+	path  string
+	kind  string // "file" or "slurm"
+	seen  bool
+	mtime time.Time
+	size  int64
+
+	feed  *Feed
+	slurm *SLURM
+
+	loaded  time.Time
+	lastErr string
+	errTime time.Time
+}
+
+// pollFiles stats every file and reloads the changed ones; it reports
+// whether any source's data changed.
+func (m *Manager) pollFiles() bool {
+	m.mu.Lock()
+	srcs := append(slices.Clone(m.files), m.slurms...)
+	m.mu.Unlock()
+	changed := false
+	for _, f := range srcs {
+		if m.pollFile(f) {
+			changed = true
+		}
+	}
+	return changed
+}
+
+func (m *Manager) pollFile(f *fileSource) bool {
+	st, err := os.Stat(f.path)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err != nil {
+		if f.lastErr != err.Error() {
+			m.log.Warn("RPKI file unavailable; keeping its previous data", "kind", f.kind, "path", f.path, "err", err)
+		}
+		f.lastErr, f.errTime = err.Error(), m.opts.Now()
+		f.seen = false
+		return false
+	}
+	if f.seen && st.ModTime().Equal(f.mtime) && st.Size() == f.size {
+		return false
+	}
+	f.seen, f.mtime, f.size = true, st.ModTime(), st.Size()
+	data, err := os.ReadFile(f.path)
+	if err == nil {
+		if f.kind == "slurm" {
+			var s *SLURM
+			if s, err = ParseSLURM(data); err == nil {
+				f.slurm = s
+			}
+		} else {
+			var fd *Feed
+			if fd, err = ParseFeed(data); err == nil {
+				f.feed = fd
+			}
+		}
+	}
+	if err != nil {
+		f.lastErr, f.errTime = fmt.Sprintf("%s: %v", f.path, err), m.opts.Now()
+		m.log.Error("RPKI file rejected; keeping its previous data", "kind", f.kind, "path", f.path, "err", err)
+		return false
+	}
+	f.lastErr = ""
+	f.loaded = m.opts.Now()
+	m.log.Info("RPKI file loaded", "kind", f.kind, "path", f.path)
+	return true
+}
