@@ -40,6 +40,10 @@ type Server struct {
 	ControlTokenFile string `toml:"control_token_file"`
 	ControlTLSCert   string `toml:"control_tls_cert"`
 	ControlTLSKey    string `toml:"control_tls_key"`
+	// ControlTokenSecret is the bearer token in effect: ControlToken, or
+	// the content of ControlTokenFile (read by Load, trailing newline
+	// removed). Not a TOML key.
+	ControlTokenSecret string `toml:"-"`
 	// History is the SQLite history database path; "" disables history.
 	History string `toml:"history"`
 	// LogLevel is debug, info, warn or error. Default info.
@@ -193,6 +197,8 @@ type Member struct {
 	// PrefixListFile adds prefixes the member may announce without owning
 	// them (bgpq4 JSON output, or one "PREFIX [ge N] [le N]" per line).
 	PrefixListFile string `toml:"prefix_list_file"`
+	// PrefixList is PrefixListFile parsed (by Load). Not a TOML key.
+	PrefixList []PrefixRange `toml:"-"`
 	// OriginASNs may originate the member's routes. Default: the member's
 	// own ASN.
 	OriginASNs []ASNRange `toml:"origin_asns"`
@@ -204,6 +210,10 @@ type Member struct {
 	// MD5Password or MD5PasswordFile enable TCP-MD5 (RFC 2385).
 	MD5Password     string `toml:"md5_password"`
 	MD5PasswordFile string `toml:"md5_password_file"`
+	// MD5Secret is the TCP-MD5 password in effect: MD5Password, or the
+	// content of MD5PasswordFile (read by Load, trailing newline removed).
+	// "" disables TCP-MD5. Not a TOML key.
+	MD5Secret string `toml:"-"`
 	// Passive: only accept connections, never connect out. Default false
 	// (both: the route server also connects, with back-off).
 	Passive bool `toml:"passive"`
@@ -230,6 +240,12 @@ type Member struct {
 	Shutdown bool `toml:"shutdown"`
 	// Policy overlays [policy] for this member (see Policy).
 	Policy *Policy `toml:"policy"`
+	// Effective is the policy that applies to this member, resolved by
+	// Load (or ApplyDefaults): [policy] overlaid key by key with the keys
+	// [member.policy] sets, then every key set nowhere given the default
+	// of the effective preset, bogon lists resolved, Checks holding every
+	// check. The policy engine reads this, not Policy. Not a TOML key.
+	Effective Policy `toml:"-"`
 }
 
 // MaxPrefixes is [member.max_prefixes].
