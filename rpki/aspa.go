@@ -386,7 +386,8 @@ func (t *ASPAs) verify(p Path, dir Direction, e *PathExplanation) (PathState, st
 			h = downHop
 		}
 		if e != nil {
-			e.Decisive = &h
+			e.Decisive = new(Hop)
+			*e.Decisive = h
 			if dir == Downstream {
 				return PathInvalid, fmt.Sprintf("up-ramp (at most %d) and down-ramp (at most %d) cannot cover the %d-AS path: AS%d is not a provider of AS%d", maxUp, maxDown, n, h.Provider, h.Customer), compressed
 			}
@@ -401,7 +402,8 @@ func (t *ASPAs) verify(p Path, dir Direction, e *PathExplanation) (PathState, st
 			h = downUnknownHop
 		}
 		if e != nil {
-			e.Decisive = &h
+			e.Decisive = new(Hop)
+			*e.Decisive = h
 			return PathUnknown, fmt.Sprintf("AS%d has no ASPA, so AS%d cannot be verified as its provider (No Attestation)", h.Customer, h.Provider), compressed
 		}
 		return PathUnknown, "", nil

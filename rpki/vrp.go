@@ -148,6 +148,20 @@ type family struct {
 	v4    bool
 	nodes []node
 	vals  []val
+	// sk holds one search key per node, compact for the binary search:
+	// for IPv4 the address and the prefix length (addr<<32 | bits, which
+	// sorts like the nodes); for IPv6 the top 64 address bits.
+	sk []uint64
+	// bucket (IPv4 only) indexes sk by the top 16 address bits: the
+	// nodes whose address starts with b are sk[bucket[b]:bucket[b+1]].
+	bucket []uint32
+}
+
+func (f *family) searchKey(k key, bits int) uint64 {
+	if f.v4 {
+		return k.hi | uint64(bits)
+	}
+	return k.hi
 }
 
 // VRPs is an immutable table of VRPs with fast covering lookups. A nil or
@@ -219,6 +233,21 @@ func buildFamily(vrps []VRP, v4 bool) family {
 		f.nodes = append(f.nodes, node{addr: k, bits: uint8(bits), parent: parent, first: uint32(i), count: 1})
 		stack = append(stack, int32(len(f.nodes)-1))
 	}
+	f.sk = make([]uint64, len(f.nodes))
+	for i := range f.nodes {
+		f.sk[i] = f.searchKey(f.nodes[i].addr, int(f.nodes[i].bits))
+	}
+	if v4 && len(f.nodes) > 0 {
+		f.bucket = make([]uint32, 1<<16+1)
+		j := 0
+		for b := range 1 << 16 {
+			for j < len(f.sk) && f.sk[j]>>48 < uint64(b) {
+				j++
+			}
+			f.bucket[b] = uint32(j)
+		}
+		f.bucket[1<<16] = uint32(len(f.sk))
+	}
 	return f
 }
 
@@ -232,15 +261,32 @@ func (t *VRPs) family(a netip.Addr) *family {
 // deepest returns the index of the deepest node covering the prefix (k,
 // bits), or -1.
 func (f *family) deepest(k key, bits int) int32 {
-	// i = number of nodes with (addr, bits) <= (k, bits).
-	lo, hi := 0, len(f.nodes)
+	// lo = number of nodes with (addr, bits) <= (k, bits). Search the
+	// compact keys first: exact for IPv4; for IPv6 it finds the nodes
+	// whose top 64 bits are <= k's, and the few with equal top bits but a
+	// greater (addr, bits) are stepped over below.
+	t := f.searchKey(k, bits)
+	lo, hi := 0, len(f.sk)
+	if f.bucket != nil {
+		b := t >> 48
+		lo, hi = int(f.bucket[b]), int(f.bucket[b+1])
+	}
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		n := &f.nodes[m]
-		if k.less(n.addr) || (n.addr == k && int(n.bits) > bits) {
+		if f.sk[m] > t {
 			hi = m
 		} else {
 			lo = m + 1
+		}
+	}
+	if !f.v4 {
+		for lo > 0 {
+			n := &f.nodes[lo-1]
+			if k.less(n.addr) || (n.addr == k && int(n.bits) > bits) {
+				lo--
+				continue
+			}
+			break
 		}
 	}
 	// Every node covering the prefix is node lo-1 or one of its ancestors.
@@ -454,6 +500,7 @@ func (t *VRPs) MemoryBytes() int {
 	if t == nil {
 		return 0
 	}
-	const nodeSize, valSize = 32, 8
-	return (cap(t.v4.nodes)+cap(t.v6.nodes))*nodeSize + (cap(t.v4.vals)+cap(t.v6.vals))*valSize
+	const nodeSize, valSize, skSize = 32, 8, 8
+	return (cap(t.v4.nodes)+cap(t.v6.nodes))*nodeSize + (cap(t.v4.vals)+cap(t.v6.vals))*valSize +
+		(cap(t.v4.sk)+cap(t.v6.sk))*skSize + cap(t.v4.bucket)*4
 }
