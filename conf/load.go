@@ -455,10 +455,10 @@ func (is *issues) err(c *Config, idx *lineIndex) error {
 	}
 	type sorted struct {
 		Issue
-		at int
+		at, n int
 	}
 	out := make([]sorted, 0, len(is.list))
-	for _, pi := range is.list {
+	for n, pi := range is.list {
 		it := Issue{Field: pi.p.display(c), Msg: pi.msg, Err: pi.err, File: c.File}
 		at := idx.line(pi.p.key())
 		if pi.file != "" {
@@ -466,9 +466,14 @@ func (is *issues) err(c *Config, idx *lineIndex) error {
 		} else {
 			it.Line = at
 		}
-		out = append(out, sorted{it, at})
+		out = append(out, sorted{it, at, n})
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].at < out[j].at })
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].at != out[j].at {
+			return out[i].at < out[j].at
+		}
+		return comparePaths(is.list[out[i].n].p, is.list[out[j].n].p) < 0
+	})
 	e := &Error{Issues: make([]Issue, len(out))}
 	for i := range out {
 		e.Issues[i] = out[i].Issue

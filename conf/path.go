@@ -1,6 +1,7 @@
 package conf
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -126,4 +127,23 @@ func (is *issues) suppressed(p path) bool {
 		}
 	}
 	return false
+}
+
+// comparePaths orders paths element by element, indices numerically.
+func comparePaths(a, b path) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		ai, aInt := a[i].(int)
+		bi, bInt := b[i].(int)
+		switch {
+		case aInt && bInt:
+			if ai != bi {
+				return cmp.Compare(ai, bi)
+			}
+		default:
+			if c := cmp.Compare(fmt.Sprint(a[i]), fmt.Sprint(b[i])); c != 0 {
+				return c
+			}
+		}
+	}
+	return cmp.Compare(len(a), len(b))
 }

@@ -70,15 +70,15 @@ var commonBogonsV4 = []string{
 }
 
 var commonBogonsV6 = []string{
-	"::/0",          // default route (matches only itself, see MatchesBogon)
-	"::/8",          // unspecified, loopback, IPv4-compatible/-mapped, RFC 4291
-	"100::/64",      // discard-only, RFC 6666
-	"2001:2::/48",   // benchmarking, RFC 5180
-	"2001:10::/28",  // ORCHID, RFC 4843
-	"3ffe::/16",     // former 6bone, RFC 3701
-	"fe80::/10",     // link local, RFC 4291
-	"fec0::/10",     // site local, deprecated by RFC 3879
-	"ff00::/8",      // multicast, RFC 4291
+	"::/0",         // default route (matches only itself, see MatchesBogon)
+	"::/8",         // unspecified, loopback, IPv4-compatible/-mapped, RFC 4291
+	"100::/64",     // discard-only, RFC 6666
+	"2001:2::/48",  // benchmarking, RFC 5180
+	"2001:10::/28", // ORCHID, RFC 4843
+	"3ffe::/16",    // former 6bone, RFC 3701
+	"fe80::/10",    // link local, RFC 4291
+	"fec0::/10",    // site local, deprecated by RFC 3879
+	"ff00::/8",     // multicast, RFC 4291
 }
 
 // The federation preset deliberately does not list 2001:db8::/32 (IPv6

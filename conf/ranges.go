@@ -25,7 +25,7 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 	}
 	if !strings.Contains(s, "/") {
 		if a, err := netip.ParseAddr(s); err == nil {
-			return netip.Prefix{}, fmt.Errorf("%s has no prefix length; write e.g. %s/%d", s, s, a.BitLen())
+			return netip.Prefix{}, fmt.Errorf("%s has no prefix length; write e.g. %s/%d", s, s, guessBits(a))
 		}
 		return netip.Prefix{}, fmt.Errorf(`%q is not a prefix; write e.g. "10.1.0.0/16" or "2001:db8:100::/40"`, s)
 	}
@@ -46,6 +46,21 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 		return netip.Prefix{}, fmt.Errorf("%s is not a canonical prefix (host bits are set); did you mean %s?", s, m)
 	}
 	return p, nil
+}
+
+// guessBits is the shortest octet (IPv4) or hextet (IPv6) boundary at
+// which a is a canonical prefix: 10.2.0.0 → 16, 192.0.2.1 → 32.
+func guessBits(a netip.Addr) int {
+	step := 8
+	if !a.Is4() {
+		step = 16
+	}
+	for bits := step; bits < a.BitLen(); bits += step {
+		if p := netip.PrefixFrom(a, bits); p.Masked().Addr() == a {
+			return bits
+		}
+	}
+	return a.BitLen()
 }
 
 func ipVersion(a netip.Addr) int {

@@ -41,17 +41,25 @@ func asnProblem(asn uint32) string {
 
 // Valid values of the enumerated keys.
 var (
-	LogLevels         = []string{"debug", "info", "warn", "error"}
-	Families          = []string{"ipv4", "ipv6"}
-	AddPathModes      = []string{"off", "receive", "send", "both"}
-	MaxPrefixActions  = []string{"teardown", "warn", "filter"}
-	CheckActions      = []string{ActionFilter, ActionTag, ActionOff}
+	LogLevels        = []string{"debug", "info", "warn", "error"}
+	Families         = []string{"ipv4", "ipv6"}
+	AddPathModes     = []string{"off", "receive", "send", "both"}
+	MaxPrefixActions = []string{"teardown", "warn", "filter"}
+	CheckActions     = []string{ActionFilter, ActionTag, ActionOff}
 )
 
 const (
 	maxMD5KeyLen      = 80 // Linux TCP_MD5SIG_MAXKEYLEN
 	minControlTokenLn = 16
 )
+
+func quoteEach(vs []string) []string {
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = strconv.Quote(v)
+	}
+	return q
+}
 
 func quoteList(vs []string) string {
 	q := make([]string, len(vs))
@@ -226,7 +234,7 @@ func (v *validator) server() {
 		if s.ControlTokenFile != "" {
 			key = "control_token_file"
 		}
-		v.is.add(p.add(key), "the token is %d characters; use at least %d, e.g. the output of `openssl rand -hex 32`", len(t), minControlTokenLn)
+		v.is.add(p.add(key), "the token is %d characters; use at least %d random characters (e.g. openssl rand -hex 32)", len(t), minControlTokenLn)
 	}
 	if (s.ControlTLSCert == "") != (s.ControlTLSKey == "") {
 		missing := "control_tls_key"
@@ -502,7 +510,7 @@ func (v *validator) members() {
 				if s := suggest(g, groupNames); s != "" {
 					msg += fmt.Sprintf("; did you mean %q?", s)
 				} else if len(groupNames) > 0 {
-					msg += "; the groups are " + quoteList(groupNames)
+					msg += "; defined groups: " + strings.Join(quoteEach(groupNames), ", ")
 				} else {
 					msg += fmt.Sprintf("; define it: [[group]] name = %q, id = 1", g)
 				}
