@@ -3,6 +3,7 @@ package rpki
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/fedrs/fedrs/conf"
@@ -412,6 +414,8 @@ type fileSource struct {
 	seen  bool
 	mtime time.Time
 	size  int64
+	ino   uint64
+	hash  [32]byte // of the content last parsed (successfully or not)
 
 	feed  *Feed
 	slurm *SLURM
@@ -448,12 +452,25 @@ func (m *Manager) pollFile(f *fileSource) bool {
 		f.seen = false
 		return false
 	}
-	if f.seen && st.ModTime().Equal(f.mtime) && st.Size() == f.size {
+	var ino uint64
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		ino = sys.Ino
+	}
+	// File times are coarse (a clock tick), so a file rewritten with the
+	// same size within one tick looks unchanged: a recently modified file
+	// is read again and compared by content until it settles.
+	recent := m.opts.Now().Sub(st.ModTime()) < 2*time.Second+2*m.opts.FilePoll
+	if f.seen && st.ModTime().Equal(f.mtime) && st.Size() == f.size && ino == f.ino && !recent {
 		return false
 	}
-	f.seen, f.mtime, f.size = true, st.ModTime(), st.Size()
+	f.seen, f.mtime, f.size, f.ino = true, st.ModTime(), st.Size(), ino
 	data, err := os.ReadFile(f.path)
 	if err == nil {
+		h := sha256.Sum256(data)
+		if h == f.hash {
+			return false
+		}
+		f.hash = h
 		if f.kind == "slurm" {
 			var s *SLURM
 			if s, err = ParseSLURM(data); err == nil {
