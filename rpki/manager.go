@@ -106,7 +106,7 @@ type Options struct {
 //	published = (JSON ∪ RTR − SLURM filters) ∪ SLURM assertions ∪ registry
 //
 // where RTR contributes the data of one cache: the most preferred cache that
-// is in sync, else the most preferred one whose data has not expired.
+// is in sync, else the cache used so far until its data expires.
 // Readers call Snapshot (lock-free); subscribers get every Change.
 type Manager struct {
 	log  *slog.Logger
@@ -299,15 +299,20 @@ func (m *Manager) Reload() {
 	}
 }
 
-// selectedCache returns the cache whose data is used, or nil.
+// selectedCache returns the cache whose data is used, or nil: the most
+// preferred cache in sync; when none is, the cache used so far while its
+// data has not expired, else the most preferred cache with unexpired data.
 func (m *Manager) selectedCache() *RTRClient {
 	var stale *RTRClient
 	for _, c := range m.caches {
-		switch c.usable() {
+		switch u, _ := c.usable(); u {
 		case usableSynced:
 			return c
 		case usableStale:
-			if stale == nil {
+			c.mu.Lock()
+			sel := c.selected
+			c.mu.Unlock()
+			if stale == nil || sel {
 				stale = c
 			}
 		}

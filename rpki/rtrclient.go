@@ -72,6 +72,7 @@ type RTRClient struct {
 	expire    time.Duration
 	state     string
 	synced    bool // connected and in sync
+	expired   bool // the data expired and nothing replaced it yet
 	selected  bool
 	lastErr   string
 	errTime   time.Time
@@ -90,18 +91,18 @@ func newRTRClient(addr string, pref int, opts Options, log *slog.Logger, onChang
 // Address returns the cache's address.
 func (c *RTRClient) Address() string { return c.addr }
 
-func (c *RTRClient) usable() usability {
+func (c *RTRClient) usable() (usability, time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
 	case !c.hasData:
-		return usableNone
+		return usableNone, c.lastSync
 	case c.synced:
-		return usableSynced
+		return usableSynced, c.lastSync
 	case c.opts.Now().Before(c.lastSync.Add(c.expire)):
-		return usableStale
+		return usableStale, c.lastSync
 	}
-	return usableNone
+	return usableNone, c.lastSync
 }
 
 func (c *RTRClient) setSelected(b bool) {
@@ -161,9 +162,12 @@ func (c *RTRClient) Run(ctx context.Context) {
 		c.mu.Lock()
 		wasSynced := c.synced
 		c.synced = false
-		if c.hasData {
+		switch {
+		case c.hasData:
 			c.state = StateStale
-		} else {
+		case c.expired:
+			c.state = StateExpired
+		default:
 			c.state = StateConnecting
 		}
 		wait := c.retry
@@ -223,7 +227,7 @@ func (c *RTRClient) checkExpiry() {
 		return
 	}
 	c.data = rtrData{}
-	c.hasData, c.hasSess, c.synced = false, false, false
+	c.hasData, c.hasSess, c.synced, c.expired = false, false, false, true
 	if c.state != StateSyncing {
 		c.state = StateExpired
 	}
@@ -515,7 +519,7 @@ func (c *RTRClient) commit(tx *txState, eod rtr.PDU) int {
 		c.expire = clampDur(eod.Expire, 600, 172800)
 	}
 	c.lastSync = c.opts.Now()
-	c.synced = true
+	c.synced, c.expired = true, false
 	c.state = StateSynced
 	c.lastErr = ""
 	return n
