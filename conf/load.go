@@ -469,7 +469,7 @@ func (is *issues) err(c *Config, idx *lineIndex) error {
 		out = append(out, sorted{it, at, n})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].at != out[j].at {
+		if out[i].at != out[j].at || idx == nil {
 			return out[i].at < out[j].at
 		}
 		return comparePaths(is.list[out[i].n].p, is.list[out[j].n].p) < 0
