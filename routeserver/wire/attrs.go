@@ -1,0 +1,211 @@
+package wire
+
+import (
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/session"
+)
+
+// AttrSet is an interned attribute set: the decoded view the policy engine
+// reads, the canonical attribute bytes the encoder rewrites, and caches of
+// what was derived from it (export profiles, encoded variants). Every
+// prefix that arrived with the same attributes from the same family shares
+// one AttrSet. It is immutable apart from its caches and reference count.
+type AttrSet struct {
+	policy.Attrs
+	Family session.Family
+
+	id   uint32
+	key  string // family, canonical attributes, next hops
+	raw  int    // offset of the canonical attributes in key
+	rawN int
+	refs atomic.Int32
+	dead bool // removed from the table (guarded by Table.mu)
+	t    *Table
+
+	mu    sync.Mutex
+	cache []cacheEntry // derived values; few per set
+}
+
+type cacheEntry struct {
+	key any
+	val any
+}
+
+// ID is the set's handle, stable while the set is referenced; 0 is never
+// a valid ID.
+func (a *AttrSet) ID() uint32 { return a.id }
+
+// Raw returns the canonical attribute bytes: every attribute passed on,
+// AS_PATH in 4-octet form, without NEXT_HOP, MP_REACH_NLRI and
+// MP_UNREACH_NLRI. It must not be modified.
+func (a *AttrSet) Raw() []byte {
+	return unsafe.Slice(unsafe.StringData(a.key[a.raw:]), a.rawN)
+}
+
+// Retain adds a reference.
+func (a *AttrSet) Retain() { a.refs.Add(1) }
+
+// Release drops a reference; the set leaves the table with its last one.
+func (a *AttrSet) Release() {
+	if a.refs.Add(-1) == 0 {
+		a.t.remove(a)
+	}
+}
+
+// Cached returns the value cached under key, computing it with f on a
+// miss. Keys must be comparable; callers use their own key types.
+func (a *AttrSet) Cached(key any, f func() any) any {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, e := range a.cache {
+		if e.key == key {
+			return e.val
+		}
+	}
+	v := f()
+	a.cache = append(a.cache, cacheEntry{key, v})
+	return v
+}
+
+// DropCache forgets every cached value (after a policy change).
+func (a *AttrSet) DropCache() {
+	a.mu.Lock()
+	a.cache = nil
+	a.mu.Unlock()
+}
+
+const chunkBits = 12
+
+type chunk [1 << chunkBits]*AttrSet
+
+// Table interns attribute sets. It is safe for concurrent use.
+type Table struct {
+	mu     sync.Mutex
+	m      map[string]*AttrSet
+	chunks atomic.Pointer[[]*chunk]
+	next   uint32
+	free   []uint32
+}
+
+// NewTable returns an empty table.
+func NewTable() *Table {
+	t := &Table{m: make(map[string]*AttrSet), next: 1}
+	t.chunks.Store(&[]*chunk{})
+	return t
+}
+
+// Len returns the number of live sets.
+func (t *Table) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.m)
+}
+
+// Get returns the set with the given ID (nil if none).
+func (t *Table) Get(id uint32) *AttrSet {
+	cs := *t.chunks.Load()
+	c := int(id >> chunkBits)
+	if c >= len(cs) {
+		return nil
+	}
+	return (*AttrSet)(atomic.LoadPointer((*unsafe.Pointer)(unsafe.Pointer(&cs[c][id&(1<<chunkBits-1)]))))
+}
+
+// Intern returns the set for these attributes with one reference taken.
+// a and segs are copied on a miss.
+func (t *Table) Intern(f session.Family, raw []byte, a *policy.Attrs, segs []policy.Segment) *AttrSet {
+	var kb [512]byte
+	k := append(kb[:0], byte(f))
+	k = appendAddr(k, a.NextHop)
+	k = appendAddr(k, a.NextHopLL)
+	rawOff := len(k)
+	k = append(k, raw...)
+
+	t.mu.Lock()
+	if s, ok := t.m[string(k)]; ok {
+		s.refs.Add(1)
+		t.mu.Unlock()
+		return s
+	}
+	s := &AttrSet{Attrs: *a, Family: f, key: string(k), raw: rawOff, rawN: len(raw), t: t}
+	if len(segs) > 0 {
+		s.Segments = append([]policy.Segment(nil), segs...)
+	}
+	s.ASPath = append([]uint32(nil), a.ASPath...)
+	s.refs.Store(1)
+	if n := len(t.free); n > 0 {
+		s.id = t.free[n-1]
+		t.free = t.free[:n-1]
+	} else {
+		s.id = t.next
+		t.next++
+	}
+	t.place(s)
+	t.m[s.key] = s
+	t.mu.Unlock()
+	return s
+}
+
+// place stores s in its slot, growing the chunk list (copy on write so
+// that Get needs no lock). Called with t.mu held.
+func (t *Table) place(s *AttrSet) {
+	cs := *t.chunks.Load()
+	c := int(s.id >> chunkBits)
+	if c >= len(cs) {
+		ncs := make([]*chunk, c+1)
+		copy(ncs, cs)
+		for i := len(cs); i <= c; i++ {
+			ncs[i] = new(chunk)
+		}
+		t.chunks.Store(&ncs)
+		cs = ncs
+	}
+	atomicStore(&cs[c][s.id&(1<<chunkBits-1)], s)
+}
+
+func (t *Table) remove(s *AttrSet) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if s.dead || s.refs.Load() != 0 {
+		return
+	}
+	s.dead = true
+	if t.m[s.key] == s {
+		delete(t.m, s.key)
+	}
+	cs := *t.chunks.Load()
+	atomicStore(&cs[s.id>>chunkBits][s.id&(1<<chunkBits-1)], nil)
+	t.free = append(t.free, s.id)
+}
+
+func atomicStore(p **AttrSet, s *AttrSet) {
+	atomic.StorePointer((*unsafe.Pointer)(unsafe.Pointer(p)), unsafe.Pointer(s))
+}
+
+// Each calls f for every live set (under the table lock: f must be quick
+// and must not intern or release).
+func (t *Table) Each(f func(*AttrSet)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, s := range t.m {
+		f(s)
+	}
+}
+
+func appendAddr(b []byte, a netip.Addr) []byte {
+	switch {
+	case !a.IsValid():
+		return append(b, 0)
+	case a.Is4():
+		v := a.As4()
+		return append(append(b, 4), v[:]...)
+	default:
+		v := a.As16()
+		return append(append(b, 16), v[:]...)
+	}
+}
