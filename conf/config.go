@@ -141,6 +141,12 @@ const (
 
 // Policy is the [policy] table, and [member.policy] overlays it per member:
 // a key set in [member.policy] replaces the global value for that member.
+//
+// After Load (or ApplyDefaults), Config.Policy and every Member.Effective
+// are resolved: keys set nowhere hold the defaults of the preset,
+// BogonPrefixes, BogonASNs and TransitFreeASNs hold the complete lists in
+// force (the preset's, or the configured ones plus BogonPrefixesFile's
+// entries), Informational is non-nil and Checks holds every check.
 type Policy struct {
 	// Preset chooses the default bogon lists: "federation" (RFC 1918,
 	// CGNAT and private ASNs are normal; default routes rejected) or "ixp"
