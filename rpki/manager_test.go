@@ -101,7 +101,11 @@ func TestManagerMergesAndReloads(t *testing.T) {
 		{"asn":64496,"prefix":"192.0.2.0/24","maxLength":25},
 		{"asn":64497,"prefix":"203.0.113.0/24","maxLength":24}],
 		"aspas":[{"customer_asid":64496,"providers":[64500]}]}`)
-	waitFor(t, "the changed file to be published", func() bool { return m.Snapshot().Serial > first })
+	waitFor(t, "the changed file to be published", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return m.Snapshot().Serial > first && len(changes) > 0 && changes[len(changes)-1].New.Serial > first
+	})
 	s = m.Snapshot()
 	check(s, "192.0.2.0/25", 64496, Valid)
 	mu.Lock()

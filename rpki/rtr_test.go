@@ -120,7 +120,9 @@ func TestRTRFailover(t *testing.T) {
 		t.Error("data dropped before it expired")
 	}
 	clock.Advance(DefaultExpire + time.Minute)
-	waitFor(t, "the data to expire", func() bool { return m.Snapshot().VRPs.Len() == 0 })
+	waitFor(t, "the data to expire", func() bool {
+		return m.Snapshot().VRPs.Len() == 0 && cacheStatus(m, addrA).State == StateExpired && cacheStatus(m, addrB).State == StateExpired
+	})
 	for _, addr := range []string{addrA, addrB} {
 		if st := cacheStatus(m, addr); st.State != StateExpired || st.VRPs != 0 {
 			t.Errorf("%s: %+v", addr, st)
