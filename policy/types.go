@@ -100,9 +100,9 @@ type Mods uint32
 
 // Mods bits.
 const (
-	ModGracefulShutdown Mods = 1 << iota // lowest preference (RFC 8326)
-	ModBlackhole                         // an accepted BLACKHOLE route (RFC 7999)
-	modRPKIShift        = iota           // 2 bits of ROVState
+	ModGracefulShutdown Mods   = 1 << iota // lowest preference (RFC 8326)
+	ModBlackhole                           // an accepted BLACKHOLE route (RFC 7999)
+	modRPKIShift        = iota             // 2 bits of ROVState
 	_
 	modASPAShift // 2 bits of ASPAState
 	_
@@ -163,10 +163,10 @@ type RegistryState uint8
 
 // Registry states.
 const (
-	RegistryNotChecked RegistryState = iota
-	RegistryOwned                    // registered to the announcing member (or shared with it)
-	RegistryUnregistered             // no member registered it
-	RegistryConflict                 // registered to another member: a hijack
+	RegistryNotChecked   RegistryState = iota
+	RegistryOwned                      // registered to the announcing member (or shared with it)
+	RegistryUnregistered               // no member registered it
+	RegistryConflict                   // registered to another member: a hijack
 )
 
 func (s RegistryState) String() string {
