@@ -1,0 +1,162 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/fedrs/fedrs/lab/interop"
+)
+
+var allMemberBinaries = []string{"ip", "bird", "birdc", "vtysh", "bgpd", "bgpctl", "gobgpd", "gobgp", "exabgp"}
+
+// checkTransparent checks, for every member, that it received every other
+// member's announcements exactly as a transparent route server passes
+// them: AS_PATH as the announcer sent it, NEXT_HOP the announcer's LAN
+// address, communities and large communities intact, OTC set to the
+// route server's ASN (RFC 9234 egress to an RS-Client).
+func checkTransparent(t *testing.T, ctx context.Context, l *Lab, wantOTC bool) {
+	t.Helper()
+	topo := l.Topology
+	for _, recv := range topo.Members {
+		routes, err := l.Routes(ctx, recv.Name)
+		if err != nil {
+			t.Errorf("%s: %v", recv.Name, err)
+			continue
+		}
+		got := map[netip.Prefix]Route{}
+		for _, r := range routes {
+			if _, dup := got[r.Prefix]; dup {
+				t.Errorf("%s received %s twice", recv.Name, r.Prefix)
+			}
+			got[r.Prefix] = r
+		}
+		want := 0
+		for _, from := range topo.Members {
+			if from.Name == recv.Name {
+				continue
+			}
+			for _, p := range from.Announce {
+				want++
+				r, ok := got[p.Prefix]
+				if !ok {
+					t.Errorf("%s (%s) did not receive %s from %s (%s)", recv.Name, recv.Daemon, p.Prefix, from.Name, from.Daemon)
+					continue
+				}
+				where := fmt.Sprintf("%s (%s) received %s from %s (%s)", recv.Name, recv.Daemon, p.Prefix, from.Name, from.Daemon)
+				if wp := p.WireASPath(from.ASN); !slices.Equal(r.ASPath, wp) {
+					t.Errorf("%s with AS_PATH %v, want %v", where, r.ASPath, wp)
+				}
+				nh := from.IPv4
+				if p.Family() == FamilyIPv6 {
+					nh = from.IPv6
+				}
+				if r.NextHop != nh {
+					t.Errorf("%s with NEXT_HOP %s, want %s", where, r.NextHop, nh)
+				}
+				for _, c := range p.Communities {
+					if !slices.Contains(r.Communities, c) {
+						t.Errorf("%s without community %s (has %v)", where, c, r.Communities)
+					}
+				}
+				for _, c := range p.LargeCommunities {
+					if !slices.Contains(r.LargeCommunities, c) {
+						t.Errorf("%s without large community %s (has %v)", where, c, r.LargeCommunities)
+					}
+				}
+				if wantOTC && r.OTC != topo.RouteServer.ASN {
+					t.Errorf("%s with OTC %d, want %d", where, r.OTC, topo.RouteServer.ASN)
+				}
+				wantFrom := topo.RouteServer.IPv4
+				if p.Family() == FamilyIPv6 {
+					wantFrom = topo.RouteServer.IPv6
+				}
+				if r.From != wantFrom {
+					t.Errorf("%s over the session with %s, want %s", where, r.From, wantFrom)
+				}
+			}
+		}
+		if len(got) != want {
+			t.Errorf("%s received %d prefixes, want %d: %v", recv.Name, len(got), want, routes)
+		}
+	}
+}
+
+// runHarness brings up testdata/harness.toml with the given route server
+// kind and checks sessions and routes from every member's side.
+func runHarness(t *testing.T, rsKind, name string, mutate func(*Topology)) {
+	need := allMemberBinaries
+	if rsKind == KindOpenBGPD {
+		need = append(need, "bgpd", "bgpctl")
+	}
+	interop.Require(t, true, need...)
+	topo, err := ReadTopology("testdata/harness.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo.Name = name
+	topo.RouteServer.Kind = rsKind
+	if mutate != nil {
+		mutate(topo)
+	}
+	root := runRoot(t)
+	ensureTeardown(t, name)
+	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Second)
+	defer cancel()
+
+	start := time.Now()
+	l, err := Up(ctx, topo, Options{RunRoot: root, WaitTimeout: 40 * time.Second, Logger: testLog(t)})
+	if err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	t.Cleanup(func() {
+		if keepLabs() {
+			return
+		}
+		if err := l.Down(context.Background()); err != nil {
+			t.Errorf("down: %v", err)
+		}
+	})
+	t.Logf("all sessions established after %s", time.Since(start).Round(time.Millisecond))
+
+	for _, n := range l.Nodes() {
+		sess, err := l.Sessions(ctx, n)
+		if err != nil {
+			t.Errorf("%s: %v", n, err)
+			continue
+		}
+		for _, s := range sess {
+			t.Logf("%s → %s %s: %s %s", n, s.PeerName, s.Peer, s.State, s.Info)
+		}
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	if err := l.WaitConverged(wctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("converged after %s", time.Since(start).Round(time.Millisecond))
+	checkTransparent(t, ctx, l, rsKind == KindBIRD || rsKind == KindOpenBGPD)
+
+	// The route server's own view, where the kind can report it: every
+	// member's announcements, received from that member.
+	rsRoutes, err := l.Routes(ctx, rsNode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, m := range topo.Members {
+		total += len(m.Announce)
+	}
+	if len(rsRoutes) != total {
+		t.Errorf("route server holds %d routes, want %d", len(rsRoutes), total)
+	}
+}
+
+// TestHarnessBIRDRouteServer validates the harness with BIRD as the route
+// server (a table per member) and one member of each daemon kind.
+func TestHarnessBIRDRouteServer(t *testing.T) {
+	runHarness(t, KindBIRD, "hbird", nil)
+}

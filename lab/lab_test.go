@@ -1,0 +1,288 @@
+package lab
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fedrs/fedrs/lab/interop"
+	"github.com/vishvananda/netlink"
+)
+
+// testLog sends the lab's progress to the test log.
+func testLog(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// keepLabs reports whether FEDRS_LAB_KEEP=1 asks tests to leave their labs
+// running for inspection.
+func keepLabs() bool { return os.Getenv("FEDRS_LAB_KEEP") == "1" }
+
+// runRoot returns a short temporary run root (unix socket paths must stay
+// short) that is removed after the lab is torn down.
+func runRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "fl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Daemons that drop root (FRR's zebra) must reach their directory.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if keepLabs() {
+			t.Logf("FEDRS_LAB_KEEP=1: run directory kept: %s", dir)
+			return
+		}
+		if t.Failed() {
+			t.Logf("run directory kept for inspection: %s", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	})
+	return dir
+}
+
+// ensureTeardown removes the lab's namespaces and processes at the end of
+// the test whatever happened (registered after runRoot, so it runs first).
+func ensureTeardown(t *testing.T, name string) {
+	t.Cleanup(func() {
+		if keepLabs() {
+			t.Logf("FEDRS_LAB_KEEP=1: lab %s left running; remove it with its Down or by deleting namespaces fl-%s-*", name, name)
+			return
+		}
+		if err := teardown(name, nil, nil, slog.New(slog.DiscardHandler)); err != nil {
+			t.Errorf("final teardown: %v", err)
+		}
+	})
+}
+
+type hostSnapshot struct {
+	namespaces []string
+	rootLinks  []string
+}
+
+func snapshot(t *testing.T) hostSnapshot {
+	t.Helper()
+	ns, err := listNamespaces("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	links, err := netlink.LinkList()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, l := range links {
+		names = append(names, l.Attrs().Name)
+	}
+	sort.Strings(names)
+	return hostSnapshot{namespaces: ns, rootLinks: names}
+}
+
+func (s hostSnapshot) diff(o hostSnapshot) string {
+	var out []string
+	if !slices.Equal(s.namespaces, o.namespaces) {
+		out = append(out, "namespaces before "+strings.Join(s.namespaces, ",")+" after "+strings.Join(o.namespaces, ","))
+	}
+	if !slices.Equal(s.rootLinks, o.rootLinks) {
+		out = append(out, "root namespace links before "+strings.Join(s.rootLinks, ",")+" after "+strings.Join(o.rootLinks, ","))
+	}
+	return strings.Join(out, "; ")
+}
+
+const teardownTopo = `
+name = "tdown"
+[route_server]
+kind = "bird"
+asn = 64500
+[[member]]
+name = "a"
+daemon = "bird"
+asn = 65001
+prefixes = ["10.1.0.0/24", "2001:db8:1::/48"]
+[[member]]
+name = "b"
+daemon = "bird"
+asn = 65002
+prefixes = ["10.2.0.0/24"]
+`
+
+// TestTeardownLeavesNothing brings a lab up, "crashes" (forgets it), brings
+// it up again under the same name (which must clean the leftovers first),
+// then tears it down: namespaces and root-namespace links must be as
+// before, and no process may survive.
+func TestTeardownLeavesNothing(t *testing.T) {
+	interop.Require(t, true, "ip", "bird", "birdc")
+	root := runRoot(t)
+	ensureTeardown(t, "tdown")
+	before := snapshot(t)
+
+	topo, err := ParseTopology([]byte(teardownTopo), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+	defer cancel()
+
+	first, err := Up(ctx, topo, Options{RunRoot: root, WaitTimeout: -1, Logger: testLog(t)})
+	if err != nil {
+		t.Fatalf("first up: %v", err)
+	}
+	wantNS := []string{"fl-tdown-a", "fl-tdown-b", "fl-tdown-lan", "fl-tdown-rs"}
+	if got, _ := listNamespaces("fl-tdown-"); !slices.Equal(got, wantNS) {
+		t.Fatalf("namespaces after up: %v, want %v", got, wantNS)
+	}
+	lanLinks, err := namespaceLinks("fl-tdown-lan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"br0", "lo", "v-m1", "v-m2", "v-rs"}; !slices.Equal(lanLinks, want) {
+		t.Errorf("LAN namespace links %v, want %v", lanLinks, want)
+	}
+	if d := before.diff(snapshot(t)); !strings.Contains(d, "namespaces") || strings.Contains(d, "links") {
+		t.Errorf("after up, want new namespaces and no new root links: %s", d)
+	}
+	oldProcs := slices.Clone(first.st.Processes)
+	if len(oldProcs) != 3 {
+		t.Fatalf("processes after first up: %d, want 3", len(oldProcs))
+	}
+
+	// Simulated crash: the first lab is never taken down.
+	second, err := Up(ctx, topo, Options{RunRoot: root, Logger: testLog(t)})
+	if err != nil {
+		t.Fatalf("second up over leftovers: %v", err)
+	}
+	for _, p := range oldProcs {
+		if p.alive() {
+			t.Errorf("process of the first run still alive after the second up: %s pid %d", p.Node, p.PID)
+		}
+	}
+	if got, _ := listNamespaces("fl-tdown-"); !slices.Equal(got, wantNS) {
+		t.Errorf("namespaces after second up: %v, want %v", got, wantNS)
+	}
+
+	// A separate invocation can load it, read it and take it down.
+	loaded, err := LoadFrom(root, "tdown")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := loaded.Status(ctx)
+	if st.Phase != PhaseUp || len(st.Nodes) != 3 {
+		t.Errorf("status: phase %s, %d nodes", st.Phase, len(st.Nodes))
+	}
+	for _, n := range st.Nodes {
+		if !n.Running {
+			t.Errorf("status: %s not running", n.Name)
+		}
+	}
+	out, err := loaded.Exec(ctx, "a", "ip", "-brief", "addr", "show", "dev", "eth0")
+	if err != nil || !strings.Contains(string(out), "198.18.0.11/16") || !strings.Contains(string(out), "2001:db8:ffff::11/64") {
+		t.Errorf("exec ip addr in a: %v: %s", err, out)
+	}
+	newProcs := slices.Clone(second.st.Processes)
+	if err := loaded.Down(ctx); err != nil {
+		t.Fatalf("down: %v", err)
+	}
+	for _, p := range newProcs {
+		if p.alive() {
+			t.Errorf("process still alive after down: %s pid %d", p.Node, p.PID)
+		}
+	}
+	if d := before.diff(snapshot(t)); d != "" {
+		t.Errorf("host differs after down: %s", d)
+	}
+	if l, err := LoadFrom(root, "tdown"); err != nil || l.Phase() != PhaseDown {
+		t.Errorf("state after down: %v", err)
+	}
+	// Down is idempotent.
+	if err := loaded.Down(ctx); err != nil {
+		t.Errorf("second down: %v", err)
+	}
+}
+
+// TestUpFailureCleansUp makes a daemon fail to start and checks that Up
+// reports it with the daemon's log and leaves nothing behind.
+func TestUpFailureCleansUp(t *testing.T) {
+	interop.Require(t, true, "ip", "bird", "birdc")
+	root := runRoot(t)
+	ensureTeardown(t, "tfail")
+	before := snapshot(t)
+	topo, err := ParseTopology([]byte(strings.Replace(teardownTopo, `"tdown"`, `"tfail"`, 1)), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Member b's BIRD exits at start: a wrapper found first on PATH fails
+	// for b's config and runs the real BIRD for the others.
+	realBird, err := findBinary("bird")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrapDir := t.TempDir()
+	wrapper := "#!/bin/sh\ncase \"$*\" in */tfail/b/*) echo 'simulated start failure' >&2; exit 1;; esac\nexec " + realBird + " \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(wrapDir, "bird"), []byte(wrapper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", wrapDir+":"+os.Getenv("PATH"))
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	l, err := Up(ctx, topo, Options{RunRoot: root, Logger: testLog(t)})
+	if err == nil {
+		l.Down(ctx)
+		t.Fatal("up succeeded with a broken member config")
+	}
+	t.Logf("up failed as expected: %v", err)
+	if !strings.Contains(err.Error(), "b (bird") || !strings.Contains(err.Error(), "exited") || !strings.Contains(err.Error(), "simulated start failure") {
+		t.Errorf("error should name the member whose daemon exited: %v", err)
+	}
+	if d := before.diff(snapshot(t)); d != "" {
+		t.Errorf("host differs after failed up: %s", d)
+	}
+}
+
+// TestUpCancelled cancels Up midway (as Ctrl-C does in the CLI).
+func TestUpCancelled(t *testing.T) {
+	interop.Require(t, true, "ip", "bird", "birdc")
+	root := runRoot(t)
+	ensureTeardown(t, "tcancel")
+	before := snapshot(t)
+	topo, err := ParseTopology([]byte(strings.Replace(teardownTopo, `"tdown"`, `"tcancel"`, 1)), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		// Cancel once the daemons are starting.
+		for i := 0; i < 400; i++ {
+			if ns, _ := listNamespaces("fl-tcancel-"); len(ns) == 4 {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}()
+	l, err := Up(ctx, topo, Options{RunRoot: root, Logger: testLog(t)})
+	if err == nil {
+		l.Down(context.Background())
+		t.Skip("up finished before the cancellation landed")
+	}
+	t.Logf("up cancelled: %v", err)
+	if d := before.diff(snapshot(t)); d != "" {
+		t.Errorf("host differs after cancelled up: %s", d)
+	}
+}
