@@ -3,8 +3,8 @@ package lab
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
