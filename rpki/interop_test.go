@@ -167,3 +167,4 @@ protocol rpki fedrs {
 	}
 	t.Logf("BIRD r4:\n%s", birdc("show", "route", "table", "r4"))
 }
+
