@@ -167,4 +167,3 @@ protocol rpki fedrs {
 	}
 	t.Logf("BIRD r4:\n%s", birdc("show", "route", "table", "r4"))
 }
-
