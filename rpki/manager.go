@@ -89,7 +89,9 @@ type Options struct {
 	// RTRVersion is the highest RTR version the clients offer: 1 (the
 	// default; 0 also means 1) or 2 (draft-ietf-sidrops-8210bis, which adds
 	// ASPA PDUs). A cache that answers "Unsupported Protocol Version" gets
-	// the next lower version, down to 0.
+	// the next lower version, down to 0. Version 2 is experimental: prefix
+	// data works against stayrtr 0.5.1 in version 2, but receiving its
+	// ASPAs over RTR has not been verified; ASPAs from JSON files are.
 	RTRVersion uint8
 	// RTRDialTimeout bounds a connection attempt to a cache. Default 10s.
 	RTRDialTimeout time.Duration
