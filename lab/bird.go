@@ -62,7 +62,7 @@ func roleWord(n *node) string {
 func birdSessionCommon(b *strings.Builder, n *node, p peer) {
 	fmt.Fprintf(b, "\tlocal %s as %d;\n", p.Local, n.ASN)
 	fmt.Fprintf(b, "\tneighbor %s as %d;\n", p.Remote, p.RemoteASN)
-	b.WriteString("\tconnect retry time 5;\n\terror wait time 2, 30;\n")
+	b.WriteString("\tconnect delay time 1;\n\tconnect retry time 5;\n\terror wait time 2, 30;\n")
 	if p.MD5 != "" {
 		fmt.Fprintf(b, "\tpassword \"%s\";\n", p.MD5)
 	}
@@ -144,6 +144,11 @@ func (birdDaemon) sessions(ctx context.Context, n *node) ([]Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseBirdProtocols(string(out), n), nil
+}
+
+// parseBirdProtocols reads "show protocols" for the node's BGP sessions.
+func parseBirdProtocols(out string, n *node) []Session {
 	var res []Session
 	for _, line := range strings.Split(string(out), "\n") {
 		f := strings.Fields(line)
@@ -162,7 +167,7 @@ func (birdDaemon) sessions(ctx context.Context, n *node) ([]Session, error) {
 		s.Established = s.State == "Established"
 		res = append(res, s)
 	}
-	return res, nil
+	return res
 }
 
 func (birdDaemon) routes(ctx context.Context, n *node) ([]Route, error) {

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"time"
 )
 
 // FRR (tested with 8.4.4), member only.
@@ -60,7 +61,39 @@ func (frrDaemon) processes(n *node) ([]procSpec, error) {
 	}, nil
 }
 
-func (frrDaemon) started(context.Context, *node) error { return nil }
+// started waits until bgpd answers vtysh, then fails if bgpd rejected a
+// line of its config: FRR logs "No such command on config line N" and
+// carries on without it (its -C dry run even exits 0).
+func (d frrDaemon) started(ctx context.Context, n *node) error {
+	err := Poll(ctx, "bgpd answering vtysh", 20*time.Second, 100*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+		_, err := d.vtysh(ctx, n, "show bgp summary json")
+		return err == nil, "not answering", err
+	})
+	if err != nil {
+		return err
+	}
+	return frrConfigErrors(n.path("bgpd.log"), n.path("zebra.log"))
+}
+
+// frrConfigErrors returns the config lines FRR reported as rejected.
+func frrConfigErrors(logs ...string) error {
+	var bad []string
+	for _, l := range logs {
+		b, err := os.ReadFile(l)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, "No such command on config line") || strings.Contains(line, "Unknown command") {
+				bad = append(bad, strings.TrimSpace(line))
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("FRR rejected config lines:\n%s", strings.Join(bad, "\n"))
+	}
+	return nil
+}
 
 func (frrDaemon) configure(n *node) error {
 	if n.IsRS {
@@ -180,6 +213,10 @@ func (d frrDaemon) sessions(ctx context.Context, n *node) ([]Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseFRRNeighbors(out)
+}
+
+func parseFRRNeighbors(out []byte) ([]Session, error) {
 	var nb map[string]struct {
 		RemoteAs   uint32 `json:"remoteAs"`
 		BgpState   string `json:"bgpState"`

@@ -107,6 +107,10 @@ func (d gobgpDaemon) sessions(ctx context.Context, n *node) ([]Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseGoBGPNeighbors(out)
+}
+
+func parseGoBGPNeighbors(out []byte) ([]Session, error) {
 	var peers []struct {
 		Conf struct {
 			NeighborAddress string `json:"neighbor_address"`

@@ -94,6 +94,10 @@ func (d openbgpdDaemon) sessions(ctx context.Context, n *node) ([]Session, error
 	if err != nil {
 		return nil, err
 	}
+	return parseBgpctlNeighbors(out)
+}
+
+func parseBgpctlNeighbors(out []byte) ([]Session, error) {
 	var v struct {
 		Neighbors []struct {
 			RemoteAS   string `json:"remote_as"`
