@@ -327,8 +327,13 @@ func (e *Engine) explainExport(mi int, p netip.Prefix, a *Attrs, v Verdict, ti i
 			decided = true
 		case r == l.allow && r != ruleDefault:
 			t := l.allowText
-			if s.denyAll {
-				t += fmt.Sprintf(" (overrides %s)", strings.Join(denyAll, " "))
+			var over []string
+			if r == rulePeerAllow {
+				over = append(over, groupDeny...)
+			}
+			over = append(over, denyAll...)
+			if len(over) > 0 {
+				t += fmt.Sprintf(" (more specific than %s)", strings.Join(over, " "))
 			}
 			add(l.name, OutcomeAllow, t)
 			decided = true

@@ -419,6 +419,19 @@ func (e *Engine) eval(mi int, p netip.Prefix, a *Attrs, tr *tracer) Verdict {
 		}
 	} else {
 		st := e.rpki.ROV(p, origin, originOK)
+		relaxed := false
+		if st == ROVInvalid && blackhole && originOK {
+			// A blackhole route is more specific than any ROA's
+			// maxLength allows; it is Valid when a VRP covering it
+			// authorises its origin, whatever the maxLength (ROV(p/L)
+			// is Valid exactly when such a VRP of length <= L exists).
+			for l := bits - 1; l >= 0; l-- {
+				if e.rpki.ROV(netip.PrefixFrom(p.Addr(), l).Masked(), origin, true) == ROVValid {
+					st, relaxed = ROVValid, true
+					break
+				}
+			}
+		}
 		v.Mods = v.Mods.WithROV(st)
 		if st == ROVInvalid {
 			v.hit(act, ReasonRPKIInvalid)
@@ -427,6 +440,9 @@ func (e *Engine) eval(mi int, p netip.Prefix, a *Attrs, tr *tracer) Verdict {
 			s := fmt.Sprintf("ROV state of %s from origin AS%d is %s", p, origin, st)
 			if !originOK {
 				s = fmt.Sprintf("ROV state of %s without an origin AS (AS_SET) is %s", p, st)
+			}
+			if relaxed {
+				s += " (a BLACKHOLE route: maxLength is ignored, a VRP covering it authorises AS" + fmt.Sprint(origin) + ")"
 			}
 			if x, ok := e.rpki.(RPKIExplainer); ok {
 				if d := x.ExplainROV(p, origin, originOK); d != "" {
