@@ -209,3 +209,10 @@ func appendAddr(b []byte, a netip.Addr) []byte {
 		return append(append(b, 16), v[:]...)
 	}
 }
+
+// RetainN adds n references (n may be 0).
+func (a *AttrSet) RetainN(n int32) {
+	if n != 0 {
+		a.refs.Add(n)
+	}
+}

@@ -1,0 +1,280 @@
+package rib
+
+import (
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/wire"
+)
+
+// Route is a read-only view of one candidate route.
+type Route struct {
+	Source  *Source
+	Family  session.Family
+	Prefix  netip.Prefix
+	PathID  uint32
+	Attrs   *wire.AttrSet
+	Verdict policy.Verdict
+	Profile *policy.Profile // nil when filtered
+	// Best: it is the best route among all accepted ones for the prefix.
+	Best  bool
+	Stale bool
+}
+
+func (r *RIB) view(f session.Family, idx, ci uint32) Route {
+	t := r.tables[f]
+	c := &r.cands[ci]
+	v := Route{
+		Source: r.sources[c.src], Family: f, Prefix: t.prefix(idx), PathID: c.pathID,
+		Attrs:   r.attrs.Get(c.attrs),
+		Verdict: policy.Verdict{Filtered: policy.ReasonSet(c.filtered), Tagged: policy.ReasonSet(c.tagged), Mods: c.mods},
+		Best:    t.entry(idx).best == ci, Stale: c.flags&flagStale != 0,
+	}
+	if c.profile != 0 {
+		v.Profile = r.profiles[c.profile]
+	}
+	return v
+}
+
+// Filter selects routes for Routes.
+type Filter struct {
+	// Source, when non-nil, keeps the routes received from it; Member,
+	// when >= 0, those of any of the member's sources.
+	Source *Source
+	Member int
+	// Filtered / Accepted keep only filtered or only accepted routes.
+	Filtered, Accepted bool
+	// Family, when HasFamily, restricts to one family.
+	Family    session.Family
+	HasFamily bool
+}
+
+// Routes returns the routes matching flt, in prefix order per family,
+// skipping the first offset and returning at most limit (0: all); total
+// is the number that matched.
+func (r *RIB) Routes(flt Filter, offset, limit int) (out []Route, total int) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for f := session.Family(0); f < session.NumFamilies; f++ {
+		if flt.HasFamily && flt.Family != f {
+			continue
+		}
+		t := r.tables[f]
+		var idxs []uint32
+		for idx := uint32(1); int(idx) < t.limit(); idx++ {
+			if t.entry(idx).head != 0 {
+				idxs = append(idxs, idx)
+			}
+		}
+		slices.SortFunc(idxs, func(a, b uint32) int { return comparePrefix(t.prefix(a), t.prefix(b)) })
+		for _, idx := range idxs {
+			for ci := t.entry(idx).head; ci != 0; ci = r.cands[ci].next {
+				c := &r.cands[ci]
+				s := r.sources[c.src]
+				if (flt.Source != nil && s != flt.Source) || (flt.Member >= 0 && s.Member != flt.Member) ||
+					(flt.Filtered && c.filtered == 0) || (flt.Accepted && c.filtered != 0) {
+					continue
+				}
+				total++
+				if total > offset && (limit == 0 || len(out) < limit) {
+					out = append(out, r.view(f, idx, ci))
+				}
+			}
+		}
+	}
+	return out, total
+}
+
+// Exported returns what target member receives: per prefix the route
+// chosen for it (the best of the routes its export policy allows), in
+// prefix order, with paging as Routes.
+func (r *RIB) Exported(member int, offset, limit int) (out []Route, total int) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	target := r.anySource(member)
+	if target == nil {
+		return nil, 0
+	}
+	for f := session.Family(0); f < session.NumFamilies; f++ {
+		t := r.tables[f]
+		var idxs []uint32
+		for idx := uint32(1); int(idx) < t.limit(); idx++ {
+			if e := t.entry(idx); e.best != 0 && r.bestFor(e, target) != 0 {
+				idxs = append(idxs, idx)
+			}
+		}
+		slices.SortFunc(idxs, func(a, b uint32) int { return comparePrefix(t.prefix(a), t.prefix(b)) })
+		for _, idx := range idxs {
+			total++
+			if total > offset && (limit == 0 || len(out) < limit) {
+				out = append(out, r.view(f, idx, r.bestFor(t.entry(idx), target)))
+			}
+		}
+	}
+	return out, total
+}
+
+// ExportedTo returns the route member receives for prefix (ok false: none).
+func (r *RIB) ExportedTo(member int, p netip.Prefix) (Route, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	target := r.anySource(member)
+	if target == nil {
+		return Route{}, false
+	}
+	f := familyOf(p)
+	idx, ok := r.tables[f].find(p)
+	if !ok {
+		return Route{}, false
+	}
+	ci := r.bestFor(r.tables[f].entry(idx), target)
+	if ci == 0 {
+		return Route{}, false
+	}
+	return r.view(f, idx, ci), true
+}
+
+// anySource returns a source of member usable as a target identity (the
+// export decision depends on the member, not the session).
+func (r *RIB) anySource(member int) *Source {
+	for _, s := range r.sources {
+		if s.Member == member {
+			return s
+		}
+	}
+	return nil
+}
+
+// LookupMode selects prefixes for Lookup.
+type LookupMode int
+
+// Lookup modes.
+const (
+	Exact         LookupMode = iota
+	LongestMatch             // the most specific prefix containing the address/prefix
+	Covering                 // every prefix containing it (less specifics and itself)
+	MoreSpecifics            // every prefix inside it (itself and more specifics)
+)
+
+// Lookup returns every candidate route (accepted and filtered) of the
+// prefixes selected by mode, in prefix order.
+func (r *RIB) Lookup(p netip.Prefix, mode LookupMode) []Route {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	f := familyOf(p)
+	t := r.tables[f]
+	var idxs []uint32
+	switch mode {
+	case Exact:
+		if idx, ok := t.find(p); ok {
+			idxs = append(idxs, idx)
+		}
+	case LongestMatch, Covering:
+		for bits := p.Bits(); bits >= 0; bits-- {
+			q, _ := p.Addr().Prefix(bits)
+			if idx, ok := t.find(q); ok && t.entry(idx).head != 0 {
+				idxs = append(idxs, idx)
+				if mode == LongestMatch {
+					break
+				}
+			}
+		}
+	case MoreSpecifics:
+		for idx := uint32(1); int(idx) < t.limit(); idx++ {
+			if t.entry(idx).head != 0 {
+				if q := t.prefix(idx); q.Bits() >= p.Bits() && p.Contains(q.Addr()) {
+					idxs = append(idxs, idx)
+				}
+			}
+		}
+	}
+	slices.SortFunc(idxs, func(a, b uint32) int { return comparePrefix(t.prefix(a), t.prefix(b)) })
+	var out []Route
+	for _, idx := range idxs {
+		for ci := t.entry(idx).head; ci != 0; ci = r.cands[ci].next {
+			out = append(out, r.view(f, idx, ci))
+		}
+	}
+	return out
+}
+
+// SourceStats is a source's counters.
+type SourceStats struct {
+	Up                          bool
+	Since                       time.Time
+	Received, Accepted, Stale   [session.NumFamilies]int
+	Exported, PendingOut        [session.NumFamilies]int
+	MemberAccepted              [session.NumFamilies]int
+	SendFamilies                [session.NumFamilies]bool
+	PrefixesV4, PrefixesV6, All int
+}
+
+// Stats returns the counters of s.
+func (r *RIB) Stats(s *Source) SourceStats {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	st := SourceStats{Up: s.up, Since: s.upSince, Received: s.received, Accepted: s.accepted, Stale: s.stale, SendFamilies: s.sendFam}
+	if int(s.Member) < len(r.memberAcc) {
+		st.MemberAccepted = r.memberAcc[s.Member]
+	}
+	if o := s.out; o != nil {
+		for f := range o.adv {
+			st.Exported[f] = popcount(o.adv[f])
+			st.PendingOut[f] = o.ndirty[f]
+		}
+	}
+	return st
+}
+
+// Totals are RIB-wide counters.
+type Totals struct {
+	Prefixes   [session.NumFamilies]int
+	Routes     int
+	AttrSets   int
+	Profiles   int
+	Sources    int
+	Targets    int
+	PendingOut int
+}
+
+// Totals returns RIB-wide counters.
+func (r *RIB) Totals() Totals {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	t := Totals{Routes: len(r.cands) - 1 - len(r.free), AttrSets: r.attrs.Len(), Profiles: len(r.profiles) - 1,
+		Sources: len(r.sources), Targets: len(r.targets)}
+	for f := range r.tables {
+		t.Prefixes[f] = r.tables[f].len()
+	}
+	for _, s := range r.targets {
+		for f := range s.out.ndirty {
+			t.PendingOut += s.out.ndirty[f]
+		}
+	}
+	return t
+}
+
+func popcount(b bitset) int {
+	n := 0
+	for _, w := range b {
+		n += bitsOnes(w)
+	}
+	return n
+}
+
+func familyOf(p netip.Prefix) session.Family {
+	if p.Addr().Is4() {
+		return session.IPv4Unicast
+	}
+	return session.IPv6Unicast
+}
+
+func comparePrefix(a, b netip.Prefix) int {
+	if c := a.Addr().Compare(b.Addr()); c != 0 {
+		return c
+	}
+	return a.Bits() - b.Bits()
+}

@@ -1,0 +1,472 @@
+// Package rib holds the route server's routing information: per prefix,
+// every member's candidate route with its verdict (the Adj-RIBs-In, kept
+// pre-policy so policy can be re-run), the best route per target member
+// among those the export policy allows it (path hiding mitigation, RFC
+// 7947 §2.3), and the per-target export state that lets each session's
+// writer send correct diffs.
+//
+// Memory is the design constraint. Routes live in a pointer-free arena of
+// 32-byte candidates keyed by compact prefix keys; attribute sets are
+// interned (package wire); export decisions are interned profiles shared
+// by all routes with the same attributes and announcing member. Nothing is
+// stored per (route, target) except two bits: "needs sending" and
+// "advertised". What a target receives is derived from the RIB when its
+// writer runs, so a slow target coalesces changes instead of queueing them.
+package rib
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/wire"
+)
+
+// Exporter supplies the export rewrite (the policy engine).
+type Exporter interface {
+	Rewrite(member int, a *policy.Attrs, mods policy.Mods, v policy.Variant) policy.Rewrite
+}
+
+// Limit is a member's maximum-prefix setting.
+type Limit struct {
+	Max     [session.NumFamilies]int // 0: none
+	Action  string                   // "teardown", "warn", "filter"
+	Restart time.Duration
+}
+
+// Source is one neighbour session slot of a member: where routes come
+// from and, while established, a target routes go to.
+type Source struct {
+	idx    uint16
+	Member int        // member index in the policy engine
+	Name   string     // for logs and the looking glass
+	Addr   netip.Addr // neighbour address
+
+	up       bool
+	neg      *session.Negotiated
+	routerID uint32
+	peerAddr netip.Addr
+	sendFam  [session.NumFamilies]bool
+	out      *outState
+	kick     func()
+	upSince  time.Time
+
+	received [session.NumFamilies]int // candidates held (accepted + filtered)
+	accepted [session.NumFamilies]int
+	stale    [session.NumFamilies]int
+	grTimer  *time.Timer
+	grGen    uint64
+}
+
+// Index returns the source's index.
+func (s *Source) Index() int { return int(s.idx) }
+
+// cand is one candidate route. 32 bytes, no pointers.
+type cand struct {
+	attrs    uint32 // wire.AttrSet ID
+	profile  uint32 // interned export profile (0: filtered, exported nowhere)
+	pathID   uint32
+	next     uint32
+	filtered uint32 // policy.ReasonSet
+	tagged   uint32 // policy.ReasonSet
+	mods     policy.Mods
+	src      uint16
+	flags    uint16
+}
+
+const flagStale = 1
+
+// Observer receives route events (the history writer). Calls happen with
+// the RIB locked: they must not block or call back into the RIB.
+type Observer interface {
+	RouteEvent(ev *RouteEvent)
+}
+
+// RouteEvent is a change of a received route.
+type RouteEvent struct {
+	Source *Source
+	Family session.Family
+	Prefix netip.Prefix
+	PathID uint32
+	// Attrs is nil when the route went away.
+	Attrs   *wire.AttrSet
+	Verdict policy.Verdict
+	Cause   string // "update", "withdraw", "session down", "stale purge", "policy", "rpki", ...
+}
+
+// RIB is the route server's routing table. Safe for concurrent use.
+type RIB struct {
+	mu      sync.RWMutex
+	tables  [session.NumFamilies]famTable
+	cands   []cand
+	free    []uint32
+	sources []*Source
+	targets []*Source // established sources, for export marking
+	attrs   *wire.Table
+
+	exp       Exporter
+	gen       uint32 // export generation: bumps on policy change
+	limits    []Limit
+	memberAcc [][session.NumFamilies]int
+	profiles  []*policy.Profile
+	profPtr   map[*policy.Profile]uint32
+	profKey   map[string]uint32
+	keyBuf    []byte
+	obs       Observer
+
+	scratch []uint32 // per-target best before a change
+	empty   [session.NumFamilies][]uint32
+}
+
+// New returns an empty RIB using attrs for attribute sets.
+func New(attrs *wire.Table, exp Exporter) *RIB {
+	r := &RIB{
+		attrs:    attrs,
+		exp:      exp,
+		cands:    make([]cand, 1),
+		profiles: []*policy.Profile{nil},
+		profPtr:  map[*policy.Profile]uint32{},
+		profKey:  map[string]uint32{},
+	}
+	r.tables[session.IPv4Unicast] = newTable(keyV4)
+	r.tables[session.IPv6Unicast] = newTable(keyV6)
+	return r
+}
+
+// SetObserver installs the route event observer.
+func (r *RIB) SetObserver(o Observer) {
+	r.mu.Lock()
+	r.obs = o
+	r.mu.Unlock()
+}
+
+// Attrs returns the attribute table.
+func (r *RIB) Attrs() *wire.Table { return r.attrs }
+
+// AddSource registers a neighbour slot.
+func (r *RIB) AddSource(member int, name string, addr netip.Addr) *Source {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := &Source{idx: uint16(len(r.sources)), Member: member, Name: name, Addr: addr}
+	r.sources = append(r.sources, s)
+	for len(r.memberAcc) <= member {
+		r.memberAcc = append(r.memberAcc, [session.NumFamilies]int{})
+	}
+	return s
+}
+
+// SetLimits sets the members' maximum-prefix settings, indexed by member.
+func (r *RIB) SetLimits(l []Limit) {
+	r.mu.Lock()
+	r.limits = l
+	for len(r.memberAcc) < len(l) {
+		r.memberAcc = append(r.memberAcc, [session.NumFamilies]int{})
+	}
+	r.mu.Unlock()
+}
+
+// Change is one route received from a source.
+type Change struct {
+	Family session.Family
+	Prefix netip.Prefix
+	PathID uint32
+	// Attrs is nil for a withdrawal. The RIB takes over the caller's
+	// reference.
+	Attrs   *wire.AttrSet
+	Verdict policy.Verdict
+	// Profile is the export profile (nil when the route is filtered).
+	Profile *policy.Profile
+}
+
+// Result tells the caller what Apply could not do itself.
+type Result struct {
+	// Exceeded is set when a member passed its maximum with action
+	// "teardown": the caller closes the session (Cease 1).
+	Exceeded       bool
+	ExceededFamily session.Family
+	ExceededLimit  int
+	// Warned is set the first time a member passes a "warn" maximum.
+	Warned bool
+}
+
+// Apply applies a batch of changes from src (one UPDATE) atomically.
+func (r *RIB) Apply(src *Source, changes []Change) Result {
+	var res Result
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	kicked := r.beginMark()
+	for i := range changes {
+		c := &changes[i]
+		if c.Attrs == nil {
+			r.withdraw(src, c.Family, c.Prefix, c.PathID, "withdraw")
+			continue
+		}
+		v := c.Verdict
+		if v.Accepted() && !r.replacesAccepted(src, c) {
+			if lim := r.limitOf(src.Member); lim != nil && lim.Max[c.Family] > 0 &&
+				r.memberAcc[src.Member][c.Family] >= lim.Max[c.Family] {
+				switch lim.Action {
+				case "warn":
+					res.Warned = true
+				case "filter":
+					v.Filtered = v.Filtered | uint64Reason(policy.ReasonMaxPrefix)
+				default:
+					res.Exceeded, res.ExceededFamily, res.ExceededLimit = true, c.Family, lim.Max[c.Family]
+					c.Attrs.Release()
+					for _, rest := range changes[i+1:] {
+						if rest.Attrs != nil {
+							rest.Attrs.Release()
+						}
+					}
+					r.endMark(kicked)
+					return res
+				}
+			}
+		}
+		prof := uint32(0)
+		if v.Accepted() && c.Profile != nil {
+			prof = r.internProfile(c.Profile)
+		}
+		r.announce(src, c.Family, c.Prefix, c.PathID, c.Attrs, v, prof, "update")
+	}
+	r.endMark(kicked)
+	r.sweep(false)
+	return res
+}
+
+func uint64Reason(r policy.Reason) policy.ReasonSet { return policy.ReasonSet(0).Add(r) }
+
+func (r *RIB) limitOf(member int) *Limit {
+	if member < len(r.limits) {
+		return &r.limits[member]
+	}
+	return nil
+}
+
+// replacesAccepted reports whether the change replaces an accepted route
+// of the same source (which does not grow the count).
+func (r *RIB) replacesAccepted(src *Source, c *Change) bool {
+	t := r.tables[c.Family]
+	idx, ok := t.find(c.Prefix)
+	if !ok {
+		return false
+	}
+	for ci := t.entry(idx).head; ci != 0; ci = r.cands[ci].next {
+		cc := &r.cands[ci]
+		if cc.src == src.idx && cc.pathID == c.PathID {
+			return cc.filtered == 0
+		}
+	}
+	return false
+}
+
+// internProfile returns the ID of p, interning by content.
+func (r *RIB) internProfile(p *policy.Profile) uint32 {
+	if id, ok := r.profPtr[p]; ok {
+		return id
+	}
+	b := r.keyBuf[:0]
+	if p.DenyAll {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	for _, w := range p.Deny {
+		for i := 0; i < 8; i++ {
+			b = append(b, byte(w>>(8*i)))
+		}
+	}
+	b = append(b, 0xff)
+	for _, v := range p.Variants {
+		b = append(b, byte(v))
+	}
+	r.keyBuf = b
+	if id, ok := r.profKey[string(b)]; ok {
+		r.profPtr[p] = id
+		return id
+	}
+	id := uint32(len(r.profiles))
+	r.profiles = append(r.profiles, p)
+	r.profKey[string(b)] = id
+	r.profPtr[p] = id
+	return id
+}
+
+func (r *RIB) allocCand() uint32 {
+	if n := len(r.free); n > 0 {
+		i := r.free[n-1]
+		r.free = r.free[:n-1]
+		return i
+	}
+	r.cands = append(r.cands, cand{})
+	return uint32(len(r.cands) - 1)
+}
+
+// announce adds or replaces the route (src, pathID) of prefix p.
+func (r *RIB) announce(src *Source, f session.Family, p netip.Prefix, pathID uint32, a *wire.AttrSet, v policy.Verdict, prof uint32, cause string) {
+	t := r.tables[f]
+	idx := t.insert(p)
+	e := t.entry(idx)
+	r.snapshotBest(f, e)
+	var ci uint32
+	for i := e.head; i != 0; i = r.cands[i].next {
+		if r.cands[i].src == src.idx && r.cands[i].pathID == pathID {
+			ci = i
+			break
+		}
+	}
+	accepted := v.Accepted()
+	if ci != 0 {
+		c := &r.cands[ci]
+		old := r.attrs.Get(c.attrs)
+		if c.filtered == 0 {
+			src.accepted[f]--
+			r.memberAcc[src.Member][f]--
+		}
+		if c.flags&flagStale != 0 {
+			src.stale[f]--
+		}
+		c.attrs, c.profile, c.filtered, c.tagged, c.mods, c.flags = a.ID(), prof, uint32(v.Filtered), uint32(v.Tagged), v.Mods, 0
+		if old != nil {
+			old.Release()
+		}
+	} else {
+		ci = r.allocCand()
+		r.cands[ci] = cand{attrs: a.ID(), profile: prof, pathID: pathID, next: e.head,
+			filtered: uint32(v.Filtered), tagged: uint32(v.Tagged), mods: v.Mods, src: src.idx}
+		e = t.entry(idx)
+		e.head = ci
+		src.received[f]++
+	}
+	if accepted {
+		src.accepted[f]++
+		r.memberAcc[src.Member][f]++
+	}
+	e.best = r.selectBest(e.head, -1)
+	r.markChanged(f, idx, e, ci)
+	if r.obs != nil {
+		r.obs.RouteEvent(&RouteEvent{Source: src, Family: f, Prefix: p, PathID: pathID, Attrs: a, Verdict: v, Cause: cause})
+	}
+}
+
+// withdraw removes the route (src, pathID) of prefix p, if held.
+func (r *RIB) withdraw(src *Source, f session.Family, p netip.Prefix, pathID uint32, cause string) {
+	t := r.tables[f]
+	idx, ok := t.find(p)
+	if !ok {
+		return
+	}
+	r.removeCand(src, f, idx, func(c *cand) bool { return c.src == src.idx && c.pathID == pathID }, cause)
+}
+
+// removeCand removes the candidates of entry idx matching match.
+func (r *RIB) removeCand(src *Source, f session.Family, idx uint32, match func(*cand) bool, cause string) {
+	t := r.tables[f]
+	e := t.entry(idx)
+	r.snapshotBest(f, e)
+	removed := false
+	prev := uint32(0)
+	for ci := e.head; ci != 0; {
+		c := &r.cands[ci]
+		next := c.next
+		if !match(c) {
+			prev = ci
+			ci = next
+			continue
+		}
+		s := r.sources[c.src]
+		s.received[f]--
+		if c.filtered == 0 {
+			s.accepted[f]--
+			r.memberAcc[s.Member][f]--
+		}
+		if c.flags&flagStale != 0 {
+			s.stale[f]--
+		}
+		if r.obs != nil {
+			r.obs.RouteEvent(&RouteEvent{Source: s, Family: f, Prefix: t.prefix(idx), PathID: c.pathID, Cause: cause})
+		}
+		if a := r.attrs.Get(c.attrs); a != nil {
+			a.Release()
+		}
+		if prev == 0 {
+			e.head = next
+		} else {
+			r.cands[prev].next = next
+		}
+		*c = cand{}
+		r.free = append(r.free, ci)
+		removed = true
+		ci = next
+	}
+	if !removed {
+		return
+	}
+	e.best = r.selectBest(e.head, -1)
+	r.markChanged(f, idx, e, 0)
+	if e.head == 0 {
+		if r.referenced(f, idx) {
+			r.empty[f] = append(r.empty[f], idx)
+		} else {
+			t.remove(idx)
+		}
+	}
+}
+
+// Maintain does periodic housekeeping; the server calls it every few
+// seconds.
+func (r *RIB) Maintain() {
+	r.mu.Lock()
+	r.sweep(true)
+	r.mu.Unlock()
+}
+
+// sweep removes entries that became empty while a target still had them
+// advertised or pending, once their withdrawals went out. force sweeps
+// regardless of how many there are.
+func (r *RIB) sweep(force bool) {
+	for f := range r.empty {
+		if len(r.empty[f]) == 0 || (!force && len(r.empty[f]) < 1024) {
+			continue
+		}
+		t := r.tables[f]
+		keep := r.empty[f][:0]
+		for _, idx := range r.empty[f] {
+			e := t.entry(idx)
+			switch {
+			case e.head != 0:
+				// In use again.
+			case r.referenced(session.Family(f), idx):
+				keep = append(keep, idx)
+			default:
+				t.remove(idx)
+			}
+		}
+		r.empty[f] = keep
+	}
+}
+
+// referenced reports whether any target still has idx advertised or
+// pending; such entries stay (empty) until their withdrawal is sent.
+func (r *RIB) referenced(f session.Family, idx uint32) bool {
+	for _, s := range r.targets {
+		if o := s.out; o != nil && (o.adv[f].has(idx) || o.dirty[f].has(idx)) {
+			return true
+		}
+	}
+	return false
+}
+
+// String summarises the RIB for logs.
+func (r *RIB) String() string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var b strings.Builder
+	fmt.Fprintf(&b, "ipv4 %d prefixes, ipv6 %d prefixes, %d routes, %d attribute sets, %d profiles",
+		r.tables[0].len(), r.tables[1].len(), len(r.cands)-1-len(r.free), r.attrs.Len(), len(r.profiles)-1)
+	return b.String()
+}

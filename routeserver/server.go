@@ -1,0 +1,423 @@
+package routeserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fedrs/fedrs/conf"
+	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/rib"
+	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/wire"
+)
+
+// Options are the parts of a Server that do not come from the config file.
+type Options struct {
+	Log *slog.Logger
+	// Listen, when set, replaces [server] listen (tests use port 0).
+	Listen []string
+	// RPKI supplies ROV and ASPA to the policy engine (nil: none).
+	RPKI policy.RPKI
+}
+
+// Server is a running route server.
+type Server struct {
+	log   *slog.Logger
+	opts  Options
+	attrs *wire.Table
+	rib   *rib.RIB
+
+	mu      sync.RWMutex
+	cfg     *conf.Config
+	engine  *policy.Engine
+	gen     uint32
+	nbrs    map[netip.Addr]*neighbor
+	started time.Time
+
+	ln      *session.Listener
+	runCtx  context.Context
+	wg      sync.WaitGroup
+	stopped atomic.Bool
+}
+
+// neighbor is one configured neighbour address of a member: its FSM, its
+// RIB source, and the session.Handler / Outbox glue between them.
+type neighbor struct {
+	s      *Server
+	member int
+	name   string
+	cfg    session.Config
+	peer   *session.Peer
+	src    *rib.Source
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	// Used only from the session's reader goroutine.
+	dec     *wire.Decoder
+	changes []rib.Change
+	sendFam [session.NumFamilies]bool
+	neg     *session.Negotiated
+	warned  bool
+}
+
+// New builds a server from a validated configuration.
+func New(cfg *conf.Config, opts Options) (*Server, error) {
+	if err := conf.Validate(cfg); err != nil {
+		return nil, err
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	eng, err := policy.New(cfg, opts.RPKI)
+	if err != nil {
+		return nil, fmt.Errorf("building the policy engine: %w", err)
+	}
+	s := &Server{
+		log:    opts.Log,
+		opts:   opts,
+		attrs:  wire.NewTable(),
+		cfg:    cfg,
+		engine: eng,
+		nbrs:   map[netip.Addr]*neighbor{},
+	}
+	s.rib = rib.New(s.attrs, exporter{s})
+	s.rib.SetLimits(limits(cfg))
+	for i := range cfg.Members {
+		for _, a := range cfg.Members[i].Neighbors {
+			s.addNeighbor(i, a)
+		}
+	}
+	return s, nil
+}
+
+// exporter hands the RIB the current engine's rewrite.
+type exporter struct{ s *Server }
+
+func (e exporter) Rewrite(member int, a *policy.Attrs, mods policy.Mods, v policy.Variant) policy.Rewrite {
+	return e.s.Engine().Rewrite(member, a, mods, v)
+}
+
+// Engine returns the current policy engine.
+func (s *Server) Engine() *policy.Engine {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.engine
+}
+
+// Config returns the running configuration.
+func (s *Server) Config() *conf.Config {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.cfg
+}
+
+// RIB returns the routing table.
+func (s *Server) RIB() *rib.RIB { return s.rib }
+
+func limits(cfg *conf.Config) []rib.Limit {
+	out := make([]rib.Limit, len(cfg.Members))
+	for i, m := range cfg.Members {
+		out[i] = rib.Limit{
+			Max:     [session.NumFamilies]int{m.MaxPrefixes.IPv4, m.MaxPrefixes.IPv6},
+			Action:  m.MaxPrefixes.Action,
+			Restart: m.MaxPrefixes.Restart.Duration,
+		}
+	}
+	return out
+}
+
+func (s *Server) addNeighbor(member int, addr netip.Addr) *neighbor {
+	m := &s.cfg.Members[member]
+	name := m.Name + " " + addr.String()
+	n := &neighbor{s: s, member: member, name: name}
+	n.cfg = s.sessionConfig(member, addr)
+	n.src = s.rib.AddSource(member, name, addr)
+	n.peer = session.NewPeer(n.cfg, n, s.log.With("member", m.Name))
+	s.nbrs[addr] = n
+	return n
+}
+
+// sessionConfig derives a neighbour's session settings from the member.
+func (s *Server) sessionConfig(member int, addr netip.Addr) session.Config {
+	cfg := s.cfg
+	m := &cfg.Members[member]
+	c := session.Config{
+		Name:            m.Name + " " + addr.String(),
+		PeerAddr:        addr,
+		PeerPort:        m.Port,
+		LocalASN:        cfg.Server.ASN,
+		PeerASN:         m.ASN,
+		RouterID:        cfg.Server.RouterID,
+		HoldTime:        cfg.MemberHoldTime(member),
+		ConnectRetry:    cfg.Server.ConnectRetry.Duration,
+		Passive:         m.Passive,
+		MD5Key:          m.MD5Secret,
+		GTSM:            m.GTSM,
+		GTSMHops:        m.GTSMHops,
+		RoleStrict:      m.RoleStrict,
+		AddPathRx:       m.AddPath == "receive" || m.AddPath == "both",
+		GracefulRestart: m.GracefulRestart == nil || *m.GracefulRestart,
+	}
+	if addr.Is4() {
+		c.LocalAddr = m.LocalAddressV4
+	} else {
+		c.LocalAddr = m.LocalAddressV6
+	}
+	fams := m.Families
+	if len(fams) == 0 {
+		fams = conf.DefaultFamilies()
+	}
+	for _, f := range fams {
+		switch f {
+		case "ipv4":
+			c.Families[session.IPv4Unicast] = true
+		case "ipv6":
+			c.Families[session.IPv6Unicast] = true
+		}
+	}
+	// A member with neighbours on both transports gets each family on its
+	// own transport, as IXP members expect; with one neighbour, that
+	// session carries every family (MP-BGP).
+	hasV4, hasV6 := false, false
+	for _, a := range m.Neighbors {
+		hasV4 = hasV4 || a.Is4()
+		hasV6 = hasV6 || !a.Is4()
+	}
+	if hasV4 && hasV6 {
+		if addr.Is4() {
+			c.Families[session.IPv6Unicast] = false
+		} else {
+			c.Families[session.IPv4Unicast] = false
+		}
+	}
+	return c
+}
+
+// Run listens and runs every neighbour until ctx ends, then closes all
+// sessions (with Shutdown's message if Shutdown was called first).
+func (s *Server) Run(ctx context.Context) error {
+	listen := s.opts.Listen
+	if len(listen) == 0 {
+		listen = s.cfg.Server.Listen
+	}
+	ln, err := session.Listen(ctx, listen, s.lookup, s.log)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.ln = ln
+	s.runCtx = ctx
+	s.started = time.Now()
+	for _, n := range s.nbrs {
+		if n.cfg.MD5Key != "" {
+			if err := ln.SetMD5(n.cfg.PeerAddr, n.cfg.MD5Key); err != nil {
+				s.mu.Unlock()
+				ln.Close()
+				return fmt.Errorf("member %s: %w", n.name, err)
+			}
+		}
+		s.startNeighbor(ctx, n)
+	}
+	s.mu.Unlock()
+	s.log.Info("route server running", "asn", s.cfg.Server.ASN, "router_id", s.cfg.Server.RouterID,
+		"listen", ln.Addrs(), "members", len(s.cfg.Members), "neighbors", len(s.nbrs))
+	<-ctx.Done()
+	ln.Close()
+	s.wg.Wait()
+	s.stopped.Store(true)
+	s.log.Info("route server stopped")
+	return nil
+}
+
+func (s *Server) startNeighbor(ctx context.Context, n *neighbor) {
+	nctx, cancel := context.WithCancel(ctx)
+	n.cancel = cancel
+	n.done = make(chan struct{})
+	if s.cfg.Members[n.member].Shutdown {
+		go n.peer.Shutdown("member administratively down in the configuration")
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(n.done)
+		n.peer.Run(nctx)
+	}()
+}
+
+// Addrs returns the listening addresses once Run has started.
+func (s *Server) Addrs() []netip.AddrPort {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addrs()
+}
+
+func (s *Server) lookup(a netip.Addr) *session.Peer {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if n, ok := s.nbrs[a]; ok {
+		return n.peer
+	}
+	return nil
+}
+
+// Shutdown closes every session with Cease "Administrative Shutdown" and
+// the RFC 9003 message msg, waiting for the NOTIFICATIONs to go out.
+func (s *Server) Shutdown(msg string) {
+	s.mu.RLock()
+	nbrs := make([]*neighbor, 0, len(s.nbrs))
+	for _, n := range s.nbrs {
+		nbrs = append(nbrs, n)
+	}
+	s.mu.RUnlock()
+	var wg sync.WaitGroup
+	for _, n := range nbrs {
+		wg.Add(1)
+		go func() { defer wg.Done(); n.peer.Shutdown(msg) }()
+	}
+	wg.Wait()
+}
+
+// Neighbor is a configured neighbour as the control API shows it.
+type Neighbor struct {
+	Member int
+	Name   string
+	Peer   *session.Peer
+	Source *rib.Source
+}
+
+// Neighbors lists the configured neighbours in member order.
+func (s *Server) Neighbors() []Neighbor {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]Neighbor, 0, len(s.nbrs))
+	for _, n := range s.nbrs {
+		out = append(out, Neighbor{Member: n.member, Name: n.name, Peer: n.peer, Source: n.src})
+	}
+	slices.SortFunc(out, func(a, b Neighbor) int {
+		if a.Member != b.Member {
+			return a.Member - b.Member
+		}
+		return a.Source.Addr.Compare(b.Source.Addr)
+	})
+	return out
+}
+
+// ---- session.Handler ----
+
+func (n *neighbor) Established(p *session.Peer, neg *session.Negotiated) session.Outbox {
+	n.neg = neg
+	n.dec = &wire.Decoder{AddPath: neg.AddPathRx, FourOctetAS: neg.FourOctetAS, Table: n.s.attrs}
+	n.sendFam = neg.Families
+	n.s.rib.SessionUp(n.src, neg, n.sendFam, p.Kick)
+	return n
+}
+
+// Fill implements session.Outbox.
+func (n *neighbor) Fill(buf []byte, limit int) []byte { return n.s.rib.Fill(n.src, buf, limit) }
+
+// profileKey caches export profiles on attribute sets.
+type profileKey struct {
+	gen    uint32
+	member int
+	mods   policy.Mods
+}
+
+const profileMods = policy.ModBlackhole | policy.ModGracefulShutdown
+
+func (n *neighbor) Update(p *session.Peer, body []byte) error {
+	u, err := n.dec.Decode(body)
+	if err != nil {
+		return err
+	}
+	s := n.s
+	s.mu.RLock()
+	eng, gen := s.engine, s.gen
+	s.mu.RUnlock()
+	if u.TreatAsWithdraw != nil {
+		s.log.Warn("malformed attributes: prefixes treated as withdrawn (RFC 7606)", "neighbor", n.name, "err", u.TreatAsWithdraw)
+	}
+	if len(u.Discarded) > 0 && !n.warned {
+		n.warned = true
+		s.log.Info("attributes discarded (RFC 7606 or eBGP rules); further occurrences not logged", "neighbor", n.name, "discarded", u.Discarded)
+	}
+	ch := n.changes[:0]
+	for f := session.Family(0); f < session.NumFamilies; f++ {
+		for _, w := range u.Withdrawn[f] {
+			ch = append(ch, rib.Change{Family: f, Prefix: w.Prefix, PathID: w.PathID})
+		}
+	}
+	for f := session.Family(0); f < session.NumFamilies; f++ {
+		a := u.Attrs[f]
+		if a == nil {
+			continue
+		}
+		ann := u.Announced[f]
+		if !n.neg.Families[f] {
+			a.Release()
+			continue
+		}
+		a.RetainN(int32(len(ann)) - 1)
+		if len(ann) == 0 {
+			a.Release()
+			continue
+		}
+		for _, nl := range ann {
+			v := eng.Import(n.member, nl.Prefix, &a.Attrs)
+			var prof *policy.Profile
+			if v.Accepted() {
+				mods := v.Mods & profileMods
+				prof = a.Cached(profileKey{gen, n.member, mods}, func() any {
+					return eng.Profile(n.member, &a.Attrs, mods)
+				}).(*policy.Profile)
+			}
+			ch = append(ch, rib.Change{Family: f, Prefix: nl.Prefix, PathID: nl.PathID, Attrs: a, Verdict: v, Profile: prof})
+		}
+	}
+	n.changes = ch[:0]
+	if len(ch) > 0 {
+		res := s.rib.Apply(n.src, ch)
+		if res.Exceeded {
+			lim := s.cfg.Members[n.member].MaxPrefixes
+			s.log.Warn("maximum prefixes exceeded: closing the session", "neighbor", n.name,
+				"family", res.ExceededFamily.String(), "limit", res.ExceededLimit, "restart", lim.Restart.Duration)
+			p.MaxPrefixExceeded(res.ExceededFamily, uint32(res.ExceededLimit), lim.Restart.Duration)
+		}
+		if res.Warned {
+			s.log.Warn("maximum prefixes exceeded (action warn)", "neighbor", n.name)
+		}
+	}
+	for f := session.Family(0); f < session.NumFamilies; f++ {
+		if u.EndOfRIB[f] {
+			s.rib.EndOfRIB(n.src, f)
+		}
+	}
+	return nil
+}
+
+func (n *neighbor) RouteRefresh(p *session.Peer, f session.Family, subtype uint8) {
+	if subtype == 0 {
+		n.s.rib.Refresh(n.src, f)
+	}
+}
+
+func (n *neighbor) Down(p *session.Peer, ev session.DownEvent) {
+	gr := ev.GracefulRestart && ev.Negotiated != nil
+	var restart time.Duration
+	if gr {
+		restart = ev.Negotiated.GRRestartTime
+	}
+	n.s.rib.SessionDown(n.src, gr, restart, "session down: "+ev.Reason)
+}
+
+// ErrStopped is returned by operations on a stopped server.
+var ErrStopped = errors.New("route server stopped")

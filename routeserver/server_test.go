@@ -1,0 +1,320 @@
+package routeserver_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fedrs/fedrs/conf"
+	"github.com/fedrs/fedrs/lab/member"
+	"github.com/fedrs/fedrs/routeserver"
+)
+
+const rsASN = 4200000000
+
+var testLog = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+
+// fed is a running route server with in-process members.
+type fed struct {
+	t       *testing.T
+	srv     *routeserver.Server
+	port    int
+	members map[string]*member.Router
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+type memberSpec struct {
+	name  string
+	asn   uint32
+	addr  string // 127.0.0.x
+	extra string // more TOML lines for the [[member]] table
+}
+
+// startFed writes a config for the members, starts the route server on a
+// free port and the members, and waits until every session is up.
+func startFed(t *testing.T, specs []memberSpec, extra string) *fed {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "[server]\nasn = %d\nrouter_id = \"10.255.255.254\"\nlisten = [\"127.0.0.1:179\"]\ncontrol = \"\"\n%s\n", rsASN, extra)
+	for _, m := range specs {
+		fmt.Fprintf(&b, "[[member]]\nname = %q\nasn = %d\nneighbors = [%q]\npassive = true\nprefixes = [\"10.0.0.0/8 le 32 shared\", \"2001:db8::/32 le 128 shared\"]\norigin_asns = [\"%d\", \"65000-65999\"]\n%s\n",
+			m.name, m.asn, m.addr, m.asn, m.extra)
+	}
+	cfg, err := conf.Parse([]byte(b.String()), "test.toml")
+	if err != nil {
+		t.Fatalf("config: %v\n%s", err, b.String())
+	}
+	srv, err := routeserver.New(cfg, routeserver.Options{Log: testLog, Listen: []string{"127.0.0.1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &fed{t: t, srv: srv, members: map[string]*member.Router{}, cancel: cancel, done: make(chan struct{})}
+	go func() { defer close(f.done); srv.Run(ctx) }()
+	t.Cleanup(f.stop)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(srv.Addrs()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("route server did not start listening")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	f.port = int(srv.Addrs()[0].Port())
+	for _, m := range specs {
+		f.startMember(m)
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel2()
+	for _, r := range f.members {
+		if err := r.WaitEstablished(ctx2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f
+}
+
+func (f *fed) startMember(m memberSpec) *member.Router {
+	f.t.Helper()
+	r, err := member.Start(context.Background(), member.Config{
+		Name: m.name, ASN: m.asn, LocalAddr: netip.MustParseAddr(m.addr),
+		RSAddr: netip.MustParseAddr("127.0.0.1"), RSPort: f.port, RSASN: rsASN, Log: testLog,
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.members[m.name] = r
+	f.t.Cleanup(r.Stop)
+	return r
+}
+
+func (f *fed) stop() {
+	f.cancel()
+	<-f.done
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+
+func has(p netip.Prefix) func([]member.Route) bool {
+	return func(rs []member.Route) bool { _, ok := member.Find(rs, p); return ok }
+}
+
+func hasNot(p netip.Prefix) func([]member.Route) bool {
+	return func(rs []member.Route) bool { _, ok := member.Find(rs, p); return !ok }
+}
+
+func threeMembers() []memberSpec {
+	return []memberSpec{
+		{name: "nhs-a", asn: 4200000001, addr: "127.0.0.11"},
+		{name: "nhs-b", asn: 4200000002, addr: "127.0.0.12"},
+		{name: "council-c", asn: 4200000003, addr: "127.0.0.13"},
+	}
+}
+
+func u32(v uint32) *uint32 { return &v }
+
+func TestTransparentPropagation(t *testing.T) {
+	f := startFed(t, threeMembers(), "")
+	ctx := ctxT(t)
+	a := f.members["nhs-a"]
+	p := pfx("10.1.0.0/16")
+	if err := a.Announce(ctx, member.Route{Prefix: p, ASPath: []uint32{65010}, MED: u32(70)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"nhs-b", "council-c"} {
+		rs, err := f.members[name].WaitFor(ctx, "10.1.0.0/16", has(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _ := member.Find(rs, p)
+		if !slices.Equal(r.ASPath, []uint32{4200000001, 65010}) {
+			t.Errorf("%s: AS_PATH %v, want [4200000001 65010] (no route server AS)", name, r.ASPath)
+		}
+		if r.NextHop != netip.MustParseAddr("127.0.0.11") {
+			t.Errorf("%s: NEXT_HOP %v, want 127.0.0.11 (unchanged)", name, r.NextHop)
+		}
+		if r.MED == nil || *r.MED != 70 {
+			t.Errorf("%s: MED %v, want 70 (unchanged)", name, r.MED)
+		}
+	}
+	// Own route rule: A does not get its own route back.
+	if rs, _ := a.Received(ctx); len(rs) != 0 {
+		t.Errorf("nhs-a received its own routes: %s", member.Summary(rs, 5))
+	}
+	// Withdrawal propagates.
+	if err := a.Withdraw(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"nhs-b", "council-c"} {
+		if _, err := f.members[name].WaitFor(ctx, "withdrawal of 10.1.0.0/16", hasNot(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestSessionDropWithdraws(t *testing.T) {
+	f := startFed(t, threeMembers(), "")
+	ctx := ctxT(t)
+	a := f.members["nhs-a"]
+	for _, s := range []string{"10.2.0.0/16", "10.3.0.0/16", "2001:db8:a::/48"} {
+		rt := member.Route{Prefix: pfx(s)}
+		if pfx(s).Addr().Is6() {
+			continue // IPv6 over IPv4 transport is covered in TestIPv6
+		}
+		if err := a.Announce(ctx, rt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := f.members["council-c"]
+	if _, err := c.WaitFor(ctx, "both prefixes", func(rs []member.Route) bool { return len(rs) == 2 }); err != nil {
+		t.Fatal(err)
+	}
+	a.Stop()
+	if _, err := c.WaitFor(ctx, "routes of the dropped member withdrawn", func(rs []member.Route) bool { return len(rs) == 0 }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoopRule(t *testing.T) {
+	f := startFed(t, threeMembers(), "[policy.checks]\nmember_leak = \"off\"\n")
+	ctx := ctxT(t)
+	// A announces a path that contains C's AS: C must not receive it, B must.
+	p := pfx("10.4.0.0/16")
+	if err := f.members["nhs-a"].Announce(ctx, member.Route{Prefix: p, ASPath: []uint32{4200000003, 65099}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.members["nhs-b"].WaitFor(ctx, "10.4.0.0/16", has(p)); err != nil {
+		t.Fatal(err)
+	}
+	// B holds it; C must not — and cannot have got it earlier than B, as
+	// both are sent from one RIB pass. Check C's table now and once more
+	// after a marker route from A has reached it.
+	marker := pfx("10.5.0.0/16")
+	if err := f.members["nhs-a"].Announce(ctx, member.Route{Prefix: marker}); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := f.members["council-c"].WaitFor(ctx, "marker", has(marker))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := member.Find(rs, p); ok {
+		t.Fatalf("council-c received a route whose AS_PATH contains its own AS")
+	}
+}
+
+func TestPathHiding(t *testing.T) {
+	f := startFed(t, threeMembers(), "")
+	ctx := ctxT(t)
+	p := pfx("10.6.0.0/16")
+	// A's route is better (shorter path) but tells the route server not to
+	// announce it to C (large community RS:0:C). B's route is worse.
+	if err := f.members["nhs-a"].Announce(ctx, member.Route{Prefix: p,
+		Large: []string{fmt.Sprintf("%d:0:%d", rsASN, 4200000003)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.members["nhs-b"].Announce(ctx, member.Route{Prefix: p, ASPath: []uint32{65020, 65021}}); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := f.members["council-c"].WaitFor(ctx, "B's route for 10.6.0.0/16", func(rs []member.Route) bool {
+		r, ok := member.Find(rs, p)
+		return ok && len(r.ASPath) > 0 && r.ASPath[0] == 4200000002
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := member.Find(rs, p)
+	if r.NextHop != netip.MustParseAddr("127.0.0.12") {
+		t.Errorf("next hop %v, want B's 127.0.0.12", r.NextHop)
+	}
+	// B gets A's (better) route.
+	if _, err := f.members["nhs-b"].WaitFor(ctx, "A's route at B", func(rs []member.Route) bool {
+		r, ok := member.Find(rs, p)
+		return ok && r.ASPath[0] == 4200000001
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The route server's action community is stripped on export.
+	rb, _ := f.members["nhs-b"].Received(ctx)
+	r, _ = member.Find(rb, p)
+	for _, l := range r.Large {
+		if strings.HasPrefix(l, fmt.Sprintf("%d:0:", rsASN)) {
+			t.Errorf("route server action community %s leaked to nhs-b", l)
+		}
+	}
+	// When B withdraws, C has nothing left to receive.
+	if err := f.members["nhs-b"].Withdraw(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.members["council-c"].WaitFor(ctx, "withdrawal at C", hasNot(p)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestIPv6(t *testing.T) {
+	specs := threeMembers()
+	for i := range specs {
+		specs[i].extra = fmt.Sprintf("next_hops = [\"2001:db8:ffff::%d\"]", i+1)
+	}
+	f := startFed(t, specs, "")
+	ctx := ctxT(t)
+	p := pfx("2001:db8:a::/48")
+	if err := f.members["nhs-a"].Announce(ctx, member.Route{Prefix: p, NextHop: netip.MustParseAddr("2001:db8:ffff::1"), MED: u32(5)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"nhs-b", "council-c"} {
+		rs, err := f.members[name].WaitFor(ctx, "2001:db8:a::/48", has(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _ := member.Find(rs, p)
+		if r.NextHop != netip.MustParseAddr("2001:db8:ffff::1") || !slices.Equal(r.ASPath, []uint32{4200000001}) || r.MED == nil || *r.MED != 5 {
+			t.Errorf("%s: got %v", name, r)
+		}
+	}
+	if err := f.members["nhs-a"].Withdraw(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.members["council-c"].WaitFor(ctx, "IPv6 withdrawal", hasNot(p)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestManyRoutes(t *testing.T) {
+	f := startFed(t, threeMembers(), "")
+	ctx := ctxT(t)
+	a := f.members["nhs-a"]
+	const n = 2000
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 100 + byte(i/256), byte(i % 256), 0}), 24)
+			errs <- a.Announce(ctx, member.Route{Prefix: p})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.members["council-c"].WaitFor(ctx, fmt.Sprintf("%d routes", n), func(rs []member.Route) bool { return len(rs) == n }); err != nil {
+		t.Fatal(err)
+	}
+}
