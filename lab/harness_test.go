@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -139,6 +140,11 @@ func runHarness(t *testing.T, rsKind, name string, mutate func(*Topology)) {
 		t.Fatal(err)
 	}
 	t.Logf("converged after %s", time.Since(start).Round(time.Millisecond))
+	if r, err := l.Routes(ctx, "m-frr"); err == nil {
+		var buf strings.Builder
+		WriteRoutes(&buf, r)
+		t.Logf("m-frr received:\n%s", buf.String())
+	}
 	checkTransparent(t, ctx, l, func(recv *Member) bool {
 		switch rsKind {
 		case KindBIRD:

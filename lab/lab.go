@@ -501,6 +501,13 @@ func cleanup(name, dir string, log *slog.Logger) error {
 	if err := teardown(name, nsNames, procs, log); err != nil {
 		return err
 	}
+	// Only ever delete a lab run directory (or an empty one): RunRoot
+	// comes from the user, and RunRoot/NAME could be anything.
+	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
+		if _, err := os.Stat(filepath.Join(dir, stateFile)); err != nil {
+			return fmt.Errorf("%s exists and is not a lab run directory (no %s): refusing to replace it; choose another run root or lab name", dir, stateFile)
+		}
+	}
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("remove old run directory: %w", err)
 	}

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/lab/interop"
 	"github.com/vishvananda/netlink"
 )
@@ -72,14 +74,22 @@ func ensureTeardown(t *testing.T, name string) {
 	})
 }
 
+// hostSnapshot is what a lab could leave behind on the host: named
+// namespaces and links in the root namespace. Only the lab's own naming
+// ("fl-" namespaces; bridge and veth names) is compared, so interop tests
+// of other packages running at the same time cannot make this flaky.
 type hostSnapshot struct {
 	namespaces []string
 	rootLinks  []string
 }
 
+func ourLink(name string) bool {
+	return name == bridgeName || strings.HasPrefix(name, "v-") || strings.HasPrefix(name, nsPrefix)
+}
+
 func snapshot(t *testing.T) hostSnapshot {
 	t.Helper()
-	ns, err := listNamespaces("")
+	ns, err := listNamespaces(nsPrefix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +99,9 @@ func snapshot(t *testing.T) hostSnapshot {
 	}
 	var names []string
 	for _, l := range links {
-		names = append(names, l.Attrs().Name)
+		if ourLink(l.Attrs().Name) || ourLink(l.Attrs().Alias) {
+			names = append(names, l.Attrs().Name)
+		}
 	}
 	sort.Strings(names)
 	return hostSnapshot{namespaces: ns, rootLinks: names}
@@ -191,6 +203,14 @@ func TestTeardownLeavesNothing(t *testing.T) {
 			t.Errorf("status: %s not running", n.Name)
 		}
 	}
+	var buf strings.Builder
+	if err := WriteStatus(&buf, st); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("status:\n%s", buf.String())
+	if !strings.Contains(buf.String(), "4/4 established") || !strings.Contains(buf.String(), "birdc -s") {
+		t.Errorf("status output lacks the route server's sessions or the consoles:\n%s", buf.String())
+	}
 	out, err := loaded.Exec(ctx, "a", "ip", "-brief", "addr", "show", "dev", "eth0")
 	if err != nil || !strings.Contains(string(out), "198.18.0.11/16") || !strings.Contains(string(out), "2001:db8:ffff::11/64") {
 		t.Errorf("exec ip addr in a: %v: %s", err, out)
@@ -284,5 +304,89 @@ func TestUpCancelled(t *testing.T) {
 	t.Logf("up cancelled: %v", err)
 	if d := before.diff(snapshot(t)); d != "" {
 		t.Errorf("host differs after cancelled up: %s", d)
+	}
+}
+
+// TestFedrsRouteServerWiring runs the fedrs route-server path with a
+// stand-in binary (fedrs cannot run as a route server yet): it must be
+// started in the route server's namespace as "fedrs run -c FILE", with a
+// fedrs.toml the conf loader accepts, and be taken down with the lab.
+func TestFedrsRouteServerWiring(t *testing.T) {
+	interop.Require(t, true, "ip", "bird", "birdc", "python3")
+	root := runRoot(t)
+	ensureTeardown(t, "tfedrs")
+	before := snapshot(t)
+	fake := filepath.Join(root, "fake-fedrs")
+	script := `#!/bin/sh
+echo "$@" > "$FEDRS_FAKE_ARGS"
+exec python3 -c 'import socket,time
+s=socket.socket(socket.AF_INET6); s.bind(("::",179)); s.listen(); time.sleep(120)'
+`
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	argsFile := filepath.Join(root, "args")
+	t.Setenv("FEDRS_FAKE_ARGS", argsFile)
+	topo, err := ParseTopology([]byte(strings.NewReplacer(`"tdown"`, `"tfedrs"`, `kind = "bird"`, `kind = "fedrs"`).Replace(teardownTopo)), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	if _, err := Up(ctx, topo, Options{RunRoot: root, WaitTimeout: -1}); err == nil || !strings.Contains(err.Error(), "fedrs binary") {
+		t.Fatalf("up without a fedrs binary: %v", err)
+	}
+	l, err := Up(ctx, topo, Options{RunRoot: root, FedrsBinary: fake, WaitTimeout: -1, Logger: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	args, err := os.ReadFile(argsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(l.Dir, "rs", "fedrs.toml")
+	if got := strings.TrimSpace(string(args)); got != "run -c "+cfg {
+		t.Errorf("fedrs started with %q, want %q", got, "run -c "+cfg)
+	}
+	if _, err := conf.Load(cfg); err != nil {
+		t.Errorf("generated %s: %v", cfg, err)
+	}
+	if _, err := l.Sessions(ctx, "rs"); !errors.Is(err, ErrNotSupported) {
+		t.Errorf("fedrs sessions: %v, want ErrNotSupported", err)
+	}
+	if st := l.Status(ctx); !st.Nodes[0].Running || st.Nodes[0].Error != "" {
+		t.Errorf("status of the fedrs node: %+v", st.Nodes[0])
+	}
+	if err := l.Down(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := before.diff(snapshot(t)); d != "" {
+		t.Errorf("host differs after down: %s", d)
+	}
+}
+
+// TestRefusesForeignDirectory: Up must not delete a directory that is not
+// a lab run directory.
+func TestRefusesForeignDirectory(t *testing.T) {
+	interop.Require(t, true, "ip", "bird", "birdc")
+	root := runRoot(t)
+	if err := os.MkdirAll(filepath.Join(root, "tforeign"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	precious := filepath.Join(root, "tforeign", "precious.txt")
+	if err := os.WriteFile(precious, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	topo, err := ParseTopology([]byte(strings.Replace(teardownTopo, `"tdown"`, `"tforeign"`, 1)), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Up(context.Background(), topo, Options{RunRoot: root, WaitTimeout: -1})
+	if err == nil || !strings.Contains(err.Error(), "not a lab run directory") {
+		t.Errorf("up over a foreign directory: %v", err)
+	}
+	if _, err := os.Stat(precious); err != nil {
+		t.Errorf("foreign file removed: %v", err)
 	}
 }
