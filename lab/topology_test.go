@@ -244,3 +244,17 @@ func configFile(kind string) string {
 	}
 	return "bgpd.conf"
 }
+
+func TestExampleTopology(t *testing.T) {
+	topo, err := ReadTopology("topologies/example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if topo.Name != "example" || len(topo.Members) != 4 {
+		t.Errorf("example: %s, %d members", topo.Name, len(topo.Members))
+	}
+	d := topo.Member("council-d")
+	if d == nil || d.Announce[0].Registered() || !slices.Equal(d.Announce[0].WireASPath(d.ASN), []uint32{65004, 65001}) {
+		t.Errorf("council-d: %+v", d)
+	}
+}
