@@ -62,11 +62,11 @@ type bogonPay struct{ lo, hi uint8 }
 // admits and where it comes from.
 type allowPay struct {
 	lo, hi uint8
+	// ge and le as configured (0: not given), for explanations.
+	ge, le uint8
 	// src is -1 for the member's own prefixes, -2 for its prefix list, or
 	// the index of a member it is transit for.
 	src int32
-	// text is the range as configured, for explanations.
-	text string
 }
 
 const (
@@ -221,7 +221,7 @@ func New(cfg *conf.Config, rpki RPKI) (*Engine, error) {
 				s = srcOwn
 			}
 			lo, hi := r.Bounds()
-			out = append(out, pentry[allowPay]{r.Prefix, allowPay{uint8(lo), uint8(hi), s, r.String()}})
+			out = append(out, pentry[allowPay]{r.Prefix, allowPay{uint8(lo), uint8(hi), uint8(r.GE), uint8(r.LE), s}})
 		}
 		for _, r := range m.PrefixList {
 			if !r.Prefix.IsValid() {
@@ -232,7 +232,7 @@ func New(cfg *conf.Config, rpki RPKI) (*Engine, error) {
 				s = srcList
 			}
 			lo, hi := r.Bounds()
-			out = append(out, pentry[allowPay]{r.Prefix, allowPay{uint8(lo), uint8(hi), s, r.String()}})
+			out = append(out, pentry[allowPay]{r.Prefix, allowPay{uint8(lo), uint8(hi), uint8(r.GE), uint8(r.LE), s}})
 		}
 		return out
 	}

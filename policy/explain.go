@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/fedrs/fedrs/conf"
 )
 
 // RPKIExplainer may be implemented by an RPKI to add, in words, the data
@@ -651,23 +653,24 @@ func addrsText(as []netip.Addr) string {
 	return strings.Join(parts, ", ")
 }
 
-// allowSource names where an allowed-prefix payload comes from.
-func (e *Engine) allowSource(r allowPay) string {
+// allowSource names where an allowed-prefix payload of prefix p comes from.
+func (e *Engine) allowSource(r allowPay, p netip.Prefix) string {
+	text := conf.PrefixRange{Prefix: p, GE: int(r.ge), LE: int(r.le)}.String()
 	switch r.src {
 	case srcOwn:
-		return "prefix " + r.text
+		return "prefix " + text
 	case srcList:
-		return "prefix list entry " + r.text
+		return "prefix list entry " + text
 	}
-	return fmt.Sprintf("prefix %s of %s (transit_for)", r.text, e.members[r.src].name)
+	return fmt.Sprintf("prefix %s of %s (transit_for)", text, e.members[r.src].name)
 }
 
 // allowRanges lists every allowed range covering the query from node up.
-func allowRanges(e *Engine, t *ptable[allowPay], node int32) string {
+func allowRanges(e *Engine, t *ptable[allowPay], node int32, fam int) string {
 	var parts []string
 	for i := node; i >= 0; i = t.parent[i] {
 		for _, r := range t.payloads(i) {
-			parts = append(parts, e.allowSource(r))
+			parts = append(parts, e.allowSource(r, t.prefix(i, fam)))
 		}
 	}
 	if len(parts) == 0 {
@@ -677,10 +680,10 @@ func allowRanges(e *Engine, t *ptable[allowPay], node int32) string {
 }
 
 // allowRangeText names the range at node that admits bits.
-func allowRangeText(e *Engine, m *member, t *ptable[allowPay], node int32, bits uint8) string {
+func allowRangeText(e *Engine, m *member, t *ptable[allowPay], node int32, fam int, bits uint8) string {
 	for _, r := range t.payloads(node) {
 		if bits >= r.lo && bits <= r.hi {
-			return m.name + "'s " + e.allowSource(r)
+			return m.name + "'s " + e.allowSource(r, t.prefix(node, fam))
 		}
 	}
 	return m.name + "'s prefixes"

@@ -251,16 +251,16 @@ func (e *Engine) eval(mi int, p netip.Prefix, a *Attrs, tr *tracer) Verdict {
 			if tr != nil {
 				s := fmt.Sprintf("%s is not in %s's prefixes or prefix list", p, m.name)
 				if allowNode >= 0 {
-					s = fmt.Sprintf("%s is inside %s's %s but its length /%d is not allowed there", p, m.name, allowRanges(e, allow, allowNode), bits)
+					s = fmt.Sprintf("%s is inside %s's %s but its length /%d is not allowed there", p, m.name, allowRanges(e, allow, allowNode, fam), bits)
 				}
 				tr.step(cPrefixAllowed, act, ReasonPrefixNotAllowed, s)
 			}
 		} else if tr != nil {
 			var s string
 			if hitNode < 0 {
-				s = fmt.Sprintf("BLACKHOLE route %s is covered by %s's %s (any length up to /%d)", p, m.name, allowRanges(e, allow, allowNode), famMax)
+				s = fmt.Sprintf("BLACKHOLE route %s is covered by %s's %s (any length up to /%d)", p, m.name, allowRanges(e, allow, allowNode, fam), famMax)
 			} else {
-				s = fmt.Sprintf("%s matches %s", p, allowRangeText(e, m, allow, hitNode, uint8(bits)))
+				s = fmt.Sprintf("%s matches %s", p, allowRangeText(e, m, allow, hitNode, fam, uint8(bits)))
 			}
 			tr.pass(cPrefixAllowed, s)
 		}
@@ -520,7 +520,7 @@ func (e *Engine) eval(mi int, p netip.Prefix, a *Attrs, tr *tracer) Verdict {
 	} else if blackhole {
 		v.Mods |= ModBlackhole
 		if tr != nil {
-			tr.mark(cBlackhole, fmt.Sprintf("BLACKHOLE (65535:666) for %s inside %s's %s: accepted as a blackhole route, sent only to members with blackhole_receive, with NO_EXPORT", p, m.name, allowRanges(e, allow, allowNode)))
+			tr.mark(cBlackhole, fmt.Sprintf("BLACKHOLE (65535:666) for %s inside %s's %s: accepted as a blackhole route, sent only to members with blackhole_receive, with NO_EXPORT", p, m.name, allowRanges(e, allow, allowNode, fam)))
 		}
 	} else if tr != nil {
 		tr.pass(cBlackhole, "no BLACKHOLE community")
