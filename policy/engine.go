@@ -98,6 +98,7 @@ type member struct {
 	allowed   pset[allowPay]
 	origins   asnSet
 	nextHops  []netip.Addr // neighbours then next_hops, unmapped, without zones
+	llHops    []netip.Addr // the link-local ones among them
 	transitFr Bitset       // members this member is transit for
 	groups    []int32      // group indices
 
@@ -307,6 +308,11 @@ func New(cfg *conf.Config, rpki RPKI) (*Engine, error) {
 		for _, a := range cm.NextHops {
 			m.nextHops = appendAddr(m.nextHops, a)
 		}
+		for _, a := range m.nextHops {
+			if a.Is6() && a.IsLinkLocalUnicast() {
+				m.llHops = append(m.llHops, a)
+			}
+		}
 
 		allow := allowEntries(cm, srcOwn)
 		for _, t := range cm.TransitFor {
@@ -365,6 +371,9 @@ func prefixListText(ps []netip.Prefix) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// MemberName returns member i's name.
+func (e *Engine) MemberName(i int) string { return e.members[i].name }
 
 // NumMembers is the number of members (len(cfg.Members)).
 func (e *Engine) NumMembers() int { return len(e.members) }

@@ -214,7 +214,26 @@ func (e *Engine) eval(mi int, p netip.Prefix, a *Attrs, tr *tracer) Verdict {
 				break
 			}
 		}
-		llBad := a.NextHopLL.IsValid() && !a.NextHopLL.IsLinkLocalUnicast()
+		// The IPv6 link-local next hop (RFC 2545) must be link-local; when
+		// the member's configuration lists link-local addresses, it must
+		// be one of them. Otherwise it cannot be tied to the member by
+		// configuration and is not compared.
+		llBad := false
+		if ll := a.NextHopLL; ll.IsValid() {
+			if ll.Zone() != "" {
+				ll = ll.WithZone("")
+			}
+			llBad = !ll.IsLinkLocalUnicast()
+			if !llBad && len(m.llHops) > 0 {
+				llBad = true
+				for _, x := range m.llHops {
+					if x == ll {
+						llBad = false
+						break
+					}
+				}
+			}
+		}
 		if !ok || llBad {
 			v.hit(act, ReasonNextHop)
 			if tr != nil {
@@ -224,15 +243,20 @@ func (e *Engine) eval(mi int, p netip.Prefix, a *Attrs, tr *tracer) Verdict {
 					s = "the route has no global NEXT_HOP"
 				case !ok:
 					s = fmt.Sprintf("NEXT_HOP %s is not one of %s's addresses %s", a.NextHop, m.name, addrsText(m.nextHops))
-				default:
+				case !a.NextHopLL.IsLinkLocalUnicast():
 					s = fmt.Sprintf("the IPv6 link-local next hop %s is not a link-local address (fe80::/10)", a.NextHopLL)
+				default:
+					s = fmt.Sprintf("the IPv6 link-local next hop %s is not one of %s's link-local addresses %s", a.NextHopLL, m.name, addrsText(m.llHops))
 				}
 				tr.step(cNextHop, act, ReasonNextHop, s)
 			}
 		} else if tr != nil {
 			s := fmt.Sprintf("NEXT_HOP %s is one of %s's addresses", a.NextHop, m.name)
-			if a.NextHopLL.IsValid() {
-				s += fmt.Sprintf("; the link-local next hop %s is link-local (it cannot be tied to a member by configuration and is not compared)", a.NextHopLL)
+			switch {
+			case a.NextHopLL.IsValid() && len(m.llHops) > 0:
+				s += fmt.Sprintf("; the link-local next hop %s is one of its link-local addresses", a.NextHopLL)
+			case a.NextHopLL.IsValid():
+				s += fmt.Sprintf("; the link-local next hop %s is link-local (%s has no link-local address configured to compare it with)", a.NextHopLL, m.name)
 			}
 			tr.pass(cNextHop, s)
 		}
