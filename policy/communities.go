@@ -26,21 +26,41 @@ const (
 )
 
 // Informational large communities the route server adds on export when
-// [policy] informational is true (RS:Local1:Local2):
+// the announcing member's policy has informational = true. Every exported
+// route carries one of each state community, and one origin-group
+// community per group of the announcing member:
 //
-//	RS:1000:1 ROV valid      RS:1000:2 ROV not-found  RS:1000:3 ROV invalid
-//	RS:1001:1 ASPA valid     RS:1001:2 ASPA unknown   RS:1001:3 ASPA invalid
-//	RS:1002:1 registered to the announcing member (or a member it is transit for)
-//	RS:1002:2 not registered RS:1002:3 registered to another member
-//	RS:1003:gid              the announcing member is in group gid (one each)
+//	RS:1000:x  RPKI route origin validation (Euro-IX usage)
+//	RS:1010:x  ASPA verification (fedrs)
+//	RS:1011:x  federation registry (fedrs)
+//	RS:1012:gid the announcing member is in group gid (fedrs)
 //
-// A state that was not checked adds nothing. RS:1101:code is reserved for
-// the Euro-IX filter reason codes (Reason.Info().Code), used by the
-// looking glass for filtered routes, which are never exported.
+// with x = 1 valid / owned, 2 not-found / unknown / unregistered, 3 not
+// checked, 4 invalid / registered to another member (the Euro-IX RS:1000
+// values). Invalid and conflict only appear on routes whose check is in
+// "tag" mode: filtered routes are never exported. RS:1101:code is the
+// Euro-IX filter reason (Reason.Info().Code), used by the looking glass
+// for filtered routes. Members' own RS:x:y communities are stripped, so a
+// member cannot forge these.
 const (
 	InfoROV         = 1000
-	InfoASPA        = 1001
-	InfoRegistry    = 1002
-	InfoOriginGroup = 1003
+	InfoASPA        = 1010
+	InfoRegistry    = 1011
+	InfoOriginGroup = 1012
 	InfoFiltered    = 1101
 )
+
+// Values of the informational state communities.
+const (
+	InfoValid      = 1 // ROV valid, ASPA valid, registry owned
+	InfoUnknown    = 2 // ROV not-found, ASPA unknown, registry unregistered
+	InfoNotChecked = 3
+	InfoInvalid    = 4 // ROV invalid, ASPA invalid, registry conflict
+)
+
+// infoValue maps a 2-bit state (not-checked, good, unknown, bad: the
+// layout of ROVState, ASPAState and RegistryState) to its informational
+// value.
+func infoValue(state uint8) uint32 {
+	return [4]uint32{InfoNotChecked, InfoValid, InfoUnknown, InfoInvalid}[state&3]
+}

@@ -382,15 +382,10 @@ func (e *Engine) Rewrite(member int, a *Attrs, mods Mods, v Variant) Rewrite {
 		}
 	}
 	if m.informational {
-		if s := mods.ROV(); s != ROVNotChecked {
-			large = append(large, Large{e.rsASN, InfoROV, uint32(s)})
-		}
-		if s := mods.ASPA(); s != ASPANotChecked {
-			large = append(large, Large{e.rsASN, InfoASPA, uint32(s)})
-		}
-		if s := mods.Registry(); s != RegistryNotChecked {
-			large = append(large, Large{e.rsASN, InfoRegistry, uint32(s)})
-		}
+		large = append(large,
+			Large{e.rsASN, InfoROV, infoValue(uint8(mods.ROV()))},
+			Large{e.rsASN, InfoASPA, infoValue(uint8(mods.ASPA()))},
+			Large{e.rsASN, InfoRegistry, infoValue(uint8(mods.Registry()))})
 		for _, g := range m.groups {
 			large = append(large, Large{e.rsASN, InfoOriginGroup, e.groups[g].id})
 		}

@@ -223,7 +223,7 @@ func TestRewriteLargeStripping(t *testing.T) {
 	for _, l := range rw.Large {
 		got = append(got, l.String())
 	}
-	want := []string{"65000:1000:2", "65000:1002:1", "65001:0:65002", "64512:65000:1"}
+	want := []string{"65000:1000:2", "65000:1010:3", "65000:1011:1", "65001:0:65002", "64512:65000:1"}
 	slices.SortFunc(want, func(x, y string) int {
 		a, _ := parseLarge(x)
 		b, _ := parseLarge(y)
@@ -298,8 +298,8 @@ func TestNilRPKI(t *testing.T) {
 	}
 	rw := e.Rewrite(memberIndex(cfg, "council-hillside"), a, v.Mods, 0)
 	for _, l := range rw.Large {
-		if l.Local1 == InfoROV || l.Local1 == InfoASPA {
-			t.Errorf("informational community for an unchecked state: %s", l)
+		if (l.Local1 == InfoROV || l.Local1 == InfoASPA) && l.Local2 != InfoNotChecked {
+			t.Errorf("unchecked state exported as %s", l)
 		}
 	}
 }

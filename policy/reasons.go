@@ -60,7 +60,7 @@ var reasonTable = [numReasons]ReasonInfo{
 	ReasonRegistryConflict:    {"registry_conflict", "registry", 103, "prefix is registered to another member: a hijack"},
 	ReasonASPAInvalid:         {"aspa_invalid", "aspa", 104, "ASPA verification state is Invalid"},
 	ReasonMaxPrefix:           {"max_prefix", "max_prefix", 105, "member exceeded its maximum number of prefixes"},
-	ReasonTooManyCommunities:  {"too_many_communities", "communities", 106, "route carries too many communities"},
+	ReasonTooManyCommunities:  {"too_many_communities", "communities", 15, "route carries too many communities"},
 	ReasonBlackholeNotAllowed: {"blackhole_not_allowed", "blackhole", 107, "BLACKHOLE request for a prefix the member may not blackhole"},
 }
 
