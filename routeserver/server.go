@@ -325,12 +325,6 @@ func (n *neighbor) Established(p *session.Peer, neg *session.Negotiated) session
 // Fill implements session.Outbox.
 func (n *neighbor) Fill(buf []byte, limit int) []byte { return n.s.rib.Fill(n.src, buf, limit) }
 
-// profileKey caches export profiles on attribute sets.
-type profileKey struct {
-	gen    uint32
-	member int
-	mods   policy.Mods
-}
 
 const profileMods = policy.ModBlackhole | policy.ModGracefulShutdown
 
@@ -376,9 +370,9 @@ func (n *neighbor) Update(p *session.Peer, body []byte) error {
 			var prof *policy.Profile
 			if v.Accepted() {
 				mods := v.Mods & profileMods
-				prof = a.Cached(profileKey{gen, n.member, mods}, func() any {
+				prof = a.Profile(wire.ProfileKey{Gen: gen, Member: int32(n.member), Mods: uint32(mods)}, func() *policy.Profile {
 					return eng.Profile(n.member, &a.Attrs, mods)
-				}).(*policy.Profile)
+				})
 			}
 			ch = append(ch, rib.Change{Family: f, Prefix: nl.Prefix, PathID: nl.PathID, Attrs: a, Verdict: v, Profile: prof})
 		}

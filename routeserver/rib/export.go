@@ -216,14 +216,6 @@ func (r *RIB) endMark(bool) {
 	}
 }
 
-// tmplKey identifies an encoded template in an AttrSet's cache.
-type tmplKey struct {
-	gen     uint32
-	member  int
-	mods    policy.Mods
-	variant policy.Variant
-	as4     bool
-}
 
 // Fill implements the target's Outbox: it appends UPDATEs for the dirty
 // entries of s, up to about limit octets.
@@ -302,11 +294,12 @@ func (r *RIB) fillFamily(s *Source, o *outState, f session.Family, buf []byte, l
 					tmpl = lastTmpl
 				} else {
 					a := r.attrs.Get(c.attrs)
-					key := tmplKey{gen: r.gen, member: member, mods: c.mods, variant: v, as4: o.as4}
-					tmpl = a.Cached(key, func() any {
-						rw := r.exp.Rewrite(member, &a.Attrs, c.mods, v)
+					key := wire.TemplateKey{Gen: r.gen, Member: int32(member), Mods: uint32(c.mods), Variant: uint8(v), AS4: o.as4}
+					mods := c.mods
+					tmpl = a.Template(key, func() *wire.Template {
+						rw := r.exp.Rewrite(member, &a.Attrs, mods, v)
 						return wire.Encode(a, &rw, o.as4)
-					}).(*wire.Template)
+					})
 					lastAttrs, lastMem, lastMods, lastVar, lastTmpl = c.attrs, member, c.mods, v, tmpl
 				}
 				if wire.AnnounceOverhead(tmpl)+wire.NLRILen(p, false) > o.maxLen {

@@ -39,6 +39,9 @@ func Listen(ctx context.Context, addrs []string, lookup func(netip.Addr) *Peer, 
 			network = "tcp6" // IPV6_V6ONLY, so 0.0.0.0 and :: can both be bound
 		}
 		var lc net.ListenConfig
+		// Plain TCP: Go listens with MPTCP by default, and MPTCP sockets
+		// refuse TCP-MD5 (ENOPROTOOPT) and the TTL options GTSM needs.
+		lc.SetMultipathTCP(false)
 		ln, err := lc.Listen(ctx, network, ap.String())
 		if err != nil {
 			l.Close()

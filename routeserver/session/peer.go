@@ -652,6 +652,7 @@ func (p *Peer) dial(ctx context.Context) (net.Conn, error) {
 			})
 		},
 	}
+	d.SetMultipathTCP(false)
 	if p.cfg.LocalAddr.IsValid() {
 		d.LocalAddr = &net.TCPAddr{IP: p.cfg.LocalAddr.AsSlice()}
 	}

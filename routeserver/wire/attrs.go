@@ -27,14 +27,38 @@ type AttrSet struct {
 	dead bool // removed from the table (guarded by Table.mu)
 	t    *Table
 
-	mu    sync.Mutex
-	cache []cacheEntry // derived values; few per set
+	// Caches of derived values, copy-on-write so readers take no lock.
+	tmpls atomic.Pointer[[]tmplEntry]
+	profs atomic.Pointer[[]profEntry]
+	mu    sync.Mutex // serialises cache writers
 }
 
-type cacheEntry struct {
-	key any
-	val any
+// TemplateKey identifies an encoded export template of a set.
+type TemplateKey struct {
+	Gen     uint32 // policy generation
+	Member  int32  // announcing member
+	Mods    uint32
+	Variant uint8
+	AS4     bool
 }
+
+// ProfileKey identifies a cached export profile of a set.
+type ProfileKey struct {
+	Gen    uint32
+	Member int32
+	Mods   uint32
+}
+
+type tmplEntry struct {
+	k TemplateKey
+	t *Template
+}
+
+type profEntry struct {
+	k ProfileKey
+	p *policy.Profile
+}
+
 
 // ID is the set's handle, stable while the set is referenced; 0 is never
 // a valid ID.
@@ -57,25 +81,65 @@ func (a *AttrSet) Release() {
 	}
 }
 
-// Cached returns the value cached under key, computing it with f on a
-// miss. Keys must be comparable; callers use their own key types.
-func (a *AttrSet) Cached(key any, f func() any) any {
+// Template returns the template cached under k, computing it with f on a
+// miss. Lookups take no lock.
+func (a *AttrSet) Template(k TemplateKey, f func() *Template) *Template {
+	if p := a.tmpls.Load(); p != nil {
+		for i := range *p {
+			if (*p)[i].k == k {
+				return (*p)[i].t
+			}
+		}
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for _, e := range a.cache {
-		if e.key == key {
-			return e.val
+	var cur []tmplEntry
+	if p := a.tmpls.Load(); p != nil {
+		cur = *p
+		for i := range cur {
+			if cur[i].k == k {
+				return cur[i].t
+			}
+		}
+	}
+	t := f()
+	next := append(cur[:len(cur):len(cur)], tmplEntry{k, t})
+	a.tmpls.Store(&next)
+	return t
+}
+
+// Profile returns the export profile cached under k, computing it with f
+// on a miss.
+func (a *AttrSet) Profile(k ProfileKey, f func() *policy.Profile) *policy.Profile {
+	if p := a.profs.Load(); p != nil {
+		for i := range *p {
+			if (*p)[i].k == k {
+				return (*p)[i].p
+			}
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var cur []profEntry
+	if p := a.profs.Load(); p != nil {
+		cur = *p
+		for i := range cur {
+			if cur[i].k == k {
+				return cur[i].p
+			}
 		}
 	}
 	v := f()
-	a.cache = append(a.cache, cacheEntry{key, v})
+	next := append(cur[:len(cur):len(cur)], profEntry{k, v})
+	a.profs.Store(&next)
 	return v
 }
 
 // DropCache forgets every cached value (after a policy change).
 func (a *AttrSet) DropCache() {
 	a.mu.Lock()
-	a.cache = nil
+	a.tmpls.Store(nil)
+	a.profs.Store(nil)
 	a.mu.Unlock()
 }
 

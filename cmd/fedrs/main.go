@@ -1,0 +1,57 @@
+// Command fedrs is the fedrs route server: run it, check its configuration,
+// try it on the embedded example federation, and query it.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+)
+
+func main() {
+	app := &cli.App{
+		Name:  "fedrs",
+		Usage: "BGP route server and routing-policy engine for federations and Internet Exchanges",
+		Description: "fedrs joins the networks of a federation (hospital trusts, councils, public-sector\n" +
+			"networks) or an IXP through one route server that decides, route by route, what each\n" +
+			"member may see, stops leaks and hijacks, and records every routing event.",
+		Commands: []*cli.Command{
+			runCommand(),
+			checkCommand(),
+			demoCommand(),
+			rpkiCommand(),
+			registryCommand(),
+			versionCommand(),
+		},
+		HideHelpCommand: true,
+	}
+	if err := app.Run(os.Args); err != nil {
+		fmt.Fprintln(os.Stderr, "fedrs:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+// exitError carries an exit status.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func exitCode(err error) int {
+	if e, ok := err.(*exitError); ok {
+		return e.code
+	}
+	return 1
+}
+
+var configFlag = &cli.StringFlag{
+	Name:    "config",
+	Aliases: []string{"c"},
+	Usage:   "configuration `FILE`",
+	Value:   "/etc/fedrs/fedrs.toml",
+	EnvVars: []string{"FEDRS_CONFIG"},
+}

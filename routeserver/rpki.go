@@ -1,0 +1,113 @@
+package routeserver
+
+import (
+	"context"
+	"net/netip"
+
+	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/rib"
+	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/wire"
+	"github.com/fedrs/fedrs/rpki"
+)
+
+// RPKIFrom adapts an RPKI manager to the policy engine: lock-free reads of
+// the current snapshot, no allocation.
+func RPKIFrom(m *rpki.Manager) policy.RPKI { return rpkiAdapter{m} }
+
+type rpkiAdapter struct{ m *rpki.Manager }
+
+func (a rpkiAdapter) ROV(p netip.Prefix, origin uint32, ok bool) policy.ROVState {
+	switch a.m.Snapshot().Validate(p, origin, ok) {
+	case rpki.Valid:
+		return policy.ROVValid
+	case rpki.Invalid:
+		return policy.ROVInvalid
+	}
+	return policy.ROVNotFound
+}
+
+func (a rpkiAdapter) ASPA(path []uint32, hasSet bool) policy.ASPAState {
+	var neighbor uint32
+	if len(path) > 0 {
+		neighbor = path[0]
+	}
+	switch a.m.Snapshot().VerifyUpstream(path, hasSet, neighbor) {
+	case rpki.PathValid:
+		return policy.ASPAValid
+	case rpki.PathInvalid:
+		return policy.ASPAInvalid
+	}
+	return policy.ASPAUnknown
+}
+
+// evaluator re-runs the current import policy for a held route.
+func (s *Server) evaluator() rib.Evaluator {
+	s.mu.RLock()
+	eng, gen := s.engine, s.gen
+	s.mu.RUnlock()
+	return func(src *rib.Source, f session.Family, p netip.Prefix, a *wire.AttrSet) (policy.Verdict, *policy.Profile) {
+		v := eng.Import(src.Member, p, &a.Attrs)
+		if !v.Accepted() {
+			return v, nil
+		}
+		mods := v.Mods & profileMods
+		return v, a.Profile(wire.ProfileKey{Gen: gen, Member: int32(src.Member), Mods: uint32(mods)}, func() *policy.Profile {
+			return eng.Profile(src.Member, &a.Attrs, mods)
+		})
+	}
+}
+
+// FollowRPKI re-validates the affected routes whenever m publishes a
+// change, until ctx ends. Changes arriving while a pass runs are merged
+// into the next one.
+func (s *Server) FollowRPKI(ctx context.Context, m *rpki.Manager) {
+	pending := make(chan rpki.Change, 64)
+	unsub := m.Subscribe(func(c rpki.Change) {
+		select {
+		case pending <- c:
+		default:
+			// Saturated: a full pass covers everything queued.
+			select {
+			case pending <- rpki.Change{ASPAChanged: true}:
+			default:
+			}
+		}
+	})
+	go func() {
+		defer unsub()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case c := <-pending:
+				batch := []rpki.Change{c}
+				for more := true; more; {
+					select {
+					case c2 := <-pending:
+						batch = append(batch, c2)
+					default:
+						more = false
+					}
+				}
+				all := false
+				for i := range batch {
+					all = all || batch[i].ASPAChanged
+				}
+				match := func(f session.Family, p netip.Prefix) bool {
+					if all {
+						return true
+					}
+					for i := range batch {
+						if batch[i].Affects(p) {
+							return true
+						}
+					}
+					return false
+				}
+				n := s.rib.Reevaluate(match, s.evaluator(), false, "rpki")
+				s.log.Info("RPKI data changed: routes re-validated", "verdicts_changed", n, "changes", len(batch), "aspa_changed", all)
+			}
+		}
+	}()
+}
