@@ -24,7 +24,9 @@ type benchFed struct {
 	routes  int
 }
 
-func memberAddr(i int) netip.Addr { return netip.AddrFrom4([4]byte{192, 0, 2 + byte(i/250), byte(i%250 + 1)}) }
+func memberAddr(i int) netip.Addr {
+	return netip.AddrFrom4([4]byte{192, 0, 2 + byte(i/250), byte(i%250 + 1)})
+}
 
 func newBenchFed(tb testing.TB, members, prefixes int) *benchFed {
 	var b strings.Builder

@@ -400,5 +400,3 @@ func pathString(p []uint32) string {
 	}
 	return strings.Join(parts, " ")
 }
-
-

@@ -216,7 +216,6 @@ func (r *RIB) endMark(bool) {
 	}
 }
 
-
 // Fill implements the target's Outbox: it appends UPDATEs for the dirty
 // entries of s, up to about limit octets.
 func (r *RIB) Fill(s *Source, buf []byte, limit int) []byte {

@@ -59,7 +59,6 @@ type profEntry struct {
 	p *policy.Profile
 }
 
-
 // ID is the set's handle, stable while the set is referenced; 0 is never
 // a valid ID.
 func (a *AttrSet) ID() uint32 { return a.id }
