@@ -25,6 +25,21 @@ type Options struct {
 	Listen []string
 	// RPKI supplies ROV and ASPA to the policy engine (nil: none).
 	RPKI policy.RPKI
+	// History, when set, records routing events (the audit trail).
+	History Recorder
+}
+
+// Recorder receives the events the audit history keeps. Route events and
+// exposures come from the RIB with the RIB locked: they must be quick and
+// never block (queue them).
+type Recorder interface {
+	rib.ExposureObserver
+	// ConfigLoaded records a configuration load or reload; changes is the
+	// human-readable diff ("" for the first load).
+	ConfigLoaded(cfg *conf.Config, changes string)
+	// SessionUp and SessionDown record a neighbour's session events.
+	SessionUp(member, neighbor string, n *session.Negotiated)
+	SessionDown(member, neighbor string, ev session.DownEvent)
 }
 
 // Server is a running route server.
@@ -89,6 +104,11 @@ func New(cfg *conf.Config, opts Options) (*Server, error) {
 	}
 	s.rib = rib.New(s.attrs, exporter{s})
 	s.rib.SetLimits(limits(cfg))
+	s.rib.SetMembers(len(cfg.Members))
+	if opts.History != nil {
+		s.rib.SetObserver(opts.History)
+		opts.History.ConfigLoaded(cfg, "")
+	}
 	for i := range cfg.Members {
 		for _, a := range cfg.Members[i].Neighbors {
 			s.addNeighbor(i, a)
@@ -318,6 +338,9 @@ func (n *neighbor) Established(p *session.Peer, neg *session.Negotiated) session
 	n.neg = neg
 	n.dec = &wire.Decoder{AddPath: neg.AddPathRx, FourOctetAS: neg.FourOctetAS, Table: n.s.attrs}
 	n.sendFam = neg.Families
+	if h := n.s.opts.History; h != nil {
+		h.SessionUp(n.s.cfg.Members[n.member].Name, n.src.Addr.String(), neg)
+	}
 	n.s.rib.SessionUp(n.src, neg, n.sendFam, p.Kick)
 	return n
 }
@@ -410,6 +433,9 @@ func (n *neighbor) Down(p *session.Peer, ev session.DownEvent) {
 		restart = ev.Negotiated.GRRestartTime
 	}
 	n.s.rib.SessionDown(n.src, gr, restart, "session down: "+ev.Reason)
+	if h := n.s.opts.History; h != nil {
+		h.SessionDown(n.s.cfg.Members[n.member].Name, n.src.Addr.String(), ev)
+	}
 }
 
 // ErrStopped is returned by operations on a stopped server.

@@ -80,6 +80,9 @@ func (r *RIB) Reevaluate(match func(session.Family, netip.Prefix) bool, eval Eva
 			}
 			if touched {
 				e.best = r.selectBest(e.head, -1)
+				if r.obs != nil {
+					r.emitExposure(f, idx)
+				}
 				// Every candidate may have changed: compare per target
 				// against the snapshot, and resend where the best is a
 				// re-evaluated route (its rewrite may differ).

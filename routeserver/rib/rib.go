@@ -120,6 +120,9 @@ type RIB struct {
 
 	scratch []uint32 // per-target best before a change
 	empty   [session.NumFamilies][]uint32
+
+	members  int       // number of members, for exposure sets
+	byMember []*Source // one source per member
 }
 
 // New returns an empty RIB using attrs for attribute sets.
@@ -153,6 +156,15 @@ func (r *RIB) AddSource(member int, name string, addr netip.Addr) *Source {
 	defer r.mu.Unlock()
 	s := &Source{idx: uint16(len(r.sources)), Member: member, Name: name, Addr: addr}
 	r.sources = append(r.sources, s)
+	for len(r.byMember) <= member {
+		r.byMember = append(r.byMember, nil)
+	}
+	if r.byMember[member] == nil {
+		r.byMember[member] = s
+	}
+	if member >= r.members {
+		r.members = member + 1
+	}
 	for len(r.memberAcc) <= member {
 		r.memberAcc = append(r.memberAcc, [session.NumFamilies]int{})
 	}
@@ -350,6 +362,7 @@ func (r *RIB) announce(src *Source, f session.Family, p netip.Prefix, pathID uin
 	r.markChanged(f, idx, e, ci)
 	if r.obs != nil {
 		r.obs.RouteEvent(&RouteEvent{Source: src, Family: f, Prefix: p, PathID: pathID, Attrs: a, Verdict: v, Cause: cause})
+		r.emitExposure(f, idx)
 	}
 }
 
@@ -408,6 +421,9 @@ func (r *RIB) removeCand(src *Source, f session.Family, idx uint32, match func(*
 	}
 	e.best = r.selectBest(e.head, -1)
 	r.markChanged(f, idx, e, 0)
+	if r.obs != nil {
+		r.emitExposure(f, idx)
+	}
 	if e.head == 0 {
 		if r.referenced(f, idx) {
 			r.empty[f] = append(r.empty[f], idx)
