@@ -84,6 +84,9 @@ func birdMember(b *strings.Builder, n *node) {
 			for _, c := range p.LargeCommunities {
 				attrs = append(attrs, fmt.Sprintf("bgp_large_community.add((%d,%d,%d));", c.Global, c.Local1, c.Local2))
 			}
+			if p.OTC != 0 {
+				attrs = append(attrs, fmt.Sprintf("bgp_otc = %d;", p.OTC))
+			}
 			// BGP export prepends our ASN once; build the rest right to left.
 			path := p.WireASPath(n.ASN)[1:]
 			for i := len(path) - 1; i >= 0; i-- {

@@ -86,6 +86,9 @@ func (exabgpDaemon) configure(n *node) error {
 					}
 					fmt.Fprintf(&b, " large-community [ %s ]", strings.Join(cs, " "))
 				}
+				if a.OTC != 0 { // unknown to exabgp 4.2: a generic optional transitive attribute
+					fmt.Fprintf(&b, " attribute [ 0x23 0xc0 0x%08x ]", a.OTC)
+				}
 				b.WriteString(";\n")
 			}
 			b.WriteString("\t}\n")

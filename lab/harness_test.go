@@ -205,3 +205,49 @@ func TestExampleTopologyUp(t *testing.T) {
 func TestHarnessBIRDSingleTable(t *testing.T) {
 	runHarness(t, KindBIRD, "hbird1", func(topo *Topology) { topo.RouteServer.SingleTable = true })
 }
+
+// TestScenario runs a scenario against a transparent route server, with
+// one deliberately wrong expectation that must fail with a clear message.
+func TestScenario(t *testing.T) {
+	interop.Require(t, true, "ip", "bird", "birdc", "vtysh", "gobgpd", "gobgp")
+	sc, err := ReadScenario("testdata/scenario-transparent.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := Expectation{Description: "deliberately wrong", Member: "b", Prefix: netip.MustParsePrefix("10.1.0.0/24"),
+		From: "c", ASPath: []uint32{65001, 65001}}
+	sc.Expect = append(sc.Expect, wrong)
+	sc.Settle = "15s" // the wrong expectation keeps the wait going this long
+	root := runRoot(t)
+	ensureTeardown(t, sc.Name)
+	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Second)
+	defer cancel()
+	results, err := RunScenario(ctx, sc, Options{RunRoot: root, WaitTimeout: 30 * time.Second, Logger: testLog(t), KeepOnFailure: keepLabs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	if err := WriteResults(&buf, results); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("results:\n%s", buf.String())
+	for _, r := range results[:len(results)-1] {
+		if r.Status != "PASS" {
+			t.Errorf("%s: %s %s", r.Expectation, r.Status, r.Detail)
+		}
+	}
+	last := results[len(results)-1]
+	if last.Status != "FAIL" || !strings.Contains(last.Detail, "next hop 198.18.0.11 is not c's 198.18.0.13") ||
+		!strings.Contains(last.Detail, "AS_PATH is 65001, want 65001 65001") {
+		t.Errorf("wrong expectation: %s %q", last.Status, last.Detail)
+	}
+	if Passed(results) {
+		t.Error("Passed() with a failing expectation")
+	}
+	if !strings.Contains(buf.String(), fmt.Sprintf("%d of %d expectations passed", len(results)-1, len(results))) {
+		t.Errorf("summary line missing:\n%s", buf.String())
+	}
+	if ns, _ := listNamespaces(labNSPrefix(sc.Name)); len(ns) != 0 {
+		t.Errorf("namespaces left after the scenario: %v", ns)
+	}
+}

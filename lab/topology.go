@@ -147,6 +147,11 @@ type Prefix struct {
 	// hijack scenarios): the route is received as
 	// member-ASN × (1+Prepend), then ASPath. Not supported by openbgpd.
 	ASPath []uint32 `toml:"as_path" json:"as_path,omitempty"`
+	// OTC sets the Only-To-Customer attribute (RFC 9234) on the
+	// announcement, to play a route leak. bird and exabgp only; a bird
+	// member must then have role = "none" (with a role, BIRD itself refuses
+	// to send an OTC route to a route server).
+	OTC uint32 `toml:"otc" json:"otc,omitempty"`
 	// Register says whether the prefix goes in the member's fedrs prefix
 	// registry. Default: true when ASPath is empty (the member originates
 	// it), false otherwise. Set false for a hijack.
@@ -215,6 +220,14 @@ func ParseTopology(data []byte, file string) (*Topology, error) {
 		}
 		return nil, fmt.Errorf("topology %s: unknown keys: %s", file, strings.Join(keys, ", "))
 	}
+	if err := t.finish(file); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// finish sets the file, the default name, and normalises.
+func (t *Topology) finish(file string) error {
 	t.File = file
 	if t.Name == "" && file != "" {
 		base := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
@@ -222,11 +235,11 @@ func ParseTopology(data []byte, file string) (*Topology, error) {
 	}
 	if err := t.Normalize(); err != nil {
 		if file != "" {
-			return nil, fmt.Errorf("topology %s: %w", file, err)
+			return fmt.Errorf("topology %s: %w", file, err)
 		}
-		return nil, err
+		return err
 	}
-	return &t, nil
+	return nil
 }
 
 var (
@@ -400,6 +413,14 @@ func (t *Topology) normalizeMember(m *Member, idx int, used map[netip.Addr]strin
 		}
 		if len(p.ASPath) > 0 && !caps.fakePath {
 			return fmt.Errorf("prefix %s: %s cannot originate a route with an arbitrary as_path (only prepend); use bird, frr, gobgp or exabgp for this member", p.Prefix, m.Daemon)
+		}
+		if p.OTC != 0 {
+			if m.Daemon != KindBIRD && m.Daemon != KindExaBGP {
+				return fmt.Errorf("prefix %s: otc: only bird and exabgp members can originate a route with OTC", p.Prefix)
+			}
+			if m.Daemon == KindBIRD && m.Role != RoleNone {
+				return fmt.Errorf("prefix %s: otc on a bird member needs role = \"none\" (with a role BIRD will not send an OTC route to a route server)", p.Prefix)
+			}
 		}
 		for _, a := range p.ASPath {
 			if a == 0 {
