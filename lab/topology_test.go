@@ -258,3 +258,45 @@ func TestExampleTopology(t *testing.T) {
 		t.Errorf("council-d: %+v", d)
 	}
 }
+
+func TestScenarioFiles(t *testing.T) {
+	for _, f := range []string{"testdata/scenario-transparent.toml", "scenarios/federation.toml"} {
+		sc, err := ReadScenario(f)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if len(sc.Expect) == 0 || len(sc.Members) == 0 {
+			t.Errorf("%s: %d expectations, %d members", f, len(sc.Expect), len(sc.Members))
+		}
+		if sc.RouteServer.Kind == KindFedrs {
+			b, err := FedrsConfig(&sc.Topology, "/run/fedrs-lab/x/rs")
+			if err != nil {
+				t.Errorf("%s: fedrs.toml: %v", f, err)
+				continue
+			}
+			if _, err := conf.Parse(b, "fedrs.toml"); err != nil {
+				t.Errorf("%s: generated fedrs.toml does not load: %v", f, err)
+			}
+		}
+	}
+}
+
+func TestScenarioErrors(t *testing.T) {
+	base := "name = \"s\"\n[route_server]\nasn = 1\n[[member]]\nname = \"a\"\ndaemon = \"bird\"\nasn = 2\n"
+	for _, tc := range []struct{ in, want string }{
+		{base, "no [[expect]]"},
+		{base + "[[expect]]\nmember = \"zz\"\nprefix = \"10.0.0.0/8\"\n", `member "zz" is not in the topology`},
+		{base + "[[expect]]\nmember = \"a\"\nprefix = \"10.0.0.0/8\"\nfrom = \"q\"\n", `from "q"`},
+		{base + "[[expect]]\nmember = \"a\"\n", "prefix is required"},
+		{base + "[[expect]]\nmember = \"a\"\nprefix = \"10.0.0.0/8\"\nreceives = false\nas_path = [1]\n", "takes no attributes"},
+		{base + "[[expect]]\nmember = \"a\"\nprefix = \"10.0.0.0/8\"\nbogus = 1\n", "unknown keys: expect.bogus"},
+		{"settle = \"soon\"\n" + base + "[[expect]]\nmember = \"a\"\nprefix = \"10.0.0.0/8\"\n", "settle \"soon\": want a duration"},
+		{"name = \"s\"\nsettle = \"1s\"\n[route_server]\nasn = 1\n[[member]]\nname = \"a\"\ndaemon = \"frr\"\nasn = 2\n[[member.prefix]]\nprefix = \"10.0.0.0/8\"\notc = 5\n[[expect]]\nmember = \"a\"\nprefix = \"10.0.0.0/8\"\n", "only bird and exabgp"},
+	} {
+		_, err := ParseScenario([]byte(tc.in), "s.toml")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q:\n got %v\nwant error containing %q", tc.in, err, tc.want)
+		}
+	}
+}
