@@ -348,7 +348,7 @@ func (n *neighbor) Established(p *session.Peer, neg *session.Negotiated) session
 // Fill implements session.Outbox.
 func (n *neighbor) Fill(buf []byte, limit int) []byte { return n.s.rib.Fill(n.src, buf, limit) }
 
-const profileMods = policy.ModBlackhole | policy.ModGracefulShutdown
+const profileMods = policy.ProfileMods
 
 func (n *neighbor) Update(p *session.Peer, body []byte) error {
 	u, err := n.dec.Decode(body)

@@ -1,20 +1,27 @@
 package routeserver_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"math/rand/v2"
+	"net"
 	"net/netip"
 	"os"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/routeserver"
+	"github.com/fedrs/fedrs/routeserver/session"
 )
 
 const rsASN = 4200000000
@@ -36,6 +43,7 @@ type memberSpec struct {
 	asn   uint32
 	addr  string // 127.0.0.x
 	extra string // more TOML lines for the [[member]] table
+	raw   bool   // configured, but no router is started for it
 }
 
 // startFed writes a config for the members, starts the route server on a
@@ -69,7 +77,9 @@ func startFed(t *testing.T, specs []memberSpec, extra string) *fed {
 	}
 	f.port = int(srv.Addrs()[0].Port())
 	for _, m := range specs {
-		f.startMember(m)
+		if !m.raw {
+			f.startMember(m)
+		}
 	}
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel2()
@@ -315,6 +325,64 @@ func TestManyRoutes(t *testing.T) {
 		}
 	}
 	if _, err := f.members["council-c"].WaitFor(ctx, fmt.Sprintf("%d routes", n), func(rs []member.Route) bool { return len(rs) == n }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestGarbageOnThePort(t *testing.T) {
+	specs := append(threeMembers(), memberSpec{name: "raw", asn: 65009, addr: "127.0.0.20", raw: true})
+	f := startFed(t, specs, "")
+	ctx := ctxT(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	garbage := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		return b
+	}
+	open := func(asn uint16) []byte {
+		return session.AppendMessage(nil, session.MsgOpen, []byte{4, byte(asn >> 8), byte(asn), 0, 90, 10, 0, 0, 20, 0})
+	}
+	ka := session.AppendMessage(nil, session.MsgKeepalive, nil)
+	marker := func(n int) []byte { return append(bytes.Repeat([]byte{0xff}, 16), byte(n>>8), byte(n)) }
+	cases := []struct {
+		name, from string
+		data       []byte
+	}{
+		{"random bytes from an unknown address", "127.0.0.99", garbage(3000)},
+		{"random bytes from a configured neighbour", "127.0.0.20", garbage(3000)},
+		{"OPEN then random bytes", "127.0.0.20", append(open(65009), garbage(2000)...)},
+		{"OPEN, KEEPALIVE, then a huge length", "127.0.0.20", append(append(open(65009), ka...), append(marker(65535), 2)...)},
+		{"OPEN, KEEPALIVE, then a truncated UPDATE", "127.0.0.20", append(append(open(65009), ka...), append(marker(40), 2, 0, 0, 0)...)},
+		{"OPEN, KEEPALIVE, then an UPDATE of garbage", "127.0.0.20", append(append(open(65009), ka...), append(append(marker(19+200), 2), garbage(200)...)...)},
+		{"OPEN with a wrong AS", "127.0.0.20", open(65010)},
+		{"short header", "127.0.0.20", []byte{0xff, 0xff}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			nc, err := (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(tc.from)}}).Dial("tcp", fmt.Sprintf("127.0.0.1:%d", f.port))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			nc.Write(tc.data)
+			if tcp, ok := nc.(*net.TCPConn); ok {
+				tcp.CloseWrite()
+			}
+			// The route server answers (or not) and closes: reading ends.
+			nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if _, err := io.Copy(io.Discard, nc); err != nil && !errors.Is(err, syscall.ECONNRESET) {
+				t.Fatalf("connection not closed by the route server: %v", err)
+			}
+		})
+	}
+	// The real sessions are unaffected and still carry routes.
+	p := pfx("10.77.0.0/16")
+	if err := f.members["nhs-a"].Announce(ctx, member.Route{Prefix: p}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.members["council-c"].WaitFor(ctx, "route after the garbage", has(p)); err != nil {
 		t.Fatal(err)
 	}
 }
