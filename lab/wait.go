@@ -27,6 +27,7 @@ func waitBudget(ctx context.Context) time.Duration {
 // DefaultWaitTimeout without one). A daemon that exits ends the wait at
 // once with the end of its log.
 func (l *Lab) WaitEstablished(ctx context.Context) error {
+	var last string
 	return Poll(ctx, "waiting for sessions", waitBudget(ctx), pollInterval, func(ctx context.Context) (bool, string, error) {
 		if err := l.checkAlive(); err != nil {
 			return false, "", err
@@ -60,7 +61,12 @@ func (l *Lab) WaitEstablished(ctx context.Context) error {
 		if len(missing) == 0 {
 			return true, "", nil
 		}
-		return false, "not established: " + strings.Join(missing, "; "), nil
+		status := "not established: " + strings.Join(missing, "; ")
+		if status != last {
+			l.log.Debug("waiting for sessions", "status", status)
+			last = status
+		}
+		return false, status, nil
 	})
 }
 
