@@ -56,8 +56,10 @@ type Server struct {
 	nbrs    map[netip.Addr]*neighbor
 	started time.Time
 
-	ln      *session.Listener
-	runCtx  context.Context
+	reloadMu sync.Mutex
+	policyMu sync.RWMutex // held by UPDATE processing; Reload takes it to swap policy
+	ln       *session.Listener
+	runCtx   context.Context
 	wg      sync.WaitGroup
 	stopped atomic.Bool
 }
@@ -66,8 +68,9 @@ type Server struct {
 // RIB source, and the session.Handler / Outbox glue between them.
 type neighbor struct {
 	s      *Server
-	member int
-	name   string
+	member     int    // index into the running config; changes on reload (guarded by Server.mu / policyMu)
+	memberName string // the member's name: fixed for the neighbour's life
+	name       string
 	cfg    session.Config
 	peer   *session.Peer
 	src    *rib.Source
@@ -156,7 +159,7 @@ func limits(cfg *conf.Config) []rib.Limit {
 func (s *Server) addNeighbor(member int, addr netip.Addr) *neighbor {
 	m := &s.cfg.Members[member]
 	name := m.Name + " " + addr.String()
-	n := &neighbor{s: s, member: member, name: name}
+	n := &neighbor{s: s, member: member, memberName: m.Name, name: name}
 	n.cfg = s.sessionConfig(member, addr)
 	n.src = s.rib.AddSource(member, name, addr)
 	n.peer = session.NewPeer(n.cfg, n, s.log.With("member", m.Name))
@@ -245,9 +248,9 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		s.startNeighbor(ctx, n)
 	}
-	s.mu.Unlock()
 	s.log.Info("route server running", "asn", s.cfg.Server.ASN, "router_id", s.cfg.Server.RouterID,
 		"listen", ln.Addrs(), "members", len(s.cfg.Members), "neighbors", len(s.nbrs))
+	s.mu.Unlock()
 	<-ctx.Done()
 	ln.Close()
 	s.wg.Wait()
@@ -339,7 +342,7 @@ func (n *neighbor) Established(p *session.Peer, neg *session.Negotiated) session
 	n.dec = &wire.Decoder{AddPath: neg.AddPathRx, FourOctetAS: neg.FourOctetAS, Table: n.s.attrs}
 	n.sendFam = neg.Families
 	if h := n.s.opts.History; h != nil {
-		h.SessionUp(n.s.cfg.Members[n.member].Name, n.src.Addr.String(), neg)
+		h.SessionUp(n.memberName, n.src.Addr.String(), neg)
 	}
 	n.s.rib.SessionUp(n.src, neg, n.sendFam, p.Kick)
 	return n
@@ -356,8 +359,10 @@ func (n *neighbor) Update(p *session.Peer, body []byte) error {
 		return err
 	}
 	s := n.s
+	s.policyMu.RLock()
+	defer s.policyMu.RUnlock()
 	s.mu.RLock()
-	eng, gen := s.engine, s.gen
+	eng, gen, member, cfg := s.engine, s.gen, n.member, s.cfg
 	s.mu.RUnlock()
 	if u.TreatAsWithdraw != nil {
 		s.log.Warn("malformed attributes: prefixes treated as withdrawn (RFC 7606)", "neighbor", n.name, "err", u.TreatAsWithdraw)
@@ -388,12 +393,12 @@ func (n *neighbor) Update(p *session.Peer, body []byte) error {
 			continue
 		}
 		for _, nl := range ann {
-			v := eng.Import(n.member, nl.Prefix, &a.Attrs)
+			v := eng.Import(member, nl.Prefix, &a.Attrs)
 			var prof *policy.Profile
 			if v.Accepted() {
 				mods := v.Mods & profileMods
-				prof = a.Profile(wire.ProfileKey{Gen: gen, Member: int32(n.member), Mods: uint32(mods)}, func() *policy.Profile {
-					return eng.Profile(n.member, &a.Attrs, mods)
+				prof = a.Profile(wire.ProfileKey{Gen: gen, Member: int32(member), Mods: uint32(mods)}, func() *policy.Profile {
+					return eng.Profile(member, &a.Attrs, mods)
 				})
 			}
 			ch = append(ch, rib.Change{Family: f, Prefix: nl.Prefix, PathID: nl.PathID, Attrs: a, Verdict: v, Profile: prof})
@@ -403,7 +408,7 @@ func (n *neighbor) Update(p *session.Peer, body []byte) error {
 	if len(ch) > 0 {
 		res := s.rib.Apply(n.src, ch)
 		if res.Exceeded {
-			lim := s.cfg.Members[n.member].MaxPrefixes
+			lim := cfg.Members[member].MaxPrefixes
 			s.log.Warn("maximum prefixes exceeded: closing the session", "neighbor", n.name,
 				"family", res.ExceededFamily.String(), "limit", res.ExceededLimit, "restart", lim.Restart.Duration)
 			p.MaxPrefixExceeded(res.ExceededFamily, uint32(res.ExceededLimit), lim.Restart.Duration)
@@ -434,7 +439,7 @@ func (n *neighbor) Down(p *session.Peer, ev session.DownEvent) {
 	}
 	n.s.rib.SessionDown(n.src, gr, restart, "session down: "+ev.Reason)
 	if h := n.s.opts.History; h != nil {
-		h.SessionDown(n.s.cfg.Members[n.member].Name, n.src.Addr.String(), ev)
+		h.SessionDown(n.memberName, n.src.Addr.String(), ev)
 	}
 }
 

@@ -386,3 +386,121 @@ func TestGarbageOnThePort(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// fedConfig is the configuration text startFed uses, for reload tests.
+func fedConfig(specs []memberSpec, extra string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[server]\nasn = %d\nrouter_id = \"10.255.255.254\"\nlisten = [\"127.0.0.1:179\"]\ncontrol = \"\"\n%s\n", rsASN, extra)
+	for _, m := range specs {
+		fmt.Fprintf(&b, "[[member]]\nname = %q\nasn = %d\nneighbors = [%q]\npassive = true\nprefixes = [\"10.0.0.0/8 le 32 shared\", \"2001:db8::/32 le 128 shared\"]\norigin_asns = [\"%d\", \"65000-65999\"]\n%s\n",
+			m.name, m.asn, m.addr, m.asn, m.extra)
+	}
+	return b.String()
+}
+
+func TestReload(t *testing.T) {
+	specs := threeMembers()
+	f := startFed(t, specs, "")
+	ctx := ctxT(t)
+	// council-d joins later by reload; its router starts now (and is
+	// refused until then) because gobgp's StartBgp writes a package global
+	// that running instances read: start all speakers before routes flow.
+	d := memberSpec{name: "council-d", asn: 4200000004, addr: "127.0.0.14"}
+	dr := f.startMember(d)
+	p := pfx("10.30.0.0/16")
+	if err := f.members["nhs-a"].Announce(ctx, member.Route{Prefix: p}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.members["nhs-b"].WaitFor(ctx, "10.30.0.0/16", has(p)); err != nil {
+		t.Fatal(err)
+	}
+	upB, _ := f.members["nhs-b"].Uptime(ctx)
+	upA, _ := f.members["nhs-a"].Uptime(ctx)
+
+	reload := func(specs []memberSpec) routeserver.ReloadResult {
+		t.Helper()
+		cfg, err := conf.Parse([]byte(fedConfig(specs, "")), "test.toml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := f.srv.Reload(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+
+	// 1. A policy change: nhs-a may no longer announce 10.30.0.0/16. The
+	// route is filtered from the Adj-RIB-In without asking A to resend,
+	// and withdrawn from the others; no session resets.
+	s1 := threeMembers()
+	s1[0].extra = `[member.policy]
+max_length_v4 = 12`
+	res := reload(s1)
+	if res.Reevaluated == 0 || res.SessionsReset != 0 {
+		t.Fatalf("reload result %+v: want verdicts changed and no session reset", res)
+	}
+	if _, err := f.members["nhs-b"].WaitFor(ctx, "10.30.0.0/16 withdrawn after the policy change", hasNot(p)); err != nil {
+		t.Fatal(err)
+	}
+	if up, _ := f.members["nhs-b"].Uptime(ctx); !up.Equal(upB) {
+		t.Errorf("nhs-b's session was reset by a policy reload")
+	}
+	if up, _ := f.members["nhs-a"].Uptime(ctx); !up.Equal(upA) {
+		t.Errorf("nhs-a's session was reset by a policy reload")
+	}
+	// And back: accepted again, from the Adj-RIB-In.
+	reload(threeMembers())
+	if _, err := f.members["nhs-b"].WaitFor(ctx, "10.30.0.0/16 back after reverting", has(p)); err != nil {
+		t.Fatal(err)
+	}
+
+	// 2. A new member joins and gets the table; C leaves and its session
+	// closes with its routes.
+	q := pfx("10.31.0.0/16")
+	if err := f.members["council-c"].Announce(ctx, member.Route{Prefix: q}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.members["nhs-b"].WaitFor(ctx, "C's route", has(q)); err != nil {
+		t.Fatal(err)
+	}
+	res = reload([]memberSpec{specs[0], specs[1], d})
+	if res.SessionsAdded != 1 || res.SessionsRemoved != 1 {
+		t.Fatalf("reload result %+v: want one session added and one removed", res)
+	}
+	if err := dr.WaitEstablished(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dr.WaitFor(ctx, "the new member receives A's route", has(p)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.members["nhs-b"].WaitFor(ctx, "the removed member's route withdrawn", hasNot(q)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, _ := f.members["council-c"].State(ctx)
+		if st != "ESTABLISHED" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the removed member's session is still up")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if up, _ := f.members["nhs-b"].Uptime(ctx); !up.Equal(upB) {
+		t.Errorf("nhs-b's session was reset by adding and removing other members")
+	}
+
+	// 3. A broken configuration is refused and the running one stays.
+	bad := []memberSpec{specs[0], specs[1], {name: "Bad Name", asn: 0, addr: "127.0.0.15"}}
+	cfg, err := conf.Parse([]byte(fedConfig(bad, "")), "bad.toml")
+	if err == nil {
+		if _, err = f.srv.Reload(cfg); err == nil {
+			t.Fatal("broken configuration accepted")
+		}
+	}
+	if got := len(f.srv.Config().Members); got != 3 || f.srv.Config().Members[2].Name != "council-d" {
+		t.Fatalf("running configuration changed after a refused reload: %d members", got)
+	}
+}

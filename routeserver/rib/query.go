@@ -217,7 +217,7 @@ func (r *RIB) Stats(s *Source) SourceStats {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	st := SourceStats{Up: s.up, Since: s.upSince, Received: s.received, Accepted: s.accepted, Stale: s.stale, SendFamilies: s.sendFam}
-	if int(s.Member) < len(r.memberAcc) {
+	if s.Member >= 0 && s.Member < len(r.memberAcc) {
 		st.MemberAccepted = r.memberAcc[s.Member]
 	}
 	if o := s.out; o != nil {

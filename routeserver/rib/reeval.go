@@ -14,17 +14,16 @@ type Evaluator func(src *Source, f session.Family, p netip.Prefix, a *wire.AttrS
 
 // Reevaluate re-runs import policy for the routes whose prefix match
 // selects (nil: all) and applies the verdicts that changed, exporting the
-// differences; no session is reset. newGen, when true, also starts a new
-// export generation (templates are re-encoded: use after a policy change).
+// differences; no session is reset. newGen, when true, starts a new policy
+// generation: every route is re-evaluated with a fresh profile table and
+// re-announced (templates are re-encoded): use it after a policy change.
 // It returns the number of routes whose verdict changed.
 func (r *RIB) Reevaluate(match func(session.Family, netip.Prefix) bool, eval Evaluator, newGen bool, cause string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if newGen {
 		r.gen++
-		r.profiles = r.profiles[:1]
-		clear(r.profPtr)
-		clear(r.profKey)
+		return r.reevaluateAll(eval, cause)
 	}
 	changed := 0
 	for f := session.Family(0); f < session.NumFamilies; f++ {
@@ -43,63 +42,110 @@ func (r *RIB) Reevaluate(match func(session.Family, netip.Prefix) bool, eval Eva
 				c := &r.cands[ci]
 				src := r.sources[c.src]
 				a := r.attrs.Get(c.attrs)
-				v, prof := eval(src, f, p, a)
-				if policy.ReasonSet(c.filtered).Has(policy.ReasonMaxPrefix) {
-					// Counting is the RIB's business, not the policy's:
-					// a route over the limit stays so.
-					v.Filtered = v.Filtered.Add(policy.ReasonMaxPrefix)
-					prof = nil
-				}
+				v, prof := r.evalKeepingMaxPrefix(eval, c, src, f, p, a)
 				var pid uint32
 				if v.Accepted() && prof != nil {
 					pid = r.internProfile(prof)
 				}
-				if !newGen && uint32(v.Filtered) == c.filtered && uint32(v.Tagged) == c.tagged && v.Mods == c.mods && pid == c.profile {
+				if uint32(v.Filtered) == c.filtered && uint32(v.Tagged) == c.tagged && v.Mods == c.mods && pid == c.profile {
 					continue
 				}
 				if !touched {
 					r.snapshotBest(f, e)
 					touched = true
 				}
-				wasAcc, isAcc := c.filtered == 0, v.Accepted()
-				if wasAcc != isAcc || uint32(v.Filtered) != c.filtered || uint32(v.Tagged) != c.tagged || v.Mods != c.mods {
+				if r.applyVerdict(c, src, f, p, a, v, pid, cause) {
 					changed++
-					if r.obs != nil {
-						r.obs.RouteEvent(&RouteEvent{Source: src, Family: f, Prefix: p, PathID: c.pathID, Attrs: a, Verdict: v, Cause: cause})
-					}
 				}
-				switch {
-				case wasAcc && !isAcc:
-					src.accepted[f]--
-					r.memberAcc[src.Member][f]--
-				case !wasAcc && isAcc:
-					src.accepted[f]++
-					r.memberAcc[src.Member][f]++
-				}
-				c.filtered, c.tagged, c.mods, c.profile = uint32(v.Filtered), uint32(v.Tagged), v.Mods, pid
 			}
-			if touched {
-				e.best = r.selectBest(e.head, -1)
-				if r.obs != nil {
-					r.emitExposure(f, idx)
+			if !touched {
+				continue
+			}
+			e.best = r.selectBest(e.head, -1)
+			if r.obs != nil {
+				r.emitExposure(f, idx)
+			}
+			// Resend where a target's best changed; a route whose verdict
+			// changed but stays best keeps its attributes on the wire.
+			for _, s := range r.targets {
+				if s.sendFam[f] && r.bestFor(e, s) != r.scratch[s.idx] {
+					r.markDirty(s, f, idx)
 				}
-				// Every candidate may have changed: compare per target
-				// against the snapshot, and resend where the best is a
-				// re-evaluated route (its rewrite may differ).
-				for _, s := range r.targets {
-					if !s.sendFam[f] {
-						continue
-					}
-					nb := r.bestFor(e, s)
-					if nb != r.scratch[s.idx] || (newGen && nb != 0) {
-						r.markDirty(s, f, idx)
-					}
+			}
+		}
+	}
+	r.endMark(true)
+	return changed
+}
+
+// evalKeepingMaxPrefix runs eval, keeping a max-prefix filter: counting is
+// the RIB's business, not the policy's, so a route over the limit stays so.
+func (r *RIB) evalKeepingMaxPrefix(eval Evaluator, c *cand, src *Source, f session.Family, p netip.Prefix, a *wire.AttrSet) (policy.Verdict, *policy.Profile) {
+	v, prof := eval(src, f, p, a)
+	if policy.ReasonSet(c.filtered).Has(policy.ReasonMaxPrefix) {
+		v.Filtered = v.Filtered.Add(policy.ReasonMaxPrefix)
+		prof = nil
+	}
+	return v, prof
+}
+
+// applyVerdict stores a new verdict in c, keeping the counters right; it
+// reports whether the verdict (not only the profile) changed.
+func (r *RIB) applyVerdict(c *cand, src *Source, f session.Family, p netip.Prefix, a *wire.AttrSet, v policy.Verdict, pid uint32, cause string) bool {
+	changed := uint32(v.Filtered) != c.filtered || uint32(v.Tagged) != c.tagged || v.Mods != c.mods
+	if changed && r.obs != nil {
+		r.obs.RouteEvent(&RouteEvent{Source: src, Family: f, Prefix: p, PathID: c.pathID, Attrs: a, Verdict: v, Cause: cause})
+	}
+	wasAcc, isAcc := c.filtered == 0, v.Accepted()
+	switch {
+	case wasAcc && !isAcc:
+		src.accepted[f]--
+		r.memberAcc[src.Member][f]--
+	case !wasAcc && isAcc:
+		src.accepted[f]++
+		r.memberAcc[src.Member][f]++
+	}
+	c.filtered, c.tagged, c.mods, c.profile = uint32(v.Filtered), uint32(v.Tagged), v.Mods, pid
+	return changed
+}
+
+// reevaluateAll re-runs policy on every route with a fresh profile table
+// and marks every prefix for every target. Candidates keep pointing into
+// the old table until they are re-evaluated, and nothing reads another
+// entry's candidates meanwhile, so the table is swapped up front.
+func (r *RIB) reevaluateAll(eval Evaluator, cause string) int {
+	r.profiles = []*policy.Profile{nil}
+	clear(r.profPtr)
+	clear(r.profKey)
+	changed := 0
+	for f := session.Family(0); f < session.NumFamilies; f++ {
+		t := r.tables[f]
+		for idx := uint32(1); int(idx) < t.limit(); idx++ {
+			e := t.entry(idx)
+			if e.head == 0 {
+				continue
+			}
+			p := t.prefix(idx)
+			for ci := e.head; ci != 0; ci = r.cands[ci].next {
+				c := &r.cands[ci]
+				src := r.sources[c.src]
+				a := r.attrs.Get(c.attrs)
+				v, prof := r.evalKeepingMaxPrefix(eval, c, src, f, p, a)
+				var pid uint32
+				if v.Accepted() && prof != nil {
+					pid = r.internProfile(prof)
 				}
-			} else if newGen {
-				for _, s := range r.targets {
-					if s.sendFam[f] && r.bestFor(e, s) != 0 {
-						r.markDirty(s, f, idx)
-					}
+				if r.applyVerdict(c, src, f, p, a, v, pid, cause) {
+					changed++
+				}
+			}
+			e.best = r.selectBest(e.head, -1)
+			if r.obs != nil {
+				r.emitExposure(f, idx)
+			}
+			for _, s := range r.targets {
+				if s.sendFam[f] {
+					r.markDirty(s, f, idx)
 				}
 			}
 		}

@@ -253,7 +253,7 @@ func (r *RIB) Apply(src *Source, changes []Change) Result {
 func uint64Reason(r policy.Reason) policy.ReasonSet { return policy.ReasonSet(0).Add(r) }
 
 func (r *RIB) limitOf(member int) *Limit {
-	if member < len(r.limits) {
+	if member >= 0 && member < len(r.limits) {
 		return &r.limits[member]
 	}
 	return nil
@@ -485,4 +485,49 @@ func (r *RIB) String() string {
 	fmt.Fprintf(&b, "ipv4 %d prefixes, ipv6 %d prefixes, %d routes, %d attribute sets, %d profiles",
 		r.tables[0].len(), r.tables[1].len(), len(r.cands)-1-len(r.free), r.attrs.Len(), len(r.profiles)-1)
 	return b.String()
+}
+
+// Retire removes a source for good (its member left the configuration):
+// its routes are withdrawn everywhere and it is no longer a target.
+func (r *RIB) Retire(s *Source) {
+	if s.up {
+		r.SessionDown(s, false, 0, "neighbour removed from the configuration")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for f := session.Family(0); f < session.NumFamilies; f++ {
+		r.removeAll(s, f, "neighbour removed from the configuration")
+	}
+	if s.grTimer != nil {
+		s.grTimer.Stop()
+	}
+	s.Member = -1
+	r.endMark(true)
+}
+
+// Renumber maps every source's member index after a configuration change
+// (remap returns -1 for members that are gone) and resizes the per-member
+// tables to members.
+func (r *RIB) Renumber(remap func(oldMember int) int, members int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	acc := make([][session.NumFamilies]int, members)
+	for _, s := range r.sources {
+		if s.Member < 0 {
+			continue
+		}
+		old := s.Member
+		s.Member = remap(old)
+		if s.Member >= 0 && old < len(r.memberAcc) {
+			acc[s.Member] = r.memberAcc[old]
+		}
+	}
+	r.memberAcc = acc
+	r.members = members
+	r.byMember = make([]*Source, members)
+	for _, s := range r.sources {
+		if s.Member >= 0 && r.byMember[s.Member] == nil {
+			r.byMember[s.Member] = s
+		}
+	}
 }
