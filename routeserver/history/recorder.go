@@ -1,0 +1,471 @@
+package history
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fedrs/fedrs/conf"
+	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/rib"
+	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/wire"
+
+	_ "modernc.org/sqlite" // database/sql driver "sqlite", pure Go
+)
+
+// Options configure a Recorder.
+type Options struct {
+	// Retain is how long rows are kept after their interval ended; 0 keeps
+	// everything. A configuration load ([history] retain) replaces it.
+	Retain time.Duration
+	// Exports records exposure intervals (what each member could
+	// receive); false records imports only. A configuration load
+	// ([history] exports) replaces it.
+	Exports bool
+	// Queue bounds the events waiting for the writer (default 262144).
+	Queue int
+	// Heartbeat is how often the run's last_seen is refreshed when
+	// nothing is committed (default 5s).
+	Heartbeat time.Duration
+	// CommitDelay is how long the writer lets events gather before a
+	// commit when the queue is short (default 50ms); Sync commits at once.
+	CommitDelay time.Duration
+	// PruneBatch is the most rows of one table one retention step deletes
+	// (default 2000); steps run between event batches.
+	PruneBatch int
+	// Version is recorded with each run ("fedrs 1.2.3").
+	Version string
+	Log     *slog.Logger
+	// OnCommit, when set, is called by the writer after every commit.
+	OnCommit func(Commit)
+}
+
+// Commit describes one committed batch.
+type Commit struct {
+	Seq       uint64    // commits so far in this run
+	Events    uint64    // events committed so far in this run
+	LastEvent time.Time // time of the newest event committed (zero if none yet)
+	At        time.Time // commit time (the run's last_seen)
+}
+
+// OptionsFromConfig returns the options of cfg's [history] table.
+func OptionsFromConfig(cfg *conf.Config) Options {
+	o := Options{Retain: cfg.History.Retain.Duration, Exports: true, Queue: cfg.History.Queue}
+	if cfg.History.Exports != nil {
+		o.Exports = *cfg.History.Exports
+	}
+	return o
+}
+
+func (o *Options) defaults() {
+	if o.Queue <= 0 {
+		o.Queue = conf.DefaultQueue
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = 5 * time.Second
+	}
+	if o.CommitDelay <= 0 {
+		o.CommitDelay = 50 * time.Millisecond
+	}
+	if o.PruneBatch <= 0 {
+		o.PruneBatch = 2000
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Version == "" {
+		o.Version = "devel"
+	}
+}
+
+// Recorder is the audit history writer. It implements routeserver.Recorder:
+// the hooks copy what they need into a bounded queue and return; one writer
+// goroutine commits the queue to SQLite in batched transactions. When the
+// queue is full, events are dropped and counted, and the gap is recorded
+// with its counts and time range.
+type Recorder struct {
+	path string
+	db   *sql.DB
+	opts Options
+	log  *slog.Logger
+
+	q       queue
+	exports atomic.Bool
+
+	// Counters for Stats.
+	committed  atomic.Uint64
+	commits    atomic.Uint64
+	dropped    atomic.Uint64
+	gaps       atomic.Uint64
+	dbSize     atomic.Int64
+	lastCommit atomic.Int64 // unix µs
+	writeErrs  atomic.Uint64
+	lastErr    atomic.Pointer[string]
+	recovered  RecoveryReport
+
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// RecoveryReport says what Open found from a previous run that did not
+// stop cleanly.
+type RecoveryReport struct {
+	Runs      int       // unclean runs closed
+	LastSeen  time.Time // the newest of their last_seen
+	Routes    int64     // route versions closed and marked recovered
+	Exposures int64
+	Sessions  int64
+}
+
+// Open opens (creating or migrating) the history database at path, closes
+// what a previous unclean run left open, records this run's start and
+// starts the writer.
+func Open(path string, opts Options) (*Recorder, error) {
+	opts.defaults()
+	if path == "" {
+		return nil, errors.New("history: no database path")
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("%s: is a directory, not a history database file", path)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("%s: the directory %s does not exist", path, dir)
+		}
+	}
+	db, err := sql.Open("sqlite", dsn(path, "rwc", "journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "cache_size(-32000)", "temp_store(MEMORY)"))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	ctx := context.Background()
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, describeOpenError(path, err)
+	}
+	version, _, err := checkIdentity(ctx, db, path)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := migrate(ctx, db, path, version, opts.Version); err != nil {
+		db.Close()
+		return nil, err
+	}
+	r := &Recorder{path: path, db: db, opts: opts, log: opts.Log, stop: make(chan struct{}), done: make(chan struct{})}
+	r.q.init(opts.Queue)
+	r.exports.Store(opts.Exports)
+	w, err := newWriter(ctx, r)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	go w.run()
+	return r, nil
+}
+
+// dsn builds a SQLite URI for path with the given mode (ro, rw, rwc) and
+// pragmas.
+func dsn(path, mode string, pragmas ...string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	q := url.Values{}
+	q.Set("mode", mode)
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
+	u := url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}
+	return u.String()
+}
+
+// Path returns the database file.
+func (r *Recorder) Path() string { return r.path }
+
+// Recovered reports what Open closed after an unclean stop of the
+// previous run (zero when the previous run stopped cleanly).
+func (r *Recorder) Recovered() RecoveryReport { return r.recovered }
+
+// Stats are the writer's counters, for status and metrics.
+type Stats struct {
+	Queue      int       // events waiting
+	QueueLimit int       // the bound
+	Committed  uint64    // events committed by this run
+	Commits    uint64    // transactions committed
+	Dropped    uint64    // events dropped because the queue was full (or a write failed)
+	Gaps       uint64    // gap rows recorded
+	WriteErrs  uint64    // failed transactions
+	LastError  string    // the last write error, if any
+	DBSize     int64     // database file plus WAL, bytes
+	LastCommit time.Time // zero before the first commit
+	Exports    bool      // exposure intervals recorded
+}
+
+// Stats returns the current counters. Safe to call from any goroutine.
+func (r *Recorder) Stats() Stats {
+	st := Stats{
+		Queue: r.q.len(), QueueLimit: r.opts.Queue, Committed: r.committed.Load(), Commits: r.commits.Load(),
+		Dropped: r.dropped.Load(), Gaps: r.gaps.Load(), WriteErrs: r.writeErrs.Load(), DBSize: r.dbSize.Load(),
+		Exports: r.exports.Load(),
+	}
+	if us := r.lastCommit.Load(); us != 0 {
+		st.LastCommit = time.UnixMicro(us)
+	}
+	if p := r.lastErr.Load(); p != nil {
+		st.LastError = *p
+	}
+	return st
+}
+
+// Sync waits until every event queued before the call is committed.
+func (r *Recorder) Sync(ctx context.Context) error {
+	ch := make(chan struct{})
+	if !r.q.pushControl(event{kind: evSync, sync: ch}) {
+		return errors.New("history: recorder closed")
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-r.done:
+		return errors.New("history: recorder closed")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close commits what is queued, closes every open interval at the stop
+// time (the route server has normally sent the session-down events
+// first, which closed its routes), records a clean stop and closes the
+// database.
+func (r *Recorder) Close() error {
+	r.closeOnce.Do(func() {
+		r.q.pushControl(event{kind: evStop, at: now()})
+		<-r.done
+		r.q.close()
+		if err := r.db.Close(); err != nil && r.closeErr == nil {
+			r.closeErr = err
+		}
+	})
+	return r.closeErr
+}
+
+func now() int64 { return time.Now().UnixMicro() }
+
+// ---- the routeserver.Recorder hooks ----
+
+// RouteEvent implements rib.Observer. Called with the RIB locked: it only
+// queues.
+func (r *Recorder) RouteEvent(ev *rib.RouteEvent) {
+	r.q.push(event{kind: evRoute, at: now(), src: ev.Source, fam: ev.Family, prefix: ev.Prefix, pathID: ev.PathID,
+		attrs: ev.Attrs, verdict: ev.Verdict, cause: ev.Cause}, r)
+}
+
+// PrefixExposure implements rib.ExposureObserver. Called with the RIB
+// locked: it only queues (exp is built fresh for each call and kept).
+func (r *Recorder) PrefixExposure(f session.Family, p netip.Prefix, exp []rib.Exposure) {
+	if !r.exports.Load() {
+		return
+	}
+	r.q.push(event{kind: evExposure, at: now(), fam: f, prefix: p, exp: exp}, r)
+}
+
+// ConfigLoaded records a configuration load; it also applies [history]
+// retain and exports.
+func (r *Recorder) ConfigLoaded(cfg *conf.Config, changes string) {
+	c := configInfo{file: cfg.File, hash: cfg.Hash, changes: changes, retain: cfg.History.Retain.Duration, exports: true}
+	if cfg.History.Exports != nil {
+		c.exports = *cfg.History.Exports
+	}
+	for _, m := range cfg.Members {
+		c.members = append(c.members, memberInfo{name: m.Name, asn: m.ASN})
+	}
+	if !c.exports {
+		r.exports.Store(false)
+	}
+	r.q.pushControl(event{kind: evConfig, at: now(), other: &c})
+	if c.exports {
+		r.exports.Store(true)
+	}
+}
+
+// SessionUp records an established session.
+func (r *Recorder) SessionUp(member, neighbor string, n *session.Negotiated) {
+	r.q.push(event{kind: evSessionUp, at: now(), other: &sessionInfo{member: member, neighbor: neighbor, neg: n}}, r)
+}
+
+// SessionDown records the end of a session.
+func (r *Recorder) SessionDown(member, neighbor string, ev session.DownEvent) {
+	r.q.push(event{kind: evSessionDown, at: now(), other: &sessionInfo{member: member, neighbor: neighbor, down: &ev}}, r)
+}
+
+// RPKIChanged records a change of the RPKI tables (serial, VRP and ASPA
+// counts after it) and how many route verdicts it changed. The route
+// server calls it after re-validation when the Recorder implements it.
+func (r *Recorder) RPKIChanged(serial uint32, vrps, aspas int, verdictsChanged int) {
+	r.q.push(event{kind: evRPKI, at: now(), other: &rpkiInfo{serial: serial, vrps: vrps, aspas: aspas, changed: verdictsChanged}}, r)
+}
+
+// ---- the queue ----
+
+type evKind uint8
+
+const (
+	evRoute evKind = iota
+	evExposure
+	evSessionUp
+	evSessionDown
+	evRPKI
+	evConfig
+	evSync
+	evStop
+)
+
+// event is one queued hook call.
+type event struct {
+	kind    evKind
+	fam     session.Family
+	pathID  uint32
+	at      int64 // unix µs at the hook
+	src     *rib.Source
+	prefix  netip.Prefix
+	attrs   *wire.AttrSet
+	verdict policy.Verdict
+	cause   string
+	exp     []rib.Exposure
+	other   any
+	sync    chan struct{}
+}
+
+type configInfo struct {
+	file, hash, changes string
+	retain              time.Duration
+	exports             bool
+	members             []memberInfo
+}
+
+type memberInfo struct {
+	name string
+	asn  uint32
+}
+
+type sessionInfo struct {
+	member, neighbor string
+	neg              *session.Negotiated
+	down             *session.DownEvent
+}
+
+type rpkiInfo struct {
+	serial               uint32
+	vrps, aspas, changed int
+}
+
+// gap accumulates what was dropped while the queue was full.
+type gap struct {
+	first, last               int64
+	routes, exposures, others uint64
+}
+
+func (g *gap) total() uint64 { return g.routes + g.exposures + g.others }
+
+// queue is a bounded, double-buffered event queue: the hooks append under
+// a mutex (never waiting on the writer), the writer swaps the buffer out.
+type queue struct {
+	mu     sync.Mutex
+	buf    []event
+	limit  int
+	gap    gap
+	closed bool
+	wake   chan struct{}
+}
+
+func (q *queue) init(limit int) {
+	q.limit = limit
+	q.wake = make(chan struct{}, 1)
+}
+
+// push queues a data event, or drops and counts it when the queue is full.
+func (q *queue) push(ev event, r *Recorder) {
+	q.mu.Lock()
+	if len(q.buf) >= q.limit || q.closed {
+		if q.gap.first == 0 {
+			q.gap.first = ev.at
+		}
+		q.gap.last = ev.at
+		switch ev.kind {
+		case evRoute:
+			q.gap.routes++
+		case evExposure:
+			q.gap.exposures++
+		default:
+			q.gap.others++
+		}
+		q.mu.Unlock()
+		r.dropped.Add(1)
+		return
+	}
+	q.buf = append(q.buf, ev)
+	n := len(q.buf)
+	q.mu.Unlock()
+	if n == 1 || n == q.limit/2 {
+		q.signal()
+	}
+}
+
+// pushControl queues a control event past the bound (they are rare).
+func (q *queue) pushControl(ev event) bool {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return false
+	}
+	q.buf = append(q.buf, ev)
+	q.mu.Unlock()
+	q.signal()
+	return true
+}
+
+func (q *queue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take swaps out the queued events (giving spare back for reuse) and the
+// gap accumulated so far.
+func (q *queue) take(spare []event) ([]event, gap) {
+	q.mu.Lock()
+	b := q.buf
+	q.buf = spare[:0]
+	g := q.gap
+	q.gap = gap{}
+	q.mu.Unlock()
+	return b, g
+}
+
+func (q *queue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.buf)
+}
+
+func (q *queue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+}
