@@ -56,26 +56,27 @@ type Server struct {
 	nbrs    map[netip.Addr]*neighbor
 	started time.Time
 
-	reloadMu sync.Mutex
-	policyMu sync.RWMutex // held by UPDATE processing; Reload takes it to swap policy
-	ln       *session.Listener
-	runCtx   context.Context
-	wg      sync.WaitGroup
-	stopped atomic.Bool
+	reloadMu    sync.Mutex
+	policyMu    sync.RWMutex // held by UPDATE processing; Reload takes it to swap policy
+	maintenance atomic.Bool  // every export tagged GRACEFUL_SHUTDOWN
+	ln          *session.Listener
+	runCtx      context.Context
+	wg          sync.WaitGroup
+	stopped     atomic.Bool
 }
 
 // neighbor is one configured neighbour address of a member: its FSM, its
 // RIB source, and the session.Handler / Outbox glue between them.
 type neighbor struct {
-	s      *Server
+	s          *Server
 	member     int    // index into the running config; changes on reload (guarded by Server.mu / policyMu)
 	memberName string // the member's name: fixed for the neighbour's life
 	name       string
-	cfg    session.Config
-	peer   *session.Peer
-	src    *rib.Source
-	cancel context.CancelFunc
-	done   chan struct{}
+	cfg        session.Config
+	peer       *session.Peer
+	src        *rib.Source
+	cancel     context.CancelFunc
+	done       chan struct{}
 
 	// Used only from the session's reader goroutine.
 	dec     *wire.Decoder
@@ -124,7 +125,14 @@ func New(cfg *conf.Config, opts Options) (*Server, error) {
 type exporter struct{ s *Server }
 
 func (e exporter) Rewrite(member int, a *policy.Attrs, mods policy.Mods, v policy.Variant) policy.Rewrite {
-	return e.s.Engine().Rewrite(member, a, mods, v)
+	rw := e.s.Engine().Rewrite(member, a, mods, v)
+	if e.s.maintenance.Load() && !slices.Contains(rw.Communities, policy.CommGracefulShutdown) {
+		// Route-server maintenance (RFC 8326 §4): members lower the
+		// preference of every route learned through us.
+		rw.Communities = append(slices.Clone(rw.Communities), policy.CommGracefulShutdown)
+		slices.Sort(rw.Communities)
+	}
+	return rw
 }
 
 // Engine returns the current policy engine.

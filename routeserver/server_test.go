@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -21,131 +19,42 @@ import (
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/routeserver"
+	"github.com/fedrs/fedrs/routeserver/rstest"
 	"github.com/fedrs/fedrs/routeserver/session"
 )
 
-const rsASN = 4200000000
+const rsASN = rstest.RSASN
 
-var testLog = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+type memberSpec = rstest.Member
 
-// fed is a running route server with in-process members.
-type fed struct {
-	t       *testing.T
-	srv     *routeserver.Server
-	port    int
-	members map[string]*member.Router
-	cancel  context.CancelFunc
-	done    chan struct{}
-}
-
-type memberSpec struct {
-	name  string
-	asn   uint32
-	addr  string // 127.0.0.x
-	extra string // more TOML lines for the [[member]] table
-	raw   bool   // configured, but no router is started for it
-}
-
-// startFed writes a config for the members, starts the route server on a
-// free port and the members, and waits until every session is up.
-func startFed(t *testing.T, specs []memberSpec, extra string) *fed {
+func startFed(t *testing.T, specs []memberSpec, extra string) *rstest.Fed {
 	t.Helper()
-	var b strings.Builder
-	fmt.Fprintf(&b, "[server]\nasn = %d\nrouter_id = \"10.255.255.254\"\nlisten = [\"127.0.0.1:179\"]\ncontrol = \"\"\n%s\n", rsASN, extra)
-	for _, m := range specs {
-		fmt.Fprintf(&b, "[[member]]\nname = %q\nasn = %d\nneighbors = [%q]\npassive = true\nprefixes = [\"10.0.0.0/8 le 32 shared\", \"2001:db8::/32 le 128 shared\"]\norigin_asns = [\"%d\", \"65000-65999\"]\n%s\n",
-			m.name, m.asn, m.addr, m.asn, m.extra)
-	}
-	cfg, err := conf.Parse([]byte(b.String()), "test.toml")
-	if err != nil {
-		t.Fatalf("config: %v\n%s", err, b.String())
-	}
-	srv, err := routeserver.New(cfg, routeserver.Options{Log: testLog, Listen: []string{"127.0.0.1:0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	f := &fed{t: t, srv: srv, members: map[string]*member.Router{}, cancel: cancel, done: make(chan struct{})}
-	go func() { defer close(f.done); srv.Run(ctx) }()
-	t.Cleanup(f.stop)
-	deadline := time.Now().Add(5 * time.Second)
-	for len(srv.Addrs()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("route server did not start listening")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	f.port = int(srv.Addrs()[0].Port())
-	for _, m := range specs {
-		if !m.raw {
-			f.startMember(m)
-		}
-	}
-	ctx2, cancel2 := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel2()
-	for _, r := range f.members {
-		if err := r.WaitEstablished(ctx2); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return f
+	return rstest.Start(t, specs, extra, routeserver.Options{})
 }
 
-func (f *fed) startMember(m memberSpec) *member.Router {
-	f.t.Helper()
-	r, err := member.Start(context.Background(), member.Config{
-		Name: m.name, ASN: m.asn, LocalAddr: netip.MustParseAddr(m.addr),
-		RSAddr: netip.MustParseAddr("127.0.0.1"), RSPort: f.port, RSASN: rsASN, Log: testLog,
-	})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	f.members[m.name] = r
-	f.t.Cleanup(r.Stop)
-	return r
-}
-
-func (f *fed) stop() {
-	f.cancel()
-	<-f.done
-}
-
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
+func ctxT(t *testing.T) context.Context { return rstest.Ctx(t) }
 
 func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 
-func has(p netip.Prefix) func([]member.Route) bool {
-	return func(rs []member.Route) bool { _, ok := member.Find(rs, p); return ok }
-}
+var (
+	has    = rstest.Has
+	hasNot = rstest.HasNot
+)
 
-func hasNot(p netip.Prefix) func([]member.Route) bool {
-	return func(rs []member.Route) bool { _, ok := member.Find(rs, p); return !ok }
-}
-
-func threeMembers() []memberSpec {
-	return []memberSpec{
-		{name: "nhs-a", asn: 4200000001, addr: "127.0.0.11"},
-		{name: "nhs-b", asn: 4200000002, addr: "127.0.0.12"},
-		{name: "council-c", asn: 4200000003, addr: "127.0.0.13"},
-	}
-}
+func threeMembers() []memberSpec { return rstest.Three() }
 
 func u32(v uint32) *uint32 { return &v }
 
 func TestTransparentPropagation(t *testing.T) {
 	f := startFed(t, threeMembers(), "")
 	ctx := ctxT(t)
-	a := f.members["nhs-a"]
+	a := f.Members["nhs-a"]
 	p := pfx("10.1.0.0/16")
 	if err := a.Announce(ctx, member.Route{Prefix: p, ASPath: []uint32{65010}, MED: u32(70)}); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"nhs-b", "council-c"} {
-		rs, err := f.members[name].WaitFor(ctx, "10.1.0.0/16", has(p))
+		rs, err := f.Members[name].WaitFor(ctx, "10.1.0.0/16", has(p))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,7 +78,7 @@ func TestTransparentPropagation(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"nhs-b", "council-c"} {
-		if _, err := f.members[name].WaitFor(ctx, "withdrawal of 10.1.0.0/16", hasNot(p)); err != nil {
+		if _, err := f.Members[name].WaitFor(ctx, "withdrawal of 10.1.0.0/16", hasNot(p)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -178,7 +87,7 @@ func TestTransparentPropagation(t *testing.T) {
 func TestSessionDropWithdraws(t *testing.T) {
 	f := startFed(t, threeMembers(), "")
 	ctx := ctxT(t)
-	a := f.members["nhs-a"]
+	a := f.Members["nhs-a"]
 	for _, s := range []string{"10.2.0.0/16", "10.3.0.0/16", "2001:db8:a::/48"} {
 		rt := member.Route{Prefix: pfx(s)}
 		if pfx(s).Addr().Is6() {
@@ -188,7 +97,7 @@ func TestSessionDropWithdraws(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c := f.members["council-c"]
+	c := f.Members["council-c"]
 	if _, err := c.WaitFor(ctx, "both prefixes", func(rs []member.Route) bool { return len(rs) == 2 }); err != nil {
 		t.Fatal(err)
 	}
@@ -203,20 +112,20 @@ func TestLoopRule(t *testing.T) {
 	ctx := ctxT(t)
 	// A announces a path that contains C's AS: C must not receive it, B must.
 	p := pfx("10.4.0.0/16")
-	if err := f.members["nhs-a"].Announce(ctx, member.Route{Prefix: p, ASPath: []uint32{4200000003, 65099}}); err != nil {
+	if err := f.Members["nhs-a"].Announce(ctx, member.Route{Prefix: p, ASPath: []uint32{4200000003, 65099}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.members["nhs-b"].WaitFor(ctx, "10.4.0.0/16", has(p)); err != nil {
+	if _, err := f.Members["nhs-b"].WaitFor(ctx, "10.4.0.0/16", has(p)); err != nil {
 		t.Fatal(err)
 	}
 	// B holds it; C must not — and cannot have got it earlier than B, as
 	// both are sent from one RIB pass. Check C's table now and once more
 	// after a marker route from A has reached it.
 	marker := pfx("10.5.0.0/16")
-	if err := f.members["nhs-a"].Announce(ctx, member.Route{Prefix: marker}); err != nil {
+	if err := f.Members["nhs-a"].Announce(ctx, member.Route{Prefix: marker}); err != nil {
 		t.Fatal(err)
 	}
-	rs, err := f.members["council-c"].WaitFor(ctx, "marker", has(marker))
+	rs, err := f.Members["council-c"].WaitFor(ctx, "marker", has(marker))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,14 +140,14 @@ func TestPathHiding(t *testing.T) {
 	p := pfx("10.6.0.0/16")
 	// A's route is better (shorter path) but tells the route server not to
 	// announce it to C (large community RS:0:C). B's route is worse.
-	if err := f.members["nhs-a"].Announce(ctx, member.Route{Prefix: p,
+	if err := f.Members["nhs-a"].Announce(ctx, member.Route{Prefix: p,
 		Large: []string{fmt.Sprintf("%d:0:%d", rsASN, 4200000003)}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.members["nhs-b"].Announce(ctx, member.Route{Prefix: p, ASPath: []uint32{65020, 65021}}); err != nil {
+	if err := f.Members["nhs-b"].Announce(ctx, member.Route{Prefix: p, ASPath: []uint32{65020, 65021}}); err != nil {
 		t.Fatal(err)
 	}
-	rs, err := f.members["council-c"].WaitFor(ctx, "B's route for 10.6.0.0/16", func(rs []member.Route) bool {
+	rs, err := f.Members["council-c"].WaitFor(ctx, "B's route for 10.6.0.0/16", func(rs []member.Route) bool {
 		r, ok := member.Find(rs, p)
 		return ok && len(r.ASPath) > 0 && r.ASPath[0] == 4200000002
 	})
@@ -250,14 +159,14 @@ func TestPathHiding(t *testing.T) {
 		t.Errorf("next hop %v, want B's 127.0.0.12", r.NextHop)
 	}
 	// B gets A's (better) route.
-	if _, err := f.members["nhs-b"].WaitFor(ctx, "A's route at B", func(rs []member.Route) bool {
+	if _, err := f.Members["nhs-b"].WaitFor(ctx, "A's route at B", func(rs []member.Route) bool {
 		r, ok := member.Find(rs, p)
 		return ok && r.ASPath[0] == 4200000001
 	}); err != nil {
 		t.Fatal(err)
 	}
 	// The route server's action community is stripped on export.
-	rb, _ := f.members["nhs-b"].Received(ctx)
+	rb, _ := f.Members["nhs-b"].Received(ctx)
 	r, _ = member.Find(rb, p)
 	for _, l := range r.Large {
 		if strings.HasPrefix(l, fmt.Sprintf("%d:0:", rsASN)) {
@@ -265,10 +174,10 @@ func TestPathHiding(t *testing.T) {
 		}
 	}
 	// When B withdraws, C has nothing left to receive.
-	if err := f.members["nhs-b"].Withdraw(ctx, p); err != nil {
+	if err := f.Members["nhs-b"].Withdraw(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.members["council-c"].WaitFor(ctx, "withdrawal at C", hasNot(p)); err != nil {
+	if _, err := f.Members["council-c"].WaitFor(ctx, "withdrawal at C", hasNot(p)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -276,16 +185,16 @@ func TestPathHiding(t *testing.T) {
 func TestIPv6(t *testing.T) {
 	specs := threeMembers()
 	for i := range specs {
-		specs[i].extra = fmt.Sprintf("next_hops = [\"2001:db8:ffff::%d\"]", i+1)
+		specs[i].Extra = fmt.Sprintf("next_hops = [\"2001:db8:ffff::%d\"]", i+1)
 	}
 	f := startFed(t, specs, "")
 	ctx := ctxT(t)
 	p := pfx("2001:db8:a::/48")
-	if err := f.members["nhs-a"].Announce(ctx, member.Route{Prefix: p, NextHop: netip.MustParseAddr("2001:db8:ffff::1"), MED: u32(5)}); err != nil {
+	if err := f.Members["nhs-a"].Announce(ctx, member.Route{Prefix: p, NextHop: netip.MustParseAddr("2001:db8:ffff::1"), MED: u32(5)}); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"nhs-b", "council-c"} {
-		rs, err := f.members[name].WaitFor(ctx, "2001:db8:a::/48", has(p))
+		rs, err := f.Members[name].WaitFor(ctx, "2001:db8:a::/48", has(p))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -294,10 +203,10 @@ func TestIPv6(t *testing.T) {
 			t.Errorf("%s: got %v", name, r)
 		}
 	}
-	if err := f.members["nhs-a"].Withdraw(ctx, p); err != nil {
+	if err := f.Members["nhs-a"].Withdraw(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.members["council-c"].WaitFor(ctx, "IPv6 withdrawal", hasNot(p)); err != nil {
+	if _, err := f.Members["council-c"].WaitFor(ctx, "IPv6 withdrawal", hasNot(p)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -305,7 +214,7 @@ func TestIPv6(t *testing.T) {
 func TestManyRoutes(t *testing.T) {
 	f := startFed(t, threeMembers(), "")
 	ctx := ctxT(t)
-	a := f.members["nhs-a"]
+	a := f.Members["nhs-a"]
 	const n = 2000
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -324,13 +233,13 @@ func TestManyRoutes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := f.members["council-c"].WaitFor(ctx, fmt.Sprintf("%d routes", n), func(rs []member.Route) bool { return len(rs) == n }); err != nil {
+	if _, err := f.Members["council-c"].WaitFor(ctx, fmt.Sprintf("%d routes", n), func(rs []member.Route) bool { return len(rs) == n }); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestGarbageOnThePort(t *testing.T) {
-	specs := append(threeMembers(), memberSpec{name: "raw", asn: 65009, addr: "127.0.0.20", raw: true})
+	specs := append(threeMembers(), memberSpec{Name: "raw", ASN: 65009, Addr: "127.0.0.20", Raw: true})
 	f := startFed(t, specs, "")
 	ctx := ctxT(t)
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -361,7 +270,7 @@ func TestGarbageOnThePort(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			nc, err := (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(tc.from)}}).Dial("tcp", fmt.Sprintf("127.0.0.1:%d", f.port))
+			nc, err := (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(tc.from)}}).Dial("tcp", fmt.Sprintf("127.0.0.1:%d", f.Port))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -379,23 +288,12 @@ func TestGarbageOnThePort(t *testing.T) {
 	}
 	// The real sessions are unaffected and still carry routes.
 	p := pfx("10.77.0.0/16")
-	if err := f.members["nhs-a"].Announce(ctx, member.Route{Prefix: p}); err != nil {
+	if err := f.Members["nhs-a"].Announce(ctx, member.Route{Prefix: p}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.members["council-c"].WaitFor(ctx, "route after the garbage", has(p)); err != nil {
+	if _, err := f.Members["council-c"].WaitFor(ctx, "route after the garbage", has(p)); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// fedConfig is the configuration text startFed uses, for reload tests.
-func fedConfig(specs []memberSpec, extra string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "[server]\nasn = %d\nrouter_id = \"10.255.255.254\"\nlisten = [\"127.0.0.1:179\"]\ncontrol = \"\"\n%s\n", rsASN, extra)
-	for _, m := range specs {
-		fmt.Fprintf(&b, "[[member]]\nname = %q\nasn = %d\nneighbors = [%q]\npassive = true\nprefixes = [\"10.0.0.0/8 le 32 shared\", \"2001:db8::/32 le 128 shared\"]\norigin_asns = [\"%d\", \"65000-65999\"]\n%s\n",
-			m.name, m.asn, m.addr, m.asn, m.extra)
-	}
-	return b.String()
 }
 
 func TestReload(t *testing.T) {
@@ -405,25 +303,25 @@ func TestReload(t *testing.T) {
 	// council-d joins later by reload; its router starts now (and is
 	// refused until then) because gobgp's StartBgp writes a package global
 	// that running instances read: start all speakers before routes flow.
-	d := memberSpec{name: "council-d", asn: 4200000004, addr: "127.0.0.14"}
-	dr := f.startMember(d)
+	d := memberSpec{Name: "council-d", ASN: 4200000004, Addr: "127.0.0.14"}
+	dr := f.StartMember(d)
 	p := pfx("10.30.0.0/16")
-	if err := f.members["nhs-a"].Announce(ctx, member.Route{Prefix: p}); err != nil {
+	if err := f.Members["nhs-a"].Announce(ctx, member.Route{Prefix: p}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.members["nhs-b"].WaitFor(ctx, "10.30.0.0/16", has(p)); err != nil {
+	if _, err := f.Members["nhs-b"].WaitFor(ctx, "10.30.0.0/16", has(p)); err != nil {
 		t.Fatal(err)
 	}
-	upB, _ := f.members["nhs-b"].Uptime(ctx)
-	upA, _ := f.members["nhs-a"].Uptime(ctx)
+	upB, _ := f.Members["nhs-b"].Uptime(ctx)
+	upA, _ := f.Members["nhs-a"].Uptime(ctx)
 
 	reload := func(specs []memberSpec) routeserver.ReloadResult {
 		t.Helper()
-		cfg, err := conf.Parse([]byte(fedConfig(specs, "")), "test.toml")
+		cfg, err := conf.Parse([]byte(rstest.Config(specs, "")), "test.toml")
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := f.srv.Reload(cfg)
+		res, err := f.Srv.Reload(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -434,34 +332,34 @@ func TestReload(t *testing.T) {
 	// route is filtered from the Adj-RIB-In without asking A to resend,
 	// and withdrawn from the others; no session resets.
 	s1 := threeMembers()
-	s1[0].extra = `[member.policy]
+	s1[0].Extra = `[member.policy]
 max_length_v4 = 12`
 	res := reload(s1)
 	if res.Reevaluated == 0 || res.SessionsReset != 0 {
 		t.Fatalf("reload result %+v: want verdicts changed and no session reset", res)
 	}
-	if _, err := f.members["nhs-b"].WaitFor(ctx, "10.30.0.0/16 withdrawn after the policy change", hasNot(p)); err != nil {
+	if _, err := f.Members["nhs-b"].WaitFor(ctx, "10.30.0.0/16 withdrawn after the policy change", hasNot(p)); err != nil {
 		t.Fatal(err)
 	}
-	if up, _ := f.members["nhs-b"].Uptime(ctx); !up.Equal(upB) {
+	if up, _ := f.Members["nhs-b"].Uptime(ctx); !up.Equal(upB) {
 		t.Errorf("nhs-b's session was reset by a policy reload")
 	}
-	if up, _ := f.members["nhs-a"].Uptime(ctx); !up.Equal(upA) {
+	if up, _ := f.Members["nhs-a"].Uptime(ctx); !up.Equal(upA) {
 		t.Errorf("nhs-a's session was reset by a policy reload")
 	}
 	// And back: accepted again, from the Adj-RIB-In.
 	reload(threeMembers())
-	if _, err := f.members["nhs-b"].WaitFor(ctx, "10.30.0.0/16 back after reverting", has(p)); err != nil {
+	if _, err := f.Members["nhs-b"].WaitFor(ctx, "10.30.0.0/16 back after reverting", has(p)); err != nil {
 		t.Fatal(err)
 	}
 
 	// 2. A new member joins and gets the table; C leaves and its session
 	// closes with its routes.
 	q := pfx("10.31.0.0/16")
-	if err := f.members["council-c"].Announce(ctx, member.Route{Prefix: q}); err != nil {
+	if err := f.Members["council-c"].Announce(ctx, member.Route{Prefix: q}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.members["nhs-b"].WaitFor(ctx, "C's route", has(q)); err != nil {
+	if _, err := f.Members["nhs-b"].WaitFor(ctx, "C's route", has(q)); err != nil {
 		t.Fatal(err)
 	}
 	res = reload([]memberSpec{specs[0], specs[1], d})
@@ -474,12 +372,12 @@ max_length_v4 = 12`
 	if _, err := dr.WaitFor(ctx, "the new member receives A's route", has(p)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.members["nhs-b"].WaitFor(ctx, "the removed member's route withdrawn", hasNot(q)); err != nil {
+	if _, err := f.Members["nhs-b"].WaitFor(ctx, "the removed member's route withdrawn", hasNot(q)); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		st, _ := f.members["council-c"].State(ctx)
+		st, _ := f.Members["council-c"].State(ctx)
 		if st != "ESTABLISHED" {
 			break
 		}
@@ -488,19 +386,19 @@ max_length_v4 = 12`
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if up, _ := f.members["nhs-b"].Uptime(ctx); !up.Equal(upB) {
+	if up, _ := f.Members["nhs-b"].Uptime(ctx); !up.Equal(upB) {
 		t.Errorf("nhs-b's session was reset by adding and removing other members")
 	}
 
 	// 3. A broken configuration is refused and the running one stays.
-	bad := []memberSpec{specs[0], specs[1], {name: "Bad Name", asn: 0, addr: "127.0.0.15"}}
-	cfg, err := conf.Parse([]byte(fedConfig(bad, "")), "bad.toml")
+	bad := []memberSpec{specs[0], specs[1], {Name: "Bad Name", ASN: 0, Addr: "127.0.0.15"}}
+	cfg, err := conf.Parse([]byte(rstest.Config(bad, "")), "bad.toml")
 	if err == nil {
-		if _, err = f.srv.Reload(cfg); err == nil {
+		if _, err = f.Srv.Reload(cfg); err == nil {
 			t.Fatal("broken configuration accepted")
 		}
 	}
-	if got := len(f.srv.Config().Members); got != 3 || f.srv.Config().Members[2].Name != "council-d" {
+	if got := len(f.Srv.Config().Members); got != 3 || f.Srv.Config().Members[2].Name != "council-d" {
 		t.Fatalf("running configuration changed after a refused reload: %d members", got)
 	}
 }

@@ -10,7 +10,16 @@ import (
 )
 
 func main() {
-	app := &cli.App{
+	app := newApp()
+	if err := app.Run(interspersed(app, os.Args)); err != nil {
+		fmt.Fprintln(os.Stderr, "fedrs:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+// newApp builds the command line.
+func newApp() *cli.App {
+	return &cli.App{
 		Name:  "fedrs",
 		Usage: "BGP route server and routing-policy engine for federations and Internet Exchanges",
 		Description: "fedrs joins the networks of a federation (hospital trusts, councils, public-sector\n" +
@@ -20,15 +29,15 @@ func main() {
 			runCommand(),
 			checkCommand(),
 			demoCommand(),
+			lgCommand(),
+			reloadCommand(),
+			memberCommand(),
+			maintenanceCommand(),
 			rpkiCommand(),
 			registryCommand(),
 			versionCommand(),
 		},
 		HideHelpCommand: true,
-	}
-	if err := app.Run(os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, "fedrs:", err)
-		os.Exit(exitCode(err))
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/routeserver"
+	"github.com/fedrs/fedrs/routeserver/api"
 	"github.com/fedrs/fedrs/routeserver/demo"
 	"github.com/fedrs/fedrs/rpki"
 	"github.com/urfave/cli/v2"
@@ -113,18 +114,40 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 		srv.FollowRPKI(ctx, mgr)
 	}
 	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sig)
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
-	select {
-	case err := <-done:
-		return err
-	case s := <-sig:
-		log.Info("signal received: closing sessions", "signal", s.String())
-		srv.Shutdown(fmt.Sprintf("route server shutting down (%s)", strings.ToUpper(s.String())))
-		cancel()
-		return <-done
+	ctl := api.New(srv, api.Options{Version: versionString(), RPKI: mgr, Log: log})
+	apiDone := make(chan error, 1)
+	go func() { apiDone <- ctl.Serve(ctx, cfg.Server) }()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case err := <-apiDone:
+			if err != nil {
+				log.Error("control API", "err", err)
+				srv.Shutdown("route server stopping: control API failed")
+				cancel()
+				<-done
+				return err
+			}
+		case s := <-sig:
+			if s == syscall.SIGHUP {
+				res, err := srv.ReloadFile()
+				if err != nil {
+					log.Error("reload refused; the running configuration stays", "err", err)
+				} else {
+					log.Info("reload done", "result", strings.ReplaceAll(res.String(), "\n", "; "))
+				}
+				continue
+			}
+			log.Info("signal received: closing sessions", "signal", s.String())
+			srv.Shutdown(fmt.Sprintf("route server shutting down (%s)", strings.ToUpper(s.String())))
+			cancel()
+			return <-done
+		}
 	}
 }
 

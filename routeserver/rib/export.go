@@ -512,3 +512,26 @@ func (r *RIB) Refresh(s *Source, f session.Family) {
 }
 
 func bitsOnes(w uint64) int { return bits.OnesCount64(w) }
+
+// Regenerate starts a new export generation without re-running import
+// policy: every template is encoded again (the Exporter's rewrite changed,
+// e.g. maintenance adds GRACEFUL_SHUTDOWN) and every route is resent.
+func (r *RIB) Regenerate() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.gen++
+	for f := session.Family(0); f < session.NumFamilies; f++ {
+		t := r.tables[f]
+		for idx := uint32(1); int(idx) < t.limit(); idx++ {
+			if t.entry(idx).best == 0 {
+				continue
+			}
+			for _, s := range r.targets {
+				if s.sendFam[f] {
+					r.markDirty(s, f, idx)
+				}
+			}
+		}
+	}
+	r.endMark(true)
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fedrs/fedrs/conf"
+	"github.com/fedrs/fedrs/lab/member"
+	"github.com/fedrs/fedrs/routeserver"
+	"github.com/fedrs/fedrs/routeserver/api"
+	"github.com/fedrs/fedrs/routeserver/rstest"
+)
+
+// runCLI runs the fedrs command line in-process.
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	app := newApp()
+	var out, errOut bytes.Buffer
+	app.Writer, app.ErrWriter = &out, &errOut
+	err := app.Run(interspersed(app, append([]string{"fedrs"}, args...)))
+	return out.String() + errOut.String(), err
+}
+
+func TestCheck(t *testing.T) {
+	out, err := runCLI(t, "check", "-c", "../../conf/example.toml")
+	if err != nil || !strings.Contains(out, "valid (6 members") {
+		t.Fatalf("check of the example: %v\n%s", err, out)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.toml")
+	os.WriteFile(bad, []byte("[server]\nasn = 4200000000\nrouter_id = \"192.0.2.1\"\n[[member]]\nname = \"x\"\nasn = 65001\nneighbours = [\"192.0.2.2\"]\n"), 0o644)
+	out, err = runCLI(t, "check", "-c", bad)
+	if err == nil || exitCode(err) != 1 {
+		t.Fatalf("broken config passed: %v", err)
+	}
+	for _, want := range []string{"bad.toml:7", `did you mean "neighbors"`, "bad.toml:4: member[1] (x).neighbors"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestLookingGlass(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "fedrs.toml")
+	sock := filepath.Join(dir, "fedrs.sock")
+	os.WriteFile(file, []byte(strings.Replace(rstest.Config(rstest.Three(), ""), `control = ""`, `control = "`+sock+`"`, 1)), 0o644)
+	cfg, err := conf.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fed := rstest.StartConfig(t, cfg, rstest.Three(), routeserver.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); api.New(fed.Srv, api.Options{Version: "test"}).Serve(ctx, cfg.Server) }()
+	t.Cleanup(func() { cancel(); <-done })
+	rctx := rstest.Ctx(t)
+	a := fed.Members["nhs-a"]
+	a.Announce(rctx, member.Route{Prefix: netip.MustParsePrefix("10.1.0.0/16")})
+	a.Announce(rctx, member.Route{Prefix: netip.MustParsePrefix("10.2.0.0/16"), NextHop: netip.MustParseAddr("127.0.0.99")})
+	if _, err := fed.Members["council-c"].WaitFor(rctx, "route", rstest.Has(netip.MustParsePrefix("10.1.0.0/16"))); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no control socket")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"lg", "summary", "-c", file}, []string{"sessions 3/3 up", "nhs-a", "Established", "council-c"}},
+		{[]string{"lg", "neighbors", "--socket", sock}, []string{"127.0.0.12", "4200000002"}},
+		{[]string{"lg", "routes", "nhs-a", "--filtered", "-c", file}, []string{"10.2.0.0/16", "FILTERED", "next_hop (1101:8)", "1 of 1 routes"}},
+		{[]string{"lg", "routes", "council-c", "--exported", "-c", file}, []string{"10.1.0.0/16", "nhs-a", "4200000001"}},
+		{[]string{"lg", "lookup", "10.1.7.7", "-c", file}, []string{"10.1.0.0/16", "nhs-a", "best"}},
+		{[]string{"lg", "route", "nhs-a", "10.1.0.0/16", "-c", file}, []string{"exported to nhs-b, council-c"}},
+		{[]string{"lg", "explain", "nhs-a", "10.2.0.0/16", "-c", file}, []string{"127.0.0.99"}},
+	} {
+		out, err := runCLI(t, tc.args...)
+		if err != nil {
+			t.Errorf("%v: %v\n%s", tc.args, err, out)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%v: output lacks %q:\n%s", tc.args, w, out)
+			}
+		}
+	}
+	// --json gives the API's JSON.
+	out, err := runCLI(t, "lg", "routes", "nhs-a", "--filtered", "--json", "-c", file)
+	var rl api.RouteList
+	if err != nil || json.Unmarshal([]byte(out), &rl) != nil || rl.Total != 1 || rl.Routes[0].FilteredReasons[0].Name != "next_hop" {
+		t.Errorf("--json: %v %s", err, out)
+	}
+	// Errors name the problem.
+	if out, err := runCLI(t, "lg", "routes", "nobody", "-c", file); err == nil || !strings.Contains(err.Error(), `member "nobody"`) {
+		t.Errorf("unknown member: %v %s", err, out)
+	}
+	if _, err := runCLI(t, "lg", "summary", "--socket", filepath.Join(dir, "nothing.sock")); err == nil || !strings.Contains(err.Error(), "is fedrs running") {
+		t.Errorf("no server: %v", err)
+	}
+	// reload through the CLI.
+	if out, err := runCLI(t, "reload", "-c", file); err != nil || !strings.Contains(out, "no changes") {
+		t.Errorf("reload: %v %s", err, out)
+	}
+	// member shutdown / enable.
+	if out, err := runCLI(t, "member", "shutdown", "council-c", "-m", "cable swap", "-c", file); err != nil || !strings.Contains(out, "shut down") {
+		t.Errorf("member shutdown: %v %s", err, out)
+	}
+	if out, err := runCLI(t, "member", "enable", "council-c", "-c", file); err != nil || !strings.Contains(out, "enabled") {
+		t.Errorf("member enable: %v %s", err, out)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, err := runCLI(t, "version")
+	if err != nil || !strings.HasPrefix(out, "fedrs ") {
+		t.Fatalf("version: %v %q", err, out)
+	}
+}

@@ -1,0 +1,454 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/fedrs/fedrs/conf"
+	"github.com/fedrs/fedrs/routeserver/api"
+	"github.com/urfave/cli/v2"
+)
+
+var socketFlag = &cli.StringFlag{
+	Name:  "socket",
+	Usage: "control socket `PATH` (default: [server] control of --config, else /run/fedrs/fedrs.sock)",
+}
+
+// client finds the control socket: --socket, else the config's, else the
+// default.
+func client(c *cli.Context) (*api.Client, error) {
+	if s := c.String("socket"); s != "" {
+		return api.NewClient(s), nil
+	}
+	if c.IsSet("config") {
+		cfg, err := conf.Load(c.String("config"))
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Server.Control == "" {
+			return nil, fmt.Errorf("%s has no [server] control socket", cfg.File)
+		}
+		return api.NewClient(cfg.Server.Control), nil
+	}
+	return api.NewClient("/run/fedrs/fedrs.sock"), nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func lgFlags(extra ...cli.Flag) []cli.Flag {
+	return append([]cli.Flag{socketFlag, configFlagNoDefault, jsonFlag}, extra...)
+}
+
+// configFlagNoDefault is --config without a default, so that the socket
+// default applies when it is not given.
+var configFlagNoDefault = &cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "read the control socket path from `FILE`"}
+
+func lgCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "lg",
+		Usage: "looking glass: ask the running route server",
+		Description: "Read-only queries against the running route server's control API. Every command\n" +
+			"prints a table; --json prints the API's JSON.",
+		Subcommands: []*cli.Command{
+			{Name: "summary", Usage: "status and every session", Flags: lgFlags(), Action: lgSummary},
+			{Name: "neighbors", Aliases: []string{"neighbours"}, Usage: "sessions with counters", Flags: lgFlags(), Action: lgNeighbors},
+			{
+				Name: "routes", Usage: "a member's routes", ArgsUsage: "MEMBER",
+				Flags: lgFlags(
+					&cli.BoolFlag{Name: "received", Usage: "every route received (default)"},
+					&cli.BoolFlag{Name: "accepted", Usage: "only accepted routes"},
+					&cli.BoolFlag{Name: "filtered", Usage: "only filtered routes, with the reasons"},
+					&cli.BoolFlag{Name: "exported", Usage: "the routes the member receives"},
+					&cli.StringFlag{Name: "family", Usage: "ipv4 or ipv6"},
+					&cli.IntFlag{Name: "offset", Usage: "skip the first N routes"},
+					&cli.IntFlag{Name: "limit", Value: 1000, Usage: "at most N routes"},
+				),
+				Action: lgRoutes,
+			},
+			{
+				Name: "lookup", Usage: "every route of a prefix, or the longest match of an address", ArgsUsage: "PREFIX|ADDRESS",
+				Flags:  lgFlags(&cli.StringFlag{Name: "mode", Usage: "exact, longest, covering or more-specifics"}),
+				Action: lgLookup,
+			},
+			{
+				Name: "route", Usage: "one route in detail, with the members it is exported to", ArgsUsage: "MEMBER PREFIX",
+				Flags: lgFlags(), Action: lgRoute,
+			},
+			{
+				Name: "explain", Usage: "why a route was accepted or filtered, and what a member gets", ArgsUsage: "MEMBER PREFIX",
+				Flags:  lgFlags(&cli.StringFlag{Name: "to", Usage: "also explain the export toward `MEMBER`"}),
+				Action: lgExplain,
+			},
+		},
+	}
+}
+
+func lgSummary(c *cli.Context) error {
+	cl, err := client(c)
+	if err != nil {
+		return err
+	}
+	var st api.Status
+	if err := cl.Get(c.Context, "/v1/status", nil, &st); err != nil {
+		return err
+	}
+	var ns []api.Neighbor
+	if err := cl.Get(c.Context, "/v1/neighbors", nil, &ns); err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, map[string]any{"status": st, "neighbors": ns})
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "fedrs %s  AS%d  router-id %s  up %s\n", st.Version, st.ASN, st.RouterID, duration(st.UptimeSeconds))
+	fmt.Fprintf(w, "config %s (%.12s)\n", st.ConfigFile, st.ConfigHash)
+	fmt.Fprintf(w, "sessions %d/%d up, %d members; RIB %d IPv4 + %d IPv6 prefixes, %d routes (%d accepted, %d filtered), %d attribute sets; %d exports pending\n",
+		st.SessionsUp, st.Neighbors, st.Members, st.PrefixesV4, st.PrefixesV6, st.Routes, st.Accepted, st.Filtered, st.AttrSets, st.PendingOut)
+	if st.RPKI != nil {
+		fmt.Fprintf(w, "RPKI serial %d, %d VRPs, %d ASPAs, %d sources\n", st.RPKI.Serial, st.RPKI.VRPs, st.RPKI.ASPAs, st.RPKI.Sources)
+	}
+	if st.Maintenance {
+		fmt.Fprintln(w, "MAINTENANCE: every route is sent with GRACEFUL_SHUTDOWN")
+	}
+	fmt.Fprintln(w)
+	return neighborTable(w, ns)
+}
+
+func lgNeighbors(c *cli.Context) error {
+	cl, err := client(c)
+	if err != nil {
+		return err
+	}
+	var ns []api.Neighbor
+	if err := cl.Get(c.Context, "/v1/neighbors", nil, &ns); err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, ns)
+	}
+	return neighborTable(c.App.Writer, ns)
+}
+
+func neighborTable(w io.Writer, ns []api.Neighbor) error {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MEMBER\tNEIGHBOR\tASN\tSTATE\tFOR\tRECEIVED\tACCEPTED\tFILTERED\tEXPORTED\tINFO")
+	for _, n := range ns {
+		info := n.LastError
+		if n.AdminDown {
+			info = "admin down; " + info
+		}
+		if n.Negotiated != nil {
+			info = "role " + n.Negotiated.Role
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", n.Member, n.Neighbor, n.ASN, n.State,
+			duration(int64(time.Since(n.Since).Seconds())), n.Received, n.Accepted, n.Filtered, n.Exported, info)
+	}
+	return tw.Flush()
+}
+
+func duration(s int64) string {
+	d := time.Duration(s) * time.Second
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return d.String()
+}
+
+func lgRoutes(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return &exitError{2, errors.New("usage: fedrs lg routes MEMBER [--filtered|--accepted|--exported]")}
+	}
+	cl, err := client(c)
+	if err != nil {
+		return err
+	}
+	view := "received"
+	n := 0
+	for _, v := range []string{"received", "accepted", "filtered", "exported"} {
+		if c.Bool(v) {
+			view = v
+			n++
+		}
+	}
+	if n > 1 {
+		return &exitError{2, errors.New("choose one of --received, --accepted, --filtered, --exported")}
+	}
+	q := url.Values{"view": {view}, "offset": {strconv.Itoa(c.Int("offset"))}, "limit": {strconv.Itoa(c.Int("limit"))}}
+	if f := c.String("family"); f != "" {
+		q.Set("family", f)
+	}
+	var rl api.RouteList
+	if err := cl.Get(c.Context, "/v1/members/"+url.PathEscape(c.Args().First())+"/routes", q, &rl); err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, rl)
+	}
+	if err := routeTable(c.App.Writer, rl.Routes, view == "exported"); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "%d of %d routes shown\n", len(rl.Routes), rl.Total)
+	return nil
+}
+
+func routeTable(w io.Writer, rs []api.Route, showFrom bool) error {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	if showFrom {
+		fmt.Fprintln(tw, "PREFIX\tFROM\tAS_PATH\tNEXT HOP\tCOMMUNITIES\tRPKI")
+	} else {
+		fmt.Fprintln(tw, "PREFIX\tAS_PATH\tNEXT HOP\tVERDICT\tRPKI\tREASONS")
+	}
+	for _, r := range rs {
+		if showFrom {
+			comms := append(append([]string{}, r.Communities...), r.LargeCommunities...)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Prefix, r.Member, r.ASPathText, r.NextHop, strings.Join(comms, " "), r.RPKI)
+			continue
+		}
+		verdict := "accepted"
+		if !r.Accepted {
+			verdict = "FILTERED"
+		} else if r.Best {
+			verdict = "accepted, best"
+		}
+		if r.Stale {
+			verdict += " (stale)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Prefix, r.ASPathText, r.NextHop, verdict, r.RPKI, reasonList(r))
+	}
+	return tw.Flush()
+}
+
+func reasonList(r api.Route) string {
+	var parts []string
+	for _, x := range r.FilteredReasons {
+		parts = append(parts, fmt.Sprintf("%s (1101:%d)", x.Name, x.Code))
+	}
+	for _, x := range r.TaggedReasons {
+		parts = append(parts, fmt.Sprintf("tag %s (1101:%d)", x.Name, x.Code))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func lgLookup(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return &exitError{2, errors.New("usage: fedrs lg lookup PREFIX|ADDRESS [--mode exact|longest|covering|more-specifics]")}
+	}
+	cl, err := client(c)
+	if err != nil {
+		return err
+	}
+	q := url.Values{"prefix": {c.Args().First()}}
+	if m := c.String("mode"); m != "" {
+		q.Set("mode", m)
+	}
+	var rl api.RouteList
+	if err := cl.Get(c.Context, "/v1/lookup", q, &rl); err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, rl)
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PREFIX\tMEMBER\tAS_PATH\tNEXT HOP\tVERDICT\tREASONS")
+	for _, r := range rl.Routes {
+		verdict := "accepted"
+		if !r.Accepted {
+			verdict = "FILTERED"
+		} else if r.Best {
+			verdict = "best"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Prefix, r.Member, r.ASPathText, r.NextHop, verdict, reasonList(r))
+	}
+	tw.Flush()
+	if len(rl.Routes) == 0 {
+		fmt.Fprintln(c.App.Writer, "no route")
+	}
+	return nil
+}
+
+func lgRoute(c *cli.Context) error {
+	if c.NArg() != 2 {
+		return &exitError{2, errors.New("usage: fedrs lg route MEMBER PREFIX")}
+	}
+	cl, err := client(c)
+	if err != nil {
+		return err
+	}
+	var r api.Route
+	if err := cl.Get(c.Context, "/v1/route", url.Values{"member": {c.Args().Get(0)}, "prefix": {c.Args().Get(1)}}, &r); err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, r)
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "%s from %s (%s)\n", r.Prefix, r.Member, r.Neighbor)
+	fmt.Fprintf(w, "  AS_PATH     %s\n  ORIGIN      %s\n  NEXT_HOP    %s %s\n", r.ASPathText, r.Origin, r.NextHop, r.NextHopLL)
+	if r.MED != nil {
+		fmt.Fprintf(w, "  MED         %d\n", *r.MED)
+	}
+	fmt.Fprintf(w, "  COMMUNITIES %s\n  LARGE       %s\n", strings.Join(r.Communities, " "), strings.Join(r.LargeCommunities, " "))
+	if r.OTC != nil {
+		fmt.Fprintf(w, "  OTC         %d\n", *r.OTC)
+	}
+	fmt.Fprintf(w, "  RPKI %s, ASPA %s, registry %s\n", r.RPKI, r.ASPA, r.Registry)
+	if r.Accepted {
+		fmt.Fprintf(w, "  accepted%s; exported to %s\n", map[bool]string{true: ", best", false: ""}[r.Best], orNone(r.ExportedTo))
+	} else {
+		fmt.Fprintf(w, "  FILTERED: %s\n", reasonList(r))
+	}
+	return nil
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "nobody"
+	}
+	return strings.Join(s, ", ")
+}
+
+func lgExplain(c *cli.Context) error {
+	if c.NArg() != 2 {
+		return &exitError{2, errors.New("usage: fedrs lg explain MEMBER PREFIX [--to MEMBER]")}
+	}
+	cl, err := client(c)
+	if err != nil {
+		return err
+	}
+	q := url.Values{"member": {c.Args().Get(0)}, "prefix": {c.Args().Get(1)}}
+	if to := c.String("to"); to != "" {
+		q.Set("to", to)
+	}
+	if c.Bool("json") {
+		var raw json.RawMessage
+		if err := cl.Get(c.Context, "/v1/explain", q, &raw); err != nil {
+			return err
+		}
+		_, err := c.App.Writer.Write(append(raw, '\n'))
+		return err
+	}
+	q.Set("format", "text")
+	var s string
+	if err := cl.Get(c.Context, "/v1/explain", q, &s); err != nil {
+		return err
+	}
+	fmt.Fprint(c.App.Writer, s)
+	return nil
+}
+
+func reloadCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "reload",
+		Usage: "apply the configuration file again, as a diff, without dropping unchanged sessions",
+		Description: "Asks the running route server to re-read its configuration file (like SIGHUP) and\n" +
+			"prints what changed. A configuration with errors is refused and the running one stays.",
+		Flags: []cli.Flag{socketFlag, configFlagNoDefault, jsonFlag},
+		Action: func(c *cli.Context) error {
+			cl, err := client(c)
+			if err != nil {
+				return err
+			}
+			var res api.ReloadResult
+			if err := cl.Post(c.Context, "/v1/reload", nil, nil, &res); err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return printJSON(c.App.Writer, res)
+			}
+			fmt.Fprintln(c.App.Writer, res.Summary)
+			return nil
+		},
+	}
+}
+
+func maintenanceCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "maintenance",
+		Usage: "take the route server out of service gracefully",
+		Subcommands: []*cli.Command{{
+			Name:  "start",
+			Usage: "tag every route with GRACEFUL_SHUTDOWN, wait, then close every session",
+			Description: "Members lower the preference of everything learned through the route server\n" +
+				"(RFC 8326) and move traffic to other paths; after --wait every session is closed with\n" +
+				"Cease/Administrative Shutdown and the message (RFC 9003).",
+			Flags: []cli.Flag{socketFlag, configFlagNoDefault,
+				&cli.StringFlag{Name: "message", Aliases: []string{"m"}, Value: "route server maintenance", Usage: "RFC 9003 shutdown message"},
+				&cli.DurationFlag{Name: "wait", Value: 5 * time.Minute, Usage: "time between the GRACEFUL_SHUTDOWN tag and closing the sessions"},
+			},
+			Action: func(c *cli.Context) error {
+				cl, err := client(c)
+				if err != nil {
+					return err
+				}
+				var res map[string]string
+				body := map[string]string{"message": c.String("message"), "wait": c.Duration("wait").String()}
+				if err := cl.Post(c.Context, "/v1/maintenance", nil, body, &res); err != nil {
+					return err
+				}
+				fmt.Fprintln(c.App.Writer, res["result"])
+				return nil
+			},
+		}},
+	}
+}
+
+func memberCommand() *cli.Command {
+	action := func(verb string) cli.ActionFunc {
+		return func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return &exitError{2, fmt.Errorf("usage: fedrs member %s MEMBER", verb)}
+			}
+			cl, err := client(c)
+			if err != nil {
+				return err
+			}
+			path := "/v1/members/" + url.PathEscape(c.Args().First()) + "/" + verb
+			var body any
+			q := url.Values{}
+			switch verb {
+			case "shutdown":
+				body = map[string]string{"message": c.String("message")}
+			case "clear":
+				dir := "in"
+				if c.Bool("out") {
+					dir = "out"
+				}
+				q.Set("direction", dir)
+			}
+			var res map[string]string
+			if err := cl.Post(c.Context, path, q, body, &res); err != nil {
+				return err
+			}
+			fmt.Fprintln(c.App.Writer, c.Args().First()+": "+res["result"])
+			return nil
+		}
+	}
+	return &cli.Command{
+		Name:  "member",
+		Usage: "administer a member's sessions",
+		Subcommands: []*cli.Command{
+			{Name: "shutdown", Usage: "close the member's sessions with an RFC 9003 message and keep them down", ArgsUsage: "MEMBER",
+				Flags:  []cli.Flag{socketFlag, configFlagNoDefault, &cli.StringFlag{Name: "message", Aliases: []string{"m"}, Usage: "shutdown message (≤ 255 octets)"}},
+				Action: action("shutdown")},
+			{Name: "enable", Usage: "lift a shutdown or a maximum-prefix hold", ArgsUsage: "MEMBER",
+				Flags: []cli.Flag{socketFlag, configFlagNoDefault}, Action: action("enable")},
+			{Name: "clear", Usage: "soft clear: --in asks the member to resend (ROUTE-REFRESH), --out resends to it", ArgsUsage: "MEMBER",
+				Flags:  []cli.Flag{socketFlag, configFlagNoDefault, &cli.BoolFlag{Name: "in"}, &cli.BoolFlag{Name: "out"}},
+				Action: action("clear")},
+		},
+	}
+}

@@ -1,0 +1,100 @@
+package api
+
+import (
+	"time"
+
+	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/rpki"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// collector reads the route server's state at scrape time.
+type collector struct{ a *API }
+
+var (
+	descState       = prometheus.NewDesc("fedrs_session_state", "BGP FSM state of a neighbour: 0 Idle, 1 Connect, 2 Active, 3 OpenSent, 4 OpenConfirm, 5 Established.", []string{"member", "neighbor"}, nil)
+	descEstablished = prometheus.NewDesc("fedrs_session_established", "1 when the neighbour's session is Established.", []string{"member", "neighbor"}, nil)
+	descFlaps       = prometheus.NewDesc("fedrs_session_flaps_total", "Times the neighbour's established session went down.", []string{"member", "neighbor"}, nil)
+	descPrefixes    = prometheus.NewDesc("fedrs_prefixes", "Routes held from a neighbour by verdict.", []string{"member", "neighbor", "family", "verdict"}, nil)
+	descExported    = prometheus.NewDesc("fedrs_exported_prefixes", "Routes the neighbour holds from the route server (Adj-RIB-Out).", []string{"member", "neighbor", "family"}, nil)
+	descPending     = prometheus.NewDesc("fedrs_adj_rib_out_pending", "Prefixes whose export to the neighbour is not sent yet.", []string{"member", "neighbor"}, nil)
+	descUpdIn       = prometheus.NewDesc("fedrs_updates_received_total", "UPDATE messages received from the neighbour.", []string{"member", "neighbor"}, nil)
+	descUpdOut      = prometheus.NewDesc("fedrs_updates_sent_total", "UPDATE messages sent to the neighbour.", []string{"member", "neighbor"}, nil)
+	descRIBPrefixes = prometheus.NewDesc("fedrs_rib_prefixes", "Distinct prefixes in the RIB.", []string{"family"}, nil)
+	descRIBRoutes   = prometheus.NewDesc("fedrs_rib_routes", "Routes (candidates from all members) in the RIB.", nil, nil)
+	descAttrSets    = prometheus.NewDesc("fedrs_rib_attribute_sets", "Interned path attribute sets.", nil, nil)
+	descMaint       = prometheus.NewDesc("fedrs_maintenance", "1 while route server maintenance (GRACEFUL_SHUTDOWN on every route) is on.", nil, nil)
+	descRPKISerial  = prometheus.NewDesc("fedrs_rpki_serial", "Serial of the RPKI data in use.", nil, nil)
+	descRPKIVRPs    = prometheus.NewDesc("fedrs_rpki_vrps", "VRPs in use.", []string{"family"}, nil)
+	descRPKIASPAs   = prometheus.NewDesc("fedrs_rpki_aspas", "ASPA records in use.", nil, nil)
+	descRPKISource  = prometheus.NewDesc("fedrs_rpki_source_up", "1 when an RPKI source (RTR cache, file) is in sync.", []string{"source", "kind", "state"}, nil)
+	descRPKIAge     = prometheus.NewDesc("fedrs_rpki_age_seconds", "Seconds since the RPKI data last changed.", nil, nil)
+)
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	srv := c.a.srv
+	cfg := srv.Config()
+	for _, n := range srv.Neighbors() {
+		name := ""
+		if n.Member >= 0 && n.Member < len(cfg.Members) {
+			name = cfg.Members[n.Member].Name
+		}
+		addr := n.Source.Addr.String()
+		info := n.Peer.Info()
+		st := srv.RIB().Stats(n.Source)
+		est := 0.0
+		if info.State == session.Established {
+			est = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descState, prometheus.GaugeValue, float64(info.State), name, addr)
+		ch <- prometheus.MustNewConstMetric(descEstablished, prometheus.GaugeValue, est, name, addr)
+		ch <- prometheus.MustNewConstMetric(descFlaps, prometheus.CounterValue, float64(info.Flaps), name, addr)
+		ch <- prometheus.MustNewConstMetric(descUpdIn, prometheus.CounterValue, float64(info.UpdIn), name, addr)
+		ch <- prometheus.MustNewConstMetric(descUpdOut, prometheus.CounterValue, float64(info.UpdOut), name, addr)
+		pending := 0
+		for f := session.Family(0); f < session.NumFamilies; f++ {
+			fam := familyName(f)
+			ch <- prometheus.MustNewConstMetric(descPrefixes, prometheus.GaugeValue, float64(st.Accepted[f]), name, addr, fam, "accepted")
+			ch <- prometheus.MustNewConstMetric(descPrefixes, prometheus.GaugeValue, float64(st.Received[f]-st.Accepted[f]), name, addr, fam, "filtered")
+			ch <- prometheus.MustNewConstMetric(descExported, prometheus.GaugeValue, float64(st.Exported[f]), name, addr, fam)
+			pending += st.PendingOut[f]
+		}
+		ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(pending), name, addr)
+	}
+	tot := srv.RIB().Totals()
+	ch <- prometheus.MustNewConstMetric(descRIBPrefixes, prometheus.GaugeValue, float64(tot.Prefixes[session.IPv4Unicast]), "ipv4")
+	ch <- prometheus.MustNewConstMetric(descRIBPrefixes, prometheus.GaugeValue, float64(tot.Prefixes[session.IPv6Unicast]), "ipv6")
+	ch <- prometheus.MustNewConstMetric(descRIBRoutes, prometheus.GaugeValue, float64(tot.Routes))
+	ch <- prometheus.MustNewConstMetric(descAttrSets, prometheus.GaugeValue, float64(tot.AttrSets))
+	m := 0.0
+	if srv.InMaintenance() {
+		m = 1
+	}
+	ch <- prometheus.MustNewConstMetric(descMaint, prometheus.GaugeValue, m)
+	if mgr := c.a.opts.RPKI; mgr != nil {
+		rs := mgr.Status()
+		ch <- prometheus.MustNewConstMetric(descRPKISerial, prometheus.GaugeValue, float64(rs.Serial))
+		ch <- prometheus.MustNewConstMetric(descRPKIVRPs, prometheus.GaugeValue, float64(rs.VRPsV4), "ipv4")
+		ch <- prometheus.MustNewConstMetric(descRPKIVRPs, prometheus.GaugeValue, float64(rs.VRPsV6), "ipv6")
+		ch <- prometheus.MustNewConstMetric(descRPKIASPAs, prometheus.GaugeValue, float64(rs.ASPAs))
+		if !rs.Updated.IsZero() {
+			ch <- prometheus.MustNewConstMetric(descRPKIAge, prometheus.GaugeValue, timeSince(rs.Updated))
+		}
+		for _, s := range rs.Sources {
+			up := 0.0
+			if s.State == "loaded" || s.State == rpki.StateSynced {
+				up = 1
+			}
+			ch <- prometheus.MustNewConstMetric(descRPKISource, prometheus.GaugeValue, up, s.Name, s.Kind, s.State)
+		}
+	}
+	if h := c.a.opts.History; h != nil {
+		for name, v := range h.Gauges() {
+			ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(name, "History writer: "+name+".", nil, nil), prometheus.GaugeValue, v)
+		}
+	}
+}
+
+func timeSince(t time.Time) float64 { return time.Since(t).Seconds() }

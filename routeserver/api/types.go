@@ -1,0 +1,255 @@
+// Package api is the route server's control API: HTTP with JSON on a unix
+// socket (mode 0600, full access) and optionally on TCP (read-only, bearer
+// token, TLS when configured). `fedrs lg`, `fedrs reload` and `fedrs
+// maintenance` are clients of it; Prometheus scrapes its /metrics.
+package api
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/rib"
+	"github.com/fedrs/fedrs/routeserver/session"
+)
+
+// Status is GET /v1/status.
+type Status struct {
+	Version       string      `json:"version"`
+	ASN           uint32      `json:"asn"`
+	RouterID      string      `json:"router_id"`
+	Started       time.Time   `json:"started"`
+	UptimeSeconds int64       `json:"uptime_seconds"`
+	ConfigFile    string      `json:"config_file"`
+	ConfigHash    string      `json:"config_hash"`
+	Members       int         `json:"members"`
+	Neighbors     int         `json:"neighbors"`
+	SessionsUp    int         `json:"sessions_up"`
+	PrefixesV4    int         `json:"prefixes_ipv4"`
+	PrefixesV6    int         `json:"prefixes_ipv6"`
+	Routes        int         `json:"routes"`
+	Accepted      int         `json:"accepted"`
+	Filtered      int         `json:"filtered"`
+	AttrSets      int         `json:"attribute_sets"`
+	PendingOut    int         `json:"pending_out"`
+	Maintenance   bool        `json:"maintenance"`
+	RPKI          *RPKIStatus `json:"rpki,omitempty"`
+	History       any         `json:"history,omitempty"`
+}
+
+// RPKIStatus summarises the RPKI data in use.
+type RPKIStatus struct {
+	Serial  uint32    `json:"serial"`
+	Updated time.Time `json:"updated"`
+	VRPs    int       `json:"vrps"`
+	ASPAs   int       `json:"aspas"`
+	Sources int       `json:"sources"`
+}
+
+// Neighbor is one entry of GET /v1/neighbors.
+type Neighbor struct {
+	Member        string      `json:"member"`
+	Description   string      `json:"description,omitempty"`
+	Neighbor      string      `json:"neighbor"`
+	ASN           uint32      `json:"asn"`
+	State         string      `json:"state"`
+	Since         time.Time   `json:"since"`
+	UptimeSeconds int64       `json:"uptime_seconds"`
+	AdminDown     bool        `json:"admin_down"`
+	IdleUntil     *time.Time  `json:"idle_until,omitempty"`
+	Received      int         `json:"received"`
+	Accepted      int         `json:"accepted"`
+	Filtered      int         `json:"filtered"`
+	Exported      int         `json:"exported"`
+	Stale         int         `json:"stale,omitempty"`
+	PendingOut    int         `json:"pending_out,omitempty"`
+	PerFamily     []FamilyCnt `json:"families"`
+	Flaps         uint64      `json:"flaps"`
+	MessagesIn    uint64      `json:"messages_in"`
+	MessagesOut   uint64      `json:"messages_out"`
+	UpdatesIn     uint64      `json:"updates_in"`
+	UpdatesOut    uint64      `json:"updates_out"`
+	LastError     string      `json:"last_error,omitempty"`
+	LastSent      string      `json:"last_notification_sent,omitempty"`
+	LastReceived  string      `json:"last_notification_received,omitempty"`
+	Negotiated    *Negotiated `json:"negotiated,omitempty"`
+}
+
+// FamilyCnt are a neighbour's counters for one family.
+type FamilyCnt struct {
+	Family   string `json:"family"`
+	Received int    `json:"received"`
+	Accepted int    `json:"accepted"`
+	Exported int    `json:"exported"`
+}
+
+// Negotiated is what the session agreed on.
+type Negotiated struct {
+	HoldTime        int      `json:"hold_time"`
+	Keepalive       int      `json:"keepalive"`
+	PeerID          string   `json:"peer_id"`
+	Families        []string `json:"families"`
+	FourOctetAS     bool     `json:"four_octet_as"`
+	RouteRefresh    bool     `json:"route_refresh"`
+	ExtendedMessage bool     `json:"extended_message"`
+	Role            string   `json:"role"`
+	GracefulRestart bool     `json:"graceful_restart"`
+	AddPathReceive  []string `json:"add_path_receive,omitempty"`
+	LocalAddress    string   `json:"local_address"`
+	RemoteAddress   string   `json:"remote_address"`
+}
+
+// Reason is a filtering or tagging reason.
+type Reason struct {
+	Name string `json:"name"`
+	Code uint32 `json:"code"`
+	Text string `json:"text"`
+}
+
+// Route is one route as the API shows it.
+type Route struct {
+	Prefix           string   `json:"prefix"`
+	Family           string   `json:"family"`
+	Member           string   `json:"member"`
+	Neighbor         string   `json:"neighbor"`
+	PathID           uint32   `json:"path_id,omitempty"`
+	ASPath           []uint32 `json:"as_path"`
+	ASPathText       string   `json:"as_path_text"`
+	Origin           string   `json:"origin"`
+	NextHop          string   `json:"next_hop"`
+	NextHopLL        string   `json:"next_hop_link_local,omitempty"`
+	MED              *uint32  `json:"med,omitempty"`
+	Communities      []string `json:"communities"`
+	LargeCommunities []string `json:"large_communities"`
+	OTC              *uint32  `json:"otc,omitempty"`
+	Accepted         bool     `json:"accepted"`
+	Best             bool     `json:"best"`
+	Stale            bool     `json:"stale,omitempty"`
+	FilteredReasons  []Reason `json:"filtered_reasons"`
+	TaggedReasons    []Reason `json:"tagged_reasons"`
+	RPKI             string   `json:"rpki"`
+	ASPA             string   `json:"aspa"`
+	Registry         string   `json:"registry"`
+	Blackhole        bool     `json:"blackhole,omitempty"`
+	GracefulShutdown bool     `json:"graceful_shutdown,omitempty"`
+	ExportedTo       []string `json:"exported_to,omitempty"`
+}
+
+// RouteList is a page of routes.
+type RouteList struct {
+	Total  int     `json:"total"`
+	Offset int     `json:"offset"`
+	Limit  int     `json:"limit"`
+	Routes []Route `json:"routes"`
+}
+
+// ReloadResult is POST /v1/reload.
+type ReloadResult struct {
+	Summary     string   `json:"summary"`
+	Deferred    []string `json:"deferred,omitempty"`
+	Reevaluated int      `json:"reevaluated"`
+	Reset       int      `json:"sessions_reset"`
+	Added       int      `json:"sessions_added"`
+	Removed     int      `json:"sessions_removed"`
+}
+
+// Error is every error answer.
+type Error struct {
+	Error string `json:"error"`
+}
+
+// MakeRoute converts a RIB route.
+func MakeRoute(r rib.Route, memberName string) Route {
+	a := r.Attrs
+	out := Route{
+		Prefix:           r.Prefix.String(),
+		Family:           familyName(r.Family),
+		Member:           memberName,
+		Neighbor:         r.Source.Addr.String(),
+		PathID:           r.PathID,
+		Accepted:         r.Verdict.Accepted(),
+		Best:             r.Best,
+		Stale:            r.Stale,
+		RPKI:             r.Verdict.Mods.ROV().String(),
+		ASPA:             r.Verdict.Mods.ASPA().String(),
+		Registry:         r.Verdict.Mods.Registry().String(),
+		Blackhole:        r.Verdict.Mods&policy.ModBlackhole != 0,
+		GracefulShutdown: r.Verdict.Mods&policy.ModGracefulShutdown != 0,
+		FilteredReasons:  reasons(r.Verdict.Filtered),
+		TaggedReasons:    reasons(r.Verdict.Tagged),
+		Communities:      []string{},
+		LargeCommunities: []string{},
+		ASPath:           []uint32{},
+	}
+	if a == nil {
+		return out
+	}
+	out.ASPath = append(out.ASPath, a.ASPath...)
+	out.ASPathText = PathText(&a.Attrs)
+	out.Origin = [...]string{"igp", "egp", "incomplete", "?"}[min(int(a.Origin), 3)]
+	if a.NextHop.IsValid() {
+		out.NextHop = a.NextHop.String()
+	}
+	if a.NextHopLL.IsValid() {
+		out.NextHopLL = a.NextHopLL.String()
+	}
+	if a.HasMED {
+		v := a.MED
+		out.MED = &v
+	}
+	for _, c := range a.Communities {
+		out.Communities = append(out.Communities, fmt.Sprintf("%d:%d", c>>16, c&0xffff))
+	}
+	for _, l := range a.Large {
+		out.LargeCommunities = append(out.LargeCommunities, l.String())
+	}
+	if a.HasOTC {
+		v := a.OTC
+		out.OTC = &v
+	}
+	return out
+}
+
+// PathText renders an AS_PATH with sets in braces.
+func PathText(a *policy.Attrs) string {
+	if len(a.Segments) == 0 {
+		return joinASNs(a.ASPath)
+	}
+	var parts []string
+	for _, s := range a.Segments {
+		t := joinASNs(a.ASPath[s.Start:s.End])
+		switch s.Type {
+		case policy.SegSet, policy.SegConfedSet:
+			t = "{" + strings.ReplaceAll(t, " ", ",") + "}"
+		case policy.SegConfedSeq:
+			t = "(" + t + ")"
+		}
+		parts = append(parts, t)
+	}
+	return strings.Join(parts, " ")
+}
+
+func joinASNs(as []uint32) string {
+	parts := make([]string, len(as))
+	for i, a := range as {
+		parts[i] = fmt.Sprint(a)
+	}
+	return strings.Join(parts, " ")
+}
+
+func reasons(s policy.ReasonSet) []Reason {
+	out := []Reason{}
+	for _, r := range s.Reasons() {
+		info := r.Info()
+		out = append(out, Reason{Name: info.Name, Code: info.Code, Text: info.Text})
+	}
+	return out
+}
+
+func familyName(f session.Family) string {
+	if f == session.IPv6Unicast {
+		return "ipv6"
+	}
+	return "ipv4"
+}
