@@ -39,11 +39,14 @@ type Route struct {
 	OTC uint32 `json:"otc,omitempty"`
 	// From is the neighbour address the route was received from.
 	From netip.Addr `json:"from"`
+	// Verdict is the route server's decision on a route it received
+	// ("accepted", "filtered: REASON ..."); only fedrs reports it.
+	Verdict string `json:"verdict,omitempty"`
 }
 
 // ErrNotSupported is returned by readers a daemon kind does not have
-// (for instance reading sessions from the fedrs route server, whose
-// control API the lab does not speak yet).
+// (ExaBGP has no console; a fedrs binary without the "lg" command cannot
+// report the route server's view).
 var ErrNotSupported = errors.New("not supported for this daemon kind")
 
 // kindCaps says what a member daemon can do.
@@ -165,9 +168,13 @@ func buildNodes(t *Topology, dir string, opts *Options) []*node {
 				ID: "rs" + suffix, Node: rsNode, Family: f, Local: mine, Remote: theirs,
 				RemoteASN: t.RouteServer.ASN, MD5: m.MD5Password, Member: m,
 			})
+			rsMD5 := m.MD5Password
+			if m.RSMD5Password != "" {
+				rsMD5 = m.RSMD5Password
+			}
 			rs.Peers = append(rs.Peers, peer{
 				ID: "m_" + ident(m.Name) + suffix, Node: m.Name, Family: f, Local: theirs, Remote: mine,
-				RemoteASN: m.ASN, MD5: m.MD5Password, Member: m,
+				RemoteASN: m.ASN, MD5: rsMD5, Member: m,
 			})
 		}
 		nodes = append(nodes, n)

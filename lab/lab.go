@@ -264,6 +264,11 @@ func (l *Lab) up(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if n.IsRS {
+			if err := writeFiles(n.Dir, topo.RouteServer.Files); err != nil {
+				return fmt.Errorf("%s (%s): %w", n.Name, n.Kind, err)
+			}
+		}
 		if err := d.configure(n); err != nil {
 			return fmt.Errorf("%s (%s): write config: %w", n.Name, n.Kind, err)
 		}
@@ -357,6 +362,16 @@ func (l *Lab) start(ctx context.Context, n *node) error {
 	}
 	if err := d.started(ctx, n); err != nil {
 		return fmt.Errorf("%s (%s): %w%s", n.Name, n.Kind, err, l.logTail(n))
+	}
+	return nil
+}
+
+// writeFiles writes route_server.files into dir.
+func writeFiles(dir string, files map[string]string) error {
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(name)), []byte(content), 0o644); err != nil {
+			return fmt.Errorf("write route_server.files %s: %w", name, err)
+		}
 	}
 	return nil
 }

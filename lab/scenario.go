@@ -52,10 +52,10 @@ type Expectation struct {
 	// OTC, when set, must equal the received OTC attribute (0 = absent is
 	// written as no key).
 	OTC uint32 `toml:"otc"`
-	// FilteredReason expects the route server to hold the route as
-	// filtered with this reason. Reading reasons needs the fedrs control
-	// API, which the lab does not speak yet: such expectations report an
-	// error.
+	// FilteredReason expects the route server (fedrs) to hold the route
+	// for Prefix that member From announced as filtered, with this reason
+	// among its reasons ("registry_conflict", or the numeric code). Member
+	// is not used. It is read with "fedrs lg routes FROM --filtered".
 	FilteredReason string `toml:"filtered_reason"`
 }
 
@@ -151,7 +151,18 @@ func (sc *Scenario) validate() error {
 	}
 	for i, e := range sc.Expect {
 		where := fmt.Sprintf("expect %d", i+1)
-		if e.FilteredReason == "" && sc.Topology.Member(e.Member) == nil {
+		if e.FilteredReason != "" {
+			if sc.RouteServer.Kind != KindFedrs {
+				return fmt.Errorf("%s: filtered_reason needs route_server.kind = \"fedrs\" (it reads fedrs's looking glass), not %s", where, sc.RouteServer.Kind)
+			}
+			if e.From == "" {
+				return fmt.Errorf("%s: filtered_reason needs from: the member that announced the route", where)
+			}
+			if !e.positive() || len(e.ASPath) > 0 || len(e.Communities) > 0 || len(e.LargeCommunities) > 0 ||
+				len(e.NoCommunities) > 0 || len(e.NoLargeCommunities) > 0 || e.OTC != 0 {
+				return fmt.Errorf("%s: filtered_reason takes only prefix and from", where)
+			}
+		} else if sc.Topology.Member(e.Member) == nil {
 			return fmt.Errorf("%s: member %q is not in the topology", where, e.Member)
 		}
 		if e.From != "" && sc.Topology.Member(e.From) == nil {
@@ -190,19 +201,48 @@ func Passed(results []Result) bool {
 func (l *Lab) Check(ctx context.Context, exps []Expectation) []Result {
 	cache := map[string][]Route{}
 	errs := map[string]error{}
+	filtered := map[string][]FedrsRoute{}
+	ferrs := map[string]error{}
 	out := make([]Result, len(exps))
 	for i, e := range exps {
+		if e.FilteredReason != "" {
+			if _, ok := filtered[e.From]; !ok && ferrs[e.From] == nil {
+				filtered[e.From], ferrs[e.From] = l.FedrsRoutes(ctx, e.From, "filtered")
+			}
+			out[i] = checkFiltered(e, filtered[e.From], ferrs[e.From])
+			continue
+		}
 		out[i] = l.check(ctx, e, cache, errs)
 	}
 	return out
 }
 
-func (l *Lab) check(ctx context.Context, e Expectation, cache map[string][]Route, errs map[string]error) Result {
+// checkFiltered judges a filtered_reason expectation against the routes
+// fedrs holds as filtered from e.From.
+func checkFiltered(e Expectation, routes []FedrsRoute, err error) Result {
 	res := Result{Expectation: e}
-	if e.FilteredReason != "" {
-		res.Status, res.Detail = "ERROR", "reading filter reasons from the route server is not supported yet (needs the fedrs control API)"
+	if err != nil {
+		res.Status, res.Detail = "ERROR", err.Error()
 		return res
 	}
+	for _, r := range routes {
+		if p, perr := netip.ParsePrefix(r.Prefix); perr != nil || p != e.Prefix {
+			continue
+		}
+		reasons := strings.Join(r.ReasonNames(), " ")
+		if r.HasReason(e.FilteredReason) {
+			res.Status, res.Detail = "PASS", "filtered: "+reasons
+		} else {
+			res.Status, res.Detail = "FAIL", "filtered, but not with "+e.FilteredReason+": "+reasons
+		}
+		return res
+	}
+	res.Status, res.Detail = "FAIL", fmt.Sprintf("the route server holds no filtered route for %s from %s (%d filtered routes from %s)", e.Prefix, e.From, len(routes), e.From)
+	return res
+}
+
+func (l *Lab) check(ctx context.Context, e Expectation, cache map[string][]Route, errs map[string]error) Result {
+	res := Result{Expectation: e}
 	if _, ok := cache[e.Member]; !ok && errs[e.Member] == nil {
 		cache[e.Member], errs[e.Member] = l.Routes(ctx, e.Member)
 	}
@@ -325,7 +365,7 @@ func (l *Lab) describe(r Route) string {
 func (l *Lab) WaitExpectations(ctx context.Context, exps []Expectation) []Result {
 	var positives []Expectation
 	for _, e := range exps {
-		if e.positive() && e.FilteredReason == "" {
+		if e.positive() {
 			positives = append(positives, e)
 		}
 	}

@@ -98,6 +98,11 @@ type RouteServer struct {
 	// FedrsExtra (fedrs only) is TOML appended verbatim to the generated
 	// fedrs.toml: [policy], [rpki], [[group]] tables for a scenario.
 	FedrsExtra string `toml:"fedrs_extra" json:"fedrs_extra,omitempty"`
+	// Files are written into the route server's directory before it
+	// starts, name → content (plain file names): a VRP JSON file that
+	// fedrs_extra's [rpki] files names, a prefix list. Relative paths in
+	// fedrs.toml are relative to that directory.
+	Files map[string]string `toml:"files" json:"files,omitempty"`
 }
 
 // Member is one [[member]]: a member's edge router.
@@ -117,6 +122,14 @@ type Member struct {
 	Families []string `toml:"families" json:"families"`
 	// MD5Password enables TCP-MD5 on both ends of the member's sessions.
 	MD5Password string `toml:"md5_password" json:"md5_password,omitempty"`
+	// RSMD5Password, when set, is the password the route server uses for
+	// this member instead of MD5Password: a different value tests a
+	// mismatch (the sessions must not come up).
+	RSMD5Password string `toml:"rs_md5_password" json:"rs_md5_password,omitempty"`
+	// ExpectDown says the member's sessions are meant not to establish (a
+	// wrong password or role): Up does not wait for them, and nothing is
+	// expected to pass through them.
+	ExpectDown bool `toml:"expect_down" json:"expect_down,omitempty"`
 	// Role is the BGP role the member announces (RFC 9234): "rs-client"
 	// (default where the daemon supports it), "none", or a wrong role
 	// ("rs", "provider", "customer", "peer") to test mismatches.
@@ -126,6 +139,17 @@ type Member struct {
 	RoleStrict bool `toml:"role_strict" json:"role_strict,omitempty"`
 	// Groups are fedrs groups the member belongs to (fedrs only).
 	Groups []string `toml:"groups" json:"groups,omitempty"`
+	// BlackholeReceive (fedrs only): the member receives other members'
+	// BLACKHOLE routes.
+	BlackholeReceive bool `toml:"blackhole_receive" json:"blackhole_receive,omitempty"`
+	// TransitFor (fedrs only) names members whose routes this member may
+	// carry (exempt from the member-leak rule).
+	TransitFor []string `toml:"transit_for" json:"transit_for,omitempty"`
+	// FedrsExtra (fedrs only) is TOML appended to the member's [[member]]
+	// table in fedrs.toml: keys the lab does not generate (origin_asns,
+	// next_hops, role_strict, max_prefixes, ...) and then, if needed, a
+	// [member.policy] table.
+	FedrsExtra string `toml:"fedrs_extra" json:"fedrs_extra,omitempty"`
 	// Registered adds entries to the member's fedrs prefix registry
 	// ("PREFIX [ge N] [le N] [shared]") beyond the announced prefixes it
 	// registers by default (see Prefix.Register).
@@ -246,6 +270,7 @@ var (
 	labNameRE    = regexp.MustCompile(`^[a-z0-9_]{1,16}$`)
 	memberNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,23}$`)
 	passwordRE   = regexp.MustCompile(`^[A-Za-z0-9._~+=@%^,:!#-]{1,80}$`)
+	fileNameRE   = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 )
 
 // Normalize fills defaults (kind, LANs, addresses, router IDs, families,
@@ -284,6 +309,11 @@ func (t *Topology) Normalize() error {
 	if rs.FedrsExtra != "" && rs.Kind != KindFedrs {
 		return fmt.Errorf("route_server.fedrs_extra applies to kind fedrs only, not %s", rs.Kind)
 	}
+	for name := range rs.Files {
+		if !fileNameRE.MatchString(name) || name == "." || name == ".." {
+			return fmt.Errorf("route_server.files: %q: want a plain file name (letters, digits, '.', '_', '-')", name)
+		}
+	}
 	var err error
 	if rs.IPv4, err = t.defaultAddr(rs.IPv4, t.LANv4, rsHostOffset, "route_server.ipv4"); err != nil {
 		return err
@@ -316,6 +346,13 @@ func (t *Topology) Normalize() error {
 			return fmt.Errorf("%s: name used twice", where)
 		}
 		names[m.Name] = true
+	}
+	for _, m := range t.Members {
+		for _, other := range m.TransitFor {
+			if !names[other] || other == m.Name {
+				return fmt.Errorf("member %q: transit_for: %q is not another member of the topology", m.Name, other)
+			}
+		}
 	}
 	return nil
 }
@@ -366,6 +403,9 @@ func (t *Topology) normalizeMember(m *Member, idx int, used map[netip.Addr]strin
 	if m.MD5Password != "" && !passwordRE.MatchString(m.MD5Password) {
 		return errors.New("md5_password: use 1-80 characters from letters, digits and ._~+=@%^,:!#- (every daemon's config syntax must carry it unquoted)")
 	}
+	if m.RSMD5Password != "" && !passwordRE.MatchString(m.RSMD5Password) {
+		return errors.New("rs_md5_password: use 1-80 characters from letters, digits and ._~+=@%^,:!#- (every daemon's config syntax must carry it unquoted)")
+	}
 	caps := kindCaps[m.Daemon]
 	switch m.Role {
 	case "":
@@ -385,8 +425,18 @@ func (t *Topology) normalizeMember(m *Member, idx int, used map[netip.Addr]strin
 	if m.RoleStrict && m.Role == RoleNone {
 		return errors.New("role_strict needs a role")
 	}
-	if len(m.Groups) > 0 && t.RouteServer.Kind != KindFedrs {
-		return fmt.Errorf("groups apply to a fedrs route server only, not %s", t.RouteServer.Kind)
+	if t.RouteServer.Kind != KindFedrs {
+		for _, f := range []struct {
+			key string
+			set bool
+		}{
+			{"groups", len(m.Groups) > 0}, {"blackhole_receive", m.BlackholeReceive},
+			{"transit_for", len(m.TransitFor) > 0}, {"fedrs_extra", m.FedrsExtra != ""},
+		} {
+			if f.set {
+				return fmt.Errorf("%s applies to a fedrs route server only, not %s", f.key, t.RouteServer.Kind)
+			}
+		}
 	}
 	for _, p := range m.Prefixes {
 		m.Announce = append(m.Announce, Prefix{Prefix: p})

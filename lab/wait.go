@@ -43,6 +43,9 @@ func (l *Lab) WaitEstablished(ctx context.Context) error {
 				continue
 			}
 			for _, p := range n.Peers {
+				if p.Member != nil && p.Member.ExpectDown {
+					continue // meant to stay down: checked by the caller
+				}
 				state := "absent"
 				for _, s := range sess {
 					if s.Peer == p.Remote {
@@ -73,13 +76,14 @@ func (l *Lab) WaitEstablished(ctx context.Context) error {
 // ExpectedPrefixes is what each member should receive through a
 // transparent route server without policy: every other member's
 // announcements, except those whose AS_PATH contains the receiver's ASN
-// (its own loop check drops them).
+// (its own loop check drops them), and nothing to or from a member whose
+// sessions are meant to stay down (ExpectDown).
 func (l *Lab) ExpectedPrefixes() map[string][]netip.Prefix {
 	out := map[string][]netip.Prefix{}
 	for _, recv := range l.Topology.Members {
 		var want []netip.Prefix
 		for _, from := range l.Topology.Members {
-			if from.Name == recv.Name {
+			if from.Name == recv.Name || from.ExpectDown || recv.ExpectDown {
 				continue
 			}
 			for _, p := range from.Announce {
