@@ -27,6 +27,16 @@ type Options struct {
 	RPKI policy.RPKI
 	// History, when set, records routing events (the audit trail).
 	History Recorder
+	// Monitors get route and session events too (BMP streams).
+	Monitors []Monitor
+}
+
+// Monitor receives route events from the RIB (with the RIB locked: quick,
+// never blocking) and the neighbours' session events.
+type Monitor interface {
+	rib.Observer
+	SessionUp(member, neighbor string, n *session.Negotiated)
+	SessionDown(member, neighbor string, ev session.DownEvent)
 }
 
 // Recorder receives the events the audit history keeps. Route events and
@@ -59,6 +69,7 @@ type Server struct {
 	reloadMu    sync.Mutex
 	policyMu    sync.RWMutex // held by UPDATE processing; Reload takes it to swap policy
 	maintenance atomic.Bool  // every export tagged GRACEFUL_SHUTDOWN
+	monitors    []Monitor    // history and BMP: session events
 	ln          *session.Listener
 	runCtx      context.Context
 	wg          sync.WaitGroup
@@ -112,6 +123,11 @@ func New(cfg *conf.Config, opts Options) (*Server, error) {
 	if opts.History != nil {
 		s.rib.SetObserver(opts.History)
 		opts.History.ConfigLoaded(cfg, "")
+		s.monitors = append(s.monitors, opts.History)
+	}
+	for _, m := range opts.Monitors {
+		s.rib.SetObserver(m)
+		s.monitors = append(s.monitors, m)
 	}
 	for i := range cfg.Members {
 		for _, a := range cfg.Members[i].Neighbors {
@@ -349,8 +365,8 @@ func (n *neighbor) Established(p *session.Peer, neg *session.Negotiated) session
 	n.neg = neg
 	n.dec = &wire.Decoder{AddPath: neg.AddPathRx, FourOctetAS: neg.FourOctetAS, Table: n.s.attrs}
 	n.sendFam = neg.Families
-	if h := n.s.opts.History; h != nil {
-		h.SessionUp(n.memberName, n.src.Addr.String(), neg)
+	for _, m := range n.s.monitors {
+		m.SessionUp(n.memberName, n.src.Addr.String(), neg)
 	}
 	n.s.rib.SessionUp(n.src, neg, n.sendFam, p.Kick)
 	return n
@@ -446,8 +462,8 @@ func (n *neighbor) Down(p *session.Peer, ev session.DownEvent) {
 		restart = ev.Negotiated.GRRestartTime
 	}
 	n.s.rib.SessionDown(n.src, gr, restart, "session down: "+ev.Reason)
-	if h := n.s.opts.History; h != nil {
-		h.SessionDown(n.memberName, n.src.Addr.String(), ev)
+	for _, m := range n.s.monitors {
+		m.SessionDown(n.memberName, n.src.Addr.String(), ev)
 	}
 }
 

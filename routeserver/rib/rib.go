@@ -140,11 +140,36 @@ func New(attrs *wire.Table, exp Exporter) *RIB {
 	return r
 }
 
-// SetObserver installs the route event observer.
+// SetObserver installs the route event observer; with several calls,
+// every observer gets every event (in order of installation).
 func (r *RIB) SetObserver(o Observer) {
 	r.mu.Lock()
-	r.obs = o
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	switch cur := r.obs.(type) {
+	case nil:
+		r.obs = o
+	case *multiObserver:
+		cur.list = append(cur.list, o)
+	default:
+		r.obs = &multiObserver{list: []Observer{cur, o}}
+	}
+}
+
+// multiObserver fans events out to several observers.
+type multiObserver struct{ list []Observer }
+
+func (m *multiObserver) RouteEvent(ev *RouteEvent) {
+	for _, o := range m.list {
+		o.RouteEvent(ev)
+	}
+}
+
+func (m *multiObserver) PrefixExposure(f session.Family, p netip.Prefix, exp []Exposure) {
+	for _, o := range m.list {
+		if eo, ok := o.(ExposureObserver); ok {
+			eo.PrefixExposure(f, p, exp)
+		}
+	}
 }
 
 // Attrs returns the attribute table.

@@ -83,7 +83,8 @@ func (c *conn) handshake() {
 	p := c.p
 	c.setState(OpenSent)
 	local := p.localOpen()
-	if err := c.writeMsg(AppendMessage(nil, MsgOpen, local.body())); err != nil {
+	sentOpen := AppendMessage(nil, MsgOpen, local.body())
+	if err := c.writeMsg(sentOpen); err != nil {
 		c.close(nil, "sending OPEN failed", err)
 		return
 	}
@@ -115,6 +116,8 @@ func (c *conn) handshake() {
 	}
 	neg.LocalAddr = addrPort(c.nc.LocalAddr())
 	neg.RemoteAddr = addrPort(c.nc.RemoteAddr())
+	neg.SentOpen = sentOpen
+	neg.ReceivedOpen = AppendMessage(nil, MsgOpen, body)
 	c.neg = neg
 	reply := make(chan bool, 1)
 	if !p.post(evOpen{c: c, id: o.ID, reply: reply}) {

@@ -139,6 +139,9 @@ type Negotiated struct {
 	RemoteAddr      netip.AddrPort
 	// PeerCapabilities lists the codes the peer sent, for the looking glass.
 	PeerCapabilities []uint8
+	// SentOpen and ReceivedOpen are the two OPEN messages, whole (with
+	// header), as BMP Peer Up notifications carry them.
+	SentOpen, ReceivedOpen []byte
 }
 
 // MaxMessageLen is the largest message either side may send.
