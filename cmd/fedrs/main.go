@@ -35,6 +35,7 @@ func newApp() *cli.App {
 			maintenanceCommand(),
 			rpkiCommand(),
 			registryCommand(),
+			historyCommand(),
 			versionCommand(),
 		},
 		HideHelpCommand: true,

@@ -1,0 +1,261 @@
+package history
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Table is a result as rows of text, for the table and CSV outputs.
+type Table struct {
+	Columns []string
+	Rows    [][]string
+	// CSV holds the rows with machine-readable times (RFC 3339, µs) for
+	// CSV; nil means Rows.
+	CSV [][]string
+}
+
+// WriteText writes an aligned table.
+func (t *Table) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(t.Columns, "\t"))
+	for _, r := range t.Rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}
+
+// WriteCSV writes RFC 4180 CSV with a header row.
+func (t *Table) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	cols := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		cols[i] = strings.ToLower(c)
+	}
+	cw.Write(cols)
+	rows := t.CSV
+	if rows == nil {
+		rows = t.Rows
+	}
+	for _, r := range rows {
+		cw.Write(r)
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// ShowTime formats a time for the table output (local time, ms).
+func ShowTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04:05.000 MST")
+}
+
+func showTimePtr(t *time.Time, open string) string {
+	if t == nil {
+		return open
+	}
+	return ShowTime(*t)
+}
+
+func csvTime(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000000Z07:00")
+}
+
+// Verdict is "accepted" or "filtered: reasons", with tagged reasons.
+func (v *Version) Verdict() string {
+	s := "accepted"
+	if !v.Accepted {
+		s = "filtered: " + strings.Join(v.Filtered, ", ")
+	}
+	if len(v.Tagged) > 0 {
+		s += " (tagged: " + strings.Join(v.Tagged, ", ") + ")"
+	}
+	return s
+}
+
+func (v *Version) exportsText() string {
+	if !v.Accepted {
+		return "-"
+	}
+	if len(v.Exports) == 0 {
+		return "nobody"
+	}
+	if len(v.Exports) == 1 && v.Exports[0].From.Equal(v.From) && sameEnd(v.Exports[0].To, v.To) {
+		return strings.Join(v.Exports[0].Members, " ")
+	}
+	var parts []string
+	for _, e := range v.Exports {
+		parts = append(parts, fmt.Sprintf("[%s … %s] %s", ShowTime(e.From), showTimePtr(e.To, "now"), strings.Join(e.Members, " ")))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func sameEnd(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Equal(*b)
+}
+
+func (v *Version) causeText() string {
+	s := v.Cause
+	if v.To != nil {
+		s += " → " + v.EndCause
+	}
+	if v.Recovered {
+		s += " (recovered)"
+	}
+	return s
+}
+
+// VersionsTable shows route versions as a timeline.
+func VersionsTable(vs []Version) Table {
+	t := Table{Columns: []string{"FROM", "TO", "PREFIX", "MEMBER", "NEIGHBOR", "PATH_ID", "VERDICT", "AS_PATH", "NEXT_HOP", "MED", "COMMUNITIES", "CAUSE", "EXPORTED_TO"}}
+	for i := range vs {
+		v := &vs[i]
+		row := []string{ShowTime(v.From), showTimePtr(v.To, "(held)"), v.Prefix.String(), v.Member, v.Neighbor,
+			strconv.FormatUint(uint64(v.PathID), 10), v.Verdict(), v.ASPath, v.NextHop, medText(v.MED), commText(v), v.causeText(), v.exportsText()}
+		t.Rows = append(t.Rows, row)
+		c := slicesClone(row)
+		c[0], c[1] = csvTime(&v.From), csvTime(v.To)
+		t.CSV = append(t.CSV, c)
+	}
+	return t
+}
+
+// RIBTable shows the versions held at one instant (At).
+func RIBTable(vs []Version) Table {
+	t := Table{Columns: []string{"PREFIX", "MEMBER", "NEIGHBOR", "PATH_ID", "VERDICT", "AS_PATH", "NEXT_HOP", "MED", "COMMUNITIES", "SINCE", "EXPORTED_TO"}}
+	for i := range vs {
+		v := &vs[i]
+		exp := "-"
+		if v.Accepted {
+			exp = "nobody"
+			if len(v.Exports) > 0 {
+				exp = strings.Join(v.Exports[0].Members, " ")
+			}
+		}
+		row := []string{v.Prefix.String(), v.Member, v.Neighbor, strconv.FormatUint(uint64(v.PathID), 10), v.Verdict(), v.ASPath, v.NextHop,
+			medText(v.MED), commText(v), ShowTime(v.From), exp}
+		t.Rows = append(t.Rows, row)
+		c := slicesClone(row)
+		c[9] = csvTime(&v.From)
+		t.CSV = append(t.CSV, c)
+	}
+	return t
+}
+
+// ExportedTable shows what one member could receive at an instant.
+func ExportedTable(vs []Version) Table {
+	t := Table{Columns: []string{"PREFIX", "FROM_MEMBER", "NEIGHBOR", "AS_PATH", "NEXT_HOP", "MED", "COMMUNITIES", "SINCE"}}
+	for i := range vs {
+		v := &vs[i]
+		since := v.From
+		if len(v.Exports) > 0 {
+			since = v.Exports[0].From
+		}
+		row := []string{v.Prefix.String(), v.Member, v.Neighbor, v.ASPath, v.NextHop, medText(v.MED), commText(v), ShowTime(since)}
+		t.Rows = append(t.Rows, row)
+		c := slicesClone(row)
+		c[7] = csvTime(&since)
+		t.CSV = append(t.CSV, c)
+	}
+	return t
+}
+
+// SessionsTable shows sessions.
+func SessionsTable(ss []Session) Table {
+	t := Table{Columns: []string{"MEMBER", "NEIGHBOR", "UP", "DOWN", "PEER_AS", "HOLD", "DOWN_REASON", "SENT", "RECEIVED"}}
+	for i := range ss {
+		s := &ss[i]
+		asn, hold := "-", "-"
+		if s.PeerASN != nil {
+			asn = strconv.FormatUint(uint64(*s.PeerASN), 10)
+		}
+		if s.HoldTime != nil {
+			hold = strconv.FormatInt(*s.HoldTime, 10) + "s"
+		}
+		reason := s.DownReason
+		if s.Recovered {
+			reason += " (recovered)"
+		}
+		row := []string{s.Member, s.Neighbor, showTimePtr(s.Up, "?"), showTimePtr(s.Down, "(up)"), asn, hold, reason, notifyText(s.Sent), notifyText(s.Received)}
+		t.Rows = append(t.Rows, row)
+		c := slicesClone(row)
+		c[2], c[3] = csvTime(s.Up), csvTime(s.Down)
+		t.CSV = append(t.CSV, c)
+	}
+	return t
+}
+
+func notifyText(n *Notify) string {
+	if n == nil {
+		return "-"
+	}
+	s := fmt.Sprintf("%d/%d %s", n.Code, n.Subcode, notificationName(n.Code, n.Subcode))
+	if n.Message != "" {
+		s += fmt.Sprintf(" %q", n.Message)
+	}
+	return s
+}
+
+// notificationName names the common NOTIFICATION codes (RFC 4271, 4486,
+// 9234).
+func notificationName(code, sub uint8) string {
+	switch code {
+	case 1:
+		return "Message Header Error"
+	case 2:
+		if sub == 11 {
+			return "OPEN Message Error/Role Mismatch"
+		}
+		return "OPEN Message Error"
+	case 3:
+		return "UPDATE Message Error"
+	case 4:
+		return "Hold Timer Expired"
+	case 5:
+		return "FSM Error"
+	case 6:
+		names := map[uint8]string{1: "Maximum Number of Prefixes Reached", 2: "Administrative Shutdown", 3: "Peer De-configured",
+			4: "Administrative Reset", 5: "Connection Rejected", 6: "Other Configuration Change", 7: "Connection Collision Resolution", 8: "Out of Resources"}
+		if n, ok := names[sub]; ok {
+			return "Cease/" + n
+		}
+		return "Cease"
+	}
+	return ""
+}
+
+func medText(m *uint32) string {
+	if m == nil {
+		return "-"
+	}
+	return strconv.FormatUint(uint64(*m), 10)
+}
+
+func commText(v *Version) string {
+	all := append(append([]string(nil), v.Communities...), v.Large...)
+	if len(all) == 0 {
+		return "-"
+	}
+	return strings.Join(all, " ")
+}
+
+func slicesClone(s []string) []string { return append([]string(nil), s...) }
+
+// NoticesText writes notices as warning lines.
+func NoticesText(w io.Writer, ns []Notice) {
+	for _, n := range ns {
+		fmt.Fprintf(w, "note: %s … %s: %s\n", ShowTime(n.From), ShowTime(n.To), n.Text)
+	}
+}
