@@ -65,9 +65,20 @@ func WriteStatus(w io.Writer, s Status) error {
 
 // WriteRoutes prints routes one per line: prefix, next hop, AS_PATH,
 // communities, large communities, OTC, and the neighbour it came from.
+//
+// Routes read from fedrs (the route server's view) also have a VERDICT
+// column: accepted, or filtered with the reasons.
 func WriteRoutes(w io.Writer, routes []Route) error {
+	verdicts := false
+	for _, r := range routes {
+		verdicts = verdicts || r.Verdict != ""
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PREFIX\tNEXT HOP\tAS_PATH\tCOMMUNITIES\tLARGE COMMUNITIES\tOTC\tFROM")
+	head := "PREFIX\tNEXT HOP\tAS_PATH\tCOMMUNITIES\tLARGE COMMUNITIES\tOTC\tFROM"
+	if verdicts {
+		head += "\tVERDICT"
+	}
+	fmt.Fprintln(tw, head)
 	for _, r := range routes {
 		var cs, ls []string
 		for _, c := range r.Communities {
@@ -80,8 +91,12 @@ func WriteRoutes(w io.Writer, routes []Route) error {
 		if r.OTC != 0 {
 			otc = fmt.Sprint(r.OTC)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Prefix, r.NextHop, joinASNs(r.ASPath, " "),
+		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", r.Prefix, r.NextHop, joinASNs(r.ASPath, " "),
 			dash(strings.Join(cs, " ")), dash(strings.Join(ls, " ")), otc, r.From)
+		if verdicts {
+			line += "\t" + dash(r.Verdict)
+		}
+		fmt.Fprintln(tw, line)
 	}
 	return tw.Flush()
 }

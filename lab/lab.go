@@ -617,6 +617,47 @@ func LoadFrom(root, name string) (*Lab, error) {
 	return l, nil
 }
 
+// Leftovers returns the names of labs that have namespaces on this host
+// ("fl-NAME-..."), whether or not a run directory records them.
+func Leftovers() ([]string, error) {
+	ns, err := listNamespaces(nsPrefix)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, n := range ns {
+		name, _, ok := strings.Cut(strings.TrimPrefix(n, nsPrefix), "-")
+		if ok && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out, nil
+}
+
+// DownName takes down the lab called name under root: from its state file
+// when there is one, otherwise by removing every process and namespace
+// that carries its name (what a crash or a lost run directory leaves).
+func DownName(ctx context.Context, root, name string) error {
+	l, err := LoadFrom(root, name)
+	if err == nil {
+		return l.Down(ctx)
+	}
+	if !errors.Is(err, ErrNoLab) {
+		return err
+	}
+	left, lerr := listNamespaces(labNSPrefix(name))
+	if lerr != nil {
+		return lerr
+	}
+	if len(left) == 0 {
+		return err
+	}
+	if terr := teardown(name, nil, nil, slog.New(slog.DiscardHandler)); terr != nil {
+		return fmt.Errorf("lab %s: down: %w", name, terr)
+	}
+	return ctx.Err()
+}
+
 // List returns the names of the labs that have a run directory under
 // root, whatever their phase.
 func List(root string) ([]string, error) {

@@ -317,7 +317,10 @@ func TestFedrsRouteServerWiring(t *testing.T) {
 	ensureTeardown(t, "tfedrs")
 	before := snapshot(t)
 	fake := filepath.Join(root, "fake-fedrs")
+	// A stand-in without the looking glass: "lg" fails the way a fedrs
+	// build without the command does.
 	script := `#!/bin/sh
+if [ "$1" = lg ]; then echo "No help topic for 'lg'" >&2; exit 3; fi
 echo "$@" > "$FEDRS_FAKE_ARGS"
 exec python3 -c 'import socket,time
 s=socket.socket(socket.AF_INET6); s.bind(("::",179)); s.listen(); time.sleep(120)'

@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/netip"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"testing"
 
@@ -187,6 +189,11 @@ func benchRIB(b *testing.B, members, prefixes int) {
 		octets = f.drain()
 		b.StopTimer()
 		mem = heapInUse() - before
+		if p := os.Getenv("FEDRS_BENCH_HEAPPROFILE"); p != "" {
+			fh, _ := os.Create(p)
+			pprof.WriteHeapProfile(fh)
+			fh.Close()
+		}
 		if t := f.srv.rib.Totals(); t.Routes != f.routes {
 			b.Fatalf("RIB holds %d routes, want %d", t.Routes, f.routes)
 		}

@@ -36,6 +36,7 @@ func newApp() *cli.App {
 			rpkiCommand(),
 			registryCommand(),
 			historyCommand(),
+			labCommand(),
 			versionCommand(),
 		},
 		HideHelpCommand: true,

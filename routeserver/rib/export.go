@@ -24,8 +24,13 @@ type outState struct {
 	as4    bool
 
 	kickPending bool
-	builders    [maxBuilders]builder
-	wbuf        []byte
+}
+
+// fillScratch is what one Fill needs; pooled, so that only running
+// writers hold UPDATE-building buffers, not every target.
+type fillScratch struct {
+	builders [maxBuilders]builder
+	wbuf     []byte
 }
 
 const maxBuilders = 8
@@ -225,11 +230,13 @@ func (r *RIB) Fill(s *Source, buf []byte, limit int) []byte {
 	if o == nil || !s.up {
 		return buf
 	}
+	sc := r.scratchPool.Get().(*fillScratch)
+	defer r.scratchPool.Put(sc)
 	for f := session.Family(0); f < session.NumFamilies; f++ {
 		if !s.sendFam[f] {
 			continue
 		}
-		buf = r.fillFamily(s, o, f, buf, limit)
+		buf = r.fillFamily(s, o, sc, f, buf, limit)
 		if len(buf) >= limit {
 			break
 		}
@@ -237,7 +244,7 @@ func (r *RIB) Fill(s *Source, buf []byte, limit int) []byte {
 	return buf
 }
 
-func (r *RIB) fillFamily(s *Source, o *outState, f session.Family, buf []byte, limit int) []byte {
+func (r *RIB) fillFamily(s *Source, o *outState, sc *fillScratch, f session.Family, buf []byte, limit int) []byte {
 	if o.ndirty[f] == 0 {
 		if o.eorDue[f] {
 			o.eorDue[f] = false
@@ -248,7 +255,7 @@ func (r *RIB) fillFamily(s *Source, o *outState, f session.Family, buf []byte, l
 	t := r.tables[f]
 	words := o.dirty[f]
 	pending := 0 // bytes in builders not yet in buf
-	wd := o.wbuf[:0]
+	wd := sc.wbuf[:0]
 	wOver := wire.WithdrawOverhead(f)
 	var (
 		lastAttrs uint32
@@ -318,21 +325,21 @@ func (r *RIB) fillFamily(s *Source, o *outState, f session.Family, buf []byte, l
 			}
 			o.adv[f].set(idx)
 			var b *builder
-			for i := range o.builders {
-				if o.builders[i].tmpl == tmpl {
-					b = &o.builders[i]
+			for i := range sc.builders {
+				if sc.builders[i].tmpl == tmpl {
+					b = &sc.builders[i]
 					break
 				}
 			}
 			if b == nil {
-				for i := range o.builders {
-					if o.builders[i].tmpl == nil {
-						b = &o.builders[i]
+				for i := range sc.builders {
+					if sc.builders[i].tmpl == nil {
+						b = &sc.builders[i]
 						break
 					}
 				}
 				if b == nil {
-					b = &o.builders[next]
+					b = &sc.builders[next]
 					next = (next + 1) % maxBuilders
 					flushBuilder(b)
 				}
@@ -351,11 +358,17 @@ func (r *RIB) fillFamily(s *Source, o *outState, f session.Family, buf []byte, l
 			break
 		}
 	}
-	for i := range o.builders {
-		flushBuilder(&o.builders[i])
+	for i := range sc.builders {
+		flushBuilder(&sc.builders[i])
 	}
 	flushWithdraw()
-	o.wbuf = wd
+	sc.wbuf = wd
+	if o.ndirty[f] == 0 {
+		// Drained: the dirty bits are all zero; give the memory back
+		// rather than keep a bitset per target per family.
+		o.dirty[f] = nil
+		o.cursor[f] = 0
+	}
 	if o.ndirty[f] == 0 && o.eorDue[f] {
 		o.eorDue[f] = false
 		buf = wire.AppendEndOfRIB(buf, f)

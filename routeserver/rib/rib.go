@@ -121,6 +121,8 @@ type RIB struct {
 	scratch []uint32 // per-target best before a change
 	empty   [session.NumFamilies][]uint32
 
+	scratchPool sync.Pool // *fillScratch
+
 	members  int       // number of members, for exposure sets
 	byMember []*Source // one source per member
 }
@@ -135,8 +137,9 @@ func New(attrs *wire.Table, exp Exporter) *RIB {
 		profPtr:  map[*policy.Profile]uint32{},
 		profKey:  map[string]uint32{},
 	}
-	r.tables[session.IPv4Unicast] = newTable(keyV4)
-	r.tables[session.IPv6Unicast] = newTable(keyV6)
+	r.scratchPool.New = func() any { return new(fillScratch) }
+	r.tables[session.IPv4Unicast] = newTable(keyV4, hashV4)
+	r.tables[session.IPv6Unicast] = newTable(keyV6, hashV6)
 	return r
 }
 

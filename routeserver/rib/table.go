@@ -62,25 +62,58 @@ type famTable interface {
 
 type table[K prefixKey] struct {
 	mkKey func(netip.Prefix) K
-	index map[K]uint32
+	hash  func(K) uint64
+	// slots is an open-addressing index (linear probing, backward-shift
+	// deletion) of entry indices into keys/ents; 0 is empty. Four bytes
+	// per slot instead of a map's key+value+overhead.
+	slots []uint32
+	used  int
 	keys  []K
 	ents  []entry
 	free  []uint32
 }
 
-func newTable[K prefixKey](mk func(netip.Prefix) K) *table[K] {
-	return &table[K]{mkKey: mk, index: make(map[K]uint32), keys: make([]K, 1), ents: make([]entry, 1)}
+func newTable[K prefixKey](mk func(netip.Prefix) K, hash func(K) uint64) *table[K] {
+	return &table[K]{mkKey: mk, hash: hash, slots: make([]uint32, 1024), keys: make([]K, 1), ents: make([]entry, 1)}
+}
+
+func hashV4(k v4key) uint64 {
+	x := uint64(k) * 0x9e3779b97f4a7c15
+	return x ^ x>>29
+}
+
+func hashV6(k v6key) uint64 {
+	x := (k.hi*0x9e3779b97f4a7c15 ^ k.lo*0xc2b2ae3d27d4eb4f ^ uint64(k.bits)) * 0x165667b19e3779f9
+	return x ^ x>>31
+}
+
+// lookup returns the slot holding k, or the empty slot where it would go.
+func (t *table[K]) lookup(k K) (slot int, found bool) {
+	mask := len(t.slots) - 1
+	for i := int(t.hash(k)) & mask; ; i = (i + 1) & mask {
+		idx := t.slots[i]
+		if idx == 0 {
+			return i, false
+		}
+		if t.keys[idx] == k {
+			return i, true
+		}
+	}
 }
 
 func (t *table[K]) find(p netip.Prefix) (uint32, bool) {
-	i, ok := t.index[t.mkKey(p)]
-	return i, ok
+	s, ok := t.lookup(t.mkKey(p))
+	if !ok {
+		return 0, false
+	}
+	return t.slots[s], true
 }
 
 func (t *table[K]) insert(p netip.Prefix) uint32 {
 	k := t.mkKey(p)
-	if i, ok := t.index[k]; ok {
-		return i
+	s, ok := t.lookup(k)
+	if ok {
+		return t.slots[s]
 	}
 	var i uint32
 	if n := len(t.free); n > 0 {
@@ -93,22 +126,66 @@ func (t *table[K]) insert(p netip.Prefix) uint32 {
 		t.keys = append(t.keys, k)
 		t.ents = append(t.ents, entry{})
 	}
-	t.index[k] = i
+	t.slots[s] = i
+	t.used++
+	if t.used*4 > len(t.slots)*3 { // keep the load under 75%
+		t.grow()
+	}
 	return i
 }
 
+func (t *table[K]) grow() {
+	old := t.slots
+	t.slots = make([]uint32, 2*len(old))
+	mask := len(t.slots) - 1
+	for _, idx := range old {
+		if idx == 0 {
+			continue
+		}
+		j := int(t.hash(t.keys[idx])) & mask
+		for t.slots[j] != 0 {
+			j = (j + 1) & mask
+		}
+		t.slots[j] = idx
+	}
+}
+
 func (t *table[K]) remove(i uint32) {
-	delete(t.index, t.keys[i])
-	var zero K
-	t.keys[i] = zero
-	t.ents[i] = entry{}
-	t.free = append(t.free, i)
+	s, ok := t.lookup(t.keys[i])
+	if !ok {
+		return
+	}
+	// Backward-shift deletion keeps probe chains intact without tombstones.
+	mask := len(t.slots) - 1
+	for {
+		t.slots[s] = 0
+		j := s
+		for {
+			j = (j + 1) & mask
+			idx := t.slots[j]
+			if idx == 0 {
+				t.used--
+				var zero K
+				t.keys[i] = zero
+				t.ents[i] = entry{}
+				t.free = append(t.free, i)
+				return
+			}
+			home := int(t.hash(t.keys[idx])) & mask
+			// Move idx back to s if s lies on its probe path (home..j).
+			if (j > s && (home <= s || home > j)) || (j < s && home <= s && home > j) {
+				t.slots[s] = idx
+				s = j
+				break
+			}
+		}
+	}
 }
 
 func (t *table[K]) prefix(i uint32) netip.Prefix { return t.keys[i].prefix() }
 func (t *table[K]) entry(i uint32) *entry        { return &t.ents[i] }
 func (t *table[K]) limit() int                   { return len(t.keys) }
-func (t *table[K]) len() int                     { return len(t.index) }
+func (t *table[K]) len() int                     { return t.used }
 
 // bitset is a growable set of entry indices.
 type bitset []uint64
