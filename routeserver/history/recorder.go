@@ -145,7 +145,9 @@ func Open(path string, opts Options) (*Recorder, error) {
 			return nil, fmt.Errorf("%s: the directory %s does not exist", path, dir)
 		}
 	}
-	db, err := sql.Open("sqlite", dsn(path, "rwc", "journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "cache_size(-32000)", "temp_store(MEMORY)"))
+	// WAL is switched on only once the file is known to be ours: the
+	// pragma rewrites the header of whatever database it is given.
+	db, err := sql.Open("sqlite", dsn(path, "rwc", "synchronous(NORMAL)", "busy_timeout(10000)", "cache_size(-32000)", "temp_store(MEMORY)"))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -161,6 +163,10 @@ func Open(path string, opts Options) (*Recorder, error) {
 	if err != nil {
 		db.Close()
 		return nil, err
+	}
+	if _, err := db.ExecContext(ctx, "PRAGMA journal_mode = WAL"); err != nil {
+		db.Close()
+		return nil, describeOpenError(path, err)
 	}
 	if err := migrate(ctx, db, path, version, opts.Version); err != nil {
 		db.Close()
