@@ -266,9 +266,7 @@ func (p *Peer) Run(ctx context.Context) {
 		retry.Reset(d)
 	}
 	backoff := func() time.Duration {
-		d := p.cfg.ConnectRetry << min(failures, 3)
-		// ±25% jitter so that restarts do not synchronise.
-		return d*3/4 + time.Duration(rand.Int64N(int64(d/2)+1))
+		return retryDelay(p.cfg.ConnectRetry, failures, rand.Int64N)
 	}
 	refreshState := func() {
 		s := Idle
@@ -410,6 +408,16 @@ func (p *Peer) Run(ctx context.Context) {
 		}
 		refreshState()
 	}
+}
+
+// retryDelay is the wait before the next outgoing connection attempt
+// after failures consecutive failed attempts: base after none or the
+// first, then doubling, up to 8× base from the fourth on; with ±25%
+// jitter (randN(n) returns a value in [0, n)) so that restarts do not
+// synchronise.
+func retryDelay(base time.Duration, failures int, randN func(int64) int64) time.Duration {
+	d := base << min(max(failures-1, 0), 3)
+	return d*3/4 + time.Duration(randN(int64(d/2)+1))
 }
 
 // finish removes a closed connection; it reports whether it was the
