@@ -393,3 +393,77 @@ func routesFor(routes []Route, p netip.Prefix) []Route {
 	}
 	return out
 }
+
+// TestFederationScenario runs scenarios/federation.toml against fedrs —
+// three NHS trusts and three councils on BIRD, FRR, OpenBGPD and gobgpd;
+// action communities, a hijack, a leak through a member, an OTC leak, an
+// RPKI-invalid route, a blackhole request and a graceful shutdown — and
+// requires every expectation to pass. Two deliberately wrong expectations
+// are appended, one about a received route and one about a filter reason:
+// exactly those two must fail, each saying what was seen instead.
+func TestFederationScenario(t *testing.T) {
+	interop.Require(t, true, "ip", "bird", "birdc", "vtysh", "bgpd", "bgpctl", "gobgpd", "gobgp")
+	sc, err := ReadScenario("scenarios/federation.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Name = "tfedsc"
+	// The wrong expectation about a received route never holds, so the
+	// wait runs for all of settle; the real ones hold about a second after
+	// the sessions are up.
+	sc.Settle = "20s"
+	nreal := len(sc.Expect)
+	sc.Expect = append(sc.Expect,
+		Expectation{Description: "deliberately wrong: forgets the prepend toward council-y",
+			Member: "council-y", Prefix: netip.MustParsePrefix("10.103.0.0/16"), From: "trust-c", ASPath: []uint32{65103}},
+		Expectation{Description: "deliberately wrong: the hijack as an OTC leak",
+			Prefix: netip.MustParsePrefix("10.101.1.0/24"), From: "council-x", FilteredReason: "otc_leak"},
+	)
+	bin := fedrsBinary(t)
+	root := runRoot(t)
+	ensureTeardown(t, sc.Name)
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	start := time.Now()
+	results, err := RunScenario(ctx, sc, Options{RunRoot: root, FedrsBinary: bin, WaitTimeout: 60 * time.Second,
+		Logger: testLog(t), KeepOnFailure: keepLabs()})
+	if err != nil {
+		logTail(t, filepath.Join(root, sc.Name, rsNode, "fedrs.log"), 60)
+		t.Fatal(err)
+	}
+	t.Logf("scenario ran in %s", time.Since(start).Round(time.Millisecond))
+	var buf strings.Builder
+	if err := WriteResults(&buf, results); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("results:\n%s", buf.String())
+	if len(results) != len(sc.Expect) {
+		t.Fatalf("%d results for %d expectations", len(results), len(sc.Expect))
+	}
+	for _, r := range results[:nreal] {
+		if r.Status != "PASS" {
+			t.Errorf("%s: %s: %s: %s", r.Expectation.Description, r.Expectation, r.Status, r.Detail)
+		}
+	}
+	if t.Failed() {
+		logTail(t, filepath.Join(root, sc.Name, rsNode, "fedrs.log"), 60)
+	}
+
+	prepend, reason := results[nreal], results[nreal+1]
+	if prepend.Status != "FAIL" || !strings.Contains(prepend.Detail, "AS_PATH is 65103 65103 65103, want 65103") {
+		t.Errorf("wrong AS_PATH expectation: %s %q, want FAIL saying the AS_PATH was 65103 65103 65103", prepend.Status, prepend.Detail)
+	}
+	if reason.Status != "FAIL" || !strings.Contains(reason.Detail, "filtered, but not with otc_leak") ||
+		!strings.Contains(reason.Detail, "registry_conflict") {
+		t.Errorf("wrong filter reason expectation: %s %q, want FAIL listing the real reasons", reason.Status, reason.Detail)
+	}
+	if Passed(results) {
+		t.Error("Passed() with failing expectations")
+	}
+	if want := fmt.Sprintf("%d of %d expectations passed", nreal, len(results)); !strings.Contains(buf.String(), want) {
+		t.Errorf("summary line %q missing:\n%s", want, buf.String())
+	}
+	if ns, _ := listNamespaces(labNSPrefix(sc.Name)); len(ns) != 0 && !keepLabs() {
+		t.Errorf("namespaces left after the scenario: %v", ns)
+	}
+}

@@ -254,32 +254,3 @@ func TestScenario(t *testing.T) {
 		t.Errorf("namespaces left after the scenario: %v", ns)
 	}
 }
-
-// TestFederationTopologyUp brings the federation scenario's topology up
-// with BIRD standing in for fedrs: every session must come up (the
-// expectations are fedrs's and are not checked here).
-func TestFederationTopologyUp(t *testing.T) {
-	interop.Require(t, true, allMemberBinaries...)
-	sc, err := ReadScenario("scenarios/federation.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	topo := sc.Topology
-	topo.Name = "tfed"
-	topo.RouteServer.Kind = KindBIRD
-	topo.RouteServer.FedrsExtra = ""
-	for i := range topo.Members {
-		topo.Members[i].Groups = nil
-	}
-	root := runRoot(t)
-	ensureTeardown(t, topo.Name)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
-	defer cancel()
-	l, err := Up(ctx, &topo, Options{RunRoot: root, WaitTimeout: 40 * time.Second, Logger: testLog(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Down(ctx); err != nil {
-		t.Fatal(err)
-	}
-}

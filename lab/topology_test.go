@@ -270,12 +270,22 @@ func TestScenarioFiles(t *testing.T) {
 			t.Errorf("%s: %d expectations, %d members", f, len(sc.Expect), len(sc.Members))
 		}
 		if sc.RouteServer.Kind == KindFedrs {
-			b, err := FedrsConfig(&sc.Topology, "/run/fedrs-lab/x/rs")
+			// As Up writes them: route_server.files next to fedrs.toml,
+			// which names them by relative paths.
+			dir := t.TempDir()
+			b, err := FedrsConfig(&sc.Topology, dir)
 			if err != nil {
 				t.Errorf("%s: fedrs.toml: %v", f, err)
 				continue
 			}
-			if _, err := conf.Parse(b, "fedrs.toml"); err != nil {
+			if err := writeFiles(dir, sc.RouteServer.Files); err != nil {
+				t.Fatal(err)
+			}
+			cf := filepath.Join(dir, "fedrs.toml")
+			if err := os.WriteFile(cf, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := conf.Load(cf); err != nil {
 				t.Errorf("%s: generated fedrs.toml does not load: %v", f, err)
 			}
 		}
