@@ -13,6 +13,10 @@ type Config struct {
 	Policy  Policy   `toml:"policy"`
 	Groups  []Group  `toml:"group"`
 	Members []Member `toml:"member"`
+	// BMP lists the BMP collectors the route server streams to; MRT sets
+	// the periodic MRT RIB dumps (monitoring.go).
+	BMP []BMPCollector `toml:"bmp"`
+	MRT MRT            `toml:"mrt"`
 
 	// File is the path the configuration was loaded from ("" when built in
 	// code). Hash is the SHA-256 of its bytes, hex encoded.

@@ -198,6 +198,8 @@ func Diff(old, new *Config) Changes {
 		}
 	}
 
+	ch.Restart = append(ch.Restart, diffMonitoring(old, new)...)
+
 	ch.RPKIFields = diffStruct("rpki.", reflect.ValueOf(old.RPKI), reflect.ValueOf(new.RPKI))
 	ch.RPKI = len(ch.RPKIFields) > 0
 	ch.PolicyFields = diffStruct("", reflect.ValueOf(old.Policy), reflect.ValueOf(new.Policy))

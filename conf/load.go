@@ -194,6 +194,7 @@ func (c *Config) applyDefaults(present presence, bogonFiles map[string][]netip.P
 	if c.RPKI.Registry == nil {
 		c.RPKI.Registry = ptr(true)
 	}
+	c.monitoringDefaults(set)
 
 	// Policies: members overlay the global policy as written, so a key set
 	// nowhere takes the default of the member's own effective preset.

@@ -58,6 +58,10 @@ func (p path) display(c *Config) string {
 					if e < len(c.Groups) {
 						name = c.Groups[e].Name
 					}
+				case "bmp":
+					if e < len(c.BMP) {
+						name = c.BMP[e].Name
+					}
 				}
 				if name != "" {
 					fmt.Fprintf(&b, " (%s)", name)

@@ -178,6 +178,8 @@ func validate(c *Config, is *issues, present presence) {
 	v.groups()
 	v.members()
 	v.registry()
+	v.bmp()
+	v.mrt()
 }
 
 func (v *validator) server() {

@@ -67,6 +67,7 @@ func (s *Server) Reload(newCfg *conf.Config) (ReloadResult, error) {
 	nc.Server.ControlToken, nc.Server.ControlTokenFile, nc.Server.ControlTokenSecret = old.Server.ControlToken, old.Server.ControlTokenFile, old.Server.ControlTokenSecret
 	nc.Server.ControlTLSCert, nc.Server.ControlTLSKey = old.Server.ControlTLSCert, old.Server.ControlTLSKey
 	nc.Server.History, nc.History.Queue = old.Server.History, old.History.Queue
+	nc.BMP, nc.MRT = old.BMP, old.MRT
 	cfg := &nc
 	ch := conf.Diff(old, cfg)
 	res.Changes = ch

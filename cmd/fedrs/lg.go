@@ -118,6 +118,14 @@ func lgSummary(c *cli.Context) error {
 	if st.RPKI != nil {
 		fmt.Fprintf(w, "RPKI serial %d, %d VRPs, %d ASPAs, %d sources\n", st.RPKI.Serial, st.RPKI.VRPs, st.RPKI.ASPAs, st.RPKI.Sources)
 	}
+	for _, b := range st.BMP {
+		line := fmt.Sprintf("BMP %s (%s): %s for %s, %d queue drops, %d messages sent", b.Name, b.Address, b.State,
+			duration(int64(time.Since(b.Since).Seconds())), b.QueueDrops, b.Messages)
+		if !b.Up() && b.LastError != "" {
+			line += "; last error: " + b.LastError
+		}
+		fmt.Fprintln(w, line)
+	}
 	if st.Maintenance {
 		fmt.Fprintln(w, "MAINTENANCE: every route is sent with GRACEFUL_SHUTDOWN")
 	}

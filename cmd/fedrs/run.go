@@ -14,6 +14,7 @@ import (
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/api"
+	"github.com/fedrs/fedrs/routeserver/bmp"
 	"github.com/fedrs/fedrs/routeserver/demo"
 	"github.com/fedrs/fedrs/rpki"
 	"github.com/urfave/cli/v2"
@@ -106,9 +107,26 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 			}()
 		}
 	}
+	var streamer *bmp.Streamer
+	if len(cfg.BMP) > 0 {
+		streamer = bmp.New(cfg, bmp.Options{Log: log,
+			SysDescr: fmt.Sprintf("%s route server AS%d router-id %s", versionString(), cfg.Server.ASN, cfg.Server.RouterID)})
+		opts.Monitors = append(opts.Monitors, streamer)
+	}
 	srv, err := routeserver.New(cfg, opts)
 	if err != nil {
 		return &exitError{2, err}
+	}
+	apiOpts := api.Options{Version: versionString(), RPKI: mgr, Log: log}
+	if streamer != nil {
+		// BMP outlives the sessions: the Peer Downs of the shutdown and
+		// Termination go out after the route server has stopped.
+		streamer.Attach(srv)
+		apiOpts.BMP = streamer
+		bctx, bcancel := context.WithCancel(context.Background())
+		bdone := make(chan struct{})
+		go func() { defer close(bdone); streamer.Run(bctx) }()
+		defer func() { bcancel(); <-bdone }()
 	}
 	if mgr != nil {
 		srv.FollowRPKI(ctx, mgr)
@@ -118,7 +136,7 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	defer signal.Stop(sig)
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
-	ctl := api.New(srv, api.Options{Version: versionString(), RPKI: mgr, Log: log})
+	ctl := api.New(srv, apiOpts)
 	apiDone := make(chan error, 1)
 	go func() { apiDone <- ctl.Serve(ctx, cfg.Server) }()
 	for {

@@ -29,6 +29,13 @@ var (
 	descRPKIASPAs   = prometheus.NewDesc("fedrs_rpki_aspas", "ASPA records in use.", nil, nil)
 	descRPKISource  = prometheus.NewDesc("fedrs_rpki_source_up", "1 when an RPKI source (RTR cache, file) is in sync.", []string{"source", "kind", "state"}, nil)
 	descRPKIAge     = prometheus.NewDesc("fedrs_rpki_age_seconds", "Seconds since the RPKI data last changed.", nil, nil)
+	descBMPUp       = prometheus.NewDesc("fedrs_bmp_up", "1 when the BMP collector is connected and has the full state.", []string{"collector", "address"}, nil)
+	descBMPConnects = prometheus.NewDesc("fedrs_bmp_connects_total", "Connections made to the BMP collector.", []string{"collector"}, nil)
+	descBMPDrops    = prometheus.NewDesc("fedrs_bmp_queue_drops_total", "Times the BMP collector's queue overflowed and its connection was dropped (resynchronised on reconnect).", []string{"collector"}, nil)
+	descBMPQueue    = prometheus.NewDesc("fedrs_bmp_queue_length", "Events waiting to be sent to the BMP collector.", []string{"collector"}, nil)
+	descBMPQueueMax = prometheus.NewDesc("fedrs_bmp_queue_limit", "Bound of the BMP collector's queue ([[bmp]] queue).", []string{"collector"}, nil)
+	descBMPMsgs     = prometheus.NewDesc("fedrs_bmp_messages_sent_total", "BMP messages sent to the collector.", []string{"collector"}, nil)
+	descBMPBytes    = prometheus.NewDesc("fedrs_bmp_sent_bytes_total", "Bytes sent to the BMP collector.", []string{"collector"}, nil)
 )
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
@@ -88,6 +95,21 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 				up = 1
 			}
 			ch <- prometheus.MustNewConstMetric(descRPKISource, prometheus.GaugeValue, up, s.Name, s.Kind, s.State)
+		}
+	}
+	if b := c.a.opts.BMP; b != nil {
+		for _, s := range b.Status() {
+			up := 0.0
+			if s.Up() {
+				up = 1
+			}
+			ch <- prometheus.MustNewConstMetric(descBMPUp, prometheus.GaugeValue, up, s.Name, s.Address)
+			ch <- prometheus.MustNewConstMetric(descBMPConnects, prometheus.CounterValue, float64(s.Connects), s.Name)
+			ch <- prometheus.MustNewConstMetric(descBMPDrops, prometheus.CounterValue, float64(s.QueueDrops), s.Name)
+			ch <- prometheus.MustNewConstMetric(descBMPQueue, prometheus.GaugeValue, float64(s.QueueLen), s.Name)
+			ch <- prometheus.MustNewConstMetric(descBMPQueueMax, prometheus.GaugeValue, float64(s.QueueLimit), s.Name)
+			ch <- prometheus.MustNewConstMetric(descBMPMsgs, prometheus.CounterValue, float64(s.Messages), s.Name)
+			ch <- prometheus.MustNewConstMetric(descBMPBytes, prometheus.CounterValue, float64(s.Bytes), s.Name)
 		}
 	}
 	if h := c.a.opts.History; h != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/routeserver"
+	"github.com/fedrs/fedrs/routeserver/bmp"
 	"github.com/fedrs/fedrs/routeserver/rib"
 	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/rpki"
@@ -45,6 +46,8 @@ type Options struct {
 		Gauges
 		Stats
 	}
+	// BMP is the BMP streamer, when collectors are configured.
+	BMP interface{ Status() []bmp.Status }
 	Log *slog.Logger
 }
 
@@ -234,6 +237,9 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 	}
 	if h := a.opts.History; h != nil {
 		st.History = h.Stats()
+	}
+	if b := a.opts.BMP; b != nil {
+		st.BMP = b.Status()
 	}
 	writeJSON(w, http.StatusOK, st)
 }

@@ -10,32 +10,34 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/bmp"
 	"github.com/fedrs/fedrs/routeserver/rib"
 	"github.com/fedrs/fedrs/routeserver/session"
 )
 
 // Status is GET /v1/status.
 type Status struct {
-	Version       string      `json:"version"`
-	ASN           uint32      `json:"asn"`
-	RouterID      string      `json:"router_id"`
-	Started       time.Time   `json:"started"`
-	UptimeSeconds int64       `json:"uptime_seconds"`
-	ConfigFile    string      `json:"config_file"`
-	ConfigHash    string      `json:"config_hash"`
-	Members       int         `json:"members"`
-	Neighbors     int         `json:"neighbors"`
-	SessionsUp    int         `json:"sessions_up"`
-	PrefixesV4    int         `json:"prefixes_ipv4"`
-	PrefixesV6    int         `json:"prefixes_ipv6"`
-	Routes        int         `json:"routes"`
-	Accepted      int         `json:"accepted"`
-	Filtered      int         `json:"filtered"`
-	AttrSets      int         `json:"attribute_sets"`
-	PendingOut    int         `json:"pending_out"`
-	Maintenance   bool        `json:"maintenance"`
-	RPKI          *RPKIStatus `json:"rpki,omitempty"`
-	History       any         `json:"history,omitempty"`
+	Version       string       `json:"version"`
+	ASN           uint32       `json:"asn"`
+	RouterID      string       `json:"router_id"`
+	Started       time.Time    `json:"started"`
+	UptimeSeconds int64        `json:"uptime_seconds"`
+	ConfigFile    string       `json:"config_file"`
+	ConfigHash    string       `json:"config_hash"`
+	Members       int          `json:"members"`
+	Neighbors     int          `json:"neighbors"`
+	SessionsUp    int          `json:"sessions_up"`
+	PrefixesV4    int          `json:"prefixes_ipv4"`
+	PrefixesV6    int          `json:"prefixes_ipv6"`
+	Routes        int          `json:"routes"`
+	Accepted      int          `json:"accepted"`
+	Filtered      int          `json:"filtered"`
+	AttrSets      int          `json:"attribute_sets"`
+	PendingOut    int          `json:"pending_out"`
+	Maintenance   bool         `json:"maintenance"`
+	RPKI          *RPKIStatus  `json:"rpki,omitempty"`
+	History       any          `json:"history,omitempty"`
+	BMP           []bmp.Status `json:"bmp,omitempty"`
 }
 
 // RPKIStatus summarises the RPKI data in use.
