@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -49,7 +48,7 @@ func (birdDaemon) configure(n *node) error {
 	} else {
 		birdMember(&b, n)
 	}
-	return os.WriteFile(n.path("bird.conf"), []byte(b.String()), 0o644)
+	return n.writeFile("bird.conf", []byte(b.String()), 0o644)
 }
 
 func roleWord(n *node) string {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -71,9 +72,11 @@ type node struct {
 	IPv4      netip.Addr
 	IPv6      netip.Addr
 	Namespace string
-	Dir       string  // the node's directory in the run directory
-	Member    *Member // nil for the route server
-	Peers     []peer  // configured BGP sessions
+	Dir       string   // the node's directory as its daemons see it (run directory, or /lab in a container)
+	out       string   // where the lab writes the node's files when not Dir (containerlab export); see outDir
+	wrote     []string // the files writeFile wrote
+	Member    *Member  // nil for the route server
+	Peers     []peer   // configured BGP sessions
 	topo      *Topology
 	opts      *Options
 }
@@ -94,7 +97,8 @@ type peer struct {
 type daemon interface {
 	// binaries lists the executables the kind needs.
 	binaries() []string
-	// configure writes the node's configuration files into n.Dir.
+	// configure writes the node's configuration files (with n.writeFile,
+	// into n.outDir(); the paths inside them are under n.Dir).
 	configure(n *node) error
 	// processes lists the node's foreground processes, started in order.
 	processes(n *node) ([]procSpec, error)
@@ -113,9 +117,9 @@ type procSpec struct {
 	Name string
 	Argv []string
 	Env  []string
-	// Ready, when set, must report true (polled, bounded) before the next
-	// process starts.
-	Ready func() bool
+	// ReadyFile, when set, is a path (under the node directory) that must
+	// exist (polled, bounded) before the next process starts.
+	ReadyFile string
 }
 
 func daemonFor(kind string) (daemon, error) {
@@ -207,6 +211,25 @@ func (n *node) peerByID(id string) (peer, bool) {
 }
 
 func (n *node) path(file string) string { return filepath.Join(n.Dir, file) }
+
+// outDir is where the lab writes the node's files: n.Dir, unless they are
+// generated for a node that runs elsewhere (a containerlab container, in
+// which n.Dir is the mount point of this directory).
+func (n *node) outDir() string {
+	if n.out != "" {
+		return n.out
+	}
+	return n.Dir
+}
+
+// writeFile writes one of the node's files into n.outDir().
+func (n *node) writeFile(name string, data []byte, mode os.FileMode) error {
+	if err := os.WriteFile(filepath.Join(n.outDir(), name), data, mode); err != nil {
+		return err
+	}
+	n.wrote = append(n.wrote, name)
+	return nil
+}
 
 func (n *node) hasFamily(f string) bool {
 	for _, p := range n.Peers {

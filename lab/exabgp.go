@@ -53,7 +53,7 @@ func (exabgpDaemon) configure(n *node) error {
 		return errors.New("exabgp is not supported as the route server")
 	}
 	helper := "#!/bin/sh\n# Appends exabgp's JSON messages to received.jsonl; the shell keeps\n# exabgp's pipe open.\ncat >> '" + n.path("received.jsonl") + "'\n"
-	if err := os.WriteFile(n.path("receive.sh"), []byte(helper), 0o755); err != nil {
+	if err := n.writeFile("receive.sh", []byte(helper), 0o755); err != nil {
 		return err
 	}
 	var b strings.Builder
@@ -95,7 +95,7 @@ func (exabgpDaemon) configure(n *node) error {
 		}
 		b.WriteString("}\n\n")
 	}
-	return os.WriteFile(n.path("exabgp.conf"), []byte(b.String()), 0o644)
+	return n.writeFile("exabgp.conf", []byte(b.String()), 0o644)
 }
 
 // exaMessage is the part of exabgp's JSON API messages the lab reads.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -45,7 +44,7 @@ func (fedrsDaemon) configure(n *node) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(n.path("fedrs.toml"), b, 0o644)
+	return n.writeFile("fedrs.toml", b, 0o644)
 }
 
 func (fedrsDaemon) processes(n *node) ([]procSpec, error) {

@@ -55,7 +55,7 @@ func (frrDaemon) processes(n *node) ([]procSpec, error) {
 	return []procSpec{
 		{Name: "zebra", Argv: []string{frrZebra, "-f", n.path("zebra.conf"), "-i", n.path("zebra.pid"),
 			"-z", zsock, "--vty_socket", n.Dir, "-P", "0", "-u", "frr", "-g", "frr"},
-			Ready: func() bool { _, err := os.Stat(zsock); return err == nil }},
+			ReadyFile: zsock},
 		{Name: "bgpd", Argv: []string{frrBgpd, "-f", n.path("bgpd.conf"), "-i", n.path("bgpd.pid"),
 			"-z", zsock, "--vty_socket", n.Dir, "-P", "0", "-n", "-S", "-u", "root", "-g", "root"}},
 	}, nil
@@ -99,11 +99,13 @@ func (frrDaemon) configure(n *node) error {
 	if n.IsRS {
 		return fmt.Errorf("frr is not supported as the route server")
 	}
-	if err := chownToUser(n.Dir, "frr"); err != nil {
-		return err
+	if n.out == "" { // in place: zebra (as frr) writes into the directory
+		if err := chownToUser(n.Dir, "frr"); err != nil {
+			return err
+		}
 	}
 	zebra := fmt.Sprintf("! fedrs lab %s: %s (member)\nhostname %s\nlog stdout informational\n", n.topo.Name, n.Name, n.Name)
-	if err := os.WriteFile(n.path("zebra.conf"), []byte(zebra), 0o644); err != nil {
+	if err := n.writeFile("zebra.conf", []byte(zebra), 0o644); err != nil {
 		return err
 	}
 	var b strings.Builder
@@ -182,7 +184,7 @@ func (frrDaemon) configure(n *node) error {
 		b.WriteString(" exit-address-family\n")
 	}
 	b.WriteString("exit\n!\n")
-	return os.WriteFile(n.path("bgpd.conf"), []byte(b.String()), 0o644)
+	return n.writeFile("bgpd.conf", []byte(b.String()), 0o644)
 }
 
 func frrRole(r string) string {

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"os"
 	"strings"
 	"time"
 )
@@ -57,7 +56,7 @@ func (gobgpDaemon) configure(n *node) error {
 		}
 		fmt.Fprintf(&b, "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = \"%s-unicast\"\n", p.Family)
 	}
-	return os.WriteFile(n.path("gobgpd.toml"), []byte(b.String()), 0o644)
+	return n.writeFile("gobgpd.toml", []byte(b.String()), 0o644)
 }
 
 func (d gobgpDaemon) gobgp(ctx context.Context, n *node, args ...string) ([]byte, error) {
@@ -70,9 +69,24 @@ func (d gobgpDaemon) started(ctx context.Context, n *node) error {
 		_, err := d.gobgp(ctx, n, "global")
 		return err == nil, "not answering", err
 	})
-	if err != nil || n.IsRS {
+	if err != nil {
 		return err
 	}
+	for _, args := range gobgpAnnouncements(n) {
+		if _, err := d.gobgp(ctx, n, args...); err != nil {
+			return fmt.Errorf("announce %s: %w", args[5], err)
+		}
+	}
+	return nil
+}
+
+// gobgpAnnouncements returns the gobgp CLI arguments (after --target) that
+// add a member's announcements: "global rib add -a FAMILY PREFIX ...".
+func gobgpAnnouncements(n *node) [][]string {
+	if n.Member == nil {
+		return nil
+	}
+	var out [][]string
 	for _, p := range n.Member.Announce {
 		args := []string{"global", "rib", "add", "-a", p.Family(), p.Prefix.String(), "origin", "igp"}
 		if path := p.WireASPath(n.ASN)[1:]; len(path) > 0 {
@@ -92,11 +106,9 @@ func (d gobgpDaemon) started(ctx context.Context, n *node) error {
 			}
 			args = append(args, "large-community", strings.Join(cs, ","))
 		}
-		if _, err := d.gobgp(ctx, n, args...); err != nil {
-			return fmt.Errorf("announce %s: %w", p.Prefix, err)
-		}
+		out = append(out, args)
 	}
-	return nil
+	return out
 }
 
 // gobgp session states (api.PeerState_SessionState).

@@ -347,13 +347,14 @@ func (l *Lab) start(ctx context.Context, n *node) error {
 			return err
 		}
 		l.log.Info("started", "node", n.Name, "process", spec.Name, "pid", info.PID, "log", logPath)
-		if spec.Ready != nil {
+		if spec.ReadyFile != "" {
 			err := Poll(ctx, n.Name+" "+spec.Name+" ready", 15*time.Second, 50*time.Millisecond,
 				func(context.Context) (bool, string, error) {
 					if err := l.checkAlive(); err != nil {
 						return false, "", err
 					}
-					return spec.Ready(), "not ready", nil
+					_, err := os.Stat(spec.ReadyFile)
+					return err == nil, "no " + spec.ReadyFile + " yet", nil
 				})
 			if err != nil {
 				return err

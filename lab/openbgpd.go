@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"os"
 	"strings"
 )
 
@@ -86,7 +85,7 @@ func (openbgpdDaemon) configure(n *node) error {
 		b.WriteString("}\n")
 	}
 	b.WriteString("\nallow from any\nallow to any\n")
-	return os.WriteFile(n.path("bgpd.conf"), []byte(b.String()), 0o644)
+	return n.writeFile("bgpd.conf", []byte(b.String()), 0o644)
 }
 
 func (d openbgpdDaemon) sessions(ctx context.Context, n *node) ([]Session, error) {

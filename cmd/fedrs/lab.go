@@ -82,6 +82,7 @@ func labCommand() *cli.Command {
 					&cli.DurationFlag{Name: "settle", Usage: "override the scenario's settle time"}},
 				Action: labTest,
 			},
+			labClabCommand(),
 		},
 	}
 }
