@@ -7,12 +7,14 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strings"
 	"testing"
 
 	"github.com/fedrs/fedrs/conf"
+	"github.com/fedrs/fedrs/routeserver/history"
 	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
 )
@@ -30,7 +32,7 @@ func memberAddr(i int) netip.Addr {
 	return netip.AddrFrom4([4]byte{192, 0, 2 + byte(i/250), byte(i%250 + 1)})
 }
 
-func newBenchFed(tb testing.TB, members, prefixes int) *benchFed {
+func newBenchFed(tb testing.TB, members, prefixes int, opts Options) *benchFed {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[server]\nasn = 4200000000\nrouter_id = \"10.255.255.254\"\ncontrol = \"\"\n")
 	for i := 0; i < members; i++ {
@@ -44,7 +46,8 @@ func newBenchFed(tb testing.TB, members, prefixes int) *benchFed {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv, err := New(cfg, Options{Log: discardLog()})
+	opts.Log = discardLog()
+	srv, err := New(cfg, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -170,18 +173,36 @@ func heapInUse() uint64 {
 // BenchmarkRIB50x10000 ingests 50 members × 10,000 prefixes and computes
 // every member's Adj-RIB-Out (490,000 routes each, encoded as UPDATEs).
 // Run: go test -run x -bench RIB50x10000 -benchtime 3x ./routeserver/
-func BenchmarkRIB50x10000(b *testing.B) { benchRIB(b, 50, 10000) }
+func BenchmarkRIB50x10000(b *testing.B) { benchRIB(b, 50, 10000, false) }
 
 // BenchmarkRIB20x5000 is the 100k-route size of the DESIGN.md table.
-func BenchmarkRIB20x5000(b *testing.B) { benchRIB(b, 20, 5000) }
+func BenchmarkRIB20x5000(b *testing.B) { benchRIB(b, 20, 5000, false) }
 
-func benchRIB(b *testing.B, members, prefixes int) {
+// BenchmarkRIB20x5000History is BenchmarkRIB20x5000 with the audit
+// history recording (route versions and exposures) into SQLite: the time
+// is still until every member's Adj-RIB-Out is computed (the recorder
+// writes behind, on the other core), compared with history off.
+func BenchmarkRIB20x5000History(b *testing.B) { benchRIB(b, 20, 5000, true) }
+
+// BenchmarkRIB50x10000History is the 500k-route size with history on.
+func BenchmarkRIB50x10000History(b *testing.B) { benchRIB(b, 50, 10000, true) }
+
+func benchRIB(b *testing.B, members, prefixes int, withHistory bool) {
 	b.ReportAllocs()
 	var octets int
 	var mem uint64
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		f := newBenchFed(b, members, prefixes)
+		var opts Options
+		var rec *history.Recorder
+		if withHistory {
+			var err error
+			if rec, err = history.Open(filepath.Join(b.TempDir(), "history.db"), history.Options{Exports: true}); err != nil {
+				b.Fatal(err)
+			}
+			opts.History = rec
+		}
+		f := newBenchFed(b, members, prefixes, opts)
 		f.up()
 		before := heapInUse()
 		b.StartTimer()
@@ -198,6 +219,12 @@ func benchRIB(b *testing.B, members, prefixes int) {
 			b.Fatalf("RIB holds %d routes, want %d", t.Routes, f.routes)
 		}
 		runtime.KeepAlive(f)
+		if rec != nil {
+			if st := rec.Stats(); st.Dropped != 0 {
+				b.Logf("history dropped %d events (queue %d)", st.Dropped, st.QueueLimit)
+			}
+			rec.Close()
+		}
 		b.StartTimer()
 	}
 	routes := float64(members * prefixes)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -117,4 +119,71 @@ func BenchmarkWriter(b *testing.B) {
 			b.ReportMetric(float64(st.DBSize)/float64(b.N), "db-B/event")
 		})
 	}
+}
+
+// BenchmarkPrefixHistory10M answers "the history of one prefix" from a
+// database of 10 million route versions (1,000,000 prefixes × 10 versions
+// each, with their exposure intervals, from 20 members). The database is
+// built once through the recorder (a few minutes) and kept in the
+// temporary directory for later runs; FEDRS_BENCH_REBUILD=1 rebuilds it.
+// Run: go test -run x -bench PrefixHistory10M -benchtime 2000x ./routeserver/history/
+func BenchmarkPrefixHistory10M(b *testing.B) {
+	const pool, events = 1_000_000, 10_000_000
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("fedrs-bench-history-10M-v%d.db", history.SchemaVersion))
+	if _, err := os.Stat(path); err != nil || os.Getenv("FEDRS_BENCH_REBUILD") != "" {
+		b.Logf("building %s (%d route events)", path, events)
+		tmp := path + ".tmp"
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			os.Remove(tmp + suffix)
+		}
+		s := newSynth(20, 5000)
+		rec, err := history.Open(tmp, history.Options{Exports: true, Queue: 1 << 17})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := 0; i < events; i++ {
+			if i%1024 == 0 {
+				for rec.Stats().Queue > 1<<16 {
+					time.Sleep(200 * time.Microsecond)
+				}
+			}
+			s.emit(rec, i, pool)
+		}
+		if err := rec.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rd, err := history.OpenReader(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rd.Close()
+	ctx := context.Background()
+	info, err := rd.Info(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if info.Routes < events*2/3 {
+		b.Fatalf("%s holds %d route versions, want about %d: rebuild it", path, info.Routes, events*2/3)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	b.ResetTimer()
+	versions := 0
+	for i := 0; i < b.N; i++ {
+		vs, err := rd.Versions(ctx, history.Query{Prefix: benchPrefix(rng.IntN(pool))})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(vs) == 0 {
+			b.Fatal("no versions")
+		}
+		versions += len(vs)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/query")
+	b.ReportMetric(float64(versions)/float64(b.N), "versions/query")
+	b.ReportMetric(float64(info.Routes), "route-versions")
 }

@@ -381,6 +381,9 @@ func (r *Reader) attachExports(ctx context.Context, vs []Version, at time.Time) 
 			}
 			e.From, e.To, e.Members = time.UnixMicro(from), timePtr(to), strings.Fields(members)
 			v := &vs[idx[id]]
+			if e.To == nil && v.To != nil { // open until its route version ended
+				e.To, e.Recovered = v.To, v.Recovered
+			}
 			v.Exports = append(v.Exports, e)
 		}
 		rows.Close()

@@ -388,26 +388,55 @@ type gap struct {
 
 func (g *gap) total() uint64 { return g.routes + g.exposures + g.others }
 
-// queue is a bounded, double-buffered event queue: the hooks append under
-// a mutex (never waiting on the writer), the writer swaps the buffer out.
+// queue is a bounded event queue of fixed-size blocks: the hooks append
+// under a mutex (never waiting on the writer, never copying what is
+// queued), the writer takes every filled block at once and gives the
+// blocks back for reuse, so a burst costs no reallocation.
 type queue struct {
-	mu     sync.Mutex
-	buf    []event
-	limit  int
-	gap    gap
-	closed bool
-	wake   chan struct{}
+	mu      sync.Mutex
+	blocks  events // the last one is being filled
+	n       int
+	free    events // empty blocks for reuse
+	control int    // Sync and stop events queued
+	limit   int
+	gap     gap
+	closed  bool
+	wake    chan struct{}
 }
+
+// events is a batch of queued events, in order, in blocks.
+type events [][]event
+
+// blockEvents is the size of a queue block (about 150 kB).
+const blockEvents = 1024
 
 func (q *queue) init(limit int) {
 	q.limit = limit
 	q.wake = make(chan struct{}, 1)
 }
 
+func (q *queue) appendLocked(ev event) {
+	if k := len(q.blocks); k == 0 || len(q.blocks[k-1]) == blockEvents {
+		var b []event
+		if f := len(q.free); f > 0 {
+			b, q.free = q.free[f-1], q.free[:f-1]
+		} else {
+			b = make([]event, 0, blockEvents)
+		}
+		q.blocks = append(q.blocks, b)
+	}
+	last := &q.blocks[len(q.blocks)-1]
+	*last = append(*last, ev)
+	q.n++
+	if ev.kind == evSync || ev.kind == evStop {
+		q.control++
+	}
+}
+
 // push queues a data event, or drops and counts it when the queue is full.
 func (q *queue) push(ev event, r *Recorder) {
 	q.mu.Lock()
-	if len(q.buf) >= q.limit || q.closed {
+	if q.n >= q.limit || q.closed {
 		if q.gap.first == 0 {
 			q.gap.first = ev.at
 		}
@@ -424,8 +453,8 @@ func (q *queue) push(ev event, r *Recorder) {
 		r.dropped.Add(1)
 		return
 	}
-	q.buf = append(q.buf, ev)
-	n := len(q.buf)
+	q.appendLocked(ev)
+	n := q.n
 	q.mu.Unlock()
 	if n == 1 || n == q.limit/2 {
 		q.signal()
@@ -439,7 +468,7 @@ func (q *queue) pushControl(ev event) bool {
 		q.mu.Unlock()
 		return false
 	}
-	q.buf = append(q.buf, ev)
+	q.appendLocked(ev)
 	q.mu.Unlock()
 	q.signal()
 	return true
@@ -452,22 +481,45 @@ func (q *queue) signal() {
 	}
 }
 
-// take swaps out the queued events (giving spare back for reuse) and the
-// gap accumulated so far.
-func (q *queue) take(spare []event) ([]event, gap) {
+// take removes every queued event and the gap accumulated so far.
+func (q *queue) take() (events, gap) {
 	q.mu.Lock()
-	b := q.buf
-	q.buf = spare[:0]
+	b := q.blocks
+	q.blocks = nil
+	q.n, q.control = 0, 0
 	g := q.gap
 	q.gap = gap{}
 	q.mu.Unlock()
 	return b, g
 }
 
+// recycle gives taken blocks back, emptied (keeping at most enough for
+// a full queue).
+func (q *queue) recycle(b events) {
+	for _, blk := range b {
+		clear(blk) // drop references
+	}
+	q.mu.Lock()
+	for _, blk := range b {
+		if len(q.free)*blockEvents >= q.limit {
+			break
+		}
+		q.free = append(q.free, blk[:0])
+	}
+	q.mu.Unlock()
+}
+
 func (q *queue) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.buf)
+	return q.n
+}
+
+// controlQueued reports whether a Sync or stop is waiting.
+func (q *queue) controlQueued() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.control > 0
 }
 
 func (q *queue) close() {

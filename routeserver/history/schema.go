@@ -154,7 +154,7 @@ CREATE TABLE routes (
 );
 CREATE INDEX routes_prefix   ON routes(family, pstart, plen, valid_from);
 CREATE INDEX routes_source   ON routes(source_id, valid_from);
-CREATE INDEX routes_to       ON routes(valid_to);
+CREATE INDEX routes_to       ON routes(valid_to) WHERE valid_to IS NOT NULL;
 CREATE INDEX routes_filtered ON routes(verdict_id, valid_from) WHERE filtered = 1;
 
 -- Exposure intervals: route version route_id was exported to the members
@@ -162,7 +162,10 @@ CREATE INDEX routes_filtered ON routes(verdict_id, valid_from) WHERE filtered = 
 -- valid_from to valid_to. "Could member X reach P at T" is: X had a
 -- session up at T and X is in the set of an exposure of P open at T.
 -- An exposure lies within its route version's interval: they are found
--- (and pruned) through their route.
+-- (and pruned) through their route. valid_to NULL means "until the route
+-- version ends" (open while the route is, closed at its valid_to once it
+-- is): only a change of the export set while the route lives writes an
+-- exposure's valid_to.
 CREATE TABLE exposures (
 	route_id   INTEGER NOT NULL REFERENCES routes(id),
 	valid_from INTEGER NOT NULL,
@@ -171,7 +174,6 @@ CREATE TABLE exposures (
 	recovered  INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (route_id, valid_from)
 ) WITHOUT ROWID;
-CREATE INDEX exposures_to    ON exposures(valid_to);
 
 -- BGP sessions as intervals, with what was negotiated and how they ended.
 CREATE TABLE sessions (

@@ -225,7 +225,6 @@ func (w *writer) run() {
 	defer close(w.r.done)
 	hb := time.NewTicker(w.r.opts.Heartbeat)
 	defer hb.Stop()
-	var spare []event
 	delay := time.NewTimer(time.Hour)
 	delay.Stop()
 	for {
@@ -237,7 +236,7 @@ func (w *writer) run() {
 		}
 		// Let a short queue gather a little so a trickle of events does not
 		// make a transaction each.
-		if n := w.r.q.len(); n > 0 && n < 4096 && !w.controlQueued() {
+		if n := w.r.q.len(); n > 0 && n < 4096 && !w.r.q.controlQueued() {
 			delay.Reset(w.r.opts.CommitDelay)
 			select {
 			case <-w.r.q.wake:
@@ -245,15 +244,9 @@ func (w *writer) run() {
 			}
 			delay.Stop()
 		}
-		batch, g := w.r.q.take(spare)
+		batch, g := w.r.q.take()
 		stop := w.apply(batch, g)
-		for i := range batch {
-			batch[i] = event{} // drop references
-		}
-		spare = batch
-		if cap(spare) > 1<<16 && len(batch) < cap(spare)/8 {
-			spare = nil // do not keep a burst's buffer forever
-		}
+		w.r.q.recycle(batch)
 		if stop {
 			return
 		}
@@ -263,22 +256,8 @@ func (w *writer) run() {
 	}
 }
 
-// controlQueued reports whether a Sync or stop is waiting (then the writer
-// commits at once).
-func (w *writer) controlQueued() bool {
-	q := &w.r.q
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for i := len(q.buf) - 1; i >= 0 && i >= len(q.buf)-64; i-- {
-		if k := q.buf[i].kind; k == evSync || k == evStop {
-			return true
-		}
-	}
-	return false
-}
-
 // apply commits one batch. It returns true after a stop event.
-func (w *writer) apply(batch []event, g gap) (stop bool) {
+func (w *writer) apply(batch events, g gap) (stop bool) {
 	var syncs []chan struct{}
 	defer func() {
 		for _, c := range syncs {
@@ -290,9 +269,11 @@ func (w *writer) apply(batch []event, g gap) (stop bool) {
 	}
 	if err := w.begin(); err != nil {
 		w.failed(err, batch, g)
-		for i := range batch {
-			if batch[i].sync != nil {
-				syncs = append(syncs, batch[i].sync)
+		for _, blk := range batch {
+			for i := range blk {
+				if blk[i].sync != nil {
+					syncs = append(syncs, blk[i].sync)
+				}
 			}
 		}
 		return w.hasStop(batch)
@@ -302,52 +283,28 @@ func (w *writer) apply(batch []event, g gap) (stop bool) {
 		err = w.insertGap(w.pending, "write failed")
 	}
 	n := uint64(0)
-	for i := range batch {
-		ev := &batch[i]
-		if err != nil {
-			break
-		}
-		switch ev.kind {
-		case evRoute:
-			err = w.route(ev)
-			n++
-		case evExposure:
-			if w.exports {
-				err = w.exposure(ev)
+	for _, blk := range batch {
+		for i := range blk {
+			if err != nil {
+				break
 			}
-			n++
-		case evSessionUp:
-			err = w.sessionUp(ev)
-			n++
-		case evSessionDown:
-			err = w.sessionDown(ev)
-			n++
-		case evRPKI:
-			err = w.rpki(ev)
-			n++
-		case evConfig:
-			err = w.config(ev)
-			n++
-		case evSync:
-			syncs = append(syncs, ev.sync)
-		case evStop:
-			err = w.stop(ev)
-			stop = true
-		}
-		if ev.at > w.batchLast && ev.kind != evSync {
-			w.batchLast = ev.at
+			if w.event(&blk[i], &n, &syncs, &err) {
+				stop = true
+			}
 		}
 	}
 	if stop {
 		// Whatever arrived after the stop cannot be written any more.
 		w.r.q.close()
-		rest, g2 := w.r.q.take(nil)
-		for _, ev := range rest {
-			if ev.sync != nil {
-				syncs = append(syncs, ev.sync)
-				continue
+		rest, g2 := w.r.q.take()
+		for _, blk := range rest {
+			for _, ev := range blk {
+				if ev.sync != nil {
+					syncs = append(syncs, ev.sync)
+					continue
+				}
+				g2.add(ev)
 			}
-			g2.add(ev)
 		}
 		g.merge(g2)
 	}
@@ -376,13 +333,51 @@ func (w *writer) apply(batch []event, g gap) (stop bool) {
 	return stop
 }
 
-func (w *writer) hasStop(batch []event) bool {
-	for i := range batch {
-		if batch[i].kind == evStop {
-			return true
+func (w *writer) hasStop(batch events) bool {
+	for _, blk := range batch {
+		for i := range blk {
+			if blk[i].kind == evStop {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// event applies one queued event; it reports a stop. n counts the data
+// events, syncs collects the Sync channels to close after the commit.
+func (w *writer) event(ev *event, n *uint64, syncs *[]chan struct{}, err *error) (stop bool) {
+	switch ev.kind {
+	case evRoute:
+		*err = w.route(ev)
+		*n++
+	case evExposure:
+		if w.exports {
+			*err = w.exposure(ev)
+		}
+		*n++
+	case evSessionUp:
+		*err = w.sessionUp(ev)
+		*n++
+	case evSessionDown:
+		*err = w.sessionDown(ev)
+		*n++
+	case evRPKI:
+		*err = w.rpki(ev)
+		*n++
+	case evConfig:
+		*err = w.config(ev)
+		*n++
+	case evSync:
+		*syncs = append(*syncs, ev.sync)
+	case evStop:
+		*err = w.stop(ev)
+		stop = true
+	}
+	if ev.at > w.batchLast && ev.kind != evSync {
+		w.batchLast = ev.at
+	}
+	return stop
 }
 
 func (g *gap) add(ev event) {
@@ -417,7 +412,7 @@ func (g *gap) merge(o gap) {
 // counted as dropped and recorded as a gap once writes work again, and the
 // in-memory state is reset (the rolled-back rows do not exist), after
 // closing in the database what was open.
-func (w *writer) failed(err error, batch []event, g gap) {
+func (w *writer) failed(err error, batch events, g gap) {
 	if w.tx != nil {
 		w.tx.Rollback()
 		w.tx = nil
@@ -425,11 +420,13 @@ func (w *writer) failed(err error, batch []event, g gap) {
 	msg := err.Error()
 	w.r.lastErr.Store(&msg)
 	w.r.writeErrs.Add(1)
-	w.r.log.Error("history: write failed; the batch is recorded as a gap", "db", w.r.path, "err", err, "events", len(batch))
+	w.r.log.Error("history: write failed; the batch is recorded as a gap", "db", w.r.path, "err", err)
 	lost := g
-	for _, ev := range batch {
-		if ev.kind != evSync && ev.kind != evStop {
-			lost.add(ev)
+	for _, blk := range batch {
+		for _, ev := range blk {
+			if ev.kind != evSync && ev.kind != evStop {
+				lost.add(ev)
+			}
 		}
 	}
 	w.r.dropped.Add(lost.total() - g.total())
@@ -595,10 +592,10 @@ func (w *writer) route(ev *event) error {
 	}
 	if idx >= 0 {
 		o := list[idx]
+		// Its open exposure, if any, ends with it: an exposure left open
+		// lasts until its route version's end (see the schema), which
+		// saves a write per route change.
 		w.closeRoute(o.row, ev.at, cause)
-		if o.expFrom != 0 {
-			w.closeExp(o.row, o.expFrom, ev.at)
-		}
 		list = slices.Delete(list, idx, idx+1)
 	}
 	if ev.attrs != nil {
@@ -660,18 +657,15 @@ func (w *writer) exposure(ev *event) error {
 
 // closeAllExposures ends every open exposure (exports turned off).
 func (w *writer) closeAllExposures(at int64) error {
-	if err := w.flush(); err != nil {
-		return err
-	}
-	if _, err := w.tx.ExecContext(w.ctx, openExposures("valid_to = MAX(valid_from, ?)"), at); err != nil {
-		return err
-	}
 	for _, list := range w.open {
 		for i := range list {
-			list[i].expFrom, list[i].expSet = 0, 0
+			if o := &list[i]; o.expFrom != 0 {
+				w.closeExp(o.row, o.expFrom, at)
+				o.expFrom, o.expSet = 0, 0
+			}
 		}
 	}
-	return nil
+	return w.flush()
 }
 
 func (w *writer) sessionUp(ev *event) error {
@@ -856,6 +850,13 @@ func (w *writer) stop(ev *event) error {
 	if err != nil {
 		return err
 	}
+	// The open route versions are the ones the writer holds (their open
+	// exposures end with them).
+	for _, list := range w.open {
+		for _, o := range list {
+			w.closeRoute(o.row, ev.at, cause)
+		}
+	}
 	if err := w.flush(); err != nil {
 		return err
 	}
@@ -863,8 +864,6 @@ func (w *writer) stop(ev *event) error {
 		q    string
 		args []any
 	}{
-		{openExposures("valid_to = MAX(valid_from, ?)"), []any{ev.at}},
-		{"UPDATE routes SET valid_to = MAX(valid_from, ?), to_cause = ? WHERE valid_to IS NULL", []any{ev.at, cause}},
 		{"UPDATE sessions SET down_at = MAX(COALESCE(up_at, 0), ?), down_reason = 'route server stopped' WHERE down_at IS NULL", []any{ev.at}},
 		{"UPDATE runs SET stopped_at = ?, last_seen = MAX(last_seen, ?), clean = 1 WHERE id = ?", []any{ev.at, ev.at, w.runID}},
 	} {

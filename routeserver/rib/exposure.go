@@ -30,6 +30,7 @@ type ExposureObserver interface {
 func (r *RIB) SetMembers(n int) {
 	r.mu.Lock()
 	r.members = n
+	clear(r.allowed)
 	r.mu.Unlock()
 }
 
@@ -76,19 +77,28 @@ func (r *RIB) emitExposure(f session.Family, idx uint32) {
 }
 
 // allowedSet is every member the candidate's profile allows, except its
-// own member.
+// own member. Sets are cached per (profile, member), so the result is
+// shared and must not be modified.
 func (r *RIB) allowedSet(c *cand) policy.Bitset {
 	prof := r.profiles[c.profile]
 	if prof.DenyAll {
 		return nil
 	}
 	own := r.sources[c.src].Member
+	key := uint64(c.profile)<<32 | uint64(uint32(own))
+	if b, ok := r.allowed[key]; ok {
+		return b
+	}
 	var b policy.Bitset
 	for m := 0; m < r.members; m++ {
 		if m != own && !prof.Deny.Has(m) {
 			b = b.Set(m)
 		}
 	}
+	if r.allowed == nil {
+		r.allowed = map[uint64]policy.Bitset{}
+	}
+	r.allowed[key] = b
 	return b
 }
 

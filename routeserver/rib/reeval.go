@@ -115,6 +115,7 @@ func (r *RIB) applyVerdict(c *cand, src *Source, f session.Family, p netip.Prefi
 // entry's candidates meanwhile, so the table is swapped up front.
 func (r *RIB) reevaluateAll(eval Evaluator, cause string) int {
 	r.profiles = []*policy.Profile{nil}
+	clear(r.allowed)
 	clear(r.profPtr)
 	clear(r.profKey)
 	changed := 0

@@ -124,6 +124,9 @@ type RIB struct {
 	scratchPool sync.Pool // *fillScratch
 
 	members  int       // number of members, for exposure sets
+	// allowed caches allowedSet per (profile, member); cleared when the
+	// profiles or the members change.
+	allowed map[uint64]policy.Bitset
 	byMember []*Source // one source per member
 }
 
@@ -192,6 +195,7 @@ func (r *RIB) AddSource(member int, name string, addr netip.Addr) *Source {
 	}
 	if member >= r.members {
 		r.members = member + 1
+		clear(r.allowed)
 	}
 	for len(r.memberAcc) <= member {
 		r.memberAcc = append(r.memberAcc, [session.NumFamilies]int{})
@@ -552,6 +556,7 @@ func (r *RIB) Renumber(remap func(oldMember int) int, members int) {
 	}
 	r.memberAcc = acc
 	r.members = members
+	clear(r.allowed)
 	r.byMember = make([]*Source, members)
 	for _, s := range r.sources {
 		if s.Member >= 0 && r.byMember[s.Member] == nil {
