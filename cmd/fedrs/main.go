@@ -36,6 +36,7 @@ func newApp() *cli.App {
 			rpkiCommand(),
 			registryCommand(),
 			historyCommand(),
+			mrtCommand(),
 			labCommand(),
 			versionCommand(),
 		},

@@ -16,6 +16,7 @@ import (
 	"github.com/fedrs/fedrs/routeserver/api"
 	"github.com/fedrs/fedrs/routeserver/bmp"
 	"github.com/fedrs/fedrs/routeserver/demo"
+	"github.com/fedrs/fedrs/routeserver/mrt"
 	"github.com/fedrs/fedrs/rpki"
 	"github.com/urfave/cli/v2"
 )
@@ -136,6 +137,11 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	defer signal.Stop(sig)
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
+	if cfg.MRT.DumpDir != "" {
+		dumps := mrt.NewPeriodic(srv, cfg.Path(cfg.MRT.DumpDir), cfg.MRT.Interval.Duration, cfg.MRT.Keep, log)
+		apiOpts.MRT = dumps
+		go dumps.Run(ctx)
+	}
 	ctl := api.New(srv, apiOpts)
 	apiDone := make(chan error, 1)
 	go func() { apiDone <- ctl.Serve(ctx, cfg.Server) }()

@@ -81,13 +81,7 @@ func (c *Client) Post(ctx context.Context, path string, q url.Values, body, out 
 func (c *Client) do(req *http.Request, out any) error {
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) {
-			return fmt.Errorf("cannot reach the route server's control socket %s: is fedrs running (fedrs run), and is this its [server] control path? (%w)", c.Socket, err)
-		}
-		if errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EACCES) {
-			return fmt.Errorf("no permission on the control socket %s (mode 0600): run as the user fedrs runs as: %w", c.Socket, err)
-		}
-		return fmt.Errorf("control socket %s: %w", c.Socket, err)
+		return c.connErr(err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
@@ -109,4 +103,45 @@ func (c *Client) do(req *http.Request, out any) error {
 		return nil
 	}
 	return json.Unmarshal(b, out)
+}
+
+// Download streams the body of GET path (with query) into w and returns
+// the response's trailers (sent after the body).
+func (c *Client) Download(ctx context.Context, path string, q url.Values, w io.Writer) (http.Header, error) {
+	u := "http://fedrs" + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, c.connErr(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		var e Error
+		if json.Unmarshal(b, &e) == nil && e.Error != "" {
+			return nil, errors.New(e.Error)
+		}
+		return nil, fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(b))
+	}
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return nil, fmt.Errorf("transfer from the route server broke off: %w", err)
+	}
+	return resp.Trailer, nil
+}
+
+// connErr explains a failure to reach the control socket.
+func (c *Client) connErr(err error) error {
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) {
+		return fmt.Errorf("cannot reach the route server's control socket %s: is fedrs running (fedrs run), and is this its [server] control path? (%w)", c.Socket, err)
+	}
+	if errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EACCES) {
+		return fmt.Errorf("no permission on the control socket %s (mode 0600): run as the user fedrs runs as: %w", c.Socket, err)
+	}
+	return fmt.Errorf("control socket %s: %w", c.Socket, err)
 }

@@ -36,6 +36,11 @@ var (
 	descBMPQueueMax = prometheus.NewDesc("fedrs_bmp_queue_limit", "Bound of the BMP collector's queue ([[bmp]] queue).", []string{"collector"}, nil)
 	descBMPMsgs     = prometheus.NewDesc("fedrs_bmp_messages_sent_total", "BMP messages sent to the collector.", []string{"collector"}, nil)
 	descBMPBytes    = prometheus.NewDesc("fedrs_bmp_sent_bytes_total", "Bytes sent to the BMP collector.", []string{"collector"}, nil)
+	descMRTDumps    = prometheus.NewDesc("fedrs_mrt_dumps_total", "Periodic MRT dumps written.", nil, nil)
+	descMRTFailures = prometheus.NewDesc("fedrs_mrt_dump_failures_total", "Periodic MRT dumps that failed.", nil, nil)
+	descMRTLast     = prometheus.NewDesc("fedrs_mrt_last_dump_timestamp_seconds", "Time of the last periodic MRT dump written (Unix seconds).", nil, nil)
+	descMRTDuration = prometheus.NewDesc("fedrs_mrt_last_dump_duration_seconds", "How long the last periodic MRT dump took.", nil, nil)
+	descMRTRoutes   = prometheus.NewDesc("fedrs_mrt_last_dump_routes", "Routes in the last periodic MRT dump.", nil, nil)
 )
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
@@ -110,6 +115,16 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descBMPQueueMax, prometheus.GaugeValue, float64(s.QueueLimit), s.Name)
 			ch <- prometheus.MustNewConstMetric(descBMPMsgs, prometheus.CounterValue, float64(s.Messages), s.Name)
 			ch <- prometheus.MustNewConstMetric(descBMPBytes, prometheus.CounterValue, float64(s.Bytes), s.Name)
+		}
+	}
+	if m := c.a.opts.MRT; m != nil {
+		s := m.Status()
+		ch <- prometheus.MustNewConstMetric(descMRTDumps, prometheus.CounterValue, float64(s.Dumps))
+		ch <- prometheus.MustNewConstMetric(descMRTFailures, prometheus.CounterValue, float64(s.Failures))
+		if s.Last != nil {
+			ch <- prometheus.MustNewConstMetric(descMRTLast, prometheus.GaugeValue, float64(s.Last.Time.Unix()))
+			ch <- prometheus.MustNewConstMetric(descMRTDuration, prometheus.GaugeValue, s.LastDuration)
+			ch <- prometheus.MustNewConstMetric(descMRTRoutes, prometheus.GaugeValue, float64(s.Last.Routes))
 		}
 	}
 	if h := c.a.opts.History; h != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/bmp"
+	"github.com/fedrs/fedrs/routeserver/mrt"
 	"github.com/fedrs/fedrs/routeserver/rib"
 	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/rpki"
@@ -48,6 +49,8 @@ type Options struct {
 	}
 	// BMP is the BMP streamer, when collectors are configured.
 	BMP interface{ Status() []bmp.Status }
+	// MRT runs the periodic MRT dumps, when [mrt] dump_dir is set.
+	MRT interface{ Status() mrt.PeriodicStatus }
 	Log *slog.Logger
 }
 
@@ -175,6 +178,7 @@ func (a *API) Handler(write bool) http.Handler {
 	mux.HandleFunc("GET /v1/lookup", a.lookup)
 	mux.HandleFunc("GET /v1/route", a.route)
 	mux.HandleFunc("GET /v1/explain", a.explain)
+	mux.HandleFunc("GET /v1/mrt", a.mrtDump)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
 	if write {
 		mux.HandleFunc("POST /v1/reload", a.reload)
@@ -240,6 +244,10 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 	}
 	if b := a.opts.BMP; b != nil {
 		st.BMP = b.Status()
+	}
+	if m := a.opts.MRT; m != nil {
+		ms := m.Status()
+		st.MRT = &ms
 	}
 	writeJSON(w, http.StatusOK, st)
 }
@@ -580,4 +588,25 @@ func (a *API) maintenance(w http.ResponseWriter, r *http.Request) {
 	// The shutdown after the wait outlives this request.
 	a.srv.Maintenance(context.Background(), b.Message, wait)
 	writeJSON(w, http.StatusOK, map[string]string{"result": fmt.Sprintf("GRACEFUL_SHUTDOWN sent on every route; sessions close in %v", wait)})
+}
+
+// MRTStatsTrailer is the HTTP trailer of GET /v1/mrt: the dump's
+// mrt.Stats as JSON, sent once the dump is complete.
+const MRTStatsTrailer = "Fedrs-Mrt-Stats"
+
+// mrtDump streams an MRT TABLE_DUMP_V2 dump of the RIB.
+func (a *API) mrtDump(w http.ResponseWriter, r *http.Request) {
+	now := time.Now()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", mrt.FileName(now)))
+	w.Header().Set("Trailer", MRTStatsTrailer)
+	st, err := mrt.Dump(w, a.srv, now)
+	if err != nil {
+		// Mid-stream: the status is sent; break the response so the
+		// client sees a failed transfer, not a short dump.
+		a.opts.Log.Warn("MRT dump over the control API failed", "err", err)
+		panic(http.ErrAbortHandler)
+	}
+	b, _ := json.Marshal(st)
+	w.Header().Set(MRTStatsTrailer, string(b))
 }

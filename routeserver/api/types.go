@@ -11,6 +11,7 @@ import (
 
 	"github.com/fedrs/fedrs/policy"
 	"github.com/fedrs/fedrs/routeserver/bmp"
+	"github.com/fedrs/fedrs/routeserver/mrt"
 	"github.com/fedrs/fedrs/routeserver/rib"
 	"github.com/fedrs/fedrs/routeserver/session"
 )
@@ -38,6 +39,8 @@ type Status struct {
 	RPKI          *RPKIStatus  `json:"rpki,omitempty"`
 	History       any          `json:"history,omitempty"`
 	BMP           []bmp.Status `json:"bmp,omitempty"`
+	// MRT is the state of the periodic MRT dumps ([mrt] dump_dir).
+	MRT *mrt.PeriodicStatus `json:"mrt,omitempty"`
 }
 
 // RPKIStatus summarises the RPKI data in use.
