@@ -1,15 +1,22 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/history"
@@ -118,6 +125,114 @@ func TestHistoryCLI(t *testing.T) {
 		}
 		if msg := err.Error() + out; !strings.Contains(msg, tc.want) {
 			t.Errorf("%v: error %q does not name %q", tc.args, msg, tc.want)
+		}
+	}
+}
+
+// TestRunRecordsHistory: `fedrs run` with [server] history records what
+// its members announce, shows the writer in `fedrs lg summary` and the
+// metrics, and a clean stop closes every interval.
+func TestRunRecordsHistory(t *testing.T) {
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	sock := filepath.Join(dir, "fedrs.sock")
+	text := strings.NewReplacer(`listen = ["127.0.0.1:179"]`, fmt.Sprintf(`listen = ["127.0.0.1:%d"]`, port),
+		`control = ""`, fmt.Sprintf("control = %q\nhistory = \"history.db\"", sock)).Replace(rstest.Config(rstest.Three(), ""))
+	file := filepath.Join(dir, "fedrs.toml")
+	os.WriteFile(file, []byte(text), 0o644)
+	cfg, err := conf.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, cfg, rstest.Log) }()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("run: %v", err)
+			}
+		}
+	}
+	t.Cleanup(stop)
+
+	rctx := rstest.Ctx(t)
+	var routers []*member.Router
+	for _, m := range rstest.Three() {
+		r, err := member.Start(rctx, member.Config{Name: m.Name, ASN: m.ASN, LocalAddr: netip.MustParseAddr(m.Addr),
+			RSAddr: netip.MustParseAddr("127.0.0.1"), RSPort: port, RSASN: rstest.RSASN, Log: rstest.Log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(r.Stop)
+		if err := r.WaitEstablished(rctx); err != nil {
+			t.Fatal(err)
+		}
+		routers = append(routers, r)
+	}
+	if err := routers[0].Announce(rctx, member.Route{Prefix: netip.MustParsePrefix("10.7.0.0/16")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := routers[2].WaitFor(rctx, "10.7.0.0/16", rstest.Has(netip.MustParsePrefix("10.7.0.0/16"))); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "history.db")
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		out, _ := runCLI(t, "history", "prefix", "10.7.0.0/16", "--db", db)
+		if strings.Contains(out, "nhs-a") && strings.Contains(out, "council-c") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("10.7.0.0/16 not in the history of fedrs run:\n%s", out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	out, err := runCLI(t, "lg", "summary", "--socket", sock)
+	if err != nil || !regexp.MustCompile(`history \S+history\.db: [1-9]\d* events committed, queue \d+/262144, 0 dropped in 0 gaps`).MatchString(out) {
+		t.Errorf("lg summary: %v\n%s", err, out)
+	}
+	cl := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	resp, err := cl.Get("http://fedrs/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !regexp.MustCompile(`(?m)^fedrs_history_events_committed [1-9]`).Match(body) || !strings.Contains(string(body), "fedrs_history_db_bytes") {
+		t.Errorf("metrics lack the history writer:\n%s", body)
+	}
+
+	stop()
+	rd, err := history.OpenReader(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	info, err := rd.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Runs != 1 || info.Open != 0 || info.Sessions != 3 {
+		t.Errorf("after a clean stop: %+v; want 1 run, no open version, 3 sessions", info)
+	}
+	ss, err := rd.Sessions(context.Background(), "", time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range ss {
+		if s.Down == nil || s.Recovered {
+			t.Errorf("session %+v: want closed by the shutdown", s)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/routeserver/api"
+	"github.com/fedrs/fedrs/routeserver/history"
 	"github.com/urfave/cli/v2"
 )
 
@@ -117,6 +118,17 @@ func lgSummary(c *cli.Context) error {
 		st.SessionsUp, st.Neighbors, st.Members, st.PrefixesV4, st.PrefixesV6, st.Routes, st.Accepted, st.Filtered, st.AttrSets, st.PendingOut)
 	if st.RPKI != nil {
 		fmt.Fprintf(w, "RPKI serial %d, %d VRPs, %d ASPAs, %d sources\n", st.RPKI.Serial, st.RPKI.VRPs, st.RPKI.ASPAs, st.RPKI.Sources)
+	}
+	if st.History != nil {
+		var h history.Stats
+		if b, err := json.Marshal(st.History); err == nil && json.Unmarshal(b, &h) == nil {
+			line := fmt.Sprintf("history %s: %d events committed, queue %d/%d, %d dropped in %d gaps, %.1f MB",
+				h.Path, h.Committed, h.Queue, h.QueueLimit, h.Dropped, h.Gaps, float64(h.DBSize)/1e6)
+			if h.LastError != "" {
+				line += "; last write error: " + h.LastError
+			}
+			fmt.Fprintln(w, line)
+		}
 	}
 	for _, b := range st.BMP {
 		line := fmt.Sprintf("BMP %s (%s): %s for %s, %d queue drops, %d messages sent", b.Name, b.Address, b.State,

@@ -15,6 +15,7 @@ import (
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/api"
 	"github.com/fedrs/fedrs/routeserver/bmp"
+	"github.com/fedrs/fedrs/routeserver/history"
 	"github.com/fedrs/fedrs/routeserver/demo"
 	"github.com/fedrs/fedrs/routeserver/mrt"
 	"github.com/fedrs/fedrs/rpki"
@@ -114,11 +115,36 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 			SysDescr: fmt.Sprintf("%s route server AS%d router-id %s", versionString(), cfg.Server.ASN, cfg.Server.RouterID)})
 		opts.Monitors = append(opts.Monitors, streamer)
 	}
+	var rec *history.Recorder
+	if cfg.Server.History != "" {
+		hopts := history.OptionsFromConfig(cfg)
+		hopts.Version, hopts.Log = versionString(), log.With("component", "history")
+		path := cfg.Path(cfg.Server.History)
+		var err error
+		if rec, err = history.Open(path, hopts); err != nil {
+			return &exitError{2, fmt.Errorf("[server] history: %w", err)}
+		}
+		if rep := rec.Recovered(); rep.Runs > 0 {
+			log.Warn("history: the previous run stopped without a clean shutdown; its open intervals were closed at its last heartbeat and marked recovered",
+				"db", path, "last_seen", rep.LastSeen, "routes", rep.Routes, "exposures", rep.Exposures, "sessions", rep.Sessions)
+		}
+		// Closed after the route server has stopped, so that the session
+		// downs of the shutdown are recorded.
+		defer func() {
+			if err := rec.Close(); err != nil {
+				log.Error("history: close", "db", path, "err", err)
+			}
+		}()
+		opts.History = rec
+	}
 	srv, err := routeserver.New(cfg, opts)
 	if err != nil {
 		return &exitError{2, err}
 	}
 	apiOpts := api.Options{Version: versionString(), RPKI: mgr, Log: log}
+	if rec != nil {
+		apiOpts.History = history.Status{Recorder: rec}
+	}
 	if streamer != nil {
 		// BMP outlives the sessions: the Peer Downs of the shutdown and
 		// Termination go out after the route server has stopped.

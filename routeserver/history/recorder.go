@@ -209,17 +209,18 @@ func (r *Recorder) Recovered() RecoveryReport { return r.recovered }
 
 // Stats are the writer's counters, for status and metrics.
 type Stats struct {
-	Queue      int       // events waiting
-	QueueLimit int       // the bound
-	Committed  uint64    // events committed by this run
-	Commits    uint64    // transactions committed
-	Dropped    uint64    // events dropped because the queue was full (or a write failed)
-	Gaps       uint64    // gap rows recorded
-	WriteErrs  uint64    // failed transactions
-	LastError  string    // the last write error, if any
-	DBSize     int64     // database file plus WAL, bytes
-	LastCommit time.Time // zero before the first commit
-	Exports    bool      // exposure intervals recorded
+	Queue      int       `json:"queue"`       // events waiting
+	QueueLimit int       `json:"queue_limit"` // the bound
+	Committed  uint64    `json:"committed"`   // events committed by this run
+	Commits    uint64    `json:"commits"`     // transactions committed
+	Dropped    uint64    `json:"dropped"`     // events dropped because the queue was full (or a write failed)
+	Gaps       uint64    `json:"gaps"`        // gap rows recorded
+	WriteErrs  uint64    `json:"write_errors"`
+	LastError  string    `json:"last_error,omitempty"` // the last write error, if any
+	DBSize     int64     `json:"db_bytes"`             // database file plus WAL, bytes
+	LastCommit time.Time `json:"last_commit"`          // zero before the first commit
+	Exports    bool      `json:"exports"`              // exposure intervals recorded
+	Path       string    `json:"path"`
 }
 
 // Stats returns the current counters. Safe to call from any goroutine.
@@ -227,7 +228,7 @@ func (r *Recorder) Stats() Stats {
 	st := Stats{
 		Queue: r.q.len(), QueueLimit: r.opts.Queue, Committed: r.committed.Load(), Commits: r.commits.Load(),
 		Dropped: r.dropped.Load(), Gaps: r.gaps.Load(), WriteErrs: r.writeErrs.Load(), DBSize: r.dbSize.Load(),
-		Exports: r.exports.Load(),
+		Exports: r.exports.Load(), Path: r.path,
 	}
 	if us := r.lastCommit.Load(); us != 0 {
 		st.LastCommit = time.UnixMicro(us)
@@ -527,3 +528,31 @@ func (q *queue) close() {
 	q.closed = true
 	q.mu.Unlock()
 }
+
+// Gauges are the writer's counters as Prometheus gauges (names prefixed
+// "fedrs_history_"), for the control API's /metrics.
+func (r *Recorder) Gauges() map[string]float64 {
+	st := r.Stats()
+	g := map[string]float64{
+		"fedrs_history_queue":             float64(st.Queue),
+		"fedrs_history_queue_limit":       float64(st.QueueLimit),
+		"fedrs_history_events_committed":  float64(st.Committed),
+		"fedrs_history_commits":           float64(st.Commits),
+		"fedrs_history_events_dropped":    float64(st.Dropped),
+		"fedrs_history_gaps":              float64(st.Gaps),
+		"fedrs_history_write_errors":      float64(st.WriteErrs),
+		"fedrs_history_db_bytes":          float64(st.DBSize),
+		"fedrs_history_last_commit_age_s": 0,
+	}
+	if !st.LastCommit.IsZero() {
+		g["fedrs_history_last_commit_age_s"] = time.Since(st.LastCommit).Seconds()
+	}
+	return g
+}
+
+// Status is Stats for the control API's status (any, as the API takes
+// it).
+type Status struct{ *Recorder }
+
+// Stats returns the recorder's Stats.
+func (s Status) Stats() any { return s.Recorder.Stats() }
