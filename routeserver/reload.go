@@ -56,19 +56,8 @@ func (s *Server) Reload(newCfg *conf.Config) (ReloadResult, error) {
 	ctx := s.runCtx
 	s.mu.RUnlock()
 
-	// Settings bound to the process keep their running values.
-	pre := conf.Diff(old, newCfg)
-	for _, fc := range pre.Restart {
-		res.Deferred = append(res.Deferred, fc.String())
-	}
-	nc := *newCfg
-	nc.Server.ASN, nc.Server.RouterID, nc.Server.Listen = old.Server.ASN, old.Server.RouterID, old.Server.Listen
-	nc.Server.Control, nc.Server.ControlTCP = old.Server.Control, old.Server.ControlTCP
-	nc.Server.ControlToken, nc.Server.ControlTokenFile, nc.Server.ControlTokenSecret = old.Server.ControlToken, old.Server.ControlTokenFile, old.Server.ControlTokenSecret
-	nc.Server.ControlTLSCert, nc.Server.ControlTLSKey = old.Server.ControlTLSCert, old.Server.ControlTLSKey
-	nc.Server.History, nc.History.Queue = old.Server.History, old.History.Queue
-	nc.BMP, nc.MRT = old.BMP, old.MRT
-	cfg := &nc
+	cfg, deferred := keepProcessSettings(old, newCfg)
+	res.Deferred = deferred
 	ch := conf.Diff(old, cfg)
 	res.Changes = ch
 	if ch.Empty() {
@@ -219,4 +208,22 @@ func (s *Server) Reload(newCfg *conf.Config) (ReloadResult, error) {
 		s.opts.History.ConfigLoaded(cfg, res.String())
 	}
 	return res, nil
+}
+
+// keepProcessSettings returns newCfg with the settings bound to the
+// process (they change only at a restart) set to their running values in
+// old, and those that differ, for the report.
+func keepProcessSettings(old, newCfg *conf.Config) (*conf.Config, []string) {
+	var deferred []string
+	for _, fc := range conf.Diff(old, newCfg).Restart {
+		deferred = append(deferred, fc.String())
+	}
+	nc := *newCfg
+	nc.Server.ASN, nc.Server.RouterID, nc.Server.Listen = old.Server.ASN, old.Server.RouterID, old.Server.Listen
+	nc.Server.Control, nc.Server.ControlTCP = old.Server.Control, old.Server.ControlTCP
+	nc.Server.ControlToken, nc.Server.ControlTokenFile, nc.Server.ControlTokenSecret = old.Server.ControlToken, old.Server.ControlTokenFile, old.Server.ControlTokenSecret
+	nc.Server.ControlTLSCert, nc.Server.ControlTLSKey = old.Server.ControlTLSCert, old.Server.ControlTLSKey
+	nc.Server.History, nc.History.Queue = old.Server.History, old.History.Queue
+	nc.BMP, nc.MRT = old.BMP, old.MRT
+	return &nc, deferred
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -109,5 +110,97 @@ func TestMRTDump(t *testing.T) {
 	}
 	if out, err := runCLI(t, "mrt", "dump", "-c", file); err == nil || !strings.Contains(err.Error(), "-o FILE") {
 		t.Errorf("without -o: %v %s", err, out)
+	}
+}
+
+// TestCheckDiff: a configuration change checked against the running route
+// server shows the accepted route it would filter (with the reason), the
+// filtered one it would accept and the routes of a removed member; the
+// running server is unchanged afterwards.
+func TestCheckDiff(t *testing.T) {
+	fed, file, sock := startWithAPI(t, "")
+	ctx := rstest.Ctx(t)
+	a := fed.Members["nhs-a"]
+	a.Announce(ctx, member.Route{Prefix: netip.MustParsePrefix("10.1.0.0/24")})
+	a.Announce(ctx, member.Route{Prefix: netip.MustParsePrefix("10.2.0.0/16"), NextHop: netip.MustParseAddr("127.0.0.99")}) // filtered: next_hop
+	fed.Members["council-c"].Announce(ctx, member.Route{Prefix: netip.MustParsePrefix("10.3.0.0/16")})
+	b := fed.Members["nhs-b"]
+	if _, err := b.WaitFor(ctx, "10.1.0.0/24 and 10.3.0.0/16", func(rs []member.Route) bool { return len(rs) == 2 }); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for fed.Srv.RIB().Totals().Routes != 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("RIB holds %d routes, want 3", fed.Srv.RIB().Totals().Routes)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	hash := fed.Srv.Config().Hash
+
+	// The new configuration: nhs-a may announce up to /23 only and its next
+	// hop check only tags; council-c is gone.
+	specs := rstest.Three()[:2]
+	specs[0].Extra = `policy = { max_length_v4 = 23, checks = { next_hop = "tag" } }`
+	newFile := filepath.Join(filepath.Dir(file), "fedrs.toml.new")
+	text := strings.Replace(rstest.Config(specs, ""), `control = ""`, `control = "`+sock+`"`, 1)
+	if err := os.WriteFile(newFile, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, "check", "-c", newFile, "--diff")
+	if err != nil {
+		t.Fatalf("check --diff: %v\n%s", err, out)
+	}
+	t.Logf("fedrs check --diff:\n%s", out)
+	for _, want := range []string{
+		"member removed: council-c",
+		"3 routes held now, checked with the new import policy: 1 would be filtered, 1 would be accepted, 0 stay filtered for other reasons, 1 would be withdrawn",
+		"Would be FILTERED (accepted now): 1", "10.1.0.0/24", "prefix_too_long (1101:1)",
+		"Would be ACCEPTED (filtered now): 1", "10.2.0.0/16", "now: next_hop (1101:8)",
+		"Would be WITHDRAWN (neighbour removed): 1", "10.3.0.0/16",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check --diff output lacks %q:\n%s", want, out)
+		}
+	}
+	out, err = runCLI(t, "check", "-c", newFile, "--diff", "--json")
+	var res api.CheckResult
+	if err != nil || json.Unmarshal([]byte(out), &res) != nil {
+		t.Fatalf("--json: %v\n%s", err, out)
+	}
+	if res.Totals != (api.CheckTotals{WouldFilter: 1, WouldAccept: 1, WouldWithdraw: 1}) || len(res.WouldFilter) != 1 ||
+		res.WouldFilter[0].Prefix != "10.1.0.0/24" || res.WouldFilter[0].AcceptedAfter || res.WouldFilter[0].FilteredAfter[0].Name != "prefix_too_long" ||
+		!res.WouldAccept[0].AcceptedAfter || len(res.WouldAccept[0].TaggedAfter) != 1 || res.WouldAccept[0].TaggedAfter[0].Name != "next_hop" {
+		t.Errorf("--json: %+v", res)
+	}
+
+	// Nothing changed on the running server.
+	if got := fed.Srv.Config().Hash; got != hash {
+		t.Errorf("running configuration changed: hash %s, was %s", got, hash)
+	}
+	for _, x := range []struct {
+		prefix   string
+		accepted bool
+	}{{"10.1.0.0/24", true}, {"10.2.0.0/16", false}, {"10.3.0.0/16", true}} {
+		rs := fed.Srv.RIB().Lookup(netip.MustParsePrefix(x.prefix), 0)
+		if len(rs) != 1 || rs[0].Verdict.Accepted() != x.accepted {
+			t.Errorf("%s after the dry run: %v, want one route, accepted %v", x.prefix, rs, x.accepted)
+		}
+	}
+	if rs, err := b.Received(ctx); err != nil || len(rs) != 2 {
+		t.Errorf("nhs-b holds %v (%v) after the dry run, want 10.1.0.0/24 and 10.3.0.0/16", rs, err)
+	}
+	if st, _ := fed.Members["council-c"].State(ctx); !strings.Contains(strings.ToLower(st), "established") {
+		t.Errorf("council-c session %q after the dry run", st)
+	}
+
+	// A broken file is reported locally, the server is not asked.
+	os.WriteFile(newFile, []byte(strings.Replace(text, "asn = 4200000001", "asn = 0", 1)), 0o644)
+	if out, err := runCLI(t, "check", "-c", newFile, "--diff"); err == nil || exitCode(err) != 1 || !strings.Contains(out, "asn: 0 is not a valid ASN") {
+		t.Errorf("broken file: %v\n%s", err, out)
+	}
+	// No server on the socket.
+	os.WriteFile(newFile, []byte(text), 0o644)
+	if _, err := runCLI(t, "check", "-c", newFile, "--diff", "--socket", filepath.Join(t.TempDir(), "none.sock")); err == nil || !strings.Contains(err.Error(), "is fedrs running") {
+		t.Errorf("no server: %v", err)
 	}
 }

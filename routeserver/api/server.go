@@ -182,6 +182,8 @@ func (a *API) Handler(write bool) http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
 	if write {
 		mux.HandleFunc("POST /v1/reload", a.reload)
+		// A dry run reads a file named by the client: unix socket only.
+		mux.HandleFunc("POST /v1/check", a.check)
 		mux.HandleFunc("POST /v1/members/{member}/shutdown", a.shutdown)
 		mux.HandleFunc("POST /v1/members/{member}/enable", a.enable)
 		mux.HandleFunc("POST /v1/members/{member}/clear", a.clear)
@@ -512,6 +514,54 @@ func (a *API) reload(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, ReloadResult{Summary: res.String(), Deferred: res.Deferred, Reevaluated: res.Reevaluated,
 		Reset: res.SessionsReset, Added: res.SessionsAdded, Removed: res.SessionsRemoved})
+}
+
+// check is a dry-run reload: the import policy of another configuration
+// file over the routes held now. Nothing changes.
+func (a *API) check(w http.ResponseWriter, r *http.Request) {
+	var req CheckRequest
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeErr(w, http.StatusBadRequest, fmt.Errorf("request body: want JSON like {\"config\": \"/etc/fedrs/fedrs.toml.new\"}: %w", err))
+		return
+	}
+	if req.Config == "" || !filepath.IsAbs(req.Config) {
+		writeErr(w, http.StatusBadRequest, fmt.Errorf("config %q: want the absolute path of the configuration file to check", req.Config))
+		return
+	}
+	if req.Limit < 0 {
+		writeErr(w, http.StatusBadRequest, fmt.Errorf("limit %d: want 0 or more (0: the default, 1000)", req.Limit))
+		return
+	}
+	if req.Limit == 0 {
+		req.Limit = 1000
+	}
+	cfg, err := conf.Load(req.Config)
+	if err != nil {
+		writeErr(w, http.StatusUnprocessableEntity, err)
+		return
+	}
+	res, err := a.srv.DryRun(cfg, req.Limit)
+	if err != nil {
+		writeErr(w, http.StatusUnprocessableEntity, err)
+		return
+	}
+	running := res.Running
+	out := CheckResult{
+		Config: cfg.File, ConfigHash: cfg.Hash, RunningConfig: running.File, RunningHash: running.Hash,
+		Changes: res.Changes.String(), Deferred: res.Deferred, Checked: res.Checked, Limit: req.Limit,
+		Totals: CheckTotals{WouldFilter: res.NumFilter, WouldAccept: res.NumAccept, ReasonsChanged: res.NumReasons, WouldWithdraw: res.NumWithdraw},
+	}
+	conv := func(cs []routeserver.VerdictChange) []CheckRoute {
+		l := make([]CheckRoute, 0, len(cs))
+		for _, c := range cs {
+			l = append(l, MakeCheckRoute(c))
+		}
+		return l
+	}
+	out.WouldFilter, out.WouldAccept, out.ReasonsChanged, out.WouldWithdraw = conv(res.Filter), conv(res.Accept), conv(res.Reasons), conv(res.Withdraw)
+	writeJSON(w, http.StatusOK, out)
 }
 
 type messageBody struct {

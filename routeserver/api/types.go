@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/bmp"
 	"github.com/fedrs/fedrs/routeserver/mrt"
 	"github.com/fedrs/fedrs/routeserver/rib"
@@ -157,6 +158,67 @@ type ReloadResult struct {
 	Reset       int      `json:"sessions_reset"`
 	Added       int      `json:"sessions_added"`
 	Removed     int      `json:"sessions_removed"`
+}
+
+// CheckRequest is the body of POST /v1/check.
+type CheckRequest struct {
+	// Config is the absolute path of the configuration file to check, as
+	// the route server reads it.
+	Config string `json:"config"`
+	// Limit is the most routes listed per kind (default 1000); the totals
+	// count them all.
+	Limit int `json:"limit,omitempty"`
+}
+
+// CheckResult is POST /v1/check: what reloading Config would do to the
+// routes held now. Nothing is changed by asking.
+type CheckResult struct {
+	Config        string   `json:"config"`
+	ConfigHash    string   `json:"config_hash"`
+	RunningConfig string   `json:"running_config"`
+	RunningHash   string   `json:"running_hash"`
+	Changes       string   `json:"changes"`
+	Deferred      []string `json:"deferred,omitempty"`
+	// Checked counts the routes whose import policy was re-run.
+	Checked int `json:"checked"`
+	// WouldFilter: accepted now, filtered after (reasons after);
+	// WouldAccept: filtered now (reasons now), accepted after;
+	// ReasonsChanged: filtered now and after, for other reasons;
+	// WouldWithdraw: routes of neighbours the configuration removes.
+	WouldFilter    []CheckRoute `json:"would_filter"`
+	WouldAccept    []CheckRoute `json:"would_accept"`
+	ReasonsChanged []CheckRoute `json:"reasons_changed"`
+	WouldWithdraw  []CheckRoute `json:"would_withdraw"`
+	Totals         CheckTotals  `json:"totals"`
+	Limit          int          `json:"limit"`
+}
+
+// CheckTotals count every route of each kind, listed or not.
+type CheckTotals struct {
+	WouldFilter    int `json:"would_filter"`
+	WouldAccept    int `json:"would_accept"`
+	ReasonsChanged int `json:"reasons_changed"`
+	WouldWithdraw  int `json:"would_withdraw"`
+}
+
+// CheckRoute is a route as held now (its verdict now) with its verdict
+// under the checked configuration.
+type CheckRoute struct {
+	Route
+	AcceptedAfter bool     `json:"accepted_after"`
+	FilteredAfter []Reason `json:"filtered_reasons_after"`
+	TaggedAfter   []Reason `json:"tagged_reasons_after"`
+}
+
+// MakeCheckRoute converts a verdict change of a dry run.
+func MakeCheckRoute(c routeserver.VerdictChange) CheckRoute {
+	out := CheckRoute{Route: MakeRoute(c.Route, c.Member), FilteredAfter: []Reason{}, TaggedAfter: []Reason{}}
+	if !c.Withdrawn {
+		out.AcceptedAfter = c.After.Accepted()
+		out.FilteredAfter = reasons(c.After.Filtered)
+		out.TaggedAfter = reasons(c.After.Tagged)
+	}
+	return out
 }
 
 // Error is every error answer.
