@@ -15,8 +15,8 @@ import (
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/api"
 	"github.com/fedrs/fedrs/routeserver/bmp"
-	"github.com/fedrs/fedrs/routeserver/history"
 	"github.com/fedrs/fedrs/routeserver/demo"
+	"github.com/fedrs/fedrs/routeserver/history"
 	"github.com/fedrs/fedrs/routeserver/mrt"
 	"github.com/fedrs/fedrs/rpki"
 	"github.com/urfave/cli/v2"
@@ -207,8 +207,15 @@ func checkCommand() *cli.Command {
 		Usage:     "validate a configuration file",
 		ArgsUsage: " ",
 		Description: "Reports every error with file, line and field, and what a valid value looks like.\n" +
-			"Exit status 0 when the configuration is valid, 1 otherwise.",
-		Flags: []cli.Flag{configFlag},
+			"Exit status 0 when the configuration is valid, 1 otherwise.\n\n" +
+			"With --diff it also asks the running route server (over its control socket) what a reload\n" +
+			"to this file would do: which accepted routes it would filter, and why, and which filtered\n" +
+			"ones it would accept. Nothing changes on the running server.",
+		Flags: []cli.Flag{configFlag,
+			&cli.BoolFlag{Name: "diff", Usage: "compare with the running route server: routes the new policy would filter or accept"},
+			socketFlag, jsonFlag,
+			&cli.IntFlag{Name: "limit", Value: 1000, Usage: "with --diff, list at most `N` routes of each kind"},
+		},
 		Action: func(c *cli.Context) error {
 			cfg, err := conf.Load(c.String("config"))
 			if err != nil {
@@ -218,6 +225,9 @@ func checkCommand() *cli.Command {
 			n := 0
 			for _, m := range cfg.Members {
 				n += len(m.Neighbors)
+			}
+			if c.Bool("diff") {
+				return checkDiff(c, cfg)
 			}
 			fmt.Fprintf(c.App.Writer, "%s: valid (%d members, %d neighbours, %d groups)\n", cfg.File, len(cfg.Members), n, len(cfg.Groups))
 			for _, o := range cfg.RegistryOverlaps() {
