@@ -83,6 +83,7 @@ func labCommand() *cli.Command {
 				Action: labTest,
 			},
 			labClabCommand(),
+			labBenchCommand(),
 		},
 	}
 }

@@ -159,18 +159,17 @@ func writeFile(e *Env, name, content string) error {
 	return os.WriteFile(filepath.Join(e.Dir, name), []byte(content), 0o644)
 }
 
-// memberPrefixes writes member m's prefixes of family f, each followed
-// by end, the last by last.
+// memberPrefixes writes member m's prefix list in family f — its
+// prefixes and its next-hop probe — each followed by end, the last by
+// last.
 func memberPrefixes(b *strings.Builder, t *Table, f Family, m int, end, last string) {
 	mf := &t.Members[m].Fam[f]
 	for idx := mf.First; idx < mf.First+mf.Count; idx++ {
 		b.WriteString(t.Prefix(f, idx).String())
-		if idx == mf.First+mf.Count-1 {
-			b.WriteString(last)
-		} else {
-			b.WriteString(end)
-		}
+		b.WriteString(end)
 	}
+	b.WriteString(Probe(f, m, ProbeNextHop).String())
+	b.WriteString(last)
 }
 
 // WriteVRPs writes the table's VRPs as rpki-client JSON, the file fedrs
@@ -288,7 +287,7 @@ func birdConfigure(e *Env, single bool) error {
 	fmt.Fprintf(&b, "# fedrs lab bench: BIRD 2 as the route server, %s\n", kind)
 	fmt.Fprintf(&b, "router id %s;\nlog stderr all;\nprotocol device {}\n\n", e.Listen[IPv4])
 	for _, f := range e.families() {
-		v := f.String()[3:] // "v4"
+		v := f.String()[2:] // "v4"
 		fmt.Fprintf(&b, "roa%s table rpki%s;\nprotocol static roas%s {\n\troa%s { table rpki%s; };\n", v[1:], v[1:], v[1:], v[1:], v[1:])
 		for _, r := range t.VRPs {
 			if r.Prefix.Addr().Is4() == (f == IPv4) {
@@ -300,7 +299,7 @@ func birdConfigure(e *Env, single bool) error {
 	for i := range t.Members {
 		m := &t.Members[i]
 		for _, f := range e.families() {
-			v := f.String()[3:]
+			v := f.String()[2:]
 			id := fmt.Sprintf("%s_%s", m.Name, v)
 			fmt.Fprintf(&b, "define PFX_%s = [\n", id)
 			memberPrefixes(&b, t, f, i, ",\n", "\n];\n")
@@ -355,7 +354,7 @@ func openbgpdConfigure(e *Env) error {
 		m := &t.Members[i]
 		for _, f := range e.families() {
 			fmt.Fprintf(&b, "neighbor %s {\n\tremote-as %d\n\tdescr \"%s_%s\"\n\tlocal-address %s\n\tpassive\n",
-				m.Addr[f], m.ASN, m.Name, f.String()[3:], e.Listen[f])
+				m.Addr[f], m.ASN, m.Name, f.String()[2:], e.Listen[f])
 			if e.Role {
 				b.WriteString("\tannounce policy rs\n")
 			}
@@ -394,12 +393,13 @@ func gobgpConfigure(e *Env) error {
 	fmt.Fprintf(&b, "[[rpki-servers]]\n  [rpki-servers.config]\n    address = %q\n    port = %d\n\n", e.RTR.Addr().String(), e.RTR.Port())
 	for i := range t.Members {
 		m := &t.Members[i]
-		fmt.Fprintf(&b, "[[defined-sets.prefix-sets]]\n  prefix-set-name = \"pfx_%s\"\n", m.Name)
 		for _, f := range e.families() {
+			fmt.Fprintf(&b, "[[defined-sets.prefix-sets]]\n  prefix-set-name = \"pfx_%s_%s\"\n", m.Name, f.String()[2:])
 			mf := &m.Fam[f]
 			for idx := mf.First; idx < mf.First+mf.Count; idx++ {
 				fmt.Fprintf(&b, "  [[defined-sets.prefix-sets.prefix-list]]\n    ip-prefix = %q\n", t.Prefix(f, idx).String())
 			}
+			fmt.Fprintf(&b, "  [[defined-sets.prefix-sets.prefix-list]]\n    ip-prefix = %q\n", Probe(f, i, ProbeNextHop).String())
 		}
 		fmt.Fprintf(&b, "[[defined-sets.bgp-defined-sets.as-path-sets]]\n  as-path-set-name = \"first_%s\"\n  as-path-list = [\"^%d_\"]\n\n", m.Name, m.ASN)
 	}
@@ -408,27 +408,26 @@ func gobgpConfigure(e *Env) error {
 		"    [policy-definitions.statements.actions]\n      route-disposition = \"reject-route\"\n\n")
 	for i := range t.Members {
 		m := &t.Members[i]
-		var nhs []string
 		for _, f := range e.families() {
-			nhs = append(nhs, strconv.Quote(netip.PrefixFrom(m.Addr[f], m.Addr[f].BitLen()).String()))
+			id := m.Name + "_" + f.String()[2:]
+			fmt.Fprintf(&b, "[[policy-definitions]]\n  name = \"import_%s\"\n  [[policy-definitions.statements]]\n    name = \"accept_%s\"\n"+
+				"    [policy-definitions.statements.conditions.match-prefix-set]\n      prefix-set = \"pfx_%s\"\n      match-set-options = \"any\"\n"+
+				"    [policy-definitions.statements.conditions.bgp-conditions]\n      next-hop-in-list = [%q]\n"+
+				"      [policy-definitions.statements.conditions.bgp-conditions.match-as-path-set]\n        as-path-set = \"first_%s\"\n        match-set-options = \"any\"\n"+
+				"    [policy-definitions.statements.actions]\n      route-disposition = \"accept-route\"\n\n",
+				id, id, id, netip.PrefixFrom(m.Addr[f], m.Addr[f].BitLen()).String(), m.Name)
 		}
-		fmt.Fprintf(&b, "[[policy-definitions]]\n  name = \"import_%s\"\n  [[policy-definitions.statements]]\n    name = \"accept_%s\"\n"+
-			"    [policy-definitions.statements.conditions.match-prefix-set]\n      prefix-set = \"pfx_%s\"\n      match-set-options = \"any\"\n"+
-			"    [policy-definitions.statements.conditions.bgp-conditions]\n      next-hop-in-list = [%s]\n"+
-			"      [policy-definitions.statements.conditions.bgp-conditions.match-as-path-set]\n        as-path-set = \"first_%s\"\n        match-set-options = \"any\"\n"+
-			"    [policy-definitions.statements.actions]\n      route-disposition = \"accept-route\"\n\n",
-			m.Name, m.Name, m.Name, strings.Join(nhs, ", "), m.Name)
 	}
 	for i := range t.Members {
 		m := &t.Members[i]
 		for _, f := range e.families() {
 			fmt.Fprintf(&b, "[[neighbors]]\n  [neighbors.config]\n    neighbor-address = %q\n    peer-as = %d\n    description = \"%s_%s\"\n",
-				m.Addr[f].String(), m.ASN, m.Name, f.String()[3:])
+				m.Addr[f].String(), m.ASN, m.Name, f.String()[2:])
 			fmt.Fprintf(&b, "  [neighbors.transport.config]\n    local-address = %q\n    passive-mode = true\n", e.Listen[f].String())
 			b.WriteString("  [neighbors.timers.config]\n    hold-time = 180\n    keepalive-interval = 60\n")
 			b.WriteString("  [neighbors.route-server.config]\n    route-server-client = true\n")
-			fmt.Fprintf(&b, "  [neighbors.apply-policy.config]\n    import-policy-list = [\"rov\", \"import_%s\"]\n"+
-				"    default-import-policy = \"reject-route\"\n    default-export-policy = \"accept-route\"\n", m.Name)
+			fmt.Fprintf(&b, "  [neighbors.apply-policy.config]\n    import-policy-list = [\"rov\", \"import_%s_%s\"]\n"+
+				"    default-import-policy = \"reject-route\"\n    default-export-policy = \"accept-route\"\n", m.Name, f.String()[2:])
 			fmt.Fprintf(&b, "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = \"%s-unicast\"\n\n", f)
 		}
 	}

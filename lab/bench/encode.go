@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"net/netip"
 
 	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
 )
@@ -84,6 +85,20 @@ func (t *Table) Encode(f Family, m int) (*Encoded, error) {
 			}
 			rest = rest[n:]
 		}
+	}
+	// The probes: a route with another member's next hop, and a prefix
+	// on no prefix list.
+	for kind := range 2 {
+		nh := mem.Addr[f]
+		if kind == ProbeNextHop {
+			nh = t.probeNextHop(f, m)
+		}
+		msg, err := probeUpdate(f, Probe(f, m, kind), mem.ASN, nh)
+		if err != nil {
+			return nil, err
+		}
+		e.Msgs = append(e.Msgs, msg...)
+		e.Updates++
 	}
 	if e.Cuts[len(e.Cuts)-1] != len(e.Msgs) {
 		e.Cuts = append(e.Cuts, len(e.Msgs))
@@ -175,4 +190,19 @@ func (t *Table) EncodeWithdraw(f Family, idx int) ([]byte, error) {
 		}, nil).Serialize()
 	}
 	return bgp.NewBGPUpdateMessage([]*bgp.IPAddrPrefix{t.nlri(f, idx).(*bgp.IPAddrPrefix)}, nil, nil).Serialize()
+}
+
+// probeUpdate encodes a probe: prefix p with AS_PATH [asn] and next hop nh.
+func probeUpdate(f Family, p netip.Prefix, asn uint32, nh netip.Addr) ([]byte, error) {
+	attrs := []bgp.PathAttributeInterface{
+		bgp.NewPathAttributeOrigin(0),
+		bgp.NewPathAttributeAsPath([]bgp.AsPathParamInterface{bgp.NewAs4PathParam(bgp.BGP_ASPATH_ATTR_TYPE_SEQ, []uint32{asn})}),
+	}
+	if f == IPv6 {
+		attrs = append(attrs, bgp.NewPathAttributeMpReachNLRI(nh.String(),
+			[]bgp.AddrPrefixInterface{bgp.NewIPv6AddrPrefix(uint8(p.Bits()), p.Addr().String())}))
+		return bgp.NewBGPUpdateMessage(nil, attrs, nil).Serialize()
+	}
+	attrs = append(attrs, bgp.NewPathAttributeNextHop(nh.String()))
+	return bgp.NewBGPUpdateMessage(nil, attrs, []*bgp.IPAddrPrefix{bgp.NewIPAddrPrefix(uint8(p.Bits()), p.Addr().String())}).Serialize()
 }

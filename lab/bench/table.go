@@ -185,9 +185,9 @@ type VRP struct {
 // IPv4 address in the top 32 bits, the top 64 bits of an IPv6 address.
 var (
 	baseV4  = uint64(1) << 56      // 1.0.0.0
-	limitV4 = uint64(224) << 56    // 224.0.0.0
+	limitV4 = uint64(223) << 56    // 223.0.0.0 (223/8 holds the probes)
 	baseV6  = uint64(0x2a00) << 48 // 2a00::
-	limitV6 = uint64(0x2c00) << 48 // 2c00::
+	limitV6 = uint64(0x2c00) << 48 // 2c00:: (2c00::/16 holds the probes)
 	reserv4 = []netip.Prefix{      // never used for member blocks
 		netip.MustParsePrefix("10.0.0.0/8"),
 		netip.MustParsePrefix("100.64.0.0/10"),
@@ -228,6 +228,38 @@ func prefixOf(f Family, hi uint64, bits int) netip.Prefix {
 
 // unit is the hi-space size of a prefix of length bits.
 func unit(bits int) uint64 { return uint64(1) << (64 - bits) }
+
+// Probes are two routes per member and family that every route server must
+// filter, to show that each applies the policy: ProbeNextHop is on the
+// member's prefix list but announced with another member's address as
+// NEXT_HOP; ProbeList is on no list. Neither is in the table, so a member
+// that receives one counts it as unexpected and never converges.
+const (
+	ProbeNextHop = 0
+	ProbeList    = 1
+)
+
+// Probe returns member m's probe prefix of kind (ProbeNextHop or
+// ProbeList) in family f: 223.x.y.0/24 and 2c00:0:n::/48.
+func Probe(f Family, m, kind int) netip.Prefix {
+	n := uint64(2*m + kind)
+	if f == IPv6 {
+		return prefixOf(f, uint64(0x2c00)<<48|n<<16, 48)
+	}
+	return prefixOf(f, uint64(223)<<56|n<<40, 24)
+}
+
+// probeNextHop is the wrong NEXT_HOP of member m's next-hop probe: the
+// next member's address (or an unused LAN address with one member).
+func (t *Table) probeNextHop(f Family, m int) netip.Addr {
+	if len(t.Members) > 1 {
+		return t.Members[(m+1)%len(t.Members)].Addr[f]
+	}
+	if f == IPv6 {
+		return netip.MustParseAddr("2001:db8:ffff::3")
+	}
+	return netip.MustParseAddr("198.18.0.3")
+}
 
 // MemberAddr returns member i's (from 0) address in family f:
 // 198.18.(1+i/250).(1+i%250) and 2001:db8:ffff::1:(i+1).

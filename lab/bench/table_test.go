@@ -207,6 +207,7 @@ func TestEncode(t *testing.T) {
 				u := msg.Body.(*bgp.BGPUpdate)
 				var path []uint32
 				var nlri []bgp.AddrPrefixInterface
+				var nh string
 				for _, a := range u.PathAttributes {
 					switch a := a.(type) {
 					case *bgp.PathAttributeAsPath:
@@ -215,13 +216,9 @@ func TestEncode(t *testing.T) {
 						}
 					case *bgp.PathAttributeMpReachNLRI:
 						nlri = append(nlri, a.Value...)
-						if a.Nexthop.String() != tb.Members[mi].Addr[IPv6].String() {
-							t.Fatalf("next hop %s", a.Nexthop)
-						}
+						nh = a.Nexthop.String()
 					case *bgp.PathAttributeNextHop:
-						if a.Value.String() != tb.Members[mi].Addr[IPv4].String() {
-							t.Fatalf("next hop %s", a.Value)
-						}
+						nh = a.Value.String()
 					}
 				}
 				for _, p := range u.NLRI {
@@ -233,9 +230,22 @@ func TestEncode(t *testing.T) {
 						t.Fatalf("%s announced twice", pfx)
 					}
 					got[pfx] = path
+					wantNH := tb.Members[mi].Addr[f].String()
+					if pfx == Probe(f, mi, ProbeNextHop) {
+						wantNH = tb.Members[(mi+1)%3].Addr[f].String()
+					}
+					if nh != wantNH {
+						t.Fatalf("%s: next hop %s, want %s", pfx, nh, wantNH)
+					}
 				}
 				off += n
 				msgs++
+			}
+			for kind := range 2 {
+				if _, ok := got[Probe(f, mi, kind)]; !ok {
+					t.Fatalf("probe %d (%s) not sent", kind, Probe(f, mi, kind))
+				}
+				delete(got, Probe(f, mi, kind))
 			}
 			if msgs != e.Updates || len(got) != e.Prefixes || len(got) != tb.PerMember(f) {
 				t.Fatalf("%d messages (counted %d) with %d prefixes (counted %d), want %d", msgs, e.Updates, len(got), e.Prefixes, tb.PerMember(f))
@@ -283,14 +293,27 @@ func TestReceiverCounts(t *testing.T) {
 		}
 		invalid = tb.Members[1].Fam[f].Invalid + tb.Members[2].Fam[f].Invalid
 		st := r.Stats()
-		if st.Held != tb.Expected(f, 0) || st.Extra != invalid {
-			t.Fatalf("%s: held %d extra %d, want %d and %d", f, st.Held, st.Extra, tb.Expected(f, 0), invalid)
+		if st.Held != tb.Expected(f, 0) || st.Extra != invalid+4 {
+			t.Fatalf("%s: held %d extra %d, want %d and %d (invalid and probes)", f, st.Held, st.Extra, tb.Expected(f, 0), invalid+4)
 		}
 		if r.Done() {
 			t.Fatal("done while holding invalid routes")
 		}
-		// Withdraw the invalid ones: now it holds exactly what it should.
+		// Withdraw the invalid ones and the probes: now it holds exactly
+		// what it should.
 		for _, m := range []int{1, 2} {
+			for kind := range 2 {
+				p := Probe(f, m, kind)
+				w, err := bgp.NewBGPUpdateMessage([]*bgp.IPAddrPrefix{bgp.NewIPAddrPrefix(uint8(p.Bits()), p.Addr().String())}, nil, nil).Serialize()
+				if f == IPv6 {
+					w, err = bgp.NewBGPUpdateMessage(nil, []bgp.PathAttributeInterface{bgp.NewPathAttributeMpUnreachNLRI(
+						[]bgp.AddrPrefixInterface{bgp.NewIPv6AddrPrefix(uint8(p.Bits()), p.Addr().String())})}, nil).Serialize()
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				feed(w)
+			}
 			mf := &tb.Members[m].Fam[f]
 			for idx := mf.First; idx < mf.First+mf.Count; idx++ {
 				if tb.Invalid(f, idx) {
