@@ -86,9 +86,9 @@ type Result struct {
 	CPUSeconds   float64 `json:"cpu_s"`
 	PeakRSSBytes int64   `json:"peak_rss_bytes"`
 	Processes    int     `json:"processes"`
-	// What the members held at the end: routes expected (summed over
-	// sessions), held of those, and held that should not be (invalid,
-	// own, unknown).
+	// What the members held at convergence (or when the run stopped):
+	// routes expected (summed over sessions), held of those, and held
+	// that should not be (invalid, own, probes).
 	Expected int `json:"expected"`
 	Held     int `json:"held"`
 	Extra    int `json:"extra"`
@@ -444,6 +444,7 @@ wait:
 			measure()
 			res.Status = StatusConverged
 			res.ConvergenceSeconds = conv.At().Sub(t0).Seconds()
+			collect()
 			break wait
 		case err := <-errc:
 			if err != nil {
@@ -488,7 +489,6 @@ wait:
 		cr, err := measureChurn(rctx, o, t, speakers, recvs, churn)
 		if err != nil {
 			stopSpeakers()
-			collect()
 			return fail(StatusFailed, "churn: %v", err)
 		}
 		stopSpeakers()
@@ -502,7 +502,7 @@ wait:
 	} else {
 		stopSpeakers()
 	}
-	collect()
+	res.LoadGenCPU = selfCPU() - self0
 	return res
 }
 
