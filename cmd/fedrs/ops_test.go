@@ -4,10 +4,17 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +23,7 @@ import (
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/api"
 	"github.com/fedrs/fedrs/routeserver/rstest"
+	gobmp "github.com/osrg/gobgp/v3/pkg/packet/bmp"
 	gomrt "github.com/osrg/gobgp/v3/pkg/packet/mrt"
 )
 
@@ -202,5 +210,153 @@ func TestCheckDiff(t *testing.T) {
 	os.WriteFile(newFile, []byte(text), 0o644)
 	if _, err := runCLI(t, "check", "-c", newFile, "--diff", "--socket", filepath.Join(t.TempDir(), "none.sock")); err == nil || !strings.Contains(err.Error(), "is fedrs running") {
 		t.Errorf("no server: %v", err)
+	}
+}
+
+// TestRunBMPAndMRT: `fedrs run` with [[bmp]] and [mrt]: the collector gets
+// the sessions and routes, `fedrs lg summary` and the metrics show it, the
+// periodic dumps are scheduled, and a stop sends the Peer Downs and then
+// Termination.
+func TestRunBMPAndMRT(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	// The collector: records each message's type and peer address.
+	col, err := net.Listen("tcp", "127.0.0.54:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var msgs []string
+	colDone := make(chan struct{})
+	go func() {
+		defer close(colDone)
+		conn, err := col.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		sc := bufio.NewScanner(conn)
+		sc.Split(gobmp.SplitBMP)
+		for sc.Scan() {
+			m, err := gobmp.ParseBMPMessage(sc.Bytes())
+			mu.Lock()
+			if err != nil {
+				msgs = append(msgs, "error: "+err.Error())
+			} else {
+				msgs = append(msgs, fmt.Sprintf("%d %s", m.Header.Type, m.PeerHeader.PeerAddress))
+			}
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { col.Close(); <-colDone })
+	seen := func(s string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Contains(msgs, s)
+	}
+
+	sock := filepath.Join(dir, "fedrs.sock")
+	extra := fmt.Sprintf("[[bmp]]\nname = \"test\"\naddress = %q\nconnect_retry = \"1s\"\n\n[mrt]\ndump_dir = \"mrt\"\ninterval = \"1h\"\n", col.Addr().String())
+	text := strings.NewReplacer(`listen = ["127.0.0.1:179"]`, fmt.Sprintf(`listen = ["127.0.0.1:%d"]`, port),
+		`control = ""`, fmt.Sprintf("control = %q", sock)).Replace(rstest.Config(rstest.Three(), extra))
+	file := filepath.Join(dir, "fedrs.toml")
+	os.WriteFile(file, []byte(text), 0o644)
+	cfg, err := conf.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, cfg, rstest.Log) }()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("run: %v", err)
+			}
+		}
+	}
+	t.Cleanup(stop)
+
+	rctx := rstest.Ctx(t)
+	var routers []*member.Router
+	for _, m := range rstest.Three() {
+		r, err := member.Start(rctx, member.Config{Name: m.Name, ASN: m.ASN, LocalAddr: netip.MustParseAddr(m.Addr),
+			RSAddr: netip.MustParseAddr("127.0.0.1"), RSPort: port, RSASN: rstest.RSASN, Log: rstest.Log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(r.Stop)
+		routers = append(routers, r)
+	}
+	for _, r := range routers {
+		if err := r.WaitEstablished(rctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := routers[0].Announce(rctx, member.Route{Prefix: netip.MustParsePrefix("10.7.0.0/16")}); err != nil {
+		t.Fatal(err)
+	}
+	peerUp := fmt.Sprintf("%d ", gobmp.BMP_MSG_PEER_UP_NOTIFICATION)
+	routeMon := fmt.Sprintf("%d ", gobmp.BMP_MSG_ROUTE_MONITORING)
+	deadline := time.Now().Add(15 * time.Second)
+	for !(seen(peerUp+"127.0.0.11") && seen(peerUp+"127.0.0.12") && seen(peerUp+"127.0.0.13") && seen(routeMon+"127.0.0.11")) {
+		if time.Now().After(deadline) {
+			mu.Lock()
+			t.Fatalf("collector got %v", msgs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var out string
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		out, err = runCLI(t, "lg", "summary", "--socket", sock)
+		if err == nil && regexp.MustCompile(`BMP test \(127\.0\.0\.54:\d+\): up for \S+, 0 queue drops`).MatchString(out) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lg summary: %v\n%s", err, out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var st api.Status
+	if err := api.NewClient(sock).Get(rctx, "/v1/status", nil, &st); err != nil || st.MRT == nil || st.MRT.Interval != "1h0m0s" ||
+		st.MRT.Dir != filepath.Join(dir, "mrt") || !st.MRT.Next.After(time.Now()) || len(st.BMP) != 1 {
+		t.Errorf("status: %v %+v (mrt %+v)", err, st, st.MRT)
+	}
+	cl := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	resp, err := cl.Get("http://fedrs/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, re := range []string{`(?m)^fedrs_bmp_up\{address="127\.0\.0\.54:\d+",collector="test"\} 1$`, `(?m)^fedrs_bmp_queue_drops_total\{collector="test"\} 0$`,
+		`(?m)^fedrs_bmp_messages_sent_total\{collector="test"\} [1-9]`, `(?m)^fedrs_mrt_dumps_total 0$`} {
+		if !regexp.MustCompile(re).Match(body) {
+			t.Errorf("metrics lack %s:\n%s", re, body)
+		}
+	}
+
+	stop()
+	<-colDone // Termination, then the route server closes the connection
+	mu.Lock()
+	defer mu.Unlock()
+	last := msgs[len(msgs)-1]
+	if last != fmt.Sprintf("%d <nil>", gobmp.BMP_MSG_TERMINATION) {
+		t.Errorf("last message %q, want Termination; got %v", last, msgs)
+	}
+	for _, a := range []string{"127.0.0.11", "127.0.0.12", "127.0.0.13"} {
+		if !slices.Contains(msgs, fmt.Sprintf("%d %s", gobmp.BMP_MSG_PEER_DOWN_NOTIFICATION, a)) {
+			t.Errorf("no peer down for %s before Termination: %v", a, msgs)
+		}
 	}
 }

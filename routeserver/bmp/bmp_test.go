@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -22,6 +23,7 @@ import (
 	"github.com/fedrs/fedrs/lab/interop"
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/routeserver"
+	"github.com/fedrs/fedrs/routeserver/api"
 	"github.com/fedrs/fedrs/routeserver/bmp"
 	"github.com/fedrs/fedrs/routeserver/rib"
 	"github.com/fedrs/fedrs/routeserver/rstest"
@@ -530,6 +532,14 @@ func TestOverflow(t *testing.T) {
 	s := waitStatus(t, st, "drop", func(s bmp.Status) bool { return s.QueueDrops == 1 && s.State != "up" })
 	if !strings.Contains(s.LastError, "queue overflow") {
 		t.Errorf("last error %q, want the queue overflow", s.LastError)
+	}
+	// The drop is in the metrics.
+	rec := httptest.NewRecorder()
+	api.New(fed.Srv, api.Options{BMP: st, Log: rstest.Log}).Handler(false).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{`fedrs_bmp_queue_drops_total{collector="test"} 1`, `fedrs_bmp_up{address="` + col.addr() + `",collector="test"} 0`} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 	// The route server is unaffected.
 	if err := a.Announce(ctx, member.Route{Prefix: pfx("10.2.0.0/16")}); err != nil {
