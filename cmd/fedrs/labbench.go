@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -36,6 +37,7 @@ func labBenchCommand() *cli.Command {
 			labFedrsFlag,
 			&cli.StringFlag{Name: "name", Value: bench.DefaultName, Usage: "namespaces are fb-`NAME`-rs and fb-NAME-m"},
 			labVerboseFlag,
+			&cli.StringFlag{Name: "cpuprofile", Hidden: true, Usage: "write the load generator's CPU profile to `FILE`"},
 		},
 		Action: labBench,
 	}
@@ -73,6 +75,17 @@ func labBench(c *cli.Context) error {
 		FedrsBinary: fedrs, Seed: c.Uint64("seed"), Role: c.Bool("role"), History: c.Bool("history"),
 		ChurnRate: c.Float64("churn"), ChurnFor: c.Duration("churn-for"), Name: c.String("name"),
 		Log: labLogger(c), Progress: c.App.ErrWriter,
+	}
+	if p := c.String("cpuprofile"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx, stop := labContext(c)
 	defer stop()
