@@ -55,17 +55,15 @@ func Dump(w io.Writer, srv *routeserver.Server, at time.Time) (Stats, error) {
 			asn = cfg.Members[n.Member].ASN
 		}
 		id := "0.0.0.0"
+		index[n.Source] = uint16(len(peers))
+		since[n.Source] = ts
 		info := n.Peer.Info()
 		if ng := info.Negotiated; ng != nil && info.State == session.Established {
 			id = ng.PeerID.String()
 			asn = ng.PeerASN
-		}
-		index[n.Source] = uint16(len(peers))
-		since[n.Source] = ts
-		if s := srv.RIB().Stats(n.Source); s.Up && !s.Since.IsZero() {
 			// fedrs keeps no per-route arrival time (the history has
 			// it): a route is at least as old as its session.
-			since[n.Source] = uint32(s.Since.Unix())
+			since[n.Source] = uint32(info.Since.Unix())
 		}
 		peers = append(peers, gomrt.NewPeer(id, n.Source.Addr.String(), asn, true))
 	}
