@@ -3,6 +3,7 @@ package rib
 import (
 	"encoding/binary"
 	"math/bits"
+	"sync"
 	"time"
 
 	"github.com/fedrs/fedrs/policy"
@@ -15,6 +16,10 @@ import (
 // target currently holds (adv). Two bits per prefix; everything else is
 // derived from the RIB when the writer runs.
 type outState struct {
+	// mu guards the fields Fill changes (it runs under the RIB's read
+	// lock, one writer per target) against readers of the counters under
+	// the same read lock; changes under the RIB's write lock need no mu.
+	mu     sync.Mutex
 	dirty  [session.NumFamilies]bitset
 	adv    [session.NumFamilies]bitset
 	ndirty [session.NumFamilies]int
@@ -230,6 +235,8 @@ func (r *RIB) Fill(s *Source, buf []byte, limit int) []byte {
 	if o == nil || !s.up {
 		return buf
 	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	sc := r.scratchPool.Get().(*fillScratch)
 	defer r.scratchPool.Put(sc)
 	for f := session.Family(0); f < session.NumFamilies; f++ {

@@ -221,10 +221,12 @@ func (r *RIB) Stats(s *Source) SourceStats {
 		st.MemberAccepted = r.memberAcc[s.Member]
 	}
 	if o := s.out; o != nil {
+		o.mu.Lock()
 		for f := range o.adv {
 			st.Exported[f] = popcount(o.adv[f])
 			st.PendingOut[f] = o.ndirty[f]
 		}
+		o.mu.Unlock()
 	}
 	return st
 }
@@ -250,9 +252,11 @@ func (r *RIB) Totals() Totals {
 		t.Prefixes[f] = r.tables[f].len()
 	}
 	for _, s := range r.targets {
+		s.out.mu.Lock()
 		for f := range s.out.ndirty {
 			t.PendingOut += s.out.ndirty[f]
 		}
+		s.out.mu.Unlock()
 	}
 	return t
 }

@@ -123,10 +123,10 @@ type RIB struct {
 
 	scratchPool sync.Pool // *fillScratch
 
-	members  int       // number of members, for exposure sets
+	members int // number of members, for exposure sets
 	// allowed caches allowedSet per (profile, member); cleared when the
 	// profiles or the members change.
-	allowed map[uint64]policy.Bitset
+	allowed  map[uint64]policy.Bitset
 	byMember []*Source // one source per member
 }
 
