@@ -67,9 +67,11 @@ func TestLookingGlass(t *testing.T) {
 	if _, err := fed.Members["council-c"].WaitFor(rctx, "route", rstest.Has(netip.MustParsePrefix("10.1.0.0/16"))); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if _, err := os.Stat(sock); err == nil {
+		// The control socket is up and the filtered route (which no member
+		// receives) is held.
+		if _, err := os.Stat(sock); err == nil && fed.Srv.RIB().Totals().Routes == 2 {
 			break
 		}
 		if time.Now().After(deadline) {
