@@ -21,9 +21,9 @@ type outState struct {
 	// the same read lock; changes under the RIB's write lock need no mu.
 	mu     sync.Mutex
 	dirty  [session.NumFamilies]bitset
+	dsum   [session.NumFamilies]bitset // bit w set: dirty word w may be non-zero
 	adv    [session.NumFamilies]bitset
 	ndirty [session.NumFamilies]int
-	cursor [session.NumFamilies]uint32
 	eorDue [session.NumFamilies]bool
 	maxLen int
 	as4    bool
@@ -208,6 +208,7 @@ func (r *RIB) markDirty(s *Source, f session.Family, idx uint32) {
 	o := s.out
 	if o.dirty[f].set(idx) {
 		o.ndirty[f]++
+		o.dsum[f].set(idx >> 6)
 	}
 	o.kickPending = true
 }
@@ -252,135 +253,150 @@ func (r *RIB) Fill(s *Source, buf []byte, limit int) []byte {
 }
 
 func (r *RIB) fillFamily(s *Source, o *outState, sc *fillScratch, f session.Family, buf []byte, limit int) []byte {
-	if o.ndirty[f] == 0 {
-		if o.eorDue[f] {
-			o.eorDue[f] = false
-			buf = wire.AppendEndOfRIB(buf, f)
-		}
-		return buf
-	}
-	t := r.tables[f]
-	words := o.dirty[f]
-	pending := 0 // bytes in builders not yet in buf
-	wd := sc.wbuf[:0]
-	wOver := wire.WithdrawOverhead(f)
-	var (
-		lastAttrs uint32
-		lastMem   = -1
-		lastMods  policy.Mods
-		lastVar   policy.Variant
-		lastTmpl  *wire.Template
-	)
-	flushWithdraw := func() {
-		if len(wd) > 0 {
-			buf = wire.AppendWithdraw(buf, f, wd)
-			pending -= len(wd)
-			wd = wd[:0]
-		}
-	}
-	flushBuilder := func(b *builder) {
-		if len(b.nlri) > 0 {
-			buf = wire.AppendAnnounce(buf, b.tmpl, b.nlri)
-			pending -= len(b.nlri)
-		}
-		b.tmpl, b.nlri = nil, b.nlri[:0]
-	}
-	next := 0
-	start := int(o.cursor[f] >> 6)
-	n := len(words)
-	for step := 0; step < n && o.ndirty[f] > 0; step++ {
-		wi := (start + step) % n
-		for words[wi] != 0 {
-			bit := bits.TrailingZeros64(words[wi])
-			words[wi] &^= 1 << bit
-			o.ndirty[f]--
-			idx := uint32(wi<<6 | bit)
-			p := t.prefix(idx)
-			e := t.entry(idx)
-			best := r.bestFor(e, s)
-			var tmpl *wire.Template
-			if best != 0 {
-				c := &r.cands[best]
-				member := r.sources[c.src].Member
-				v := r.profiles[c.profile].VariantFor(s.Member)
-				if c.attrs == lastAttrs && member == lastMem && c.mods == lastMods && v == lastVar {
-					tmpl = lastTmpl
-				} else {
-					a := r.attrs.Get(c.attrs)
-					key := wire.TemplateKey{Gen: r.gen, Member: int32(member), Mods: uint32(c.mods), Variant: uint8(v), AS4: o.as4}
-					mods := c.mods
-					tmpl = a.Template(key, func() *wire.Template {
-						rw := r.exp.Rewrite(member, &a.Attrs, mods, v)
-						return wire.Encode(a, &rw, o.as4)
-					})
-					lastAttrs, lastMem, lastMods, lastVar, lastTmpl = c.attrs, member, c.mods, v, tmpl
+	if o.ndirty[f] > 0 {
+		fl := filler{r: r, s: s, o: o, sc: sc, f: f, t: r.tables[f], buf: buf, wd: sc.wbuf[:0],
+			wOver: wire.WithdrawOverhead(f), lastMem: -1}
+		// The summary finds the non-zero dirty words without scanning the
+		// others (one summary word covers 4096 entries). Whole words are
+		// taken, so the limit may be passed by up to 64 entries' worth.
+		words, sum := o.dirty[f], o.dsum[f]
+	scan:
+		for si := 0; si < len(sum) && o.ndirty[f] > 0; si++ {
+			for sum[si] != 0 {
+				wi := si<<6 | bits.TrailingZeros64(sum[si])
+				sum[si] &= sum[si] - 1
+				for words[wi] != 0 {
+					bit := bits.TrailingZeros64(words[wi])
+					words[wi] &= words[wi] - 1
+					o.ndirty[f]--
+					fl.entry(uint32(wi<<6 | bit))
 				}
-				if wire.AnnounceOverhead(tmpl)+wire.NLRILen(p, false) > o.maxLen {
-					tmpl = nil // attributes too large for any message: not sendable
+				if len(fl.buf)+fl.pending >= limit {
+					break scan
 				}
 			}
-			if tmpl == nil {
-				if o.adv[f].clear(idx) {
-					l := wire.NLRILen(p, false)
-					if wOver+len(wd)+l > o.maxLen {
-						flushWithdraw()
-					}
-					wd = wire.AppendNLRI(wd, p, 0, false)
-					pending += l
-				}
-				continue
-			}
-			o.adv[f].set(idx)
-			var b *builder
-			for i := range sc.builders {
-				if sc.builders[i].tmpl == tmpl {
-					b = &sc.builders[i]
-					break
-				}
-			}
-			if b == nil {
-				for i := range sc.builders {
-					if sc.builders[i].tmpl == nil {
-						b = &sc.builders[i]
-						break
-					}
-				}
-				if b == nil {
-					b = &sc.builders[next]
-					next = (next + 1) % maxBuilders
-					flushBuilder(b)
-				}
-				b.tmpl = tmpl
-			}
-			l := wire.NLRILen(p, false)
-			if wire.AnnounceOverhead(tmpl)+len(b.nlri)+l > o.maxLen {
-				flushBuilder(b)
-				b.tmpl = tmpl
-			}
-			b.nlri = wire.AppendNLRI(b.nlri, p, 0, false)
-			pending += l
 		}
-		if len(buf)+pending >= limit {
-			o.cursor[f] = uint32(wi+1) << 6
-			break
+		for i := range sc.builders {
+			fl.flushBuilder(&sc.builders[i])
 		}
-	}
-	for i := range sc.builders {
-		flushBuilder(&sc.builders[i])
-	}
-	flushWithdraw()
-	sc.wbuf = wd
-	if o.ndirty[f] == 0 {
-		// Drained: the dirty bits are all zero; give the memory back
-		// rather than keep a bitset per target per family.
-		o.dirty[f] = nil
-		o.cursor[f] = 0
+		fl.flushWithdraw()
+		sc.wbuf = fl.wd
+		buf = fl.buf
 	}
 	if o.ndirty[f] == 0 && o.eorDue[f] {
 		o.eorDue[f] = false
 		buf = wire.AppendEndOfRIB(buf, f)
 	}
 	return buf
+}
+
+// filler builds the UPDATEs of one Fill for one target and family:
+// announcements packed per export template (up to maxBuilders templates
+// at a time), withdrawals packed together.
+type filler struct {
+	r       *RIB
+	s       *Source
+	o       *outState
+	sc      *fillScratch
+	f       session.Family
+	t       famTable
+	buf     []byte
+	pending int // bytes in builders and wd not yet in buf
+	wd      []byte
+	wOver   int
+	next    int // builder to evict next
+
+	// The last template looked up, for runs of entries sharing it.
+	lastAttrs uint32
+	lastMem   int
+	lastMods  policy.Mods
+	lastVar   policy.Variant
+	lastTmpl  *wire.Template
+}
+
+func (fl *filler) flushWithdraw() {
+	if len(fl.wd) > 0 {
+		fl.buf = wire.AppendWithdraw(fl.buf, fl.f, fl.wd)
+		fl.pending -= len(fl.wd)
+		fl.wd = fl.wd[:0]
+	}
+}
+
+func (fl *filler) flushBuilder(b *builder) {
+	if len(b.nlri) > 0 {
+		fl.buf = wire.AppendAnnounce(fl.buf, b.tmpl, b.nlri)
+		fl.pending -= len(b.nlri)
+	}
+	b.tmpl, b.nlri = nil, b.nlri[:0]
+}
+
+// entry adds what the target must be told about entry idx: its best
+// route for the target, or a withdrawal of what it was sent.
+func (fl *filler) entry(idx uint32) {
+	r, o, f := fl.r, fl.o, fl.f
+	p := fl.t.prefix(idx)
+	best := r.bestFor(fl.t.entry(idx), fl.s)
+	var tmpl *wire.Template
+	if best != 0 {
+		c := &r.cands[best]
+		member := r.sources[c.src].Member
+		v := r.profiles[c.profile].VariantFor(fl.s.Member)
+		if c.attrs == fl.lastAttrs && member == fl.lastMem && c.mods == fl.lastMods && v == fl.lastVar {
+			tmpl = fl.lastTmpl
+		} else {
+			a := r.attrs.Get(c.attrs)
+			key := wire.TemplateKey{Gen: r.gen, Member: int32(member), Mods: uint32(c.mods), Variant: uint8(v), AS4: o.as4}
+			mods := c.mods
+			tmpl = a.Template(key, func() *wire.Template {
+				rw := r.exp.Rewrite(member, &a.Attrs, mods, v)
+				return wire.Encode(a, &rw, o.as4)
+			})
+			fl.lastAttrs, fl.lastMem, fl.lastMods, fl.lastVar, fl.lastTmpl = c.attrs, member, c.mods, v, tmpl
+		}
+		if wire.AnnounceOverhead(tmpl)+wire.NLRILen(p, false) > o.maxLen {
+			tmpl = nil // attributes too large for any message: not sendable
+		}
+	}
+	l := wire.NLRILen(p, false)
+	if tmpl == nil {
+		if o.adv[f].clear(idx) {
+			if fl.wOver+len(fl.wd)+l > o.maxLen {
+				fl.flushWithdraw()
+			}
+			fl.wd = wire.AppendNLRI(fl.wd, p, 0, false)
+			fl.pending += l
+		}
+		return
+	}
+	o.adv[f].set(idx)
+	builders := &fl.sc.builders
+	var b *builder
+	for i := range builders {
+		if builders[i].tmpl == tmpl {
+			b = &builders[i]
+			break
+		}
+	}
+	if b == nil {
+		for i := range builders {
+			if builders[i].tmpl == nil {
+				b = &builders[i]
+				break
+			}
+		}
+		if b == nil {
+			b = &builders[fl.next]
+			fl.next = (fl.next + 1) % maxBuilders
+			fl.flushBuilder(b)
+		}
+		b.tmpl = tmpl
+	}
+	if wire.AnnounceOverhead(tmpl)+len(b.nlri)+l > o.maxLen {
+		fl.flushBuilder(b)
+		b.tmpl = tmpl
+	}
+	b.nlri = wire.AppendNLRI(b.nlri, p, 0, false)
+	fl.pending += l
 }
 
 // SessionUp makes an established source a target: its writer will pull a

@@ -17,6 +17,11 @@ const (
 	notifyTimeout   = time.Second     // for writing a NOTIFICATION before closing
 	minSendHold     = time.Minute     // floor of the send hold timer
 	writeChunkBytes = 64 << 10
+	// writeCoalesce is the least time between two bursts of UPDATEs to a
+	// peer: changes arriving meanwhile are gathered (the RIB keeps only
+	// the latest state of each prefix) and sent together, in full
+	// messages and few writes, instead of a write per inbound UPDATE.
+	writeCoalesce = 10 * time.Millisecond
 )
 
 // ErrSendHoldTimer is the error code of the send hold timer
@@ -245,7 +250,21 @@ func (c *conn) writeLoop(out Outbox) {
 	}
 	limit := writeChunkBytes
 	buf := make([]byte, 0, limit+MaxExtendedLen)
+	coalesce := time.NewTimer(time.Hour)
+	coalesce.Stop()
+	defer coalesce.Stop()
+	var lastBurst time.Time
 	for {
+		// Gather: the previous burst was less than writeCoalesce ago.
+		if wait := writeCoalesce - time.Since(lastBurst); wait > 0 {
+			coalesce.Reset(wait)
+			select {
+			case <-coalesce.C:
+			case <-c.closed:
+				return
+			}
+		}
+		lastBurst = time.Now()
 		for {
 			select {
 			case <-c.closed:
