@@ -88,6 +88,11 @@ func (s *Speaker) TableSent() time.Time {
 	return s.sent
 }
 
+// openWait bounds the OPEN and KEEPALIVE exchange: RFC 4271's suggested
+// hold time while waiting for the peer's OPEN (a busy route server may
+// take long to answer).
+const openWait = 4 * time.Minute
+
 // Connect dials the route server until it accepts (every 100 ms, until ctx
 // ends) and exchanges OPEN and KEEPALIVE; the session is then Established.
 func (s *Speaker) Connect(ctx context.Context) error {
@@ -119,7 +124,7 @@ func (s *Speaker) Connect(ctx context.Context) error {
 	s.br = bufio.NewReaderSize(s.conn, 1<<16+19)
 	stop := context.AfterFunc(ctx, func() { s.conn.Close() })
 	defer stop()
-	_ = s.conn.SetDeadline(time.Now().Add(60 * time.Second))
+	_ = s.conn.SetDeadline(time.Now().Add(openWait))
 	defer s.conn.SetDeadline(time.Time{})
 	if err := s.write(s.openMessage()); err != nil {
 		return fmt.Errorf("%s: sending OPEN: %w", s.Name(), err)
