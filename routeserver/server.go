@@ -55,6 +55,7 @@ type Recorder interface {
 // Server is a running route server.
 type Server struct {
 	log   *slog.Logger
+	wbufs *sync.Pool // UPDATE-building buffers lent to the session writers
 	opts  Options
 	attrs *wire.Table
 	rib   *rib.RIB
@@ -110,6 +111,7 @@ func New(cfg *conf.Config, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("building the policy engine: %w", err)
 	}
 	s := &Server{
+		wbufs:  session.NewWriteBuffers(),
 		log:    opts.Log,
 		opts:   opts,
 		attrs:  wire.NewTable(),
@@ -211,6 +213,7 @@ func (s *Server) sessionConfig(member int, addr netip.Addr) session.Config {
 		RoleStrict:      m.RoleStrict,
 		AddPathRx:       m.AddPath == "receive" || m.AddPath == "both",
 		GracefulRestart: m.GracefulRestart == nil || *m.GracefulRestart,
+		WriteBuffers:    s.wbufs,
 	}
 	if addr.Is4() {
 		c.LocalAddr = m.LocalAddressV4

@@ -16,7 +16,7 @@ const (
 	openSentHold    = 4 * time.Minute // RFC 4271 §8.2.2 "large value"
 	notifyTimeout   = time.Second     // for writing a NOTIFICATION before closing
 	minSendHold     = time.Minute     // floor of the send hold timer
-	writeChunkBytes = 64 << 10
+	writeChunkBytes = 32 << 10
 	// writeCoalesce is the least time between two bursts of UPDATEs to a
 	// peer: changes arriving meanwhile are gathered (the RIB keeps only
 	// the latest state of each prefix) and sent together, in full
@@ -43,6 +43,7 @@ type conn struct {
 	closed    chan struct{}
 	closeOnce sync.Once
 	recvd     atomic.Pointer[Notification]
+	wbuf      *[]byte // the writer's own buffer, without Config.WriteBuffers
 	estAt     time.Time
 }
 
@@ -235,7 +236,6 @@ func (c *conn) routeRefresh(body []byte) {
 }
 
 func (c *conn) writeLoop(out Outbox) {
-	p := c.p
 	var ka <-chan time.Time
 	var kaTimer *time.Timer
 	if c.neg.Keepalive > 0 {
@@ -249,7 +249,6 @@ func (c *conn) writeLoop(out Outbox) {
 		}
 	}
 	limit := writeChunkBytes
-	buf := make([]byte, 0, limit+MaxExtendedLen)
 	coalesce := time.NewTimer(time.Hour)
 	coalesce.Stop()
 	defer coalesce.Stop()
@@ -265,23 +264,8 @@ func (c *conn) writeLoop(out Outbox) {
 			}
 		}
 		lastBurst = time.Now()
-		for {
-			select {
-			case <-c.closed:
-				return
-			default:
-			}
-			buf = out.Fill(buf[:0], limit)
-			if len(buf) == 0 {
-				break
-			}
-			n := countMessages(buf)
-			if err := c.writeMsg(buf); err != nil {
-				c.writeFailed(err)
-				return
-			}
-			p.updOut.Add(uint64(n))
-			resetKA()
+		if !c.burst(out, limit, resetKA) {
+			return
 		}
 		select {
 		case <-c.kickCh:
@@ -294,6 +278,51 @@ func (c *conn) writeLoop(out Outbox) {
 		case <-c.closed:
 			return
 		}
+	}
+}
+
+// NewWriteBuffers returns a pool of UPDATE-building buffers for
+// Config.WriteBuffers.
+func NewWriteBuffers() *sync.Pool {
+	return &sync.Pool{New: func() any {
+		// One extended message past the chunk grows it (append).
+		b := make([]byte, 0, writeChunkBytes+MaxMsgLen)
+		return &b
+	}}
+}
+
+// burst writes what out has, in chunks of about limit octets, until it
+// has nothing more; false when the connection failed or closed.
+func (c *conn) burst(out Outbox, limit int, sent func()) bool {
+	var bp *[]byte
+	if pool := c.p.cfg.WriteBuffers; pool != nil {
+		bp = pool.Get().(*[]byte)
+		defer pool.Put(bp)
+	} else {
+		if c.wbuf == nil {
+			b := make([]byte, 0, writeChunkBytes+MaxMsgLen)
+			c.wbuf = &b
+		}
+		bp = c.wbuf
+	}
+	for {
+		select {
+		case <-c.closed:
+			return false
+		default:
+		}
+		buf := out.Fill((*bp)[:0], limit)
+		*bp = buf
+		if len(buf) == 0 {
+			return true
+		}
+		n := countMessages(buf)
+		if err := c.writeMsg(buf); err != nil {
+			c.writeFailed(err)
+			return false
+		}
+		c.p.updOut.Add(uint64(n))
+		sent()
 	}
 }
 

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -49,8 +50,14 @@ type reader struct {
 	maxLen int
 }
 
+// readBufferBytes is the size of a session's receive buffer: several
+// UPDATEs per read system call.
+const readBufferBytes = 16 << 10
+
 func newReader(r io.Reader) *reader {
-	return &reader{r: r, buf: make([]byte, MaxExtendedLen), maxLen: MaxMsgLen}
+	// The message buffer grows to an extended message's size only when
+	// one arrives.
+	return &reader{r: bufio.NewReaderSize(r, readBufferBytes), buf: make([]byte, MaxMsgLen), maxLen: MaxMsgLen}
 }
 
 // next returns the type and body of the next message. The body aliases the
@@ -72,6 +79,9 @@ func (r *reader) next() (uint8, []byte, error) {
 	}
 	if typ < MsgOpen || typ > MsgRouteRefresh {
 		return 0, nil, &Notification{Code: ErrMsgHeader, Subcode: ErrSubBadMsgType, Data: []byte{typ}}
+	}
+	if length > len(r.buf) {
+		r.buf = append(r.buf[:HeaderLen], make([]byte, MaxExtendedLen-HeaderLen)...)
 	}
 	body := r.buf[HeaderLen:length]
 	if _, err := io.ReadFull(r.r, body); err != nil {

@@ -74,6 +74,11 @@ type Config struct {
 	AddPathTx  bool
 	// GracefulRestart announces the helper capability.
 	GracefulRestart bool
+	// WriteBuffers, when set, lends the writer the buffer it builds
+	// UPDATEs in for each burst (New must return a *[]byte); a server
+	// shares one pool among its peers so that idle sessions hold no
+	// buffer. Nil: each connection allocates its own.
+	WriteBuffers *sync.Pool
 }
 
 // Handler is the RIB side of a session.
