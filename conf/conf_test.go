@@ -266,7 +266,7 @@ prefix_list_file = "northfield.json"
 	if c.Server.ControlTokenSecret != "0123456789abcdef0123456789abcdef" {
 		t.Errorf("ControlTokenSecret = %q", c.Server.ControlTokenSecret)
 	}
-	if len(m.PrefixList) != 5 {
+	if m.PrefixList.Len() != 5 {
 		t.Errorf("PrefixList = %v", m.PrefixList)
 	}
 	// A bogon file replaces the preset list (with bogon_prefixes, if any).

@@ -208,7 +208,7 @@ type Member struct {
 	// them (bgpq4 JSON output, or one "PREFIX [ge N] [le N]" per line).
 	PrefixListFile string `toml:"prefix_list_file"`
 	// PrefixList is PrefixListFile parsed (by Load). Not a TOML key.
-	PrefixList []PrefixRange `toml:"-"`
+	PrefixList PrefixList `toml:"-"`
 	// OriginASNs may originate the member's routes. Default: the member's
 	// own ASN.
 	OriginASNs []ASNRange `toml:"origin_asns"`

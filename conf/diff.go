@@ -291,8 +291,8 @@ func diffMember(old *Config, i int, new *Config, j int, globalPolicy []FieldChan
 	} else if om.MD5PasswordFile != nm.MD5PasswordFile {
 		fields = append(fields, FieldChange{Field: "md5_password_file", Old: om.MD5PasswordFile, New: nm.MD5PasswordFile})
 	}
-	if om.PrefixListFile == nm.PrefixListFile && !reflect.DeepEqual(om.PrefixList, nm.PrefixList) {
-		f, _ := listChange("prefix_list", formatAll(om.PrefixList), formatAll(nm.PrefixList))
+	if om.PrefixListFile == nm.PrefixListFile && !om.PrefixList.Equal(nm.PrefixList) {
+		f, _ := listChange("prefix_list", formatAll(slices.Collect(om.PrefixList.All())), formatAll(slices.Collect(nm.PrefixList.All())))
 		fields = append(fields, f)
 	}
 	for _, f := range diffStruct("policy.", reflect.ValueOf(om.Effective), reflect.ValueOf(nm.Effective)) {

@@ -188,22 +188,19 @@ func ParseBogonList(data []byte, name string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
-func (c *Config) readPrefixList(is *issues, p path, f string) []PrefixRange {
+func (c *Config) readPrefixList(is *issues, p path, f string) PrefixList {
 	full := c.Path(f)
 	data, err := os.ReadFile(full)
 	if err != nil {
 		is.addErr(p, err, "cannot read %s: %s", full, errText(err))
-		return nil
+		return PrefixList{}
 	}
 	list, err := ParsePrefixList(data, full)
 	if err != nil {
 		addFileIssues(is, p, err)
-		return nil
+		return PrefixList{}
 	}
-	if list == nil {
-		list = []PrefixRange{}
-	}
-	return list
+	return NewPrefixList(list)
 }
 
 func (c *Config) readBogonFile(is *issues, p path, f string) ([]netip.Prefix, error) {

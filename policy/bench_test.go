@@ -99,7 +99,7 @@ func newBenchSetup() (*benchSetup, error) {
 		_, hi := pr.Bounds()
 		vrps = append(vrps, rpki.VRP{Prefix: p, MaxLen: uint8(hi), ASN: cfg.Members[0].ASN})
 	}
-	cfg.Members[0].PrefixList = list
+	cfg.Members[0].PrefixList = conf.NewPrefixList(list)
 	for len(vrps) < 100000 {
 		a := r.Uint32()
 		bits := 16 + r.IntN(9)

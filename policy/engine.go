@@ -224,7 +224,7 @@ func New(cfg *conf.Config, rpki RPKI) (*Engine, error) {
 			lo, hi := r.Bounds()
 			out = append(out, pentry[allowPay]{r.Prefix, allowPay{uint8(lo), uint8(hi), uint8(r.GE), uint8(r.LE), s}})
 		}
-		for _, r := range m.PrefixList {
+		for r := range m.PrefixList.All() {
 			if !r.Prefix.IsValid() {
 				continue
 			}

@@ -66,7 +66,11 @@ func buildPTable[T any](entries []pentry[T]) ptable[T] {
 		}
 		return cmp.Compare(a.p.Bits(), b.p.Bits())
 	})
-	var t ptable[T]
+	// Sized for every entry up front: no append slack stays behind (the
+	// tables of large prefix lists are the policy's biggest memory).
+	n := len(es)
+	t := ptable[T]{hi: make([]uint64, 0, n), lo: make([]uint64, 0, n), bits: make([]uint8, 0, n),
+		parent: make([]int32, 0, n), poff: make([]int32, 0, n+1), pay: make([]T, 0, n)}
 	var stack []int32
 	for i := 0; i < len(es); {
 		j := i
