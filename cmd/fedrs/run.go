@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -47,8 +48,30 @@ func runCommand() *cli.Command {
 			configFlag,
 			&cli.StringFlag{Name: "log-level", Usage: "override [server] log_level: debug, info, warn, error"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
+			&cli.StringFlag{Name: "cpuprofile", Hidden: true, EnvVars: []string{"FEDRS_CPUPROFILE"},
+				Usage: "write a CPU profile (pprof) to `FILE` until the route server stops"},
+			&cli.StringFlag{Name: "memprofile", Hidden: true, EnvVars: []string{"FEDRS_MEMPROFILE"},
+				Usage: "write a heap profile (pprof) to `FILE` when the route server stops"},
 		},
 		Action: func(c *cli.Context) error {
+			if p := c.String("cpuprofile"); p != "" {
+				f, err := os.Create(p)
+				if err != nil {
+					return &exitError{2, err}
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return &exitError{2, err}
+				}
+				defer func() { pprof.StopCPUProfile(); f.Close() }()
+			}
+			if p := c.String("memprofile"); p != "" {
+				defer func() {
+					if f, err := os.Create(p); err == nil {
+						pprof.WriteHeapProfile(f)
+						f.Close()
+					}
+				}()
+			}
 			cfg, err := conf.Load(c.String("config"))
 			if err != nil {
 				return &exitError{2, err}
