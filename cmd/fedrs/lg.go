@@ -467,7 +467,8 @@ func memberCommand() *cli.Command {
 			{Name: "enable", Usage: "lift a shutdown or a maximum-prefix hold", ArgsUsage: "MEMBER",
 				Flags: []cli.Flag{socketFlag, configFlagNoDefault}, Action: action("enable")},
 			{Name: "clear", Usage: "soft clear: --in asks the member to resend (ROUTE-REFRESH), --out resends to it", ArgsUsage: "MEMBER",
-				Flags:  []cli.Flag{socketFlag, configFlagNoDefault, &cli.BoolFlag{Name: "in"}, &cli.BoolFlag{Name: "out"}},
+				Flags: []cli.Flag{socketFlag, configFlagNoDefault, &cli.BoolFlag{Name: "in", Usage: "ask the member to resend its routes (ROUTE-REFRESH)"},
+					&cli.BoolFlag{Name: "out", Usage: "resend the member everything it should hold"}},
 				Action: action("clear")},
 		},
 	}
