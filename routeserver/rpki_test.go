@@ -1,0 +1,164 @@
+package routeserver_test
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fedrs/fedrs/conf"
+	"github.com/fedrs/fedrs/lab/member"
+	"github.com/fedrs/fedrs/routeserver"
+	"github.com/fedrs/fedrs/routeserver/rib"
+	"github.com/fedrs/fedrs/routeserver/rstest"
+	"github.com/fedrs/fedrs/rpki"
+)
+
+// rpkiFed is a route server whose RPKI data is one VRP JSON file the test
+// rewrites.
+type rpkiFed struct {
+	*rstest.Fed
+	mgr  *rpki.Manager
+	file string
+}
+
+func startRPKIFed(t testing.TB, vrps string) *rpkiFed {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "vrps.json")
+	if err := os.WriteFile(file, []byte(vrps), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	specs := rstest.Three()
+	cfgText := rstest.Config(specs, fmt.Sprintf("\n[rpki]\nfiles = [%q]\nregistry = false\n", file))
+	cfg, err := conf.Parse([]byte(cfgText), "test.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	mgr := rpki.NewManagerFromConfig(cfg, rpki.Options{Logger: rstest.Log, FilePoll: time.Hour})
+	done := make(chan struct{})
+	go func() { defer close(done); mgr.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-mgr.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("RPKI manager not ready")
+	}
+	fed := rstest.StartConfig(t, cfg, specs, routeserver.Options{RPKI: routeserver.RPKIFrom(mgr)})
+	fed.Srv.FollowRPKI(ctx, mgr)
+	return &rpkiFed{Fed: fed, mgr: mgr, file: file}
+}
+
+// publish rewrites the VRP file and makes the manager read it now.
+func (f *rpkiFed) publish(t testing.TB, vrps string) {
+	t.Helper()
+	if err := os.WriteFile(f.file, []byte(vrps), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.mgr.Reload()
+}
+
+func vrpJSON(prefix string, maxLen int, asn uint32) string {
+	return fmt.Sprintf(`{"roas":[{"prefix":%q,"maxLength":%d,"asn":"AS%d"}]}`, prefix, maxLen, asn)
+}
+
+// TestRPKIRevalidation: a VRP change re-validates the routes it covers:
+// a route that becomes invalid is withdrawn from the members, one that
+// becomes valid again is re-announced, routes not covered are untouched,
+// and no session is reset.
+func TestRPKIRevalidation(t *testing.T) {
+	a := rstest.Three()[0]
+	f := startRPKIFed(t, vrpJSON("10.1.0.0/16", 24, a.ASN))
+	ctx := rstest.Ctx(t)
+	ra, rc := f.Members["nhs-a"], f.Members["council-c"]
+	covered, other := netip.MustParsePrefix("10.1.1.0/24"), netip.MustParsePrefix("10.2.1.0/24")
+	for _, p := range []netip.Prefix{covered, other} {
+		if err := ra.Announce(ctx, member.Route{Prefix: p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := rc.WaitFor(ctx, "both routes", func(rs []member.Route) bool {
+		return rstest.Has(covered)(rs) && rstest.Has(other)(rs)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	upA, _ := ra.Uptime(ctx)
+	upC, _ := rc.Uptime(ctx)
+
+	// The VRP now names another origin: 10.1.1.0/24 is invalid.
+	f.publish(t, vrpJSON("10.1.0.0/16", 24, 65999))
+	if _, err := rc.WaitFor(ctx, "the invalid route withdrawn", func(rs []member.Route) bool {
+		return rstest.HasNot(covered)(rs) && rstest.Has(other)(rs)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rs := f.Srv.RIB().Lookup(covered, rib.Exact)
+	if len(rs) != 1 || rs[0].Verdict.Accepted() || !strings.Contains(fmt.Sprint(rs[0].Verdict.Filtered.Reasons()), "rpki_invalid") {
+		t.Errorf("route server holds %+v, want the route filtered as rpki_invalid", rs)
+	}
+	// Back to valid: re-announced.
+	f.publish(t, vrpJSON("10.1.0.0/16", 24, a.ASN))
+	if _, err := rc.WaitFor(ctx, "the route back", rstest.Has(covered)); err != nil {
+		t.Fatal(err)
+	}
+	if up, _ := ra.Uptime(ctx); !up.Equal(upA) {
+		t.Errorf("nhs-a's session was reset (up since %s, was %s)", up, upA)
+	}
+	if up, _ := rc.Uptime(ctx); !up.Equal(upC) {
+		t.Errorf("council-c's session was reset (up since %s, was %s)", up, upC)
+	}
+}
+
+// BenchmarkRevalidate10k: 10,000 routes of one member are covered by one
+// VRP; each iteration flips the VRP's origin (valid → invalid → valid) and
+// measures from the manager reading the new file until the other members
+// have every route withdrawn or back. Run:
+// go test -run x -bench Revalidate10k -benchtime 10x ./routeserver/
+func BenchmarkRevalidate10k(b *testing.B) {
+	const n = 10000
+	a := rstest.Three()[0]
+	f := startRPKIFed(b, vrpJSON("10.0.0.0/8", 24, a.ASN))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	ra, rc := f.Members["nhs-a"], f.Members["council-c"]
+	prefixes := make([]netip.Prefix, n)
+	for i := range prefixes {
+		prefixes[i] = netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(100 + i/256), byte(i % 256), 0}), 24)
+		if err := ra.Announce(ctx, member.Route{Prefix: prefixes[i]}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	count := func(rs []member.Route) int {
+		k := 0
+		for _, r := range rs {
+			if r.Prefix.Addr().As4()[0] == 10 {
+				k++
+			}
+		}
+		return k
+	}
+	wait := func(want int) {
+		if _, err := rc.WaitFor(ctx, fmt.Sprintf("%d routes", want), func(rs []member.Route) bool { return count(rs) == want }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	wait(n)
+	b.ResetTimer()
+	var worst time.Duration
+	for i := 0; i < b.N; i++ {
+		asn, want := uint32(65999), 0
+		if i%2 == 1 {
+			asn, want = a.ASN, n
+		}
+		start := time.Now()
+		f.publish(b, vrpJSON("10.0.0.0/8", 24, asn))
+		wait(want)
+		worst = max(worst, time.Since(start))
+	}
+	b.ReportMetric(float64(worst.Milliseconds()), "worst-ms")
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/change")
+}
