@@ -285,7 +285,7 @@ func (r *Recorder) RouteEvent(ev *rib.RouteEvent) {
 // PrefixExposure implements rib.ExposureObserver. Called with the RIB
 // locked: it only queues (exp is built fresh for each call and kept).
 func (r *Recorder) PrefixExposure(f session.Family, p netip.Prefix, exp []rib.Exposure) {
-	if !r.exports.Load() {
+	if !r.exports.Load() || r.q.attachExposure(f, p, exp) {
 		return
 	}
 	r.q.push(event{kind: evExposure, at: now(), fam: f, prefix: p, exp: exp}, r)
@@ -354,6 +354,7 @@ type event struct {
 	verdict policy.Verdict
 	cause   string
 	exp     []rib.Exposure
+	hasExp  bool // an evRoute carrying its prefix's exposure (one queue slot for both)
 	other   any
 	sync    chan struct{}
 }
@@ -411,6 +412,10 @@ type events [][]event
 // blockEvents is the size of a queue block (about 150 kB).
 const blockEvents = 1024
 
+// maxFreeBlocks bounds the empty blocks kept for reuse (about 10 MB): a
+// burst's backlog is given back to the garbage collector once written.
+const maxFreeBlocks = 64
+
 func (q *queue) init(limit int) {
 	q.limit = limit
 	q.wake = make(chan struct{}, 1)
@@ -462,6 +467,28 @@ func (q *queue) push(ev event, r *Recorder) {
 	}
 }
 
+// attachExposure hands exp to the newest queued event when that is the
+// route event of the same prefix (the RIB reports a prefix's exposure
+// right after its route events): the pair then takes one queue slot.
+func (q *queue) attachExposure(f session.Family, p netip.Prefix, exp []rib.Exposure) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	k := len(q.blocks)
+	if k == 0 {
+		return false
+	}
+	last := q.blocks[k-1]
+	if len(last) == 0 {
+		return false
+	}
+	ev := &last[len(last)-1]
+	if ev.kind != evRoute || ev.hasExp || ev.fam != f || ev.prefix != p {
+		return false
+	}
+	ev.exp, ev.hasExp = exp, true
+	return true
+}
+
 // pushControl queues a control event past the bound (they are rare).
 func (q *queue) pushControl(ev event) bool {
 	q.mu.Lock()
@@ -494,15 +521,15 @@ func (q *queue) take() (events, gap) {
 	return b, g
 }
 
-// recycle gives taken blocks back, emptied (keeping at most enough for
-// a full queue).
+// recycle gives taken blocks back, emptied, keeping at most
+// maxFreeBlocks for reuse.
 func (q *queue) recycle(b events) {
 	for _, blk := range b {
 		clear(blk) // drop references
 	}
 	q.mu.Lock()
 	for _, blk := range b {
-		if len(q.free)*blockEvents >= q.limit {
+		if len(q.free) >= maxFreeBlocks || len(q.free)*blockEvents >= q.limit {
 			break
 		}
 		q.free = append(q.free, blk[:0])

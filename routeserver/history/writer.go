@@ -351,6 +351,12 @@ func (w *writer) event(ev *event, n *uint64, syncs *[]chan struct{}, err *error)
 	case evRoute:
 		*err = w.route(ev)
 		*n++
+		if ev.hasExp {
+			if *err == nil && w.exports {
+				*err = w.exposure(ev)
+			}
+			*n++
+		}
 	case evExposure:
 		if w.exports {
 			*err = w.exposure(ev)
@@ -388,6 +394,9 @@ func (g *gap) add(ev event) {
 	switch ev.kind {
 	case evRoute:
 		g.routes++
+		if ev.hasExp {
+			g.exposures++
+		}
 	case evExposure:
 		g.exposures++
 	default:
