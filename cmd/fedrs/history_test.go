@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -16,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/history"
@@ -133,51 +131,9 @@ func TestHistoryCLI(t *testing.T) {
 // its members announce, shows the writer in `fedrs lg summary` and the
 // metrics, and a clean stop closes every interval.
 func TestRunRecordsHistory(t *testing.T) {
-	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	sock := filepath.Join(dir, "fedrs.sock")
-	text := strings.NewReplacer(`listen = ["127.0.0.1:179"]`, fmt.Sprintf(`listen = ["127.0.0.1:%d"]`, port),
-		`control = ""`, fmt.Sprintf("control = %q\nhistory = \"history.db\"", sock)).Replace(rstest.Config(rstest.Three(), ""))
-	file := filepath.Join(dir, "fedrs.toml")
-	os.WriteFile(file, []byte(text), 0o644)
-	cfg, err := conf.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, rstest.Log) }()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("run: %v", err)
-			}
-		}
-	}
-	t.Cleanup(stop)
-
+	f := startRun(t, `history = "history.db"`)
+	dir, sock, routers, stop := f.dir, f.sock, f.routers, f.stop
 	rctx := rstest.Ctx(t)
-	var routers []*member.Router
-	for _, m := range rstest.Three() {
-		r, err := member.Start(rctx, member.Config{Name: m.Name, ASN: m.ASN, LocalAddr: netip.MustParseAddr(m.Addr),
-			RSAddr: netip.MustParseAddr("127.0.0.1"), RSPort: port, RSASN: rstest.RSASN, Log: rstest.Log})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(r.Stop)
-		if err := r.WaitEstablished(rctx); err != nil {
-			t.Fatal(err)
-		}
-		routers = append(routers, r)
-	}
 	if err := routers[0].Announce(rctx, member.Route{Prefix: netip.MustParsePrefix("10.7.0.0/16")}); err != nil {
 		t.Fatal(err)
 	}

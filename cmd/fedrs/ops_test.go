@@ -219,13 +219,6 @@ func TestCheckDiff(t *testing.T) {
 // periodic dumps are scheduled, and a stop sends the Peer Downs and then
 // Termination.
 func TestRunBMPAndMRT(t *testing.T) {
-	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
 	// The collector: records each message's type and peer address.
 	col, err := net.Listen("tcp", "127.0.0.54:0")
 	if err != nil {
@@ -261,47 +254,10 @@ func TestRunBMPAndMRT(t *testing.T) {
 		return slices.Contains(msgs, s)
 	}
 
-	sock := filepath.Join(dir, "fedrs.sock")
 	extra := fmt.Sprintf("[[bmp]]\nname = \"test\"\naddress = %q\nconnect_retry = \"1s\"\n\n[mrt]\ndump_dir = \"mrt\"\ninterval = \"1h\"\n", col.Addr().String())
-	text := strings.NewReplacer(`listen = ["127.0.0.1:179"]`, fmt.Sprintf(`listen = ["127.0.0.1:%d"]`, port),
-		`control = ""`, fmt.Sprintf("control = %q", sock)).Replace(rstest.Config(rstest.Three(), extra))
-	file := filepath.Join(dir, "fedrs.toml")
-	os.WriteFile(file, []byte(text), 0o644)
-	cfg, err := conf.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, rstest.Log) }()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("run: %v", err)
-			}
-		}
-	}
-	t.Cleanup(stop)
-
+	f := startRun(t, extra)
+	dir, sock, routers, stop := f.dir, f.sock, f.routers, f.stop
 	rctx := rstest.Ctx(t)
-	var routers []*member.Router
-	for _, m := range rstest.Three() {
-		r, err := member.Start(rctx, member.Config{Name: m.Name, ASN: m.ASN, LocalAddr: netip.MustParseAddr(m.Addr),
-			RSAddr: netip.MustParseAddr("127.0.0.1"), RSPort: port, RSASN: rstest.RSASN, Log: rstest.Log})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(r.Stop)
-		routers = append(routers, r)
-	}
-	for _, r := range routers {
-		if err := r.WaitEstablished(rctx); err != nil {
-			t.Fatal(err)
-		}
-	}
 	if err := routers[0].Announce(rctx, member.Route{Prefix: netip.MustParsePrefix("10.7.0.0/16")}); err != nil {
 		t.Fatal(err)
 	}
