@@ -21,6 +21,7 @@ import (
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/history"
+	"github.com/fedrs/fedrs/routeserver/rstest"
 )
 
 // childDBEnv, when set, makes the test binary a route server with history
@@ -77,9 +78,9 @@ func runChild(path, confText string) int {
 // is still there.
 func TestKill9Recovery(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.db")
-	specs := []memberSpec{
-		{"nhs-a", 4200000001, "127.0.0.51"},
-		{"council-b", 4200000002, "127.0.0.52"},
+	specs := []rstest.Member{
+		{Name: "nhs-a", ASN: 4200000001, Addr: "127.0.0.51"},
+		{Name: "council-b", ASN: 4200000002, Addr: "127.0.0.52"},
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childDBEnv+"="+path, "FEDRS_HISTORY_CHILD_CONF="+configText(specs))
@@ -119,7 +120,7 @@ func TestKill9Recovery(t *testing.T) {
 	defer cancel()
 	var routers []*member.Router
 	for _, m := range specs {
-		r, err := member.Start(ctx, member.Config{Name: m.name, ASN: m.asn, LocalAddr: netip.MustParseAddr(m.addr),
+		r, err := member.Start(ctx, member.Config{Name: m.Name, ASN: m.ASN, LocalAddr: netip.MustParseAddr(m.Addr),
 			RSAddr: netip.MustParseAddr("127.0.0.1"), RSPort: rsPort, RSASN: rsASN, Log: testLog})
 		if err != nil {
 			t.Fatal(err)

@@ -12,86 +12,40 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/history"
 	"github.com/fedrs/fedrs/routeserver/rib"
+	"github.com/fedrs/fedrs/routeserver/rstest"
 )
 
-const rsASN = 4200000000
+const rsASN = rstest.RSASN
 
 var testLog = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 
-type memberSpec struct {
-	name string
-	asn  uint32
-	addr string
-}
-
 // fed is a route server with history and in-process members.
 type fed struct {
-	t       *testing.T
-	srv     *routeserver.Server
-	rec     *history.Recorder
-	path    string
-	port    int
-	members map[string]*member.Router
-	specs   []memberSpec
-	cancel  context.CancelFunc
-	done    chan struct{}
+	*rstest.Fed
+	t     *testing.T
+	rec   *history.Recorder
+	specs []rstest.Member
 }
 
-func configText(specs []memberSpec) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "[server]\nasn = %d\nrouter_id = \"10.255.255.254\"\nlisten = [\"127.0.0.1:179\"]\ncontrol = \"\"\n", rsASN)
-	for _, m := range specs {
-		fmt.Fprintf(&b, "[[member]]\nname = %q\nasn = %d\nneighbors = [%q]\npassive = true\nprefixes = [\"10.0.0.0/8 le 32 shared\"]\norigin_asns = [\"%d\", \"65000-65999\"]\n",
-			m.name, m.asn, m.addr, m.asn)
-	}
-	return b.String()
-}
+// configText is the test federation's configuration for specs.
+func configText(specs []rstest.Member) string { return rstest.Config(specs, "") }
 
-func startFed(t *testing.T, specs []memberSpec, path string) *fed {
+func startFed(t *testing.T, specs []rstest.Member, path string) *fed {
 	t.Helper()
-	cfg, err := conf.Parse([]byte(configText(specs)), "test.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	rec, err := history.Open(path, history.Options{Exports: true, CommitDelay: 5 * time.Millisecond, Log: testLog})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := routeserver.New(cfg, routeserver.Options{Log: testLog, Listen: []string{"127.0.0.1:0"}, History: rec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	f := &fed{t: t, srv: srv, rec: rec, path: path, members: map[string]*member.Router{}, specs: specs, cancel: cancel, done: make(chan struct{})}
-	go func() { defer close(f.done); srv.Run(ctx) }()
+	f := &fed{Fed: rstest.Start(t, specs, "", routeserver.Options{History: rec}), t: t, rec: rec, specs: specs}
 	t.Cleanup(f.stop)
-	waitFor(t, 5*time.Second, "route server listening", func() bool { return len(srv.Addrs()) > 0 })
-	f.port = int(srv.Addrs()[0].Port())
-	for _, m := range specs {
-		r, err := member.Start(context.Background(), member.Config{Name: m.name, ASN: m.asn, LocalAddr: netip.MustParseAddr(m.addr),
-			RSAddr: netip.MustParseAddr("127.0.0.1"), RSPort: f.port, RSASN: rsASN, Log: testLog})
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.members[m.name] = r
-		t.Cleanup(r.Stop)
-	}
-	ctx2, cancel2 := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel2()
-	for _, r := range f.members {
-		if err := r.WaitEstablished(ctx2); err != nil {
-			t.Fatal(err)
-		}
-	}
 	// The route server's side too.
 	waitFor(t, 10*time.Second, "sessions up at the route server", func() bool {
-		for _, n := range srv.Neighbors() {
-			if !srv.RIB().Stats(n.Source).Up {
+		for _, n := range f.Srv.Neighbors() {
+			if !f.Srv.RIB().Stats(n.Source).Up {
 				return false
 			}
 		}
@@ -100,13 +54,10 @@ func startFed(t *testing.T, specs []memberSpec, path string) *fed {
 	return f
 }
 
+// stop stops the route server, then the recorder (which records the
+// session downs of the shutdown).
 func (f *fed) stop() {
-	select {
-	case <-f.done:
-	default:
-		f.cancel()
-		<-f.done
-	}
+	f.Stop()
 	f.rec.Close()
 }
 
@@ -143,7 +94,7 @@ type snapshot struct {
 }
 
 func (f *fed) ribRoutes() []string {
-	rs, _ := f.srv.RIB().Routes(rib.Filter{Member: -1}, 0, 0)
+	rs, _ := f.Srv.RIB().Routes(rib.Filter{Member: -1}, 0, 0)
 	var out []string
 	for _, r := range rs {
 		var filtered []string
@@ -160,10 +111,10 @@ func (f *fed) ribRoutes() []string {
 
 func (f *fed) ribExported() (map[string][]string, map[string]bool) {
 	exp, up := map[string][]string{}, map[string]bool{}
-	for _, n := range f.srv.Neighbors() {
-		name := f.specs[n.Member].name
-		up[name] = f.srv.RIB().Stats(n.Source).Up
-		rs, _ := f.srv.RIB().Exported(n.Member, 0, 0)
+	for _, n := range f.Srv.Neighbors() {
+		name := f.specs[n.Member].Name
+		up[name] = f.Srv.RIB().Stats(n.Source).Up
+		rs, _ := f.Srv.RIB().Exported(n.Member, 0, 0)
 		var out []string
 		for _, r := range rs {
 			from, _, _ := strings.Cut(r.Source.Name, " ")
@@ -217,15 +168,15 @@ func containsPrefix(rs []string, prefix, memberName, verdictPrefix string) bool 
 
 func TestAtEqualsRIBSnapshots(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.db")
-	specs := []memberSpec{
-		{"nhs-a", 4200000001, "127.0.0.41"},
-		{"nhs-b", 4200000002, "127.0.0.42"},
-		{"council-c", 4200000003, "127.0.0.43"},
+	specs := []rstest.Member{
+		{Name: "nhs-a", ASN: 4200000001, Addr: "127.0.0.41"},
+		{Name: "nhs-b", ASN: 4200000002, Addr: "127.0.0.42"},
+		{Name: "council-c", ASN: 4200000003, Addr: "127.0.0.43"},
 	}
 	f := startFed(t, specs, path)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	a, b, c := f.members["nhs-a"], f.members["nhs-b"], f.members["council-c"]
+	a, b, c := f.Members["nhs-a"], f.Members["nhs-b"], f.Members["council-c"]
 	pfx := netip.MustParsePrefix
 	var snaps []snapshot
 	snaps = append(snaps, f.take(ctx)) // nothing announced yet
@@ -280,15 +231,15 @@ func TestAtEqualsRIBSnapshots(t *testing.T) {
 			t.Errorf("instant %d (%s): at TIME gives\n  %s\nthe RIB held\n  %s", i, s.at.Format(time.RFC3339Nano), strings.Join(got, "\n  "), strings.Join(s.routes, "\n  "))
 		}
 		for _, m := range specs {
-			ex, up, err := rd.ExportedTo(ctx, s.at, m.name)
+			ex, up, err := rd.ExportedTo(ctx, s.at, m.Name)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if up != s.up[m.name] {
-				t.Errorf("instant %d: %s session up %v in the history, %v in the RIB", i, m.name, up, s.up[m.name])
+			if up != s.up[m.Name] {
+				t.Errorf("instant %d: %s session up %v in the history, %v in the RIB", i, m.Name, up, s.up[m.Name])
 			}
-			want := s.exported[m.name]
-			if !s.up[m.name] {
+			want := s.exported[m.Name]
+			if !s.up[m.Name] {
 				want = nil // nothing is sent to a member whose session is down
 			}
 			var got []string
@@ -297,7 +248,7 @@ func TestAtEqualsRIBSnapshots(t *testing.T) {
 			}
 			slices.Sort(got)
 			if !slices.Equal(got, want) {
-				t.Errorf("instant %d: exported to %s: history %v, RIB %v", i, m.name, got, want)
+				t.Errorf("instant %d: exported to %s: history %v, RIB %v", i, m.Name, got, want)
 			}
 		}
 	}
