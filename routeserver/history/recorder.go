@@ -43,10 +43,6 @@ type Options struct {
 	// PruneBatch is the most rows of one table one retention step deletes
 	// (default 2000); steps run between event batches.
 	PruneBatch int
-	// Nice is the writer thread's nice value (Linux): the writer yields
-	// the CPUs to routing when they are busy. Default 10; negative: keep
-	// the process's priority.
-	Nice int
 	// Version is recorded with each run ("fedrs 1.2.3").
 	Version string
 	Log     *slog.Logger
@@ -80,9 +76,6 @@ func (o *Options) defaults() {
 	}
 	if o.CommitDelay <= 0 {
 		o.CommitDelay = 50 * time.Millisecond
-	}
-	if o.Nice == 0 {
-		o.Nice = 10
 	}
 	if o.PruneBatch <= 0 {
 		o.PruneBatch = 2000

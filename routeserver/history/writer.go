@@ -223,9 +223,6 @@ func processAlive(pid int) bool {
 // run is the writer goroutine.
 func (w *writer) run() {
 	defer close(w.r.done)
-	if err := lowerPriority(w.r.opts.Nice); err != nil {
-		w.r.log.Warn("history: cannot lower the writer's priority", "err", err)
-	}
 	hb := time.NewTicker(w.r.opts.Heartbeat)
 	defer hb.Stop()
 	delay := time.NewTimer(time.Hour)
