@@ -25,6 +25,7 @@ type routeRow struct {
 	fromCause  int32
 	to         int64 // 0: open
 	toCause    int32
+	set        int32 // the export set from the start (0: none recorded here)
 }
 
 type routeClose struct {
@@ -93,6 +94,19 @@ func (w *writer) closeRoute(id, at int64, cause int32) {
 	b.closes = append(b.closes, routeClose{id: id, to: at, cause: cause})
 }
 
+// rowExp records set as the export set of route version id from its
+// start, when its row is still in the buffer and starts at at; it
+// reports whether it could.
+func (w *writer) rowExp(id, at int64, set int32) bool {
+	b := &w.buf
+	i := id - b.firstRoute
+	if len(b.routes) == 0 || i < 0 || i >= int64(len(b.routes)) || b.routes[i].from != at {
+		return false
+	}
+	b.routes[i].set = set
+	return true
+}
+
 func (w *writer) addExp(route, from int64, set int32) {
 	b := &w.buf
 	k := expKey{route, from}
@@ -125,14 +139,17 @@ func (w *writer) maybeFlush() error {
 // flush writes the buffered rows.
 func (w *writer) flush() error {
 	b := &w.buf
-	if err := writeChunks(w, "route", len(b.routes), 15, "INSERT INTO routes (id, family, pstart, pend, plen, path_id, source_id, attrs_id, verdict_id, filtered, valid_from, from_cause, valid_to, to_cause, recovered) VALUES ",
+	if err := writeChunks(w, "route", len(b.routes), 15, "INSERT INTO routes (id, family, pstart, pend, plen, path_id, source_id, attrs_id, verdict_id, filtered, valid_from, from_cause, valid_to, to_cause, set_id) VALUES ",
 		"", func(args []any, i int) []any {
 			r := &b.routes[i]
-			var to, toCause any
+			var to, toCause, set any
 			if r.to != 0 {
 				to, toCause = r.to, r.toCause
 			}
-			return append(args, r.id, r.family, r.start, r.end, r.plen, r.pathID, r.src, r.attrs, r.verdict, r.filtered, r.from, r.fromCause, to, toCause, 0)
+			if r.set != 0 {
+				set = r.set
+			}
+			return append(args, r.id, r.family, r.start, r.end, r.plen, r.pathID, r.src, r.attrs, r.verdict, r.filtered, r.from, r.fromCause, to, toCause, set)
 		}); err != nil {
 		return fmt.Errorf("inserting route versions: %w", err)
 	}

@@ -126,6 +126,8 @@ type Version struct {
 	// Exports are the exposure intervals of the version: to whom it was
 	// exported, when.
 	Exports []Export `json:"exported"`
+
+	firstSet []string // routes.set_id's members; nil when the row has none
 }
 
 // Export is one exposure interval.
@@ -157,11 +159,12 @@ type Query struct {
 
 const versionColumns = `r.id, r.family, r.pstart, r.plen, r.path_id, m.name, s.addr, r.valid_from, r.valid_to, fc.text, tc.text, r.recovered,
 	v.accepted, v.filtered, v.tagged, v.rov, v.aspa, v.registry, v.blackhole, v.graceful_shutdown,
-	a.origin, a.as_path, a.next_hop, a.next_hop_ll, a.med, a.communities, a.large, a.otc`
+	a.origin, a.as_path, a.next_hop, a.next_hop_ll, a.med, a.communities, a.large, a.otc, ms0.members`
 
 const versionJoins = ` CROSS JOIN sources s ON s.id = r.source_id CROSS JOIN members m ON m.id = s.member_id
 	CROSS JOIN verdicts v ON v.id = r.verdict_id CROSS JOIN attr_sets a ON a.id = r.attrs_id
-	CROSS JOIN causes fc ON fc.id = r.from_cause LEFT JOIN causes tc ON tc.id = r.to_cause`
+	CROSS JOIN causes fc ON fc.id = r.from_cause LEFT JOIN causes tc ON tc.id = r.to_cause
+	LEFT JOIN member_sets ms0 ON ms0.id = r.set_id`
 
 // Versions returns the route versions q selects, ordered by prefix,
 // then time, with their exposure intervals.
@@ -280,10 +283,15 @@ func (r *Reader) ExportedTo(ctx context.Context, t time.Time, member string) (vs
 	if n == 0 {
 		return nil, false, nil
 	}
-	vs, err = r.scanVersions(ctx, "SELECT "+versionColumns+" FROM routes r"+versionJoins+` CROSS JOIN exposures e ON e.route_id = r.id
-		WHERE r.valid_from <= ?1 AND (r.valid_to IS NULL OR r.valid_to > ?1)
-		AND e.valid_from <= ?1 AND (e.valid_to IS NULL OR e.valid_to > ?1)
-		AND e.set_id IN (SELECT set_id FROM member_set_members WHERE member_id = ?2)
+	// The version's first set (routes.set_id) is in force at t when no
+	// exposure row of it has started by then; otherwise the row in force.
+	vs, err = r.scanVersions(ctx, "SELECT "+versionColumns+" FROM routes r"+versionJoins+`
+		WHERE r.valid_from <= ?1 AND (r.valid_to IS NULL OR r.valid_to > ?1) AND (
+			(r.set_id IN (SELECT set_id FROM member_set_members WHERE member_id = ?2)
+				AND NOT EXISTS (SELECT 1 FROM exposures e0 WHERE e0.route_id = r.id AND e0.valid_from <= ?1))
+			OR EXISTS (SELECT 1 FROM exposures e WHERE e.route_id = r.id
+				AND e.valid_from <= ?1 AND (e.valid_to IS NULL OR e.valid_to > ?1)
+				AND e.set_id IN (SELECT set_id FROM member_set_members WHERE member_id = ?2)))
 		ORDER BY r.family, r.pstart, r.plen, m.name`, us, id)
 	if err != nil {
 		return nil, true, err
@@ -304,11 +312,11 @@ func (r *Reader) scanVersions(ctx context.Context, query string, args ...any) ([
 		var start []byte
 		var from int64
 		var to, med, otc sql.NullInt64
-		var endCause sql.NullString
+		var endCause, firstSet sql.NullString
 		var filtered, tagged, comms, large string
 		if err := rows.Scan(&v.ID, &fam, &start, &plen, &v.PathID, &v.Member, &v.Neighbor, &from, &to, &v.Cause, &endCause, &v.Recovered,
 			&v.Accepted, &filtered, &tagged, &v.ROV, &v.ASPA, &v.Registry, &v.Blackhole, &v.GracefulShutdown,
-			&v.Origin, &v.ASPath, &v.NextHop, &v.NextHopLL, &med, &comms, &large, &otc); err != nil {
+			&v.Origin, &v.ASPath, &v.NextHop, &v.NextHopLL, &med, &comms, &large, &otc, &firstSet); err != nil {
 			return nil, r.wrap(err)
 		}
 		addr, ok := netip.AddrFromSlice(start)
@@ -330,6 +338,12 @@ func (r *Reader) scanVersions(ctx context.Context, query string, args ...any) ([
 			v.OTC = &o
 		}
 		v.Exports = []Export{}
+		if firstSet.Valid {
+			v.firstSet = strings.Fields(firstSet.String)
+			if v.firstSet == nil {
+				v.firstSet = []string{}
+			}
+		}
 		out = append(out, v)
 	}
 	return out, r.wrap(rows.Err())
@@ -344,9 +358,13 @@ func timePtr(v sql.NullInt64) *time.Time {
 }
 
 // attachExports loads the exposure intervals of vs (only the one in force
-// at `at` when it is not zero).
+// at `at` when it is not zero). A version's intervals are its first export
+// set (routes.set_id) from its start, then its exposure rows in order; each
+// lasts until the next one starts, its own end, or the version's end, and
+// rows of the empty set only end the previous one.
 func (r *Reader) attachExports(ctx context.Context, vs []Version, at time.Time) error {
 	idx := make(map[int64]int, len(vs))
+	rows := make([][]expRowOut, len(vs))
 	for i := range vs {
 		idx[vs[i].ID] = i
 	}
@@ -359,39 +377,65 @@ func (r *Reader) attachExports(ctx context.Context, vs []Version, at time.Time) 
 			ph = append(ph, "?")
 			args = append(args, v.ID)
 		}
-		q := "SELECT e.route_id, e.valid_from, e.valid_to, e.recovered, ms.members FROM exposures e CROSS JOIN member_sets ms ON ms.id = e.set_id WHERE e.route_id IN (" +
-			strings.Join(ph, ",") + ")"
-		if !at.IsZero() {
-			q += " AND e.valid_from <= ? AND (e.valid_to IS NULL OR e.valid_to > ?)"
-			args = append(args, at.UnixMicro(), at.UnixMicro())
-		}
-		q += " ORDER BY e.route_id, e.valid_from"
-		rows, err := r.db.QueryContext(ctx, q, args...)
+		q := "SELECT e.route_id, e.valid_from, e.valid_to, e.recovered, e.set_id, COALESCE(ms.members, '') FROM exposures e LEFT JOIN member_sets ms ON ms.id = e.set_id WHERE e.route_id IN (" +
+			strings.Join(ph, ",") + ") ORDER BY e.route_id, e.valid_from"
+		res, err := r.db.QueryContext(ctx, q, args...)
 		if err != nil {
 			return r.wrap(err)
 		}
-		for rows.Next() {
-			var id, from int64
-			var to sql.NullInt64
-			var e Export
-			var members string
-			if err := rows.Scan(&id, &from, &to, &e.Recovered, &members); err != nil {
-				rows.Close()
+		for res.Next() {
+			var id int64
+			var e expRowOut
+			if err := res.Scan(&id, &e.from, &e.to, &e.recovered, &e.set, &e.members); err != nil {
+				res.Close()
 				return r.wrap(err)
 			}
-			e.From, e.To, e.Members = time.UnixMicro(from), timePtr(to), strings.Fields(members)
-			v := &vs[idx[id]]
-			if e.To == nil && v.To != nil { // open until its route version ended
-				e.To, e.Recovered = v.To, v.Recovered
-			}
-			v.Exports = append(v.Exports, e)
+			rows[idx[id]] = append(rows[idx[id]], e)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		res.Close()
+		if err := res.Err(); err != nil {
 			return r.wrap(err)
 		}
 	}
+	for i := range vs {
+		v := &vs[i]
+		var segs []Export
+		end := func(t time.Time) { // ends the last interval at t if still open
+			if n := len(segs); n > 0 && segs[n-1].To == nil {
+				segs[n-1].To = &t
+			}
+		}
+		if v.firstSet != nil && len(v.firstSet) > 0 {
+			segs = append(segs, Export{From: v.From, Members: v.firstSet})
+		}
+		for _, e := range rows[i] {
+			from := time.UnixMicro(e.from)
+			end(from)
+			if e.set == 0 {
+				continue
+			}
+			segs = append(segs, Export{From: from, To: timePtr(e.to), Members: strings.Fields(e.members), Recovered: e.recovered})
+		}
+		if n := len(segs); n > 0 && segs[n-1].To == nil && v.To != nil {
+			segs[n-1].To, segs[n-1].Recovered = v.To, segs[n-1].Recovered || v.Recovered
+		}
+		for _, s := range segs {
+			if !at.IsZero() && (s.From.After(at) || (s.To != nil && !s.To.After(at))) {
+				continue
+			}
+			v.Exports = append(v.Exports, s)
+		}
+	}
 	return nil
+}
+
+// expRowOut is one exposures row as attachExports reads it.
+type expRowOut struct {
+	from      int64
+	to        sql.NullInt64
+	recovered bool
+	set       int64
+	members   string
 }
 
 func (r *Reader) wrap(err error) error {

@@ -16,7 +16,7 @@ const ApplicationID = 0x66656472
 
 // SchemaVersion is the schema this code writes and reads. Older databases
 // are migrated forward on open; newer ones are refused.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // migration returns the DDL that brings a database from version v to
 // v+1. Never edit a released migration: add a new one.
@@ -24,6 +24,8 @@ func migration(v int) string {
 	switch v {
 	case 0:
 		return schemaV1
+	case 1:
+		return schemaV2
 	}
 	return ""
 }
@@ -154,7 +156,7 @@ CREATE TABLE routes (
 );
 CREATE INDEX routes_prefix   ON routes(family, pstart, plen, valid_from);
 CREATE INDEX routes_source   ON routes(source_id, valid_from);
-CREATE INDEX routes_to       ON routes(valid_to) WHERE valid_to IS NOT NULL;
+CREATE INDEX routes_to       ON routes(valid_to);
 CREATE INDEX routes_filtered ON routes(verdict_id, valid_from) WHERE filtered = 1;
 
 -- Exposure intervals: route version route_id was exported to the members
@@ -162,10 +164,7 @@ CREATE INDEX routes_filtered ON routes(verdict_id, valid_from) WHERE filtered = 
 -- valid_from to valid_to. "Could member X reach P at T" is: X had a
 -- session up at T and X is in the set of an exposure of P open at T.
 -- An exposure lies within its route version's interval: they are found
--- (and pruned) through their route. valid_to NULL means "until the route
--- version ends" (open while the route is, closed at its valid_to once it
--- is): only a change of the export set while the route lives writes an
--- exposure's valid_to.
+-- (and pruned) through their route.
 CREATE TABLE exposures (
 	route_id   INTEGER NOT NULL REFERENCES routes(id),
 	valid_from INTEGER NOT NULL,
@@ -174,6 +173,7 @@ CREATE TABLE exposures (
 	recovered  INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (route_id, valid_from)
 ) WITHOUT ROWID;
+CREATE INDEX exposures_to    ON exposures(valid_to);
 
 -- BGP sessions as intervals, with what was negotiated and how they ended.
 CREATE TABLE sessions (
@@ -231,6 +231,24 @@ CREATE TABLE gaps (
 	reason      TEXT NOT NULL
 );
 CREATE INDEX gaps_last ON gaps(last_at);
+`
+
+// schemaV2 records a route version's first export set in its row and
+// lets exposure rows stay open until their version ends:
+//
+//   - routes.set_id: the members a version is exported to from its start,
+//     until its first exposure row (a row with set_id 0 means "to nobody
+//     from then on") or, without one, until the version ends; one insert
+//     fewer for most versions. NULL in rows written by version 1.
+//   - An exposure row whose valid_to is NULL lasts until its version ends
+//     (version 1 closed them explicitly, which stays valid).
+//   - routes_to indexes closed rows only; exposures_to is gone (open rows
+//     are found through their route).
+const schemaV2 = `
+ALTER TABLE routes ADD COLUMN set_id INTEGER;
+DROP INDEX routes_to;
+CREATE INDEX routes_to ON routes(valid_to) WHERE valid_to IS NOT NULL;
+DROP INDEX exposures_to;
 `
 
 // Error kinds callers can test with errors.Is.

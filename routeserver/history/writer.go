@@ -49,7 +49,8 @@ type openRoute struct {
 	expSet  int32
 	pathID  uint32
 	row     int64
-	expFrom int64 // valid_from of the open exposure (0: none)
+	expFrom int64 // valid_from of the open exposure row (0: none)
+	inRow   bool  // the first export set is in the route row (routes.set_id)
 }
 
 type memberRef struct {
@@ -649,29 +650,39 @@ func (w *writer) exposure(ev *event) error {
 			}
 			break
 		}
-		if set == o.expSet {
-			continue
-		}
-		if o.expFrom != 0 {
-			w.closeExp(o.row, o.expFrom, ev.at)
-			o.expFrom, o.expSet = 0, 0
-		}
-		if set != 0 {
-			w.addExp(o.row, ev.at, set)
-			o.expFrom, o.expSet = ev.at, set
-		}
+		w.setExposure(o, set, ev.at)
 	}
 	return w.maybeFlush()
+}
+
+// setExposure records that route version o is exported to set from at.
+// The first set, when it starts with the version and its row is not
+// written yet, goes into the row: one insert fewer for most versions.
+func (w *writer) setExposure(o *openRoute, set int32, at int64) {
+	if set == o.expSet {
+		return
+	}
+	if !o.inRow && o.expFrom == 0 && o.expSet == 0 && w.rowExp(o.row, at, set) {
+		o.inRow, o.expSet = true, set
+		return
+	}
+	if o.expFrom != 0 {
+		w.closeExp(o.row, o.expFrom, at)
+		o.expFrom = 0
+	}
+	// After a set in the row, even "nobody" needs a row to end it.
+	if set != 0 || o.inRow {
+		w.addExp(o.row, at, set)
+		o.expFrom = at
+	}
+	o.expSet = set
 }
 
 // closeAllExposures ends every open exposure (exports turned off).
 func (w *writer) closeAllExposures(at int64) error {
 	for _, list := range w.open {
 		for i := range list {
-			if o := &list[i]; o.expFrom != 0 {
-				w.closeExp(o.row, o.expFrom, at)
-				o.expFrom, o.expSet = 0, 0
-			}
+			w.setExposure(&list[i], 0, at)
 		}
 	}
 	return w.flush()
