@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"io"
-	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -156,15 +153,7 @@ func TestRunRecordsHistory(t *testing.T) {
 	if err != nil || !regexp.MustCompile(`history \S+history\.db: [1-9]\d* events committed, queue \d+/262144, 0 dropped in 0 gaps`).MatchString(out) {
 		t.Errorf("lg summary: %v\n%s", err, out)
 	}
-	cl := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-	}}}
-	resp, err := cl.Get("http://fedrs/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	body := f.metrics(t)
 	if !regexp.MustCompile(`(?m)^fedrs_history_events_committed [1-9]`).Match(body) || !strings.Contains(string(body), "fedrs_history_db_bytes") {
 		t.Errorf("metrics lack the history writer:\n%s", body)
 	}

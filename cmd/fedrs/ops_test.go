@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -287,15 +285,7 @@ func TestRunBMPAndMRT(t *testing.T) {
 		st.MRT.Dir != filepath.Join(dir, "mrt") || !st.MRT.Next.After(time.Now()) || len(st.BMP) != 1 {
 		t.Errorf("status: %v %+v (mrt %+v)", err, st, st.MRT)
 	}
-	cl := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
-	}}}
-	resp, err := cl.Get("http://fedrs/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	body := f.metrics(t)
 	for _, re := range []string{`(?m)^fedrs_bmp_up\{address="127\.0\.0\.54:\d+",collector="test"\} 1$`, `(?m)^fedrs_bmp_queue_drops_total\{collector="test"\} 0$`,
 		`(?m)^fedrs_bmp_messages_sent_total\{collector="test"\} [1-9]`, `(?m)^fedrs_mrt_dumps_total 0$`} {
 		if !regexp.MustCompile(re).Match(body) {
