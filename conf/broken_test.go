@@ -858,7 +858,7 @@ address = "rpki.example.net:3323"
 preference = 2
 `,
 		want: `
-testdata/fedrs.toml:6: history.queue: 0 is too small; use a number of events, at least 1 (default 262144)
+testdata/fedrs.toml:6: history.queue: 0 is too small; use a number of events, at least 1 (default 1048576)
 testdata/fedrs.toml:7: history.retain: invalid duration "-5d": want a number of days like "400d" or a Go duration like "90s"
 testdata/fedrs.toml:10: rpki.server: "3323" is not address:port; write "address:port", e.g. "0.0.0.0:179" or "[2001:db8::1]:179"
 testdata/fedrs.toml:14: rpki.cache[1].preference: -1 is negative; use 0 or more (lower is preferred)

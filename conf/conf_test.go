@@ -114,7 +114,7 @@ neighbors = ["192.0.2.11"]
 		t.Errorf("server defaults: %+v", s)
 	}
 	h := c.History
-	if h.Retain.Duration != 400*24*time.Hour || h.Exports == nil || !*h.Exports || h.Queue != 262144 {
+	if h.Retain.Duration != 400*24*time.Hour || h.Exports == nil || !*h.Exports || h.Queue != 1<<20 || h.WriteBehind == nil || h.WriteBehind.Duration != 30*time.Second {
 		t.Errorf("history defaults: %+v", h)
 	}
 	if c.RPKI.Registry == nil || !*c.RPKI.Registry {

@@ -69,8 +69,13 @@ type History struct {
 	// received. Default true.
 	Exports *bool `toml:"exports"`
 	// Queue is the bound of the queue between the RIB and the writer, in
-	// events. Default 262144.
+	// events. Default 1048576.
 	Queue int `toml:"queue"`
+	// WriteBehind is how long the writer may hold events in memory while
+	// the route server is busy (a table load, a burst of changes), so that
+	// recording does not compete with routing for CPU. Default 30s; "0s"
+	// writes at once.
+	WriteBehind *Duration `toml:"write_behind"`
 }
 
 // RPKI is the [rpki] table.

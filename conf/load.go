@@ -24,7 +24,8 @@ const (
 	DefaultHoldTime     = 90 * time.Second
 	DefaultConnectRetry = 30 * time.Second
 	DefaultRetain       = 400 * 24 * time.Hour
-	DefaultQueue        = 262144
+	DefaultQueue        = 1 << 20
+	DefaultWriteBehind  = 30 * time.Second
 	DefaultPort         = 179
 	DefaultGTSMHops     = 1
 	DefaultAddPath      = "receive"
@@ -190,6 +191,9 @@ func (c *Config) applyDefaults(present presence, bogonFiles map[string][]netip.P
 	}
 	if h.Queue == 0 && !set(path{"history", "queue"}, val(h.Queue)) {
 		h.Queue = DefaultQueue
+	}
+	if h.WriteBehind == nil {
+		h.WriteBehind = &Duration{DefaultWriteBehind}
 	}
 	if c.RPKI.Registry == nil {
 		c.RPKI.Registry = ptr(true)

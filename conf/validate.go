@@ -260,6 +260,9 @@ func (v *validator) history() {
 	if h.Retain.Duration < 0 {
 		v.is.add(p.add("retain"), "%s is negative; use a duration like \"400d\", or \"0s\" to keep everything", h.Retain.Duration)
 	}
+	if h.WriteBehind != nil && h.WriteBehind.Duration < 0 {
+		v.is.add(p.add("write_behind"), "%s is negative; use a duration like \"30s\", or \"0s\" to write at once", h.WriteBehind.Duration)
+	}
 	if h.Queue < 1 {
 		v.is.add(p.add("queue"), "%d is too small; use a number of events, at least 1 (default %d)", h.Queue, DefaultQueue)
 	}

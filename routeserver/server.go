@@ -124,6 +124,10 @@ func New(cfg *conf.Config, opts Options) (*Server, error) {
 	s.rib.SetMembers(len(cfg.Members))
 	if opts.History != nil {
 		s.rib.SetObserver(opts.History)
+		if b, ok := opts.History.(interface{ SetBusy(func() bool) }); ok {
+			// Write-behind: the recorder holds its writes while exports wait.
+			b.SetBusy(s.rib.HasPendingOut)
+		}
 		opts.History.ConfigLoaded(cfg, "")
 		s.monitors = append(s.monitors, opts.History)
 	}

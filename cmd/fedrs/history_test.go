@@ -150,7 +150,7 @@ func TestRunRecordsHistory(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	out, err := runCLI(t, "lg", "summary", "--socket", sock)
-	if err != nil || !regexp.MustCompile(`history \S+history\.db: [1-9]\d* events committed, queue \d+/262144, 0 dropped in 0 gaps`).MatchString(out) {
+	if err != nil || !regexp.MustCompile(`history \S+history\.db: [1-9]\d* events committed, queue \d+/1048576, 0 dropped in 0 gaps`).MatchString(out) {
 		t.Errorf("lg summary: %v\n%s", err, out)
 	}
 	body := f.metrics(t)

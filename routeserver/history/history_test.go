@@ -185,10 +185,13 @@ func TestAtEqualsRIBSnapshots(t *testing.T) {
 	must(t, a.Announce(ctx, member.Route{Prefix: pfx("10.1.0.0/16")}))
 	must(t, a.Announce(ctx, member.Route{Prefix: pfx("10.2.0.0/16"), ASPath: []uint32{65010}}))
 	must(t, b.Announce(ctx, member.Route{Prefix: pfx("10.1.0.0/16"), ASPath: []uint32{65020, 65021}}))
+	// B also announces A's 10.2/16 (a longer path): A's route stays when B's
+	// session drops, and its exposure changes then.
+	must(t, b.Announce(ctx, member.Route{Prefix: pfx("10.2.0.0/16"), ASPath: []uint32{65020, 65021, 65022}}))
 	must(t, c.Announce(ctx, member.Route{Prefix: pfx("192.168.50.0/24")}))                                         // prefix not allowed
 	must(t, c.Announce(ctx, member.Route{Prefix: pfx("10.3.0.0/16"), NextHop: netip.MustParseAddr("127.0.0.99")})) // next hop not C's
 	waitFor(t, 15*time.Second, "step 1 in the RIB", f.ribHas(func(rs []string) bool {
-		return len(rs) == 5 && containsPrefix(rs, "10.3.0.0/16", "council-c", "filtered") && containsPrefix(rs, "192.168.50.0/24", "council-c", "filtered")
+		return len(rs) == 6 && containsPrefix(rs, "10.3.0.0/16", "council-c", "filtered") && containsPrefix(rs, "192.168.50.0/24", "council-c", "filtered")
 	}))
 	if _, err := c.WaitFor(ctx, "10.2.0.0/16 at C", func(rs []member.Route) bool { _, ok := member.Find(rs, pfx("10.2.0.0/16")); return ok }); err != nil {
 		t.Fatal(err)
@@ -201,7 +204,7 @@ func TestAtEqualsRIBSnapshots(t *testing.T) {
 	must(t, a.Announce(ctx, member.Route{Prefix: pfx("10.2.0.0/16"), ASPath: []uint32{65010, 65011}, MED: u32(20)}))
 	must(t, c.Announce(ctx, member.Route{Prefix: pfx("10.3.0.0/16")}))
 	waitFor(t, 15*time.Second, "step 2 in the RIB", f.ribHas(func(rs []string) bool {
-		return len(rs) == 4 && !containsPrefix(rs, "10.1.0.0/16", "nhs-a", "") && containsPrefix(rs, "10.3.0.0/16", "council-c", "accepted") &&
+		return len(rs) == 5 && !containsPrefix(rs, "10.1.0.0/16", "nhs-a", "") && containsPrefix(rs, "10.3.0.0/16", "council-c", "accepted") &&
 			slices.ContainsFunc(rs, func(s string) bool { return strings.Contains(s, "|4200000001 65010 65011|") })
 	}))
 	snaps = append(snaps, f.take(ctx))

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,8 +33,15 @@ type Options struct {
 	// receive); false records imports only. A configuration load
 	// ([history] exports) replaces it.
 	Exports bool
-	// Queue bounds the events waiting for the writer (default 262144).
+	// Queue bounds the events waiting for the writer (default 1048576).
 	Queue int
+	// WriteBehind is how long the writer may hold events back while the
+	// route server is busy (see SetBusy) or events pour in, so that it
+	// does not take CPU from routing during a table load; it writes
+	// anyway once the queue is three-quarters full. Default 30s; negative
+	// writes at once. A configuration load ([history] write_behind)
+	// replaces it.
+	WriteBehind time.Duration
 	// Heartbeat is how often the run's last_seen is refreshed when
 	// nothing is committed (default 5s).
 	Heartbeat time.Duration
@@ -55,7 +63,7 @@ type Commit struct {
 	Seq       uint64    // commits so far in this run
 	Events    uint64    // events committed so far in this run
 	LastEvent time.Time // time of the newest event committed (zero if none yet)
-	At        time.Time // commit time (the run's last_seen)
+	At        time.Time // commit time
 }
 
 // OptionsFromConfig returns the options of cfg's [history] table.
@@ -64,12 +72,28 @@ func OptionsFromConfig(cfg *conf.Config) Options {
 	if cfg.History.Exports != nil {
 		o.Exports = *cfg.History.Exports
 	}
+	o.WriteBehind = writeBehindOf(cfg)
 	return o
+}
+
+// writeBehindOf is [history] write_behind as an Options value.
+func writeBehindOf(cfg *conf.Config) time.Duration {
+	wb := cfg.History.WriteBehind
+	switch {
+	case wb == nil:
+		return conf.DefaultWriteBehind
+	case wb.Duration <= 0:
+		return -1
+	}
+	return wb.Duration
 }
 
 func (o *Options) defaults() {
 	if o.Queue <= 0 {
 		o.Queue = conf.DefaultQueue
+	}
+	if o.WriteBehind == 0 {
+		o.WriteBehind = conf.DefaultWriteBehind
 	}
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = 5 * time.Second
@@ -99,8 +123,11 @@ type Recorder struct {
 	opts Options
 	log  *slog.Logger
 
-	q       queue
-	exports atomic.Bool
+	q           queue
+	exports     atomic.Bool
+	writeBehind atomic.Int64 // time.Duration; <= 0: write at once
+	busy        atomic.Pointer[func() bool]
+	holding     atomic.Bool // the writer holds events back (write-behind)
 
 	// Counters for Stats.
 	committed  atomic.Uint64
@@ -175,6 +202,7 @@ func Open(path string, opts Options) (*Recorder, error) {
 	r := &Recorder{path: path, db: db, opts: opts, log: opts.Log, stop: make(chan struct{}), done: make(chan struct{})}
 	r.q.init(opts.Queue)
 	r.exports.Store(opts.Exports)
+	r.writeBehind.Store(int64(opts.WriteBehind))
 	w, err := newWriter(ctx, r)
 	if err != nil {
 		db.Close()
@@ -200,6 +228,12 @@ func dsn(path, mode string, pragmas ...string) string {
 	return u.String()
 }
 
+// SetBusy gives the writer a way to ask whether the route server has
+// routing work in hand (UPDATEs waiting to be sent): while it has, and
+// for at most the write-behind time, the writer holds events back. The
+// route server calls it; busy must be quick and safe from any goroutine.
+func (r *Recorder) SetBusy(busy func() bool) { r.busy.Store(&busy) }
+
 // Path returns the database file.
 func (r *Recorder) Path() string { return r.path }
 
@@ -209,18 +243,22 @@ func (r *Recorder) Recovered() RecoveryReport { return r.recovered }
 
 // Stats are the writer's counters, for status and metrics.
 type Stats struct {
-	Queue      int       `json:"queue"`       // events waiting
-	QueueLimit int       `json:"queue_limit"` // the bound
-	Committed  uint64    `json:"committed"`   // events committed by this run
-	Commits    uint64    `json:"commits"`     // transactions committed
-	Dropped    uint64    `json:"dropped"`     // events dropped because the queue was full (or a write failed)
-	Gaps       uint64    `json:"gaps"`        // gap rows recorded
-	WriteErrs  uint64    `json:"write_errors"`
-	LastError  string    `json:"last_error,omitempty"` // the last write error, if any
-	DBSize     int64     `json:"db_bytes"`             // database file plus WAL, bytes
-	LastCommit time.Time `json:"last_commit"`          // zero before the first commit
-	Exports    bool      `json:"exports"`              // exposure intervals recorded
-	Path       string    `json:"path"`
+	Queue      int `json:"queue"`       // events waiting
+	QueueLimit int `json:"queue_limit"` // the bound
+	// Behind is how long the oldest waiting event has waited (the
+	// history's lag behind routing; write-behind during a burst).
+	Behind     time.Duration `json:"behind_ns"`
+	Holding    bool          `json:"holding"`   // write-behind: the writer waits for the route server to be idle
+	Committed  uint64        `json:"committed"` // events committed by this run
+	Commits    uint64        `json:"commits"`   // transactions committed
+	Dropped    uint64        `json:"dropped"`   // events dropped because the queue was full (or a write failed)
+	Gaps       uint64        `json:"gaps"`      // gap rows recorded
+	WriteErrs  uint64        `json:"write_errors"`
+	LastError  string        `json:"last_error,omitempty"` // the last write error, if any
+	DBSize     int64         `json:"db_bytes"`             // database file plus WAL, bytes
+	LastCommit time.Time     `json:"last_commit"`          // zero before the first commit
+	Exports    bool          `json:"exports"`              // exposure intervals recorded
+	Path       string        `json:"path"`
 }
 
 // Stats returns the current counters. Safe to call from any goroutine.
@@ -228,10 +266,13 @@ func (r *Recorder) Stats() Stats {
 	st := Stats{
 		Queue: r.q.len(), QueueLimit: r.opts.Queue, Committed: r.committed.Load(), Commits: r.commits.Load(),
 		Dropped: r.dropped.Load(), Gaps: r.gaps.Load(), WriteErrs: r.writeErrs.Load(), DBSize: r.dbSize.Load(),
-		Exports: r.exports.Load(), Path: r.path,
+		Exports: r.exports.Load(), Path: r.path, Holding: r.holding.Load(),
 	}
 	if us := r.lastCommit.Load(); us != 0 {
 		st.LastCommit = time.UnixMicro(us)
+	}
+	if old := r.q.oldest(); old != 0 {
+		st.Behind = max(0, time.Duration(now()-old)*time.Microsecond)
 	}
 	if p := r.lastErr.Load(); p != nil {
 		st.LastError = *p
@@ -278,17 +319,37 @@ func now() int64 { return time.Now().UnixMicro() }
 // RouteEvent implements rib.Observer. Called with the RIB locked: it only
 // queues.
 func (r *Recorder) RouteEvent(ev *rib.RouteEvent) {
+	if ev.Bulk {
+		return // SourceRoutesEnd queued the end of them all
+	}
 	r.q.push(event{kind: evRoute, at: now(), src: ev.Source, fam: ev.Family, prefix: ev.Prefix, pathID: ev.PathID,
 		attrs: ev.Attrs, verdict: ev.Verdict, cause: ev.Cause}, r)
 }
 
+// SourceRoutesEnd implements rib.SourceObserver: the end of every route of
+// a source in a family (a session down) is one event, queued past the
+// bound (the route events it stands for are not queued).
+func (r *Recorder) SourceRoutesEnd(s *rib.Source, f session.Family, cause string) {
+	r.q.pushControl(event{kind: evSourceEnd, at: now(), src: s, fam: f, cause: cause})
+}
+
 // PrefixExposure implements rib.ExposureObserver. Called with the RIB
-// locked: it only queues (exp is built fresh for each call and kept).
+// locked: it only queues. exp is the RIB's (valid during the call): one
+// exposure, the common case, is kept in the event itself, more are copied.
 func (r *Recorder) PrefixExposure(f session.Family, p netip.Prefix, exp []rib.Exposure) {
-	if !r.exports.Load() || r.q.attachExposure(f, p, exp) {
+	if !r.exports.Load() {
 		return
 	}
-	r.q.push(event{kind: evExposure, at: now(), fam: f, prefix: p, exp: exp}, r)
+	var x expo
+	if len(exp) == 1 {
+		x.one = exp[0]
+	} else if len(exp) > 1 {
+		x.more = slices.Clone(exp)
+	}
+	if r.q.attachExposure(f, p, &x) {
+		return
+	}
+	r.q.push(event{kind: evExposure, at: now(), fam: f, prefix: p, exp: x}, r)
 }
 
 // ConfigLoaded records a configuration load; it also applies [history]
@@ -301,6 +362,7 @@ func (r *Recorder) ConfigLoaded(cfg *conf.Config, changes string) {
 	for _, m := range cfg.Members {
 		c.members = append(c.members, memberInfo{name: m.Name, asn: m.ASN})
 	}
+	r.writeBehind.Store(int64(writeBehindOf(cfg)))
 	if !c.exports {
 		r.exports.Store(false)
 	}
@@ -334,6 +396,7 @@ type evKind uint8
 const (
 	evRoute evKind = iota
 	evExposure
+	evSourceEnd
 	evSessionUp
 	evSessionDown
 	evRPKI
@@ -353,10 +416,17 @@ type event struct {
 	attrs   *wire.AttrSet
 	verdict policy.Verdict
 	cause   string
-	exp     []rib.Exposure
+	exp     expo
 	hasExp  bool // an evRoute carrying its prefix's exposure (one queue slot for both)
 	other   any
 	sync    chan struct{}
+}
+
+// expo is a prefix's exposure as queued: one (the common case) in place,
+// or more in a slice.
+type expo struct {
+	one  rib.Exposure
+	more []rib.Exposure
 }
 
 type configInfo struct {
@@ -470,7 +540,7 @@ func (q *queue) push(ev event, r *Recorder) {
 // attachExposure hands exp to the newest queued event when that is the
 // route event of the same prefix (the RIB reports a prefix's exposure
 // right after its route events): the pair then takes one queue slot.
-func (q *queue) attachExposure(f session.Family, p netip.Prefix, exp []rib.Exposure) bool {
+func (q *queue) attachExposure(f session.Family, p netip.Prefix, exp *expo) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	k := len(q.blocks)
@@ -485,7 +555,7 @@ func (q *queue) attachExposure(f session.Family, p netip.Prefix, exp []rib.Expos
 	if ev.kind != evRoute || ev.hasExp || ev.fam != f || ev.prefix != p {
 		return false
 	}
-	ev.exp, ev.hasExp = exp, true
+	ev.exp, ev.hasExp = *exp, true
 	return true
 }
 
@@ -509,16 +579,45 @@ func (q *queue) signal() {
 	}
 }
 
-// take removes every queued event and the gap accumulated so far.
-func (q *queue) take() (events, gap) {
+// take removes the oldest queued events, whole blocks of them up to
+// about limit (at least one block), and the gap accumulated so far.
+func (q *queue) take(limit int) (events, gap) {
 	q.mu.Lock()
-	b := q.blocks
-	q.blocks = nil
-	q.n, q.control = 0, 0
+	k := len(q.blocks)
+	if n := limit/blockEvents + 1; n < k {
+		k = n
+	}
+	var b events
+	if k >= len(q.blocks) {
+		b = q.blocks
+		q.blocks = nil
+		q.n, q.control = 0, 0
+	} else {
+		b = append(events(nil), q.blocks[:k]...)
+		q.blocks = append(q.blocks[:0], q.blocks[k:]...)
+		for _, blk := range b {
+			q.n -= len(blk)
+			for i := range blk {
+				if blk[i].kind == evSync || blk[i].kind == evStop {
+					q.control--
+				}
+			}
+		}
+	}
 	g := q.gap
 	q.gap = gap{}
 	q.mu.Unlock()
 	return b, g
+}
+
+// oldest returns the time of the oldest queued event (0: none).
+func (q *queue) oldest() int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.blocks) == 0 || len(q.blocks[0]) == 0 {
+		return 0
+	}
+	return q.blocks[0][0].at
 }
 
 // recycle gives taken blocks back, emptied, keeping at most
@@ -570,6 +669,7 @@ func (r *Recorder) Gauges() map[string]float64 {
 		"fedrs_history_write_errors":      float64(st.WriteErrs),
 		"fedrs_history_db_bytes":          float64(st.DBSize),
 		"fedrs_history_last_commit_age_s": 0,
+		"fedrs_history_behind_s":          st.Behind.Seconds(),
 	}
 	if !st.LastCommit.IsZero() {
 		g["fedrs_history_last_commit_age_s"] = time.Since(st.LastCommit).Seconds()

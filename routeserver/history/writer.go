@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
 	"slices"
@@ -88,12 +89,14 @@ type writer struct {
 	lastEvent int64
 	pending   gap // events lost to failed transactions, recorded when writes work again
 	pruneMore bool
+	takenN    int       // queue length after the last take
+	takenAt   time.Time // and when
 	setBuf    []byte
 	idBuf     []int64
 }
 
 func newWriter(ctx context.Context, r *Recorder) (*writer, error) {
-	w := &writer{r: r, db: r.db, ctx: ctx, retain: r.opts.Retain, exports: r.opts.Exports}
+	w := &writer{r: r, db: r.db, ctx: ctx, retain: r.opts.Retain, exports: r.opts.Exports, takenAt: time.Now()}
 	w.resetCaches()
 	w.open = map[prefixKey][]openRoute{}
 	w.sessions = map[string]int64{}
@@ -228,26 +231,31 @@ func (w *writer) run() {
 	defer hb.Stop()
 	delay := time.NewTimer(time.Hour)
 	delay.Stop()
+	q := &w.r.q
 	for {
-		select {
-		case <-w.r.q.wake:
-		case <-hb.C:
-			w.heartbeat()
-			continue
+		if q.len() == 0 {
+			select {
+			case <-q.wake:
+			case <-hb.C:
+				w.heartbeat()
+				continue
+			}
 		}
 		// Let a short queue gather a little so a trickle of events does not
 		// make a transaction each.
-		if n := w.r.q.len(); n > 0 && n < 4096 && !w.r.q.controlQueued() {
+		if n := q.len(); n > 0 && n < 4096 && !q.controlQueued() {
 			delay.Reset(w.r.opts.CommitDelay)
 			select {
-			case <-w.r.q.wake:
+			case <-q.wake:
 			case <-delay.C:
 			}
 			delay.Stop()
 		}
-		batch, g := w.r.q.take()
+		w.holdWhileBusy(hb.C)
+		batch, g := q.take(maxBatch)
 		stop := w.apply(batch, g)
-		w.r.q.recycle(batch)
+		q.recycle(batch)
+		w.takenN, w.takenAt = q.len(), time.Now()
 		if stop {
 			return
 		}
@@ -255,6 +263,74 @@ func (w *writer) run() {
 			w.prune()
 		}
 	}
+}
+
+// maxBatch bounds the events of one transaction: a backlog is written in
+// transactions of this size, so the WAL stays small and last_seen moves.
+const maxBatch = 64 * blockEvents
+
+// Write-behind: while the route server is busy, the writer looks again
+// every holdTick; without word from the route server, a queue growing by
+// holdRate events a second or more is a burst.
+const (
+	holdTick = 50 * time.Millisecond
+	holdRate = 20000
+)
+
+// holdWhileBusy holds the queued events back while the route server has
+// routing work in hand or events pour in, so that the writer does not take
+// CPU from routing during a table load: until the burst is over, the
+// oldest event has waited the write-behind time, the queue is
+// three-quarters full, or a Sync or stop is queued. Heartbeats go on
+// (last_seen stays before the oldest held event).
+func (w *writer) holdWhileBusy(hb <-chan time.Time) {
+	q := &w.r.q
+	var tick *time.Ticker
+	lastN, lastAt := w.takenN, w.takenAt
+	for {
+		hold := time.Duration(w.r.writeBehind.Load())
+		n, old := q.len(), q.oldest()
+		if hold <= 0 || n == 0 || n >= q.limit/4*3 || q.controlQueued() ||
+			time.Duration(now()-old)*time.Microsecond >= hold {
+			break
+		}
+		busy := false
+		if el := time.Since(lastAt); el > 0 && float64(n-lastN) >= holdRate*el.Seconds() {
+			busy = true
+		} else if f := w.r.busy.Load(); f != nil && (*f)() {
+			busy = true
+		}
+		if !busy {
+			break
+		}
+		if tick == nil {
+			tick = time.NewTicker(holdTick)
+			w.r.holding.Store(true)
+		}
+		lastN, lastAt = n, time.Now()
+		select {
+		case <-tick.C:
+		case <-hb:
+			w.heartbeat()
+		case <-q.wake:
+		}
+	}
+	if tick != nil {
+		tick.Stop()
+		w.r.holding.Store(false)
+		w.r.log.Debug("history: writing behind", "events", q.len(), "held_since", time.UnixMicro(q.oldest()))
+	}
+}
+
+// seenAt is the run's last_seen to record: now, or, while events wait in
+// the queue, just before the oldest of them (the history is complete up
+// to last_seen), and never before the newest event committed.
+func (w *writer) seenAt(committed int64) int64 {
+	at := now()
+	if old := w.r.q.oldest(); old != 0 && old-1 < at {
+		at = old - 1
+	}
+	return max(at, committed)
 }
 
 // apply commits one batch. It returns true after a stop event.
@@ -297,7 +373,7 @@ func (w *writer) apply(batch events, g gap) (stop bool) {
 	if stop {
 		// Whatever arrived after the stop cannot be written any more.
 		w.r.q.close()
-		rest, g2 := w.r.q.take()
+		rest, g2 := w.r.q.take(math.MaxInt)
 		for _, blk := range rest {
 			for _, ev := range blk {
 				if ev.sync != nil {
@@ -362,6 +438,9 @@ func (w *writer) event(ev *event, n *uint64, syncs *[]chan struct{}, err *error)
 		if w.exports {
 			*err = w.exposure(ev)
 		}
+		*n++
+	case evSourceEnd:
+		*err = w.sourceEnd(ev)
 		*n++
 	case evSessionUp:
 		*err = w.sessionUp(ev)
@@ -487,8 +566,8 @@ func (w *writer) commit() error {
 	if err := w.flush(); err != nil {
 		return err
 	}
-	at := max(now(), w.batchLast)
-	if _, err := w.tx.ExecContext(w.ctx, "UPDATE runs SET last_seen = ? WHERE id = ?", at, w.runID); err != nil {
+	at := w.seenAt(max(w.batchLast, w.lastEvent))
+	if _, err := w.tx.ExecContext(w.ctx, "UPDATE runs SET last_seen = MAX(last_seen, ?) WHERE id = ?", at, w.runID); err != nil {
 		return err
 	}
 	err := w.tx.Commit()
@@ -499,7 +578,7 @@ func (w *writer) commit() error {
 	if w.batchLast != 0 {
 		w.lastEvent = w.batchLast
 	}
-	w.r.lastCommit.Store(at)
+	w.r.lastCommit.Store(now())
 	w.r.commits.Add(1)
 	w.updateSize()
 	return nil
@@ -507,7 +586,7 @@ func (w *writer) commit() error {
 
 // heartbeat refreshes the run's last_seen, the size figure, and prunes.
 func (w *writer) heartbeat() {
-	if _, err := w.db.ExecContext(w.ctx, "UPDATE runs SET last_seen = MAX(last_seen, ?) WHERE id = ?", now(), w.runID); err != nil {
+	if _, err := w.db.ExecContext(w.ctx, "UPDATE runs SET last_seen = MAX(last_seen, ?) WHERE id = ?", w.seenAt(w.lastEvent), w.runID); err != nil {
 		w.r.log.Warn("history: heartbeat failed", "db", w.r.path, "err", err)
 	}
 	w.updateSize()
@@ -631,10 +710,14 @@ func (w *writer) route(ev *event) error {
 func (w *writer) exposure(ev *event) error {
 	k := keyOf(ev.fam, ev.prefix)
 	list := w.open[k]
+	exps := ev.exp.more
+	if exps == nil && ev.exp.one.Source != nil {
+		exps = []rib.Exposure{ev.exp.one}
+	}
 	for i := range list {
 		o := &list[i]
 		var set int32
-		for _, e := range ev.exp {
+		for _, e := range exps {
 			if e.PathID != o.pathID {
 				continue
 			}
@@ -658,6 +741,44 @@ func (w *writer) exposure(ev *event) error {
 // setExposure records that route version o is exported to set from at.
 // The first set, when it starts with the version and its row is not
 // written yet, goes into the row: one insert fewer for most versions.
+// sourceEnd closes every open route version of a source in a family (its
+// session went down).
+func (w *writer) sourceEnd(ev *event) error {
+	src, err := w.source(ev.src)
+	if err != nil {
+		return err
+	}
+	cause, err := w.cause(ev.cause)
+	if err != nil {
+		return err
+	}
+	fam := uint8(ev.fam)
+	for k, list := range w.open {
+		if k.fam != fam {
+			continue
+		}
+		kept := list[:0]
+		for _, o := range list {
+			if o.src == src {
+				w.closeRoute(o.row, ev.at, cause)
+			} else {
+				kept = append(kept, o)
+			}
+		}
+		switch {
+		case len(kept) == 0:
+			delete(w.open, k)
+		case len(kept) < len(list):
+			clear(list[len(kept):])
+			w.open[k] = kept
+		}
+		if err := w.maybeFlush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (w *writer) setExposure(o *openRoute, set int32, at int64) {
 	if set == o.expSet {
 		return

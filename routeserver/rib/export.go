@@ -505,6 +505,11 @@ func (r *RIB) removeAll(s *Source, f session.Family, cause string) {
 		return
 	}
 	match := func(c *cand) bool { return c.src == s.idx }
+	if so, ok := r.obs.(SourceObserver); ok {
+		so.SourceRoutesEnd(s, f, cause)
+		r.bulk = true
+		defer func() { r.bulk = false }()
+	}
 	r.forEachEntryOf(s, f, func(idx uint32) { r.removeCand(s, f, idx, match, cause) })
 }
 

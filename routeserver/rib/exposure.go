@@ -20,7 +20,9 @@ type Exposure struct {
 }
 
 // ExposureObserver is an Observer that also wants exposures: it gets the
-// full exposure of a prefix after every change of it.
+// full exposure of a prefix after every change of it (none when no route
+// of the prefix is left). The exp slice is only valid during the call (the
+// RIB reuses it); the Members bitsets are never modified and may be kept.
 type ExposureObserver interface {
 	Observer
 	PrefixExposure(f session.Family, p netip.Prefix, exp []Exposure)
@@ -42,8 +44,12 @@ func (r *RIB) emitExposure(f session.Family, idx uint32) {
 	}
 	t := r.tables[f]
 	e := t.entry(idx)
+	if e.head == 0 {
+		// No route left: the versions just closed ended their exposures.
+		return
+	}
 	p := t.prefix(idx)
-	var out []Exposure
+	out := r.expBuf[:0]
 	accepted := 0
 	for ci := e.head; ci != 0; ci = r.cands[ci].next {
 		if r.cands[ci].filtered == 0 && r.cands[ci].profile != 0 {
@@ -74,6 +80,8 @@ func (r *RIB) emitExposure(f session.Family, idx uint32) {
 		}
 	}
 	eo.PrefixExposure(f, p, out)
+	clear(out)
+	r.expBuf = out[:0]
 }
 
 // allowedSet is every member the candidate's profile allows, except its

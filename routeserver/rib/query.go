@@ -261,6 +261,25 @@ func (r *RIB) Totals() Totals {
 	return t
 }
 
+// HasPendingOut reports whether any target has changes waiting to be
+// sent: the route server has routing work in hand.
+func (r *RIB) HasPendingOut() bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, s := range r.targets {
+		s.out.mu.Lock()
+		n := 0
+		for f := range s.out.ndirty {
+			n += s.out.ndirty[f]
+		}
+		s.out.mu.Unlock()
+		if n > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func popcount(b bitset) int {
 	n := 0
 	for _, w := range b {

@@ -94,7 +94,7 @@ func (r *RIB) evalKeepingMaxPrefix(eval Evaluator, c *cand, src *Source, f sessi
 func (r *RIB) applyVerdict(c *cand, src *Source, f session.Family, p netip.Prefix, a *wire.AttrSet, v policy.Verdict, pid uint32, cause string) bool {
 	changed := uint32(v.Filtered) != c.filtered || uint32(v.Tagged) != c.tagged || v.Mods != c.mods
 	if changed && r.obs != nil {
-		r.obs.RouteEvent(&RouteEvent{Source: src, Family: f, Prefix: p, PathID: c.pathID, Attrs: a, Verdict: v, Cause: cause})
+		r.emitRoute(RouteEvent{Source: src, Family: f, Prefix: p, PathID: c.pathID, Attrs: a, Verdict: v, Cause: cause})
 	}
 	wasAcc, isAcc := c.filtered == 0, v.Accepted()
 	switch {

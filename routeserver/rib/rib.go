@@ -81,7 +81,8 @@ type cand struct {
 const flagStale = 1
 
 // Observer receives route events (the history writer). Calls happen with
-// the RIB locked: they must not block or call back into the RIB.
+// the RIB locked: they must not block or call back into the RIB. The event
+// is only valid during the call (the RIB reuses it): copy what is kept.
 type Observer interface {
 	RouteEvent(ev *RouteEvent)
 }
@@ -96,6 +97,17 @@ type RouteEvent struct {
 	Attrs   *wire.AttrSet
 	Verdict policy.Verdict
 	Cause   string // "update", "withdraw", "session down", "stale purge", "policy", "rpki", ...
+	// Bulk marks the removal of one of the routes a SourceObserver was
+	// told about in SourceRoutesEnd: it may skip the event.
+	Bulk bool
+}
+
+// SourceObserver is an Observer that takes the end of every route of a
+// source in a family (a session down without graceful restart) as one
+// call, before the RIB removes them one by one with Bulk route events.
+type SourceObserver interface {
+	Observer
+	SourceRoutesEnd(s *Source, f session.Family, cause string)
 }
 
 // RIB is the route server's routing table. Safe for concurrent use.
@@ -117,6 +129,9 @@ type RIB struct {
 	profKey   map[string]uint32
 	keyBuf    []byte
 	obs       Observer
+	ev        RouteEvent // reused for every observer call (no allocation per event)
+	bulk      bool       // removing all of a source's routes (RouteEvent.Bulk)
+	expBuf    []Exposure // reused for every exposure report
 
 	scratch []uint32 // per-target best before a change
 	empty   [session.NumFamilies][]uint32
@@ -167,6 +182,14 @@ type multiObserver struct{ list []Observer }
 func (m *multiObserver) RouteEvent(ev *RouteEvent) {
 	for _, o := range m.list {
 		o.RouteEvent(ev)
+	}
+}
+
+func (m *multiObserver) SourceRoutesEnd(s *Source, f session.Family, cause string) {
+	for _, o := range m.list {
+		if so, ok := o.(SourceObserver); ok {
+			so.SourceRoutesEnd(s, f, cause)
+		}
 	}
 }
 
@@ -393,9 +416,17 @@ func (r *RIB) announce(src *Source, f session.Family, p netip.Prefix, pathID uin
 	e.best = r.selectBest(e.head, -1)
 	r.markChanged(f, idx, e, ci)
 	if r.obs != nil {
-		r.obs.RouteEvent(&RouteEvent{Source: src, Family: f, Prefix: p, PathID: pathID, Attrs: a, Verdict: v, Cause: cause})
+		r.emitRoute(RouteEvent{Source: src, Family: f, Prefix: p, PathID: pathID, Attrs: a, Verdict: v, Cause: cause})
 		r.emitExposure(f, idx)
 	}
+}
+
+// emitRoute reports ev to the observer through the RIB's reused event.
+func (r *RIB) emitRoute(ev RouteEvent) {
+	r.ev = ev
+	r.ev.Bulk = r.bulk
+	r.obs.RouteEvent(&r.ev)
+	r.ev = RouteEvent{}
 }
 
 // withdraw removes the route (src, pathID) of prefix p, if held.
@@ -433,7 +464,7 @@ func (r *RIB) removeCand(src *Source, f session.Family, idx uint32, match func(*
 			s.stale[f]--
 		}
 		if r.obs != nil {
-			r.obs.RouteEvent(&RouteEvent{Source: s, Family: f, Prefix: t.prefix(idx), PathID: c.pathID, Cause: cause})
+			r.emitRoute(RouteEvent{Source: s, Family: f, Prefix: t.prefix(idx), PathID: c.pathID, Cause: cause})
 		}
 		if a := r.attrs.Get(c.attrs); a != nil {
 			a.Release()
