@@ -52,6 +52,12 @@ type Recorder interface {
 	SessionDown(member, neighbor string, ev session.DownEvent)
 }
 
+// busyPendingOut is the number of exports waiting (over all targets) from
+// which the route server counts as busy for the history's write-behind:
+// steady churn of a thousand changes a second to 50 members keeps a few
+// hundred waiting; a table load keeps tens of thousands.
+const busyPendingOut = 4096
+
 // Server is a running route server.
 type Server struct {
 	log   *slog.Logger
@@ -125,8 +131,9 @@ func New(cfg *conf.Config, opts Options) (*Server, error) {
 	if opts.History != nil {
 		s.rib.SetObserver(opts.History)
 		if b, ok := opts.History.(interface{ SetBusy(func() bool) }); ok {
-			// Write-behind: the recorder holds its writes while exports wait.
-			b.SetBusy(s.rib.HasPendingOut)
+			// Write-behind: the recorder holds its writes while many
+			// exports wait (a table load), not for the few of steady churn.
+			b.SetBusy(func() bool { return s.rib.PendingOut() >= busyPendingOut })
 		}
 		opts.History.ConfigLoaded(cfg, "")
 		s.monitors = append(s.monitors, opts.History)

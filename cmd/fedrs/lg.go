@@ -124,6 +124,12 @@ func lgSummary(c *cli.Context) error {
 		if b, err := json.Marshal(st.History); err == nil && json.Unmarshal(b, &h) == nil {
 			line := fmt.Sprintf("history %s: %d events committed, queue %d/%d, %d dropped in %d gaps, %.1f MB",
 				h.Path, h.Committed, h.Queue, h.QueueLimit, h.Dropped, h.Gaps, float64(h.DBSize)/1e6)
+			if h.Behind >= time.Second {
+				line += fmt.Sprintf("; %s behind", h.Behind.Round(100*time.Millisecond))
+				if h.Holding {
+					line += " (writing behind while the route server is busy)"
+				}
+			}
 			if h.LastError != "" {
 				line += "; last write error: " + h.LastError
 			}

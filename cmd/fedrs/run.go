@@ -49,7 +49,7 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "log-level", Usage: "override [server] log_level: debug, info, warn, error"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
 			&cli.StringFlag{Name: "cpuprofile", Hidden: true, EnvVars: []string{"FEDRS_CPUPROFILE"},
-				Usage: "write a CPU profile (pprof) to `FILE` until the route server stops"},
+				Usage: "write a CPU profile (pprof) to `FILE` until the route server is told to stop"},
 			&cli.StringFlag{Name: "memprofile", Hidden: true, EnvVars: []string{"FEDRS_MEMPROFILE"},
 				Usage: "write a heap profile (pprof) to `FILE` when the route server stops"},
 		},
@@ -62,6 +62,10 @@ func runCommand() *cli.Command {
 				if err := pprof.StartCPUProfile(f); err != nil {
 					return &exitError{2, err}
 				}
+				// Stopped at the stop signal, not after the shutdown (which
+				// may be killed before it ends): a profile of the running
+				// server.
+				onStopSignal = func() { pprof.StopCPUProfile(); f.Sync() }
 				defer func() { pprof.StopCPUProfile(); f.Close() }()
 			}
 			if p := c.String("memprofile"); p != "" {
@@ -104,6 +108,10 @@ func registryHasClaims(cfg *conf.Config) bool {
 	}
 	return false
 }
+
+// onStopSignal, when set, is called when a stop signal arrives (the
+// hidden --cpuprofile flag ends its profile there).
+var onStopSignal func()
 
 func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	// Most of the heap is pointer-free arenas the collector barely scans:
@@ -217,6 +225,9 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 				continue
 			}
 			log.Info("signal received: closing sessions", "signal", s.String())
+			if onStopSignal != nil {
+				onStopSignal()
+			}
 			srv.Shutdown(fmt.Sprintf("route server shutting down (%s)", strings.ToUpper(s.String())))
 			cancel()
 			return <-done

@@ -275,6 +275,10 @@ const maxBatch = 64 * blockEvents
 const (
 	holdTick = 50 * time.Millisecond
 	holdRate = 20000
+	// holdSettle: after a hold of at least this long, the writer waits for
+	// the route server to stay idle this long before it writes (the last
+	// UPDATEs of a load are still on their way to the members).
+	holdSettle = time.Second
 )
 
 // holdWhileBusy holds the queued events back while the route server has
@@ -286,6 +290,7 @@ const (
 func (w *writer) holdWhileBusy(hb <-chan time.Time) {
 	q := &w.r.q
 	var tick *time.Ticker
+	var since, quiet time.Time // the hold's start; when the route server went idle
 	lastN, lastAt := w.takenN, w.takenAt
 	for {
 		hold := time.Duration(w.r.writeBehind.Load())
@@ -300,11 +305,24 @@ func (w *writer) holdWhileBusy(hb <-chan time.Time) {
 		} else if f := w.r.busy.Load(); f != nil && (*f)() {
 			busy = true
 		}
+		switch {
+		case busy:
+			quiet = time.Time{}
+		case tick == nil || time.Since(since) < holdSettle:
+			// Not busy, and no burst held long enough to need settling.
+		case quiet.IsZero():
+			quiet, busy = time.Now(), true // settling
+		case time.Since(quiet) >= holdSettle:
+			busy = false
+		default:
+			busy = true // settling
+		}
 		if !busy {
 			break
 		}
 		if tick == nil {
 			tick = time.NewTicker(holdTick)
+			since = time.Now()
 			w.r.holding.Store(true)
 		}
 		lastN, lastAt = n, time.Now()

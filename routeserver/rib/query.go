@@ -261,23 +261,20 @@ func (r *RIB) Totals() Totals {
 	return t
 }
 
-// HasPendingOut reports whether any target has changes waiting to be
-// sent: the route server has routing work in hand.
-func (r *RIB) HasPendingOut() bool {
+// PendingOut returns the changes waiting to be sent, summed over the
+// targets: how much routing work the route server has in hand.
+func (r *RIB) PendingOut() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
+	n := 0
 	for _, s := range r.targets {
 		s.out.mu.Lock()
-		n := 0
 		for f := range s.out.ndirty {
 			n += s.out.ndirty[f]
 		}
 		s.out.mu.Unlock()
-		if n > 0 {
-			return true
-		}
 	}
-	return false
+	return n
 }
 
 func popcount(b bitset) int {
