@@ -187,3 +187,26 @@ func BenchmarkPrefixHistory10M(b *testing.B) {
 	b.ReportMetric(float64(versions)/float64(b.N), "versions/query")
 	b.ReportMetric(float64(info.Routes), "route-versions")
 }
+
+// BenchmarkRecorderHooks is the cost the history adds to the RIB's
+// critical path: one route event and its prefix's exposure queued (the
+// writer holds them back, as during a table load).
+// Run: go test -run x -bench RecorderHooks ./routeserver/history/
+func BenchmarkRecorderHooks(b *testing.B) {
+	s := newSynth(20, 5000)
+	rec, err := history.Open(filepath.Join(b.TempDir(), "h.db"), history.Options{Exports: true, Queue: 1 << 22, WriteBehind: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rec.Close()
+	rec.SetBusy(func() bool { return true })
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s.emit(rec, i%(1<<21), 1<<21)
+	}
+	b.StopTimer()
+	if st := rec.Stats(); st.Dropped != 0 {
+		b.Fatalf("%d events dropped", st.Dropped)
+	}
+}

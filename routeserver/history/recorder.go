@@ -283,7 +283,7 @@ func (r *Recorder) Stats() Stats {
 // Sync waits until every event queued before the call is committed.
 func (r *Recorder) Sync(ctx context.Context) error {
 	ch := make(chan struct{})
-	if !r.q.pushControl(event{kind: evSync, sync: ch}) {
+	if !r.q.pushControl(event{kind: evSync, x: &extra{sync: ch}}) {
 		return errors.New("history: recorder closed")
 	}
 	select {
@@ -322,7 +322,7 @@ func (r *Recorder) RouteEvent(ev *rib.RouteEvent) {
 	if ev.Bulk {
 		return // SourceRoutesEnd queued the end of them all
 	}
-	r.q.push(event{kind: evRoute, at: now(), src: ev.Source, fam: ev.Family, prefix: ev.Prefix, pathID: ev.PathID,
+	r.q.push(event{kind: evRoute, at: now(), src: ev.Source, fam: ev.Family, addr: ev.Prefix.Addr().As16(), bits: uint8(ev.Prefix.Bits()), pathID: ev.PathID,
 		attrs: ev.Attrs, verdict: ev.Verdict, cause: ev.Cause}, r)
 }
 
@@ -340,16 +340,17 @@ func (r *Recorder) PrefixExposure(f session.Family, p netip.Prefix, exp []rib.Ex
 	if !r.exports.Load() {
 		return
 	}
-	var x expo
+	ev := event{kind: evExposure, fam: f, addr: p.Addr().As16(), bits: uint8(p.Bits())}
 	if len(exp) == 1 {
-		x.one = exp[0]
+		ev.exp = exp[0]
 	} else if len(exp) > 1 {
-		x.more = slices.Clone(exp)
+		ev.x = &extra{more: slices.Clone(exp)}
 	}
-	if r.q.attachExposure(f, p, &x) {
+	if r.q.attachExposure(&ev) {
 		return
 	}
-	r.q.push(event{kind: evExposure, at: now(), fam: f, prefix: p, exp: x}, r)
+	ev.at = now()
+	r.q.push(ev, r)
 }
 
 // ConfigLoaded records a configuration load; it also applies [history]
@@ -366,7 +367,7 @@ func (r *Recorder) ConfigLoaded(cfg *conf.Config, changes string) {
 	if !c.exports {
 		r.exports.Store(false)
 	}
-	r.q.pushControl(event{kind: evConfig, at: now(), other: &c})
+	r.q.pushControl(event{kind: evConfig, at: now(), x: &extra{other: &c}})
 	if c.exports {
 		r.exports.Store(true)
 	}
@@ -374,19 +375,19 @@ func (r *Recorder) ConfigLoaded(cfg *conf.Config, changes string) {
 
 // SessionUp records an established session.
 func (r *Recorder) SessionUp(member, neighbor string, n *session.Negotiated) {
-	r.q.push(event{kind: evSessionUp, at: now(), other: &sessionInfo{member: member, neighbor: neighbor, neg: n}}, r)
+	r.q.push(event{kind: evSessionUp, at: now(), x: &extra{other: &sessionInfo{member: member, neighbor: neighbor, neg: n}}}, r)
 }
 
 // SessionDown records the end of a session.
 func (r *Recorder) SessionDown(member, neighbor string, ev session.DownEvent) {
-	r.q.push(event{kind: evSessionDown, at: now(), other: &sessionInfo{member: member, neighbor: neighbor, down: &ev}}, r)
+	r.q.push(event{kind: evSessionDown, at: now(), x: &extra{other: &sessionInfo{member: member, neighbor: neighbor, down: &ev}}}, r)
 }
 
 // RPKIChanged records a change of the RPKI tables (serial, VRP and ASPA
 // counts after it) and how many route verdicts it changed. The route
 // server calls it after re-validation when the Recorder implements it.
 func (r *Recorder) RPKIChanged(serial uint32, vrps, aspas int, verdictsChanged int) {
-	r.q.push(event{kind: evRPKI, at: now(), other: &rpkiInfo{serial: serial, vrps: vrps, aspas: aspas, changed: verdictsChanged}}, r)
+	r.q.push(event{kind: evRPKI, at: now(), x: &extra{other: &rpkiInfo{serial: serial, vrps: vrps, aspas: aspas, changed: verdictsChanged}}}, r)
 }
 
 // ---- the queue ----
@@ -405,28 +406,60 @@ const (
 	evStop
 )
 
-// event is one queued hook call.
+// event is one queued hook call. It is kept small (136 bytes): a table
+// load queues one per route, and every byte is memory touched on the
+// RIB's critical path. Rare contents hang off x.
 type event struct {
-	kind    evKind
-	fam     session.Family
-	pathID  uint32
 	at      int64 // unix µs at the hook
 	src     *rib.Source
-	prefix  netip.Prefix
 	attrs   *wire.AttrSet
 	verdict policy.Verdict
+	addr    [16]byte // the prefix's address (As16)
+	pathID  uint32
+	kind    evKind
+	fam     session.Family
+	bits    uint8 // the prefix's length
+	hasExp  bool  // an evRoute carrying its prefix's exposure (one queue slot for both)
 	cause   string
-	exp     expo
-	hasExp  bool // an evRoute carrying its prefix's exposure (one queue slot for both)
-	other   any
-	sync    chan struct{}
+	exp     rib.Exposure // the prefix's exposure when it is one route's (Source nil: none or x.more)
+	x       *extra
 }
 
-// expo is a prefix's exposure as queued: one (the common case) in place,
-// or more in a slice.
-type expo struct {
-	one  rib.Exposure
-	more []rib.Exposure
+// extra is what few events carry.
+type extra struct {
+	more  []rib.Exposure // the prefix's exposure when more than one route is exported
+	other any            // session, configuration and RPKI events
+	sync  chan struct{}  // evSync
+}
+
+// prefix returns the event's prefix.
+func (ev *event) prefix() netip.Prefix {
+	a := netip.AddrFrom16(ev.addr)
+	if ev.fam == session.IPv4Unicast {
+		a = a.Unmap()
+	}
+	return netip.PrefixFrom(a, int(ev.bits))
+}
+
+// exposures returns the prefix's exposure carried by ev; one is put in
+// *one (no allocation).
+func (ev *event) exposures(one *[1]rib.Exposure) []rib.Exposure {
+	if ev.x != nil && ev.x.more != nil {
+		return ev.x.more
+	}
+	if ev.exp.Source != nil {
+		one[0] = ev.exp
+		return one[:]
+	}
+	return nil
+}
+
+// syncChan returns the channel of an evSync (nil otherwise).
+func (ev *event) syncChan() chan struct{} {
+	if ev.x != nil {
+		return ev.x.sync
+	}
+	return nil
 }
 
 type configInfo struct {
@@ -540,7 +573,7 @@ func (q *queue) push(ev event, r *Recorder) {
 // attachExposure hands exp to the newest queued event when that is the
 // route event of the same prefix (the RIB reports a prefix's exposure
 // right after its route events): the pair then takes one queue slot.
-func (q *queue) attachExposure(f session.Family, p netip.Prefix, exp *expo) bool {
+func (q *queue) attachExposure(x *event) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	k := len(q.blocks)
@@ -552,10 +585,16 @@ func (q *queue) attachExposure(f session.Family, p netip.Prefix, exp *expo) bool
 		return false
 	}
 	ev := &last[len(last)-1]
-	if ev.kind != evRoute || ev.hasExp || ev.fam != f || ev.prefix != p {
+	if ev.kind != evRoute || ev.hasExp || ev.fam != x.fam || ev.bits != x.bits || ev.addr != x.addr {
 		return false
 	}
-	ev.exp, ev.hasExp = *exp, true
+	ev.exp, ev.hasExp = x.exp, true
+	if x.x != nil {
+		if ev.x == nil {
+			ev.x = &extra{}
+		}
+		ev.x.more = x.x.more
+	}
 	return true
 }
 

@@ -42,6 +42,9 @@ func keyOf(f session.Family, p netip.Prefix) prefixKey {
 	return prefixKey{fam: uint8(f), bits: uint8(p.Bits()), addr: p.Addr().As16()}
 }
 
+// key is the event's prefix as a prefixKey.
+func (ev *event) key() prefixKey { return prefixKey{fam: uint8(ev.fam), bits: ev.bits, addr: ev.addr} }
+
 // openRoute is an open route version and its open exposure interval.
 type openRoute struct {
 	src     int32
@@ -366,8 +369,8 @@ func (w *writer) apply(batch events, g gap) (stop bool) {
 		w.failed(err, batch, g)
 		for _, blk := range batch {
 			for i := range blk {
-				if blk[i].sync != nil {
-					syncs = append(syncs, blk[i].sync)
+				if c := blk[i].syncChan(); c != nil {
+					syncs = append(syncs, c)
 				}
 			}
 		}
@@ -394,8 +397,8 @@ func (w *writer) apply(batch events, g gap) (stop bool) {
 		rest, g2 := w.r.q.take(math.MaxInt)
 		for _, blk := range rest {
 			for _, ev := range blk {
-				if ev.sync != nil {
-					syncs = append(syncs, ev.sync)
+				if c := ev.syncChan(); c != nil {
+					syncs = append(syncs, c)
 					continue
 				}
 				g2.add(ev)
@@ -473,7 +476,7 @@ func (w *writer) event(ev *event, n *uint64, syncs *[]chan struct{}, err *error)
 		*err = w.config(ev)
 		*n++
 	case evSync:
-		*syncs = append(*syncs, ev.sync)
+		*syncs = append(*syncs, ev.syncChan())
 	case evStop:
 		*err = w.stop(ev)
 		stop = true
@@ -668,7 +671,7 @@ func openExposures(set string) string {
 // ---- events ----
 
 func (w *writer) route(ev *event) error {
-	k := keyOf(ev.fam, ev.prefix)
+	k := ev.key()
 	src, err := w.source(ev.src)
 	if err != nil {
 		return err
@@ -708,12 +711,13 @@ func (w *writer) route(ev *event) error {
 	if ev.attrs != nil {
 		row := w.nextRoute
 		w.nextRoute++
-		start, end := prefixRange(ev.prefix)
+		pfx := ev.prefix()
+		start, end := prefixRange(pfx)
 		filtered := 0
 		if !ev.verdict.Accepted() {
 			filtered = 1
 		}
-		w.addRoute(routeRow{id: row, family: familyNumber(ev.fam), start: start, end: end, plen: ev.prefix.Bits(), pathID: ev.pathID,
+		w.addRoute(routeRow{id: row, family: familyNumber(ev.fam), start: start, end: end, plen: pfx.Bits(), pathID: ev.pathID,
 			src: src, attrs: attrs, verdict: verdict, filtered: filtered, from: ev.at, fromCause: cause})
 		list = append(list, openRoute{src: src, attrs: attrs, verdict: verdict, pathID: ev.pathID, row: row})
 	}
@@ -726,12 +730,10 @@ func (w *writer) route(ev *event) error {
 }
 
 func (w *writer) exposure(ev *event) error {
-	k := keyOf(ev.fam, ev.prefix)
+	k := ev.key()
 	list := w.open[k]
-	exps := ev.exp.more
-	if exps == nil && ev.exp.one.Source != nil {
-		exps = []rib.Exposure{ev.exp.one}
-	}
+	var one [1]rib.Exposure
+	exps := ev.exposures(&one)
 	for i := range list {
 		o := &list[i]
 		var set int32
@@ -828,7 +830,7 @@ func (w *writer) closeAllExposures(at int64) error {
 }
 
 func (w *writer) sessionUp(ev *event) error {
-	s := ev.other.(*sessionInfo)
+	s := ev.x.other.(*sessionInfo)
 	member, err := w.memberByName(s.member)
 	if err != nil {
 		return err
@@ -860,7 +862,7 @@ func (w *writer) sessionUp(ev *event) error {
 }
 
 func (w *writer) sessionDown(ev *event) error {
-	s := ev.other.(*sessionInfo)
+	s := ev.x.other.(*sessionInfo)
 	member, err := w.memberByName(s.member)
 	if err != nil {
 		return err
@@ -956,14 +958,14 @@ func roleName(r uint8) string {
 }
 
 func (w *writer) rpki(ev *event) error {
-	c := ev.other.(*rpkiInfo)
+	c := ev.x.other.(*rpkiInfo)
 	_, err := w.tx.ExecContext(w.ctx, "INSERT INTO rpki_changes (at, serial, vrps, aspas, verdicts_changed) VALUES (?, ?, ?, ?, ?)",
 		ev.at, c.serial, c.vrps, c.aspas, c.changed)
 	return err
 }
 
 func (w *writer) config(ev *event) error {
-	c := ev.other.(*configInfo)
+	c := ev.x.other.(*configInfo)
 	members := make([]memberRef, 0, len(c.members))
 	for _, m := range c.members {
 		var id int64
