@@ -10,16 +10,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/fedrs/fedrs/conf"
-	"github.com/fedrs/fedrs/policy"
 	"github.com/fedrs/fedrs/routeserver/rib"
 	"github.com/fedrs/fedrs/routeserver/session"
-	"github.com/fedrs/fedrs/routeserver/wire"
 
 	_ "modernc.org/sqlite" // database/sql driver "sqlite", pure Go
 )
@@ -283,7 +280,7 @@ func (r *Recorder) Stats() Stats {
 // Sync waits until every event queued before the call is committed.
 func (r *Recorder) Sync(ctx context.Context) error {
 	ch := make(chan struct{})
-	if !r.q.pushControl(event{kind: evSync, x: &extra{sync: ch}}) {
+	if !r.q.pushControl(event{kind: evSync}, &extra{sync: ch}, nil) {
 		return errors.New("history: recorder closed")
 	}
 	select {
@@ -302,7 +299,7 @@ func (r *Recorder) Sync(ctx context.Context) error {
 // database.
 func (r *Recorder) Close() error {
 	r.closeOnce.Do(func() {
-		r.q.pushControl(event{kind: evStop, at: now()})
+		r.q.pushControl(event{kind: evStop, at: now()}, nil, nil)
 		<-r.done
 		r.q.close()
 		if err := r.db.Close(); err != nil && r.closeErr == nil {
@@ -322,15 +319,14 @@ func (r *Recorder) RouteEvent(ev *rib.RouteEvent) {
 	if ev.Bulk {
 		return // SourceRoutesEnd queued the end of them all
 	}
-	r.q.push(event{kind: evRoute, at: now(), src: ev.Source, fam: ev.Family, addr: ev.Prefix.Addr().As16(), bits: uint8(ev.Prefix.Bits()), pathID: ev.PathID,
-		attrs: ev.Attrs, verdict: ev.Verdict, cause: ev.Cause}, r)
+	r.q.pushRoute(ev, now(), r)
 }
 
 // SourceRoutesEnd implements rib.SourceObserver: the end of every route of
 // a source in a family (a session down) is one event, queued past the
 // bound (the route events it stands for are not queued).
 func (r *Recorder) SourceRoutesEnd(s *rib.Source, f session.Family, cause string) {
-	r.q.pushControl(event{kind: evSourceEnd, at: now(), src: s, fam: f, cause: cause})
+	r.q.pushControl(event{kind: evSourceEnd, at: now(), fam: f}, &extra{cause: cause}, s)
 }
 
 // PrefixExposure implements rib.ExposureObserver. Called with the RIB
@@ -340,17 +336,7 @@ func (r *Recorder) PrefixExposure(f session.Family, p netip.Prefix, exp []rib.Ex
 	if !r.exports.Load() {
 		return
 	}
-	ev := event{kind: evExposure, fam: f, addr: p.Addr().As16(), bits: uint8(p.Bits())}
-	if len(exp) == 1 {
-		ev.exp = exp[0]
-	} else if len(exp) > 1 {
-		ev.x = &extra{more: slices.Clone(exp)}
-	}
-	if r.q.attachExposure(&ev) {
-		return
-	}
-	ev.at = now()
-	r.q.push(ev, r)
+	r.q.pushExposure(f, p, exp, now(), r)
 }
 
 // ConfigLoaded records a configuration load; it also applies [history]
@@ -367,7 +353,7 @@ func (r *Recorder) ConfigLoaded(cfg *conf.Config, changes string) {
 	if !c.exports {
 		r.exports.Store(false)
 	}
-	r.q.pushControl(event{kind: evConfig, at: now(), x: &extra{other: &c}})
+	r.q.pushControl(event{kind: evConfig, at: now()}, &extra{other: &c}, nil)
 	if c.exports {
 		r.exports.Store(true)
 	}
@@ -375,91 +361,19 @@ func (r *Recorder) ConfigLoaded(cfg *conf.Config, changes string) {
 
 // SessionUp records an established session.
 func (r *Recorder) SessionUp(member, neighbor string, n *session.Negotiated) {
-	r.q.push(event{kind: evSessionUp, at: now(), x: &extra{other: &sessionInfo{member: member, neighbor: neighbor, neg: n}}}, r)
+	r.q.push(event{kind: evSessionUp, at: now()}, &extra{other: &sessionInfo{member: member, neighbor: neighbor, neg: n}}, r)
 }
 
 // SessionDown records the end of a session.
 func (r *Recorder) SessionDown(member, neighbor string, ev session.DownEvent) {
-	r.q.push(event{kind: evSessionDown, at: now(), x: &extra{other: &sessionInfo{member: member, neighbor: neighbor, down: &ev}}}, r)
+	r.q.push(event{kind: evSessionDown, at: now()}, &extra{other: &sessionInfo{member: member, neighbor: neighbor, down: &ev}}, r)
 }
 
 // RPKIChanged records a change of the RPKI tables (serial, VRP and ASPA
 // counts after it) and how many route verdicts it changed. The route
 // server calls it after re-validation when the Recorder implements it.
 func (r *Recorder) RPKIChanged(serial uint32, vrps, aspas int, verdictsChanged int) {
-	r.q.push(event{kind: evRPKI, at: now(), x: &extra{other: &rpkiInfo{serial: serial, vrps: vrps, aspas: aspas, changed: verdictsChanged}}}, r)
-}
-
-// ---- the queue ----
-
-type evKind uint8
-
-const (
-	evRoute evKind = iota
-	evExposure
-	evSourceEnd
-	evSessionUp
-	evSessionDown
-	evRPKI
-	evConfig
-	evSync
-	evStop
-)
-
-// event is one queued hook call. It is kept small (136 bytes): a table
-// load queues one per route, and every byte is memory touched on the
-// RIB's critical path. Rare contents hang off x.
-type event struct {
-	at      int64 // unix µs at the hook
-	src     *rib.Source
-	attrs   *wire.AttrSet
-	verdict policy.Verdict
-	addr    [16]byte // the prefix's address (As16)
-	pathID  uint32
-	kind    evKind
-	fam     session.Family
-	bits    uint8 // the prefix's length
-	hasExp  bool  // an evRoute carrying its prefix's exposure (one queue slot for both)
-	cause   string
-	exp     rib.Exposure // the prefix's exposure when it is one route's (Source nil: none or x.more)
-	x       *extra
-}
-
-// extra is what few events carry.
-type extra struct {
-	more  []rib.Exposure // the prefix's exposure when more than one route is exported
-	other any            // session, configuration and RPKI events
-	sync  chan struct{}  // evSync
-}
-
-// prefix returns the event's prefix.
-func (ev *event) prefix() netip.Prefix {
-	a := netip.AddrFrom16(ev.addr)
-	if ev.fam == session.IPv4Unicast {
-		a = a.Unmap()
-	}
-	return netip.PrefixFrom(a, int(ev.bits))
-}
-
-// exposures returns the prefix's exposure carried by ev; one is put in
-// *one (no allocation).
-func (ev *event) exposures(one *[1]rib.Exposure) []rib.Exposure {
-	if ev.x != nil && ev.x.more != nil {
-		return ev.x.more
-	}
-	if ev.exp.Source != nil {
-		one[0] = ev.exp
-		return one[:]
-	}
-	return nil
-}
-
-// syncChan returns the channel of an evSync (nil otherwise).
-func (ev *event) syncChan() chan struct{} {
-	if ev.x != nil {
-		return ev.x.sync
-	}
-	return nil
+	r.q.push(event{kind: evRPKI, at: now()}, &extra{other: &rpkiInfo{serial: serial, vrps: vrps, aspas: aspas, changed: verdictsChanged}}, r)
 }
 
 type configInfo struct {
@@ -492,207 +406,6 @@ type gap struct {
 }
 
 func (g *gap) total() uint64 { return g.routes + g.exposures + g.others }
-
-// queue is a bounded event queue of fixed-size blocks: the hooks append
-// under a mutex (never waiting on the writer, never copying what is
-// queued), the writer takes every filled block at once and gives the
-// blocks back for reuse, so a burst costs no reallocation.
-type queue struct {
-	mu      sync.Mutex
-	blocks  events // the last one is being filled
-	n       int
-	free    events // empty blocks for reuse
-	control int    // Sync and stop events queued
-	limit   int
-	gap     gap
-	closed  bool
-	wake    chan struct{}
-}
-
-// events is a batch of queued events, in order, in blocks.
-type events [][]event
-
-// blockEvents is the size of a queue block (about 150 kB).
-const blockEvents = 1024
-
-// maxFreeBlocks bounds the empty blocks kept for reuse (about 10 MB): a
-// burst's backlog is given back to the garbage collector once written.
-const maxFreeBlocks = 64
-
-func (q *queue) init(limit int) {
-	q.limit = limit
-	q.wake = make(chan struct{}, 1)
-}
-
-func (q *queue) appendLocked(ev event) {
-	if k := len(q.blocks); k == 0 || len(q.blocks[k-1]) == blockEvents {
-		var b []event
-		if f := len(q.free); f > 0 {
-			b, q.free = q.free[f-1], q.free[:f-1]
-		} else {
-			b = make([]event, 0, blockEvents)
-		}
-		q.blocks = append(q.blocks, b)
-	}
-	last := &q.blocks[len(q.blocks)-1]
-	*last = append(*last, ev)
-	q.n++
-	if ev.kind == evSync || ev.kind == evStop {
-		q.control++
-	}
-}
-
-// push queues a data event, or drops and counts it when the queue is full.
-func (q *queue) push(ev event, r *Recorder) {
-	q.mu.Lock()
-	if q.n >= q.limit || q.closed {
-		if q.gap.first == 0 {
-			q.gap.first = ev.at
-		}
-		q.gap.last = ev.at
-		switch ev.kind {
-		case evRoute:
-			q.gap.routes++
-		case evExposure:
-			q.gap.exposures++
-		default:
-			q.gap.others++
-		}
-		q.mu.Unlock()
-		r.dropped.Add(1)
-		return
-	}
-	q.appendLocked(ev)
-	n := q.n
-	q.mu.Unlock()
-	if n == 1 || n == q.limit/2 {
-		q.signal()
-	}
-}
-
-// attachExposure hands exp to the newest queued event when that is the
-// route event of the same prefix (the RIB reports a prefix's exposure
-// right after its route events): the pair then takes one queue slot.
-func (q *queue) attachExposure(x *event) bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	k := len(q.blocks)
-	if k == 0 {
-		return false
-	}
-	last := q.blocks[k-1]
-	if len(last) == 0 {
-		return false
-	}
-	ev := &last[len(last)-1]
-	if ev.kind != evRoute || ev.hasExp || ev.fam != x.fam || ev.bits != x.bits || ev.addr != x.addr {
-		return false
-	}
-	ev.exp, ev.hasExp = x.exp, true
-	if x.x != nil {
-		if ev.x == nil {
-			ev.x = &extra{}
-		}
-		ev.x.more = x.x.more
-	}
-	return true
-}
-
-// pushControl queues a control event past the bound (they are rare).
-func (q *queue) pushControl(ev event) bool {
-	q.mu.Lock()
-	if q.closed {
-		q.mu.Unlock()
-		return false
-	}
-	q.appendLocked(ev)
-	q.mu.Unlock()
-	q.signal()
-	return true
-}
-
-func (q *queue) signal() {
-	select {
-	case q.wake <- struct{}{}:
-	default:
-	}
-}
-
-// take removes the oldest queued events, whole blocks of them up to
-// about limit (at least one block), and the gap accumulated so far.
-func (q *queue) take(limit int) (events, gap) {
-	q.mu.Lock()
-	k := len(q.blocks)
-	if n := limit/blockEvents + 1; n < k {
-		k = n
-	}
-	var b events
-	if k >= len(q.blocks) {
-		b = q.blocks
-		q.blocks = nil
-		q.n, q.control = 0, 0
-	} else {
-		b = append(events(nil), q.blocks[:k]...)
-		q.blocks = append(q.blocks[:0], q.blocks[k:]...)
-		for _, blk := range b {
-			q.n -= len(blk)
-			for i := range blk {
-				if blk[i].kind == evSync || blk[i].kind == evStop {
-					q.control--
-				}
-			}
-		}
-	}
-	g := q.gap
-	q.gap = gap{}
-	q.mu.Unlock()
-	return b, g
-}
-
-// oldest returns the time of the oldest queued event (0: none).
-func (q *queue) oldest() int64 {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if len(q.blocks) == 0 || len(q.blocks[0]) == 0 {
-		return 0
-	}
-	return q.blocks[0][0].at
-}
-
-// recycle gives taken blocks back, emptied, keeping at most
-// maxFreeBlocks for reuse.
-func (q *queue) recycle(b events) {
-	for _, blk := range b {
-		clear(blk) // drop references
-	}
-	q.mu.Lock()
-	for _, blk := range b {
-		if len(q.free) >= maxFreeBlocks || len(q.free)*blockEvents >= q.limit {
-			break
-		}
-		q.free = append(q.free, blk[:0])
-	}
-	q.mu.Unlock()
-}
-
-func (q *queue) len() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.n
-}
-
-// controlQueued reports whether a Sync or stop is waiting.
-func (q *queue) controlQueued() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.control > 0
-}
-
-func (q *queue) close() {
-	q.mu.Lock()
-	q.closed = true
-	q.mu.Unlock()
-}
 
 // Gauges are the writer's counters as Prometheus gauges (names prefixed
 // "fedrs_history_"), for the control API's /metrics.

@@ -92,6 +92,7 @@ type writer struct {
 	lastEvent int64
 	pending   gap // events lost to failed transactions, recorded when writes work again
 	pruneMore bool
+	taken     *taken    // the batch being applied (its numbering)
 	takenN    int       // queue length after the last take
 	takenAt   time.Time // and when
 	setBuf    []byte
@@ -255,9 +256,9 @@ func (w *writer) run() {
 			delay.Stop()
 		}
 		w.holdWhileBusy(hb.C)
-		batch, g := q.take(maxBatch)
-		stop := w.apply(batch, g)
-		q.recycle(batch)
+		t := q.take(maxBatch)
+		stop := w.apply(&t)
+		q.recycle(t.blocks)
 		w.takenN, w.takenAt = q.len(), time.Now()
 		if stop {
 			return
@@ -355,7 +356,9 @@ func (w *writer) seenAt(committed int64) int64 {
 }
 
 // apply commits one batch. It returns true after a stop event.
-func (w *writer) apply(batch events, g gap) (stop bool) {
+func (w *writer) apply(t *taken) (stop bool) {
+	batch, g := t.blocks, t.gap
+	w.taken = t
 	var syncs []chan struct{}
 	defer func() {
 		for _, c := range syncs {
@@ -367,9 +370,10 @@ func (w *writer) apply(batch events, g gap) (stop bool) {
 	}
 	if err := w.begin(); err != nil {
 		w.failed(err, batch, g)
-		for _, blk := range batch {
-			for i := range blk {
-				if c := blk[i].syncChan(); c != nil {
+		for _, b := range batch {
+			for i := range b.ev {
+				it := t.read(b, i)
+				if c := it.syncChan(); c != nil {
 					syncs = append(syncs, c)
 				}
 			}
@@ -381,12 +385,13 @@ func (w *writer) apply(batch events, g gap) (stop bool) {
 		err = w.insertGap(w.pending, "write failed")
 	}
 	n := uint64(0)
-	for _, blk := range batch {
-		for i := range blk {
+	for _, b := range batch {
+		for i := range b.ev {
 			if err != nil {
 				break
 			}
-			if w.event(&blk[i], &n, &syncs, &err) {
+			it := t.read(b, i)
+			if w.event(&it, &n, &syncs, &err) {
 				stop = true
 			}
 		}
@@ -394,16 +399,19 @@ func (w *writer) apply(batch events, g gap) (stop bool) {
 	if stop {
 		// Whatever arrived after the stop cannot be written any more.
 		w.r.q.close()
-		rest, g2 := w.r.q.take(math.MaxInt)
-		for _, blk := range rest {
-			for _, ev := range blk {
-				if c := ev.syncChan(); c != nil {
+		rest := w.r.q.take(math.MaxInt)
+		g2 := rest.gap
+		for _, b := range rest.blocks {
+			for i := range b.ev {
+				it := rest.read(b, i)
+				if c := it.syncChan(); c != nil {
 					syncs = append(syncs, c)
 					continue
 				}
-				g2.add(ev)
+				g2.add(b.ev[i])
 			}
 		}
+		w.r.q.recycle(rest.blocks)
 		g.merge(g2)
 	}
 	if err == nil && g.total() > 0 {
@@ -432,9 +440,9 @@ func (w *writer) apply(batch events, g gap) (stop bool) {
 }
 
 func (w *writer) hasStop(batch events) bool {
-	for _, blk := range batch {
-		for i := range blk {
-			if blk[i].kind == evStop {
+	for _, b := range batch {
+		for i := range b.ev {
+			if b.ev[i].kind == evStop {
 				return true
 			}
 		}
@@ -444,7 +452,7 @@ func (w *writer) hasStop(batch events) bool {
 
 // event applies one queued event; it reports a stop. n counts the data
 // events, syncs collects the Sync channels to close after the commit.
-func (w *writer) event(ev *event, n *uint64, syncs *[]chan struct{}, err *error) (stop bool) {
+func (w *writer) event(ev *item, n *uint64, syncs *[]chan struct{}, err *error) (stop bool) {
 	switch ev.kind {
 	case evRoute:
 		*err = w.route(ev)
@@ -532,8 +540,8 @@ func (w *writer) failed(err error, batch events, g gap) {
 	w.r.writeErrs.Add(1)
 	w.r.log.Error("history: write failed; the batch is recorded as a gap", "db", w.r.path, "err", err)
 	lost := g
-	for _, blk := range batch {
-		for _, ev := range blk {
+	for _, b := range batch {
+		for _, ev := range b.ev {
 			if ev.kind != evSync && ev.kind != evStop {
 				lost.add(ev)
 			}
@@ -670,7 +678,7 @@ func openExposures(set string) string {
 
 // ---- events ----
 
-func (w *writer) route(ev *event) error {
+func (w *writer) route(ev *item) error {
 	k := ev.key()
 	src, err := w.source(ev.src)
 	if err != nil {
@@ -729,11 +737,11 @@ func (w *writer) route(ev *event) error {
 	return w.maybeFlush()
 }
 
-func (w *writer) exposure(ev *event) error {
+func (w *writer) exposure(ev *item) error {
 	k := ev.key()
 	list := w.open[k]
 	var one [1]rib.Exposure
-	exps := ev.exposures(&one)
+	exps := ev.exposures(w.taken, &one)
 	for i := range list {
 		o := &list[i]
 		var set int32
@@ -763,7 +771,7 @@ func (w *writer) exposure(ev *event) error {
 // written yet, goes into the row: one insert fewer for most versions.
 // sourceEnd closes every open route version of a source in a family (its
 // session went down).
-func (w *writer) sourceEnd(ev *event) error {
+func (w *writer) sourceEnd(ev *item) error {
 	src, err := w.source(ev.src)
 	if err != nil {
 		return err
@@ -829,7 +837,7 @@ func (w *writer) closeAllExposures(at int64) error {
 	return w.flush()
 }
 
-func (w *writer) sessionUp(ev *event) error {
+func (w *writer) sessionUp(ev *item) error {
 	s := ev.x.other.(*sessionInfo)
 	member, err := w.memberByName(s.member)
 	if err != nil {
@@ -861,7 +869,7 @@ func (w *writer) sessionUp(ev *event) error {
 	return nil
 }
 
-func (w *writer) sessionDown(ev *event) error {
+func (w *writer) sessionDown(ev *item) error {
 	s := ev.x.other.(*sessionInfo)
 	member, err := w.memberByName(s.member)
 	if err != nil {
@@ -957,14 +965,14 @@ func roleName(r uint8) string {
 	return "role-" + strconv.Itoa(int(r))
 }
 
-func (w *writer) rpki(ev *event) error {
+func (w *writer) rpki(ev *item) error {
 	c := ev.x.other.(*rpkiInfo)
 	_, err := w.tx.ExecContext(w.ctx, "INSERT INTO rpki_changes (at, serial, vrps, aspas, verdicts_changed) VALUES (?, ?, ?, ?, ?)",
 		ev.at, c.serial, c.vrps, c.aspas, c.changed)
 	return err
 }
 
-func (w *writer) config(ev *event) error {
+func (w *writer) config(ev *item) error {
 	c := ev.x.other.(*configInfo)
 	members := make([]memberRef, 0, len(c.members))
 	for _, m := range c.members {
@@ -1006,7 +1014,7 @@ func (w *writer) insertGap(g gap, reason string) error {
 
 // stop closes every open interval at the stop time and records the clean
 // stop.
-func (w *writer) stop(ev *event) error {
+func (w *writer) stop(ev *item) error {
 	cause, err := w.cause("stopped: route server shut down")
 	if err != nil {
 		return err
