@@ -279,9 +279,9 @@ const maxBatch = 64 * blockEvents
 const (
 	holdTick = 50 * time.Millisecond
 	holdRate = 20000
-	// holdSettle: after a hold of at least this long, the writer waits for
-	// the route server to stay idle this long before it writes (the last
-	// UPDATEs of a load are still on their way to the members).
+	// holdSettle: after a hold, the writer waits for the route server to
+	// stay idle this long before it writes (the last UPDATEs of a load are
+	// still on their way to the members).
 	holdSettle = time.Second
 )
 
@@ -294,7 +294,7 @@ const (
 func (w *writer) holdWhileBusy(hb <-chan time.Time) {
 	q := &w.r.q
 	var tick *time.Ticker
-	var since, quiet time.Time // the hold's start; when the route server went idle
+	var quiet time.Time // when the route server went idle
 	lastN, lastAt := w.takenN, w.takenAt
 	for {
 		hold := time.Duration(w.r.writeBehind.Load())
@@ -312,8 +312,8 @@ func (w *writer) holdWhileBusy(hb <-chan time.Time) {
 		switch {
 		case busy:
 			quiet = time.Time{}
-		case tick == nil || time.Since(since) < holdSettle:
-			// Not busy, and no burst held long enough to need settling.
+		case tick == nil:
+			// Not busy, and nothing held.
 		case quiet.IsZero():
 			quiet, busy = time.Now(), true // settling
 		case time.Since(quiet) >= holdSettle:
@@ -326,7 +326,6 @@ func (w *writer) holdWhileBusy(hb <-chan time.Time) {
 		}
 		if tick == nil {
 			tick = time.NewTicker(holdTick)
-			since = time.Now()
 			w.r.holding.Store(true)
 		}
 		lastN, lastAt = n, time.Now()
