@@ -92,15 +92,13 @@ type writer struct {
 	lastEvent int64
 	pending   gap // events lost to failed transactions, recorded when writes work again
 	pruneMore bool
-	taken     *taken    // the batch being applied (its numbering)
-	takenN    int       // queue length after the last take
-	takenAt   time.Time // and when
+	taken     *taken // the batch being applied (its numbering)
 	setBuf    []byte
 	idBuf     []int64
 }
 
 func newWriter(ctx context.Context, r *Recorder) (*writer, error) {
-	w := &writer{r: r, db: r.db, ctx: ctx, retain: r.opts.Retain, exports: r.opts.Exports, takenAt: time.Now()}
+	w := &writer{r: r, db: r.db, ctx: ctx, retain: r.opts.Retain, exports: r.opts.Exports}
 	w.resetCaches()
 	w.open = map[prefixKey][]openRoute{}
 	w.sessions = map[string]int64{}
@@ -259,7 +257,6 @@ func (w *writer) run() {
 		t := q.take(maxBatch)
 		stop := w.apply(&t)
 		q.recycle(t.blocks)
-		w.takenN, w.takenAt = q.len(), time.Now()
 		if stop {
 			return
 		}
@@ -274,11 +271,13 @@ func (w *writer) run() {
 const maxBatch = 64 * blockEvents
 
 // Write-behind: while the route server is busy, the writer looks again
-// every holdTick; without word from the route server, a queue growing by
-// holdRate events a second or more is a burst.
+// every holdTick. Besides the route server's word (SetBusy), a burst is
+// holdBurstMin or more events waiting that came at holdRate a second or
+// more.
 const (
-	holdTick = 50 * time.Millisecond
-	holdRate = 20000
+	holdTick     = 50 * time.Millisecond
+	holdRate     = 20000
+	holdBurstMin = 1000
 	// holdSettle: after a hold, the writer waits for the route server to
 	// stay idle this long before it writes (the last UPDATEs of a load are
 	// still on their way to the members).
@@ -295,18 +294,22 @@ func (w *writer) holdWhileBusy(hb <-chan time.Time) {
 	q := &w.r.q
 	var tick *time.Ticker
 	var quiet time.Time // when the route server went idle
-	lastN, lastAt := w.takenN, w.takenAt
+	var lastN int
+	var lastAt time.Time
 	for {
 		hold := time.Duration(w.r.writeBehind.Load())
 		n, old := q.len(), q.oldest()
-		if hold <= 0 || n == 0 || n >= q.limit/4*3 || q.controlQueued() ||
-			time.Duration(now()-old)*time.Microsecond >= hold {
+		age := time.Duration(now()-old) * time.Microsecond
+		if hold <= 0 || n == 0 || n >= q.limit/4*3 || q.controlQueued() || age >= hold {
 			break
 		}
-		busy := false
-		if el := time.Since(lastAt); el > 0 && float64(n-lastN) >= holdRate*el.Seconds() {
-			busy = true
-		} else if f := w.r.busy.Load(); f != nil && (*f)() {
+		// A burst: the waiting events came at holdRate or more, on average
+		// since the oldest, or in the last tick of a hold.
+		busy := n >= holdBurstMin && float64(n) >= holdRate*age.Seconds()
+		if !busy && tick != nil {
+			busy = float64(n-lastN) >= holdRate*time.Since(lastAt).Seconds()
+		}
+		if f := w.r.busy.Load(); !busy && f != nil && (*f)() {
 			busy = true
 		}
 		switch {
