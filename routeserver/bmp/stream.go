@@ -190,7 +190,10 @@ func (s *Streamer) RouteEvent(ev *rib.RouteEvent) {
 		return
 	}
 	it := item{kind: itemRoute, fam: ev.Family, pre: ev.Attrs == nil || ev.Cause == "update", accepted: ev.Attrs != nil && ev.Verdict.Accepted(),
-		pathID: ev.PathID, at: time.Now().UnixNano(), peer: ev.Source.Addr, prefix: ev.Prefix, attrs: ev.Attrs}
+		pathID: ev.PathID, at: ev.At.UnixNano(), peer: ev.Source.Addr, prefix: ev.Prefix, attrs: ev.Attrs}
+	if ev.At.IsZero() {
+		it.at = time.Now().UnixNano()
+	}
 	for _, c := range s.cols {
 		c.push(&it)
 	}

@@ -101,6 +101,7 @@ type queue struct {
 	lastSrcID   uint32
 	lastCause   string
 	lastCauseID uint16
+	lastAt      int64 // time of the newest route event (an exposure that follows shares it)
 }
 
 func (q *queue) init(limit int) {
@@ -209,6 +210,7 @@ func (q *queue) pushRoute(re *rib.RouteEvent, at int64, r *Recorder) {
 	ev := event{kind: evRoute, at: at, fam: re.Family, addr: re.Prefix.Addr().As16(), bits: uint8(re.Prefix.Bits()),
 		pathID: re.PathID, attrs: re.Attrs, verdict: re.Verdict}
 	q.mu.Lock()
+	q.lastAt = at
 	if q.fullLocked(evRoute, at) {
 		q.mu.Unlock()
 		r.dropped.Add(1)
@@ -230,10 +232,14 @@ func (q *queue) pushRoute(re *rib.RouteEvent, at int64, r *Recorder) {
 // exposure right after its route events): the pair then takes one queue
 // slot. Otherwise it queues an exposure event, or drops and counts it.
 // exp is the RIB's, valid during the call.
-func (q *queue) pushExposure(f session.Family, p netip.Prefix, exp []rib.Exposure, at int64, r *Recorder) {
+func (q *queue) pushExposure(f session.Family, p netip.Prefix, exp []rib.Exposure, r *Recorder) {
 	addr, bits := p.Addr().As16(), uint8(p.Bits())
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	at := q.lastAt
+	if at == 0 {
+		at = now()
+	}
 	if k := len(q.blocks); k > 0 {
 		b := q.blocks[k-1]
 		if i := len(b.ev) - 1; i >= 0 {
@@ -297,6 +303,9 @@ func (q *queue) pushControl(ev event, x *extra, src *rib.Source) bool {
 		return false
 	}
 	ev.src = q.srcLocked(src)
+	if ev.kind == evSourceEnd {
+		q.lastAt = ev.at
+	}
 	if c := x; c != nil && c.cause != "" {
 		if ev.cause = q.causeLocked(c.cause); ev.cause != 0 {
 			c.cause = ""

@@ -319,7 +319,11 @@ func (r *Recorder) RouteEvent(ev *rib.RouteEvent) {
 	if ev.Bulk {
 		return // SourceRoutesEnd queued the end of them all
 	}
-	r.q.pushRoute(ev, now(), r)
+	at := now()
+	if !ev.At.IsZero() {
+		at = ev.At.UnixMicro()
+	}
+	r.q.pushRoute(ev, at, r)
 }
 
 // SourceRoutesEnd implements rib.SourceObserver: the end of every route of
@@ -330,13 +334,13 @@ func (r *Recorder) SourceRoutesEnd(s *rib.Source, f session.Family, cause string
 }
 
 // PrefixExposure implements rib.ExposureObserver. Called with the RIB
-// locked: it only queues. exp is the RIB's (valid during the call): one
+// locked: it only queues, with the time of the route event before it. exp is the RIB's (valid during the call): one
 // exposure, the common case, is kept in the event itself, more are copied.
 func (r *Recorder) PrefixExposure(f session.Family, p netip.Prefix, exp []rib.Exposure) {
 	if !r.exports.Load() {
 		return
 	}
-	r.q.pushExposure(f, p, exp, now(), r)
+	r.q.pushExposure(f, p, exp, r)
 }
 
 // ConfigLoaded records a configuration load; it also applies [history]

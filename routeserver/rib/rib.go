@@ -100,6 +100,9 @@ type RouteEvent struct {
 	// Bulk marks the removal of one of the routes a SourceObserver was
 	// told about in SourceRoutesEnd: it may skip the event.
 	Bulk bool
+	// At is when it happened: the RIB reads the clock once per UPDATE, so
+	// the routes of one message share it.
+	At time.Time
 }
 
 // SourceObserver is an Observer that takes the end of every route of a
@@ -131,6 +134,7 @@ type RIB struct {
 	obs       Observer
 	ev        RouteEvent // reused for every observer call (no allocation per event)
 	bulk      bool       // removing all of a source's routes (RouteEvent.Bulk)
+	now       time.Time  // the time of the UPDATE being applied (zero: read the clock per event)
 	expBuf    []Exposure // reused for every exposure report
 
 	scratch []uint32 // per-target best before a change
@@ -265,6 +269,10 @@ func (r *RIB) Apply(src *Source, changes []Change) Result {
 	var res Result
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.obs != nil {
+		r.now = time.Now()
+		defer func() { r.now = time.Time{} }()
+	}
 	kicked := r.beginMark()
 	for i := range changes {
 		c := &changes[i]
@@ -425,6 +433,9 @@ func (r *RIB) announce(src *Source, f session.Family, p netip.Prefix, pathID uin
 func (r *RIB) emitRoute(ev RouteEvent) {
 	r.ev = ev
 	r.ev.Bulk = r.bulk
+	if r.ev.At = r.now; r.now.IsZero() {
+		r.ev.At = time.Now()
+	}
 	r.obs.RouteEvent(&r.ev)
 	r.ev = RouteEvent{}
 }
