@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/routeserver/history"
 )
 
@@ -116,6 +117,34 @@ func TestWriteBehind(t *testing.T) {
 		if el := time.Since(start); el < 300*time.Millisecond {
 			t.Errorf("written after %v, before write_behind (300ms) passed", el)
 		}
+	})
+
+	t.Run(`write_behind = "0s" writes at once`, func(t *testing.T) {
+		cfg, err := conf.Parse([]byte("[server]\nasn = 4200000000\nrouter_id = \"10.0.0.1\"\n[history]\nwrite_behind = \"0s\"\n"+
+			"[[member]]\nname = \"a\"\nasn = 4200000001\nneighbors = [\"192.0.2.1\"]\n"), "fedrs.toml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := history.OptionsFromConfig(cfg)
+		if opts.WriteBehind >= 0 {
+			t.Fatalf(`write_behind = "0s" gives WriteBehind %v, want negative (off)`, opts.WriteBehind)
+		}
+		rec, err := history.Open(filepath.Join(t.TempDir(), "history.db"), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rec.Close()
+		rec.SetBusy(func() bool { return true })
+		for i := 0; i < pool; i++ {
+			s.emit(rec, i, pool)
+		}
+		waitFor(t, 20*time.Second, "the events written although the route server is busy", func() bool {
+			st := rec.Stats()
+			if st.Holding {
+				t.Fatal("the writer holds events with write-behind off")
+			}
+			return st.Queue == 0 && st.Committed == 2*pool
+		})
 	})
 
 	t.Run("written when the queue is three-quarters full", func(t *testing.T) {
