@@ -299,6 +299,9 @@ func (r *Recorder) Sync(ctx context.Context) error {
 // database.
 func (r *Recorder) Close() error {
 	r.closeOnce.Do(func() {
+		if n := r.q.len(); n >= 10000 {
+			r.log.Info("history: writing the queued events before stopping", "db", r.path, "events", n)
+		}
 		r.q.pushControl(event{kind: evStop, at: now()}, nil, nil)
 		<-r.done
 		r.q.close()
