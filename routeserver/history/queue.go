@@ -235,29 +235,31 @@ func (q *queue) pushRoute(re *rib.RouteEvent, at int64, r *Recorder) {
 func (q *queue) pushExposure(f session.Family, p netip.Prefix, exp []rib.Exposure, r *Recorder) {
 	addr, bits := p.Addr().As16(), uint8(p.Bits())
 	q.mu.Lock()
-	defer q.mu.Unlock()
-	at := q.lastAt
-	if at == 0 {
-		at = now()
-	}
 	if k := len(q.blocks); k > 0 {
 		b := q.blocks[k-1]
 		if i := len(b.ev) - 1; i >= 0 {
 			if ev := &b.ev[i]; ev.kind == evRoute && !ev.hasExp && ev.fam == f && ev.bits == bits && ev.addr == addr {
 				ev.hasExp = true
 				q.setExposureLocked(b, ev, exp)
+				q.mu.Unlock()
 				return
 			}
 		}
 	}
+	at := q.lastAt
+	if at == 0 {
+		at = now()
+	}
 	if q.fullLocked(evExposure, at) {
+		q.mu.Unlock()
 		r.dropped.Add(1)
 		return
 	}
 	b, ev := q.appendLocked(event{kind: evExposure, at: at, fam: f, addr: addr, bits: bits}, nil)
 	q.setExposureLocked(b, ev, exp)
 	n := q.n
-	defer q.wakeAfterPush(n)
+	q.mu.Unlock()
+	q.wakeAfterPush(n)
 }
 
 // setExposureLocked stores exp in ev (one exposure of up to 128 members)

@@ -251,13 +251,7 @@ func (r *RIB) Totals() Totals {
 	for f := range r.tables {
 		t.Prefixes[f] = r.tables[f].len()
 	}
-	for _, s := range r.targets {
-		s.out.mu.Lock()
-		for f := range s.out.ndirty {
-			t.PendingOut += s.out.ndirty[f]
-		}
-		s.out.mu.Unlock()
-	}
+	t.PendingOut = r.pendingOutLocked()
 	return t
 }
 
@@ -266,6 +260,10 @@ func (r *RIB) Totals() Totals {
 func (r *RIB) PendingOut() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
+	return r.pendingOutLocked()
+}
+
+func (r *RIB) pendingOutLocked() int {
 	n := 0
 	for _, s := range r.targets {
 		s.out.mu.Lock()
