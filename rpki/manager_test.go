@@ -2,6 +2,7 @@ package rpki
 
 import (
 	"context"
+	"github.com/fedrs/fedrs/lab/wait"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -20,13 +21,7 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 // passes.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	wait.Eventually(t, 15*time.Second, what, cond)
 }
 
 func writeFile(t testing.TB, path, data string) {

@@ -3,6 +3,7 @@ package history_test
 import (
 	"context"
 	"fmt"
+	"github.com/fedrs/fedrs/lab/wait"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -64,13 +65,7 @@ func (f *fed) stop() {
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	wait.Eventually(t, d, what, cond)
 }
 
 func routeKey(prefix netip.Prefix, memberName, neighbor string, pathID uint32, verdict, asPath, nextHop string) string {

@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"fmt"
+	"github.com/fedrs/fedrs/lab/wait"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -136,13 +137,7 @@ func peerCfg(addr string, asn uint32) session.Config {
 
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	wait.Eventually(t, d, what, cond)
 }
 
 func startMember(t *testing.T, cfg member.Config) *member.Router {
