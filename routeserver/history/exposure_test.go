@@ -30,10 +30,10 @@ func TestExposureFollowsSessions(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.db")
 	specs := []rstest.Member{
 		{Name: "nhs-a", ASN: 4200000001, Addr: "127.0.0.61", Extra: `next_hops = ["2001:db8:ffff::1"]`},
-		{Name: "nhs-b", ASN: 4200000002, Addr: "127.0.0.62"},             // goes down, comes back
+		{Name: "nhs-b", ASN: 4200000002, Addr: "127.0.0.62"},                // goes down, comes back
 		{Name: "council-c", ASN: 4200000003, Addr: "127.0.0.63", Raw: true}, // IPv4 only, started below
 		{Name: "council-d", ASN: 4200000004, Addr: "127.0.0.64", Raw: true}, // never comes up
-		{Name: "nhs-e", ASN: 4200000005, Addr: "127.0.0.65"},             // goes down for good
+		{Name: "nhs-e", ASN: 4200000005, Addr: "127.0.0.65"},                // goes down for good
 	}
 	rec, err := history.Open(path, history.Options{Exports: true, CommitDelay: 5 * time.Millisecond, Log: testLog})
 	if err != nil {
