@@ -93,10 +93,10 @@ type queue struct {
 	limit   int
 	// seq numbers the events handed to the queue, queued or dropped (a
 	// dropped one is committed as part of a gap); written under mu.
-	seq atomic.Uint64
-	gap     gap
-	closed  bool
-	wake    chan struct{}
+	seq    atomic.Uint64
+	gap    gap
+	closed bool
+	wake   chan struct{}
 
 	// Numbering of sources and causes (only grows; index 0 is "none").
 	srcIDs   map[*rib.Source]uint32
