@@ -29,9 +29,16 @@ type gate struct {
 	// under its read lock).
 	stamp [session.NumFamilies][]uint32
 
+	last uint32 // the latest stamp written
+
 	mu      sync.Mutex
 	waiting map[*Source]waiter // targets that skipped entries
 }
+
+// maxHeld bounds the entries one Fill skips: a table load keeps most
+// entries waiting for a moment, and Fill must not scan them all at each
+// commit.
+const maxHeld = 1024
 
 type waiter struct {
 	kick func()
@@ -103,8 +110,13 @@ func (g *gate) mark(f session.Family, idx uint32) {
 		copy(grown, s)
 		g.stamp[f], s = grown, grown
 	}
-	s[idx] = uint32(g.c.Pushed())
+	g.last = uint32(g.c.Pushed())
+	s[idx] = g.last
 }
+
+// allDone reports whether every stamp is committed (done: the low 32
+// bits of Committed); Fill then checks no entry.
+func (g *gate) allDone(done uint32) bool { return int32(g.last-done) <= 0 }
 
 // ready reports whether entry idx's latest change is committed (done is
 // the low 32 bits of Committed).

@@ -264,7 +264,9 @@ func (r *RIB) fillFamily(s *Source, o *outState, sc *fillScratch, f session.Fami
 		g := r.gate
 		var done uint32
 		if g != nil {
-			done = uint32(g.c.Committed())
+			if done = uint32(g.c.Committed()); g.allDone(done) {
+				g = nil
+			}
 		}
 	scan:
 		for si := 0; si < len(sum) && o.ndirty[f] > 0; si++ {
@@ -276,7 +278,9 @@ func (r *RIB) fillFamily(s *Source, o *outState, sc *fillScratch, f session.Fami
 					words[wi] &= words[wi] - 1
 					o.ndirty[f]--
 					if g != nil && !g.ready(f, uint32(wi<<6|bit), done) {
-						sc.held = append(sc.held, uint32(wi<<6|bit))
+						if sc.held = append(sc.held, uint32(wi<<6|bit)); len(sc.held) >= maxHeld {
+							break scan // the rest waits for the next commit
+						}
 						continue
 					}
 					fl.entry(uint32(wi<<6 | bit))
