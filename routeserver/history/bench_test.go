@@ -131,6 +131,39 @@ func BenchmarkWriter(b *testing.B) {
 	}
 }
 
+// BenchmarkJournal is BenchmarkWriter while the route server is busy:
+// the writer journals the events (resolved to ids, packed, one row per
+// batch) instead of inserting route versions, which is all that recording
+// costs during a table load; it applies them later, once idle.
+func BenchmarkJournal(b *testing.B) {
+	s := newSynth(20, 5000)
+	rec, err := history.Open(filepath.Join(b.TempDir(), "h.db"), history.Options{Exports: true, Queue: 1 << 17, WriteBehind: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rec.Close()
+	rec.SetBusy(func() bool { return true })
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		if i%1024 == 0 {
+			for rec.Stats().Queue > 1<<16 {
+				time.Sleep(200 * time.Microsecond)
+			}
+		}
+		s.emit(rec, i, 100000)
+	}
+	for st := rec.Stats(); st.Journaled < int64(b.N) && st.Dropped == 0; st = rec.Stats() {
+		time.Sleep(200 * time.Microsecond)
+	}
+	el := time.Since(start)
+	b.StopTimer()
+	if st := rec.Stats(); st.Dropped != 0 {
+		b.Fatalf("%d events dropped", st.Dropped)
+	}
+	b.ReportMetric(float64(b.N)/el.Seconds(), "route-events/s")
+}
+
 // BenchmarkPrefixHistory10M answers "the history of one prefix" from a
 // database of 10 million route versions (1,000,000 prefixes × 10 versions
 // each, with their exposure intervals, from 20 members). The database is

@@ -106,8 +106,12 @@ func crashAfterBurst(t *testing.T, size int, delay time.Duration) (checked bool)
 	present := map[netip.Prefix]bool{}
 	for _, v := range vs {
 		present[v.Prefix] = true
-		if v.From.After(rep.LastSeen) {
-			t.Errorf("version of %s from %s, after the recovered last_seen %s", v.Prefix, v.From, rep.LastSeen)
+		if v.From.After(rep.LastSeen) || v.From.Before(sent.Add(-time.Second)) {
+			t.Errorf("version of %s from %s: want after the burst was sent (%s) and not after the recovered last_seen %s",
+				v.Prefix, v.From, sent, rep.LastSeen)
+		}
+		if v.NextHop != specs[0].Addr || v.ASPath != fmt.Sprint(specs[0].ASN) || !v.Accepted {
+			t.Errorf("version of %s recovered as %+v", v.Prefix, v)
 		}
 	}
 	missing := size - len(present)

@@ -5,11 +5,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"time"
 
 	"github.com/fedrs/fedrs/routeserver/rib"
 	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/wire"
 )
 
 // The journal bounds what a crash loses without making a table load pay
@@ -37,12 +39,15 @@ const (
 // rec is one route-table event resolved to database ids: what the
 // journal stores, and what applyRec writes.
 type rec struct {
-	op       uint8
-	at       int64
-	k        prefixKey
-	pathID   uint32
-	src      int32
-	attrs    int32 // 0: the route went away
+	op     uint8
+	at     int64
+	k      prefixKey
+	pathID uint32
+	src    int32
+	// attrs is the attribute set's id; 0: the route went away; -n in a
+	// journal row: the row's n-th attribute set, interned when the row is
+	// applied (interning a table load's many sets is what would cost).
+	attrs    int32
 	verdict  int32
 	filtered bool
 	hasExp   bool
@@ -82,7 +87,9 @@ func (w *writer) resolve(ev *item, r *rec) (ok bool, err error) {
 			return false, err
 		}
 		if ev.attrs != nil {
-			if r.attrs, err = w.attrSet(ev.attrs); err != nil {
+			if w.journaling {
+				r.attrs = w.jbuf.attr(ev.attrs, w.attrPtr)
+			} else if r.attrs, err = w.attrSet(ev.attrs); err != nil {
 				return false, err
 			}
 			if r.verdict, err = w.verdict(ev.verdict); err != nil {
@@ -262,7 +269,7 @@ func appendRec(b []byte, r *rec, prevAt int64) []byte {
 			}
 			b = binary.AppendUvarint(b, uint64(r.pathID))
 			b = binary.AppendUvarint(b, uint64(r.src))
-			b = binary.AppendUvarint(b, uint64(r.attrs))
+			b = binary.AppendVarint(b, int64(r.attrs))
 			b = binary.AppendUvarint(b, uint64(r.verdict))
 			b = binary.AppendUvarint(b, uint64(r.cause))
 			b = append(b, flags)
@@ -294,6 +301,17 @@ type recReader struct {
 
 func (d *recReader) uvarint() uint64 {
 	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errJournalCorrupt
+		d.b = nil
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *recReader) varint() int64 {
+	v, n := binary.Varint(d.b)
 	if n <= 0 {
 		d.err = errJournalCorrupt
 		d.b = nil
@@ -342,7 +360,7 @@ func (d *recReader) next(r *rec) bool {
 		if r.op == recRoute {
 			r.pathID = uint32(d.uvarint())
 			r.src = int32(d.uvarint())
-			r.attrs = int32(d.uvarint())
+			r.attrs = int32(d.varint())
 			r.verdict = int32(d.uvarint())
 			r.cause = int32(d.uvarint())
 			flags := d.bytes(1)[0]
@@ -369,20 +387,53 @@ func (d *recReader) next(r *rec) bool {
 
 // ---- writing and applying the journal ----
 
-// journalBuf is what the writer keeps while journaling a batch.
+// journalBuf is what the writer keeps while journaling a batch: the
+// records, and the attribute sets they use that are not interned yet.
+// A row is the attribute sets (each as its table key: family, next hops,
+// canonical attributes), then the records.
 type journalBuf struct {
 	data          []byte
 	first, prevAt int64
 	events        int
+	attrs         []*wire.AttrSet
+	attrIdx       map[*wire.AttrSet]int32
+	keys          []byte
 }
 
 func (j *journalBuf) add(r *rec) {
 	if j.events == 0 {
-		j.first, j.prevAt = r.at, r.at
+		j.first, j.prevAt = r.at, 0 // the first record's time is whole
 	}
 	j.data = appendRec(j.data, r, j.prevAt)
 	j.prevAt = r.at
 	j.events++
+}
+
+// attr returns a's id when it is interned (known), else its number in
+// the row, negated (-1 for the first).
+func (j *journalBuf) attr(a *wire.AttrSet, known map[*wire.AttrSet]int32) int32 {
+	if id, ok := known[a]; ok {
+		return id
+	}
+	if i, ok := j.attrIdx[a]; ok {
+		return -(i + 1)
+	}
+	if j.attrIdx == nil {
+		j.attrIdx = map[*wire.AttrSet]int32{}
+	}
+	i := int32(len(j.attrs))
+	j.attrIdx[a] = i
+	j.attrs = append(j.attrs, a)
+	k := appendAttrKey(nil, a)
+	j.keys = binary.AppendUvarint(j.keys, uint64(len(k)))
+	j.keys = append(j.keys, k...)
+	return -(i + 1)
+}
+
+func (j *journalBuf) reset() {
+	j.data, j.events, j.keys = j.data[:0], 0, j.keys[:0]
+	j.attrs = nil
+	clear(j.attrIdx)
 }
 
 // flushJournal inserts the journal row gathered in w.jbuf.
@@ -391,17 +442,133 @@ func (w *writer) flushJournal() error {
 	if j.events == 0 {
 		return nil
 	}
-	if _, err := w.tx.ExecContext(w.ctx, "INSERT INTO journal (run_id, first_at, last_at, events, data) VALUES (?, ?, ?, ?, ?)",
-		w.runID, j.first, j.prevAt, j.events, j.data); err != nil {
+	blob := binary.AppendUvarint(make([]byte, 0, 10+len(j.keys)+len(j.data)), uint64(len(j.attrs)))
+	blob = append(append(blob, j.keys...), j.data...)
+	res, err := w.tx.ExecContext(w.ctx, "INSERT INTO journal (run_id, first_at, last_at, events, data) VALUES (?, ?, ?, ?, ?)",
+		w.runID, j.first, j.prevAt, j.events, blob)
+	if err != nil {
 		return fmt.Errorf("journaling route events: %w", err)
+	}
+	if len(j.attrs) > 0 {
+		// Kept for applying the row in this run; after a crash the keys
+		// in the row are decoded instead.
+		id, err := res.LastInsertId()
+		if err != nil {
+			return fmt.Errorf("journaling route events: %w", err)
+		}
+		if w.jattrs == nil {
+			w.jattrs = map[int64][]*wire.AttrSet{}
+		}
+		w.jattrs[id] = j.attrs
+		w.jnew = append(w.jnew, id)
 	}
 	w.jrows++
 	w.jevents += j.events
 	if w.joldest == 0 {
 		w.joldest = j.first
 	}
-	j.data, j.events = j.data[:0], 0
+	j.reset()
 	return nil
+}
+
+// appendAttrKey appends a's identity as the attribute table keys it:
+// family, next hop, link-local next hop (each length-prefixed) and the
+// canonical attributes.
+func appendAttrKey(b []byte, a *wire.AttrSet) []byte {
+	b = append(b, byte(a.Family))
+	for _, ad := range []netip.Addr{a.NextHop, a.NextHopLL} {
+		s := ad.AsSlice()
+		b = append(b, byte(len(s)))
+		b = append(b, s...)
+	}
+	return append(b, a.Raw()...)
+}
+
+// decodeAttrKey rebuilds an attribute set from its key (a start after a
+// crash applies journal rows whose sets only the dead run held): the
+// attributes are decoded again as an UPDATE carrying them would be.
+func decodeAttrKey(key []byte, t *wire.Table) (*wire.AttrSet, error) {
+	bad := fmt.Errorf("%w: attribute set key", errJournalCorrupt)
+	if len(key) < 3 {
+		return nil, bad
+	}
+	f := session.Family(key[0])
+	var nh [2][]byte
+	rest := key[1:]
+	for i := range nh {
+		if len(rest) < 1 || len(rest) < 1+int(rest[0]) {
+			return nil, bad
+		}
+		nh[i], rest = rest[1:1+int(rest[0])], rest[1+int(rest[0]):]
+	}
+	attrs := append([]byte(nil), rest...)
+	var nlri []byte
+	switch f {
+	case session.IPv4Unicast:
+		if len(nh[0]) != 4 {
+			return nil, bad
+		}
+		attrs = append(attrs, wire.FlagTransitive, 3, 4)
+		attrs = append(attrs, nh[0]...)
+		nlri = []byte{0} // 0.0.0.0/0: the set needs a route to carry it
+	case session.IPv6Unicast:
+		v := []byte{0, 2, 1, byte(len(nh[0]) + len(nh[1]))}
+		v = append(append(append(v, nh[0]...), nh[1]...), 0, 0) // reserved, then ::/0
+		attrs = append(attrs, wire.FlagOptional|wire.FlagExtLen, wire.AttrMPReach, byte(len(v)>>8), byte(len(v)))
+		attrs = append(attrs, v...)
+	default:
+		return nil, bad
+	}
+	body := binary.BigEndian.AppendUint16([]byte{0, 0}, uint16(len(attrs)))
+	body = append(append(body, attrs...), nlri...)
+	d := wire.Decoder{FourOctetAS: true, Table: t}
+	u, err := d.Decode(body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", bad, err)
+	}
+	if u.Attrs[f] == nil {
+		return nil, fmt.Errorf("%w: %v", bad, u.TreatAsWithdraw)
+	}
+	return u.Attrs[f], nil
+}
+
+// rowAttrs reads the attribute section of a journal row and interns its
+// sets: from the sets held in memory (ptrs) or, after a crash, from their
+// keys. It returns the ids by number and the rest of the row.
+func (w *writer) rowAttrs(data []byte, ptrs []*wire.AttrSet) ([]int32, []byte, error) {
+	n, k := binary.Uvarint(data)
+	if k <= 0 {
+		return nil, nil, errJournalCorrupt
+	}
+	data = data[k:]
+	ids := make([]int32, 0, n)
+	var scratch *wire.Table
+	for i := uint64(0); i < n; i++ {
+		l, k := binary.Uvarint(data)
+		if k <= 0 || uint64(len(data)-k) < l {
+			return nil, nil, errJournalCorrupt
+		}
+		key := data[k : k+int(l)]
+		data = data[k+int(l):]
+		var a *wire.AttrSet
+		if int(i) < len(ptrs) {
+			a = ptrs[i]
+		} else {
+			if scratch == nil {
+				scratch = wire.NewTable()
+			}
+			var err error
+			if a, err = decodeAttrKey(key, scratch); err != nil {
+				return nil, nil, err
+			}
+		}
+		id, err := w.attrSet(a)
+		if err != nil {
+			return nil, nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, data, nil
 }
 
 // journalOldest reads when the oldest journaled event happened (0: the
@@ -431,9 +598,23 @@ func (w *writer) replayOne() (bool, error) {
 	if err := w.begin(); err != nil {
 		return false, err
 	}
+	ids, data, err := w.rowAttrs(data, w.jattrs[id])
+	if err != nil {
+		w.tx.Rollback()
+		w.tx = nil
+		return false, fmt.Errorf("journal row %d: %w", id, err)
+	}
 	d := recReader{b: data}
 	var r rec
 	for d.next(&r) {
+		if r.attrs < 0 {
+			if i := int(-r.attrs - 1); i < len(ids) {
+				r.attrs = ids[i]
+			} else {
+				d.err = fmt.Errorf("%w: attribute set %d of %d", errJournalCorrupt, i, len(ids))
+				break
+			}
+		}
 		if err := w.applyRec(&r); err != nil {
 			w.tx.Rollback()
 			w.tx = nil
@@ -460,6 +641,7 @@ func (w *writer) replayOne() (bool, error) {
 		return false, err
 	}
 	w.tx = nil
+	delete(w.jattrs, id)
 	w.jrows--
 	w.jevents -= int(events)
 	var first sql.NullInt64
@@ -480,6 +662,7 @@ func (w *writer) dropJournalRow(cause error) {
 	}
 	w.r.log.Error("history: a journal row could not be applied; its events are recorded as a gap", "db", w.r.path, "row", id, "events", events, "err", cause)
 	w.db.ExecContext(w.ctx, "DELETE FROM journal WHERE id = ?", id)
+	delete(w.jattrs, id)
 	w.pending.merge(gap{first: first, last: last, routes: uint64(events)})
 	w.r.dropped.Add(uint64(events))
 	w.readJournalState()

@@ -108,6 +108,8 @@ type writer struct {
 
 	// The journal (journal.go): what is journaled and not applied yet.
 	jbuf       journalBuf
+	jattrs     map[int64][]*wire.AttrSet // per journal row, its sets not interned yet
+	jnew       []int64                   // rows inserted by the transaction in hand
 	jrows      int
 	jevents    int
 	joldest    int64 // time of the oldest journaled event (0: none)
@@ -572,11 +574,16 @@ scan:
 		err = w.commit()
 	}
 	if err != nil {
-		w.jbuf.data, w.jbuf.events = w.jbuf.data[:0], 0
+		w.jbuf.reset()
+		for _, id := range w.jnew {
+			delete(w.jattrs, id)
+		}
+		w.jnew = w.jnew[:0]
 		w.failed(err, batch, from, g)
 		return rest, true, stop || w.hasStop(batch)
 	}
 	w.pending = gap{}
+	w.jnew = w.jnew[:0]
 	w.r.committed.Add(n)
 	return rest, done, stop
 }
