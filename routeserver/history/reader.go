@@ -718,6 +718,17 @@ func (r *Reader) Notices(ctx context.Context, since, until time.Time) ([]Notice,
 	if err := rows.Err(); err != nil {
 		return nil, r.wrap(err)
 	}
+	// Route events journaled while the route server was busy and not yet
+	// applied to the tables (or left by a crash for the next start).
+	var jfirst, jlast, jevents sql.NullInt64
+	if err := r.db.QueryRowContext(ctx, "SELECT MIN(first_at), MAX(last_at), SUM(events) FROM journal WHERE last_at >= ? AND first_at < ?",
+		lo, hi).Scan(&jfirst, &jlast, &jevents); err != nil {
+		return nil, r.wrap(err)
+	}
+	if jevents.Int64 > 0 {
+		out = append(out, Notice{From: time.UnixMicro(jfirst.Int64), To: time.UnixMicro(jlast.Int64),
+			Text: fmt.Sprintf("%d route events of this time are recorded in the journal but not yet in the tables (the route server was busy; they are applied once it is idle, or by the next start)", jevents.Int64)})
+	}
 	// Runs: a crash window (last heartbeat to the next start) and the
 	// time no writer ran.
 	rows, err = r.db.QueryContext(ctx, "SELECT started_at, COALESCE(stopped_at, last_seen), clean, stopped_at IS NULL FROM runs ORDER BY started_at")

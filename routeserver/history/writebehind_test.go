@@ -2,6 +2,7 @@ package history_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -72,6 +73,11 @@ func TestWriteBehind(t *testing.T) {
 		if info.LastSeen.Before(t1.Add(-time.Second)) {
 			t.Errorf("last_seen %s, but every event up to %s is journaled", info.LastSeen.Format(time.StampMicro), t1.Format(time.StampMicro))
 		}
+		// A reader is told what is journaled and not in the tables yet.
+		ns, err := rd.Notices(ctx, time.Time{}, time.Time{})
+		if err != nil || !containsNotice(ns, fmt.Sprintf("%d route events of this time are recorded in the journal", 2*pool)) {
+			t.Errorf("notices while journaled: %v %+v", err, ns)
+		}
 
 		busy.Store(false)
 		waitFor(t, 20*time.Second, "the journal applied once the route server is idle", func() bool {
@@ -81,6 +87,9 @@ func TestWriteBehind(t *testing.T) {
 		vs, err := rd.At(ctx, time.Now(), "")
 		if err != nil {
 			t.Fatal(err)
+		}
+		if ns, _ := rd.Notices(ctx, time.Time{}, time.Time{}); containsNotice(ns, "journal") {
+			t.Errorf("a journal notice once everything is applied: %+v", ns)
 		}
 		if len(vs) != pool {
 			t.Errorf("history at now: %d routes, want %d", len(vs), pool)
