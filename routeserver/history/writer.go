@@ -116,6 +116,7 @@ type writer struct {
 	journaling bool  // the batch in hand goes to the journal
 	hold       holdState
 	syncFull   bool // PRAGMA synchronous = FULL ([history] durable)
+	ckptOff    bool // PRAGMA wal_autocheckpoint = 0 (journaling)
 }
 
 func newWriter(ctx context.Context, r *Recorder) (*writer, error) {
@@ -320,6 +321,7 @@ func (w *writer) run() {
 		}
 		holding := w.hold.update(w)
 		w.r.holding.Store(holding || w.jrows > 0)
+		w.checkpoints(!holding && w.jrows == 0)
 		durable := w.r.durable.Load()
 		if holding || w.jrows > 0 {
 			if n > 0 && (durable || q.promptQueued() || n >= maxJournalRow || n >= q.limit/2 || ageOf(q.oldest()) >= journalEvery) {
@@ -358,6 +360,25 @@ func (w *writer) run() {
 			w.prune()
 		}
 	}
+}
+
+// checkpoints turns SQLite's automatic WAL checkpoints on or off. While
+// the writer journals they are off: copying into the database the journal
+// rows that will soon be deleted would cost CPU during a table load; the
+// WAL grows instead, by a few megabytes, until the journal is applied.
+func (w *writer) checkpoints(on bool) {
+	if on == !w.ckptOff {
+		return
+	}
+	pages := 1000 // SQLite's default
+	if !on {
+		pages = 0
+	}
+	if _, err := w.db.ExecContext(w.ctx, fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", pages)); err != nil {
+		w.r.log.Warn("history: setting WAL checkpoints", "db", w.r.path, "err", err)
+		return
+	}
+	w.ckptOff = !on
 }
 
 // ageOf is how long ago the event at unix µs at happened (0 for none).
