@@ -159,8 +159,8 @@ func NewManager(opts Options) *Manager {
 		opts.Now = time.Now
 	}
 	m := &Manager{
-		log:   opts.Logger.With("component", "rpki"),
-		opts:  opts,
+		log:     opts.Logger.With("component", "rpki"),
+		opts:    opts,
 		kick:    make(chan struct{}, 1),
 		subs:    map[int]func(Change){},
 		ready:   make(chan struct{}),
