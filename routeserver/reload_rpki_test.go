@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/conf"
-	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/lab/member"
+	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/policy"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/rib"
