@@ -70,7 +70,7 @@ func lgCommand() *cli.Command {
 					&cli.BoolFlag{Name: "received", Usage: "every route received (default)"},
 					&cli.BoolFlag{Name: "accepted", Usage: "only accepted routes"},
 					&cli.BoolFlag{Name: "filtered", Usage: "only filtered routes, with the reasons"},
-					&cli.BoolFlag{Name: "exported", Usage: "the routes the member receives"},
+					&cli.BoolFlag{Name: "exported", Usage: "what the member holds from the route server, with the attributes exactly as sent"},
 					&cli.StringFlag{Name: "family", Usage: "ipv4 or ipv6"},
 					&cli.IntFlag{Name: "offset", Usage: "skip the first N routes"},
 					&cli.IntFlag{Name: "limit", Value: 1000, Usage: "at most N routes"},
@@ -228,20 +228,40 @@ func lgRoutes(c *cli.Context) error {
 		return err
 	}
 	fmt.Fprintf(c.App.Writer, "%d of %d routes shown\n", len(rl.Routes), rl.Total)
+	if view == "exported" {
+		if rl.Pending > 0 {
+			fmt.Fprintf(c.App.Writer, "%d prefixes have a change queued for the member (marked *): what it holds is about to change\n", rl.Pending)
+		}
+		if rl.Note != "" {
+			fmt.Fprintln(c.App.Writer, "note:", rl.Note)
+		}
+	}
 	return nil
 }
 
 func routeTable(w io.Writer, rs []api.Route, showFrom bool) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	if showFrom {
-		fmt.Fprintln(tw, "PREFIX\tFROM\tAS_PATH\tNEXT HOP\tCOMMUNITIES\tRPKI")
+		// The attributes as sent: prepends applied, action communities
+		// stripped, informational communities and OTC added.
+		fmt.Fprintln(tw, "PREFIX\tFROM\tAS_PATH\tNEXT HOP\tMED\tCOMMUNITIES\tOTC")
 	} else {
 		fmt.Fprintln(tw, "PREFIX\tAS_PATH\tNEXT HOP\tVERDICT\tRPKI\tREASONS")
 	}
 	for _, r := range rs {
 		if showFrom {
 			comms := append(append([]string{}, r.Communities...), r.LargeCommunities...)
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Prefix, r.Member, r.ASPathText, r.NextHop, strings.Join(comms, " "), r.RPKI)
+			prefix, med, otc := r.Prefix, "-", "-"
+			if r.Pending {
+				prefix += " *"
+			}
+			if r.MED != nil {
+				med = strconv.FormatUint(uint64(*r.MED), 10)
+			}
+			if r.OTC != nil {
+				otc = strconv.FormatUint(uint64(*r.OTC), 10)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", prefix, r.Member, r.ASPathText, r.NextHop, med, strings.Join(comms, " "), otc)
 			continue
 		}
 		verdict := "accepted"
@@ -334,6 +354,9 @@ func lgRoute(c *cli.Context) error {
 	fmt.Fprintf(w, "  RPKI %s, ASPA %s, registry %s\n", r.RPKI, r.ASPA, r.Registry)
 	if r.Accepted {
 		fmt.Fprintf(w, "  accepted%s; exported to %s\n", map[bool]string{true: ", best", false: ""}[r.Best], orNone(r.ExportedTo))
+		if len(r.PendingTo) > 0 {
+			fmt.Fprintf(w, "  a change of this prefix is queued for %s\n", strings.Join(r.PendingTo, ", "))
+		}
 	} else {
 		fmt.Fprintf(w, "  FILTERED: %s\n", reasonList(r))
 	}

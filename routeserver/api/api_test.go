@@ -35,16 +35,22 @@ const token = "test-token-0123456789"
 // temp dir, plus a read-only TCP listener.
 func start(t *testing.T) *env {
 	t.Helper()
+	return startWith(t, rstest.Three())
+}
+
+// startWith is start with other members.
+func startWith(t *testing.T, specs []rstest.Member) *env {
+	t.Helper()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "fedrs.toml")
-	if err := os.WriteFile(file, []byte(rstest.Config(rstest.Three(), "")), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(rstest.Config(specs, "")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := conf.Load(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fed := rstest.StartConfig(t, cfg, rstest.Three(), routeserver.Options{})
+	fed := rstest.StartConfig(t, cfg, specs, routeserver.Options{})
 	sock := filepath.Join(dir, "fedrs.sock")
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	tcp := ln.Addr().String()

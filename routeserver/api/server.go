@@ -381,21 +381,41 @@ func (a *API) routes(w http.ResponseWriter, r *http.Request) {
 		flt.Filtered = true
 		rs, total = a.srv.RIB().Routes(flt, offset, limit)
 	case "exported":
-		rs, total = a.srv.RIB().Exported(mi, offset, limit)
-		if flt.HasFamily {
-			kept := rs[:0]
-			for _, x := range rs {
-				if x.Family == flt.Family {
-					kept = append(kept, x)
-				}
-			}
-			rs = kept
+		out, err := a.exported(mi, rib.HeldFilter{Family: flt.Family, HasFamily: flt.HasFamily}, offset, limit)
+		if err != nil {
+			writeErr(w, http.StatusInternalServerError, err)
+			return
 		}
+		writeJSON(w, http.StatusOK, out)
+		return
 	default:
 		writeErr(w, http.StatusBadRequest, fmt.Errorf("view %q: want received, accepted, filtered or exported", v))
 		return
 	}
 	writeJSON(w, http.StatusOK, RouteList{Total: total, Offset: offset, Limit: limit, Routes: a.toRoutes(rs)})
+}
+
+// exported is what member mi holds from the route server, with the
+// attributes exactly as they were sent (the UPDATE decoded as the member
+// decodes it).
+func (a *API) exported(mi int, flt rib.HeldFilter, offset, limit int) (RouteList, error) {
+	hs, total, pending := a.srv.RIB().Held(mi, flt, offset, limit)
+	out := RouteList{Total: total, Offset: offset, Limit: limit, Pending: pending, Routes: make([]Route, 0, len(hs))}
+	for i := range hs {
+		sent, err := routeserver.SentAttrs(&hs[i])
+		if err != nil {
+			return RouteList{}, fmt.Errorf("%s for %s: %w", hs[i].Prefix, a.srv.MemberName(mi), err)
+		}
+		r := hs[i].Route
+		r.Attrs = sent
+		x := MakeRoute(r, a.srv.MemberName(r.Source.Member))
+		x.Pending = hs[i].Pending
+		out.Routes = append(out.Routes, x)
+	}
+	if why := a.srv.NoSession(mi, flt); why != "" {
+		out.Note = why
+	}
+	return out, nil
 }
 
 // parsePrefix accepts a prefix or an address (as a host prefix).
@@ -461,7 +481,7 @@ func (a *API) route(w http.ResponseWriter, r *http.Request) {
 	for _, x := range a.srv.RIB().Lookup(p, rib.Exact) {
 		if x.Source.Member == mi && (pathID == nil || *pathID == x.PathID) {
 			out := MakeRoute(x, a.srv.MemberName(mi))
-			out.ExportedTo = a.srv.ExportedTo(x)
+			out.ExportedTo, out.PendingTo = a.srv.Receivers(x)
 			writeJSON(w, http.StatusOK, out)
 			return
 		}

@@ -139,7 +139,15 @@ type Route struct {
 	Registry         string   `json:"registry"`
 	Blackhole        bool     `json:"blackhole,omitempty"`
 	GracefulShutdown bool     `json:"graceful_shutdown,omitempty"`
-	ExportedTo       []string `json:"exported_to,omitempty"`
+	// ExportedTo lists the members that hold this route: it was sent to
+	// them on an established session and neither withdrawn nor replaced
+	// since. PendingTo lists those with a change of the prefix queued
+	// (about to receive it, or what they hold for it is about to change).
+	ExportedTo []string `json:"exported_to,omitempty"`
+	PendingTo  []string `json:"pending_to,omitempty"`
+	// Pending marks, in a member's exported view, a prefix with a change
+	// queued for the member: what it holds is about to change.
+	Pending bool `json:"pending,omitempty"`
 }
 
 // RouteList is a page of routes.
@@ -148,6 +156,12 @@ type RouteList struct {
 	Offset int     `json:"offset"`
 	Limit  int     `json:"limit"`
 	Routes []Route `json:"routes"`
+	// Pending counts, in a member's exported view, the prefixes with a
+	// change queued for the member (sent within milliseconds normally).
+	Pending int `json:"pending,omitempty"`
+	// Note says, in a member's exported view, why it holds nothing for a
+	// family (no established session carrying it).
+	Note string `json:"note,omitempty"`
 }
 
 // ReloadResult is POST /v1/reload.
