@@ -15,7 +15,7 @@ import (
 // explain traces. Only Explain calls it.
 type RPKIExplainer interface {
 	ExplainROV(prefix netip.Prefix, origin uint32, originKnown bool) string
-	ExplainASPA(path []uint32, hasSet bool) string
+	ExplainASPA(path []uint32, hasSet bool, neighbor uint32) string
 }
 
 // Outcome is the result of one step of a trace.
