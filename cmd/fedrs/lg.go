@@ -11,35 +11,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/routeserver/api"
 	"github.com/fedrs/fedrs/routeserver/history"
 	"github.com/urfave/cli/v2"
 )
-
-var socketFlag = &cli.StringFlag{
-	Name:  "socket",
-	Usage: "control socket `PATH` (default: [server] control of --config, else /run/fedrs/fedrs.sock)",
-}
-
-// client finds the control socket: --socket, else the config's, else the
-// default.
-func client(c *cli.Context) (*api.Client, error) {
-	if s := c.String("socket"); s != "" {
-		return api.NewClient(s), nil
-	}
-	if c.IsSet("config") {
-		cfg, err := conf.Load(c.String("config"))
-		if err != nil {
-			return nil, err
-		}
-		if cfg.Server.Control == "" {
-			return nil, fmt.Errorf("%s has no [server] control socket", cfg.File)
-		}
-		return api.NewClient(cfg.Server.Control), nil
-	}
-	return api.NewClient("/run/fedrs/fedrs.sock"), nil
-}
 
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
@@ -50,10 +25,6 @@ func printJSON(w io.Writer, v any) error {
 func lgFlags(extra ...cli.Flag) []cli.Flag {
 	return append([]cli.Flag{socketFlag, configFlagNoDefault, jsonFlag}, extra...)
 }
-
-// configFlagNoDefault is --config without a default, so that the socket
-// default applies when it is not given.
-var configFlagNoDefault = &cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "read the control socket path from `FILE`"}
 
 func lgCommand() *cli.Command {
 	return &cli.Command{
