@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/routeserver/api"
@@ -45,10 +44,10 @@ var socketFlag = &cli.StringFlag{
 // named (-c or $FEDRS_CONFIG) rather than the default.
 func configPath(c *cli.Context) (string, bool) {
 	p := c.String("config")
-	if p == "" {
-		p = defaultConfig
+	if p == "" { // an empty $FEDRS_CONFIG counts as unset
+		return defaultConfig, false
 	}
-	return p, c.IsSet("config") || os.Getenv(configEnv) != ""
+	return p, c.IsSet("config")
 }
 
 // socketPath finds the running route server's control socket: --socket,
