@@ -6,40 +6,17 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/routeserver/api"
 	"github.com/fedrs/fedrs/routeserver/history"
 	"github.com/urfave/cli/v2"
 )
-
-var socketFlag = &cli.StringFlag{
-	Name:  "socket",
-	Usage: "control socket `PATH` (default: [server] control of --config, else /run/fedrs/fedrs.sock)",
-}
-
-// client finds the control socket: --socket, else the config's, else the
-// default.
-func client(c *cli.Context) (*api.Client, error) {
-	if s := c.String("socket"); s != "" {
-		return api.NewClient(s), nil
-	}
-	if c.IsSet("config") {
-		cfg, err := conf.Load(c.String("config"))
-		if err != nil {
-			return nil, err
-		}
-		if cfg.Server.Control == "" {
-			return nil, fmt.Errorf("%s has no [server] control socket", cfg.File)
-		}
-		return api.NewClient(cfg.Server.Control), nil
-	}
-	return api.NewClient("/run/fedrs/fedrs.sock"), nil
-}
 
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
@@ -50,10 +27,6 @@ func printJSON(w io.Writer, v any) error {
 func lgFlags(extra ...cli.Flag) []cli.Flag {
 	return append([]cli.Flag{socketFlag, configFlagNoDefault, jsonFlag}, extra...)
 }
-
-// configFlagNoDefault is --config without a default, so that the socket
-// default applies when it is not given.
-var configFlagNoDefault = &cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "read the control socket path from `FILE`"}
 
 func lgCommand() *cli.Command {
 	return &cli.Command{
@@ -404,21 +377,40 @@ func reloadCommand() *cli.Command {
 		Name:  "reload",
 		Usage: "apply the configuration file again, as a diff, without dropping unchanged sessions",
 		Description: "Asks the running route server to re-read its configuration file (like SIGHUP) and\n" +
-			"prints what changed. A configuration with errors is refused and the running one stays.",
-		Flags: []cli.Flag{socketFlag, configFlagNoDefault, jsonFlag},
+			"prints what changed. A configuration with errors is refused and the running one stays.\n\n" +
+			"A running route server's configuration file is fixed at its start (as under a service\n" +
+			"manager): reload sends the file it was given (-c, or $FEDRS_CONFIG) and the route server\n" +
+			"refuses, changing nothing, when that is not the file it runs. To see what another file\n" +
+			"would do, use fedrs check -c FILE --diff. With --socket alone, the route server reloads\n" +
+			"its own file, and the answer names it.",
+		ArgsUsage: " ",
+		Flags:     []cli.Flag{socketFlag, configFlagNoDefault, jsonFlag},
 		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return &exitError{2, fmt.Errorf("reload: unexpected argument %q; the file is given with -c FILE", c.Args().First())}
+			}
 			cl, err := client(c)
 			if err != nil {
 				return err
 			}
+			var req api.ReloadRequest
+			// The file meant: named (-c, $FEDRS_CONFIG), or the default
+			// one when the socket was found in it.
+			if file, named := configPath(c); named || c.String("socket") == "" {
+				if _, err := os.Stat(file); err == nil || named {
+					if req.Config, err = filepath.Abs(file); err != nil {
+						return err
+					}
+				}
+			}
 			var res api.ReloadResult
-			if err := cl.Post(c.Context, "/v1/reload", nil, nil, &res); err != nil {
+			if err := cl.Post(c.Context, "/v1/reload", nil, req, &res); err != nil {
 				return err
 			}
 			if c.Bool("json") {
 				return printJSON(c.App.Writer, res)
 			}
-			fmt.Fprintln(c.App.Writer, res.Summary)
+			fmt.Fprintf(c.App.Writer, "%s reloaded: %s\n", res.Config, res.Summary)
 			return nil
 		},
 	}

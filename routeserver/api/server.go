@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -527,13 +528,49 @@ func (a *API) explain(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) reload(w http.ResponseWriter, r *http.Request) {
+	var req ReloadRequest
+	if r.ContentLength != 0 {
+		dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 64<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+			writeErr(w, http.StatusBadRequest, fmt.Errorf("request body: want nothing, or JSON like {\"config\": \"/etc/fedrs/fedrs.toml\"}: %w", err))
+			return
+		}
+	}
+	running := a.srv.Config().AbsFile()
+	if req.Config != "" {
+		if !filepath.IsAbs(req.Config) {
+			writeErr(w, http.StatusBadRequest, fmt.Errorf("config %q: want the absolute path of the configuration file", req.Config))
+			return
+		}
+		if !sameFile(req.Config, running) {
+			writeErr(w, http.StatusConflict, fmt.Errorf("reload refused, nothing changed: this route server runs %s and reloads only that file, not %s "+
+				"(a running route server's configuration file is fixed at its start, as under a service manager); "+
+				"to see what %s would change: fedrs check -c %s --diff", running, req.Config, req.Config, req.Config))
+			return
+		}
+	}
 	res, err := a.srv.ReloadFile()
 	if err != nil {
 		writeErr(w, http.StatusUnprocessableEntity, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ReloadResult{Summary: res.String(), Deferred: res.Deferred, Reevaluated: res.Reevaluated,
+	writeJSON(w, http.StatusOK, ReloadResult{Config: running, Summary: res.String(), Deferred: res.Deferred, Reevaluated: res.Reevaluated,
 		Reset: res.SessionsReset, Added: res.SessionsAdded, Removed: res.SessionsRemoved})
+}
+
+// sameFile reports whether the paths a and b name the same file: the same
+// path, or (through links) the same inode.
+func sameFile(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
 }
 
 // check is a dry-run reload: the import policy of another configuration

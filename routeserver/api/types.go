@@ -164,8 +164,18 @@ type RouteList struct {
 	Note string `json:"note,omitempty"`
 }
 
+// ReloadRequest is the optional body of POST /v1/reload.
+type ReloadRequest struct {
+	// Config, when set, is the absolute path of the file the client means
+	// to apply. The route server reloads only its own configuration file
+	// (fixed at its start) and refuses when Config is another file.
+	Config string `json:"config,omitempty"`
+}
+
 // ReloadResult is POST /v1/reload.
 type ReloadResult struct {
+	// Config is the file that was reloaded.
+	Config      string   `json:"config"`
 	Summary     string   `json:"summary"`
 	Deferred    []string `json:"deferred,omitempty"`
 	Reevaluated int      `json:"reevaluated"`
