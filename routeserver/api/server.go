@@ -275,7 +275,23 @@ func (a *API) neighbor(cfg *conf.Config, n routeserver.Neighbor) Neighbor {
 		Member: m.Name, Description: m.Description, Neighbor: n.Source.Addr.String(), ASN: m.ASN,
 		State: info.State.String(), Since: info.Since, AdminDown: info.AdminDown,
 		Flaps: info.Flaps, MessagesIn: info.MsgIn, MessagesOut: info.MsgOut, UpdatesIn: info.UpdIn, UpdatesOut: info.UpdOut,
-		LastError: info.LastError, LastSent: info.LastNotifySent, LastReceived: info.LastNotifyRecvd,
+		LastError: info.LastError, Passive: n.Peer.Config().Passive,
+		NotificationSent: MakeNotification(info.LastNotifySent), NotificationReceived: MakeNotification(info.LastNotifyRecvd),
+	}
+	if ev := info.LastNotifySent; ev != nil {
+		out.LastSent = ev.String()
+	}
+	if ev := info.LastNotifyRecvd; ev != nil {
+		out.LastReceived = ev.String()
+	}
+	if t := info.DownSince; !t.IsZero() {
+		out.DownSince = &t
+	}
+	if t := info.LastUp; !t.IsZero() {
+		out.LastUp = &t
+	}
+	if t := info.LastErrorAt; !t.IsZero() && info.LastError != "" {
+		out.LastErrorAt = &t
 	}
 	if info.State == session.Established {
 		out.UptimeSeconds = int64(time.Since(info.Since).Seconds())
