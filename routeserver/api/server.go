@@ -75,16 +75,33 @@ func New(srv *routeserver.Server, opts Options) *API {
 // Serve listens on the configured control socket and, if configured, the
 // read-only TCP listener, until ctx ends.
 func (a *API) Serve(ctx context.Context, sc conf.Server) error {
-	var servers []*http.Server
-	var errc = make(chan error, 2)
+	var ln net.Listener
 	if sc.Control != "" {
-		ln, err := listenUnix(sc.Control)
-		if err != nil {
+		var err error
+		if ln, err = Listen(sc.Control); err != nil {
 			return err
 		}
+	}
+	return a.ServeOn(ctx, ln, sc)
+}
+
+// ServeOn is Serve with the control socket already open (ln, from Listen;
+// nil for none): fedrs run takes its socket before anything else. Closing
+// ln at the end removes the socket file.
+func (a *API) ServeOn(ctx context.Context, ln net.Listener, sc conf.Server) error {
+	var servers []*http.Server
+	var errc = make(chan error, 2)
+	if ln != nil {
 		hs := &http.Server{Handler: a.Handler(true), ReadHeaderTimeout: 10 * time.Second}
 		servers = append(servers, hs)
 		go func() { errc <- hs.Serve(ln) }()
+	}
+	stop := func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		for _, hs := range servers {
+			hs.Shutdown(sctx)
+		}
 	}
 	if sc.ControlTCP != "" {
 		token := sc.ControlTokenSecret
@@ -92,21 +109,23 @@ func (a *API) Serve(ctx context.Context, sc conf.Server) error {
 			token = sc.ControlToken
 		}
 		var lc net.ListenConfig
-		ln, err := lc.Listen(ctx, "tcp", sc.ControlTCP)
+		tln, err := lc.Listen(ctx, "tcp", sc.ControlTCP)
 		if err != nil {
+			stop()
 			return fmt.Errorf("control API on %s: %w", sc.ControlTCP, err)
 		}
 		if sc.ControlTLSCert != "" {
 			cert, err := tls.LoadX509KeyPair(sc.ControlTLSCert, sc.ControlTLSKey)
 			if err != nil {
-				ln.Close()
+				tln.Close()
+				stop()
 				return fmt.Errorf("control API TLS certificate %s / key %s: %w", sc.ControlTLSCert, sc.ControlTLSKey, err)
 			}
-			ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+			tln = tls.NewListener(tln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 		}
 		hs := &http.Server{Handler: readOnly(token, a.Handler(false)), ReadHeaderTimeout: 10 * time.Second}
 		servers = append(servers, hs)
-		go func() { errc <- hs.Serve(ln) }()
+		go func() { errc <- hs.Serve(tln) }()
 	}
 	if len(servers) == 0 {
 		<-ctx.Done()
@@ -119,25 +138,23 @@ func (a *API) Serve(ctx context.Context, sc conf.Server) error {
 			a.opts.Log.Error("control API stopped", "err", err)
 		}
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	for _, hs := range servers {
-		hs.Shutdown(sctx)
-	}
-	if sc.Control != "" {
-		os.Remove(sc.Control)
-	}
+	stop()
 	return nil
 }
 
-// listenUnix opens the unix socket with mode 0600, replacing a stale one.
-func listenUnix(path string) (net.Listener, error) {
+// Listen opens the control socket at path with mode 0600 (creating its
+// directory), replacing a socket file that nobody answers on (left by a
+// process that was killed). It refuses a socket that answers.
+func Listen(path string) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("control socket directory: %w", err)
 	}
 	if c, err := net.Dial("unix", path); err == nil {
 		c.Close()
 		return nil, fmt.Errorf("control socket %s is in use: is another fedrs running?", path)
+	}
+	if st, err := os.Lstat(path); err == nil && st.Mode()&os.ModeSocket == 0 {
+		return nil, fmt.Errorf("control socket %s: a file that is not a socket is in the way", path)
 	}
 	os.Remove(path)
 	old := umask(0o177)
