@@ -432,6 +432,43 @@ func maintenanceCommand() *cli.Command {
 	}
 }
 
+// memberClear is `fedrs member clear`: one line per session.
+func memberClear(c *cli.Context, cl *api.Client, path string) error {
+	if c.Bool("in") && c.Bool("out") {
+		return &exitError{2, errors.New("choose one of --in or --out")}
+	}
+	dir := "in"
+	if c.Bool("out") {
+		dir = "out"
+	}
+	var res api.ClearResult
+	if err := cl.Post(c.Context, path, url.Values{"direction": {dir}}, nil, &res); err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, res)
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "%s: %s\n", res.Member, res.Result)
+	for _, s := range res.Sessions {
+		line := fmt.Sprintf("  %s (%s): ", s.Neighbor, s.State)
+		if len(s.Families) > 0 {
+			what := "ROUTE-REFRESH sent for "
+			if dir == "out" {
+				what = "resent "
+			}
+			line += what + strings.Join(s.Families, ", ")
+		} else {
+			line += "nothing done"
+		}
+		if len(s.Notes) > 0 {
+			line += "; " + strings.Join(s.Notes, "; ")
+		}
+		fmt.Fprintln(w, line)
+	}
+	return nil
+}
+
 func memberCommand() *cli.Command {
 	action := func(verb string) cli.ActionFunc {
 		return func(c *cli.Context) error {
@@ -449,11 +486,7 @@ func memberCommand() *cli.Command {
 			case "shutdown":
 				body = map[string]string{"message": c.String("message")}
 			case "clear":
-				dir := "in"
-				if c.Bool("out") {
-					dir = "out"
-				}
-				q.Set("direction", dir)
+				return memberClear(c, cl, path)
 			}
 			var res map[string]string
 			if err := cl.Post(c.Context, path, q, body, &res); err != nil {
@@ -473,7 +506,13 @@ func memberCommand() *cli.Command {
 			{Name: "enable", Usage: "lift a shutdown or a maximum-prefix hold", ArgsUsage: "MEMBER",
 				Flags: []cli.Flag{socketFlag, configFlagNoDefault}, Action: action("enable")},
 			{Name: "clear", Usage: "soft clear: --in asks the member to resend (ROUTE-REFRESH), --out resends to it", ArgsUsage: "MEMBER",
-				Flags: []cli.Flag{socketFlag, configFlagNoDefault, &cli.BoolFlag{Name: "in", Usage: "ask the member to resend its routes (ROUTE-REFRESH)"},
+				Description: "Works on the member's established sessions, for the address families each one\n" +
+					"negotiated; no session is reset. --in (the default) sends ROUTE-REFRESH where the member's\n" +
+					"router announced route refresh; --out resends the member everything it should hold.\n" +
+					"Prints, per session, what was done and what was not (and why). Exit status 1 when\n" +
+					"nothing could be done on any session.\n\n" +
+					"Example: fedrs member clear nhs-coastal --in",
+				Flags: []cli.Flag{socketFlag, configFlagNoDefault, jsonFlag, &cli.BoolFlag{Name: "in", Usage: "ask the member to resend its routes (ROUTE-REFRESH)"},
 					&cli.BoolFlag{Name: "out", Usage: "resend the member everything it should hold"}},
 				Action: action("clear")},
 		},

@@ -37,16 +37,23 @@ const token = "test-token-0123456789"
 // temp dir, plus a read-only TCP listener.
 func start(t *testing.T) *env {
 	t.Helper()
+	return startWith(t, rstest.Config(rstest.Three(), ""), rstest.Three())
+}
+
+// startWith is start with the configuration text and the member specs
+// (Raw ones get no router).
+func startWith(t *testing.T, text string, specs []rstest.Member) *env {
+	t.Helper()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "fedrs.toml")
-	if err := os.WriteFile(file, []byte(rstest.Config(rstest.Three(), "")), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := conf.Load(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fed := rstest.StartConfig(t, cfg, rstest.Three(), routeserver.Options{})
+	fed := rstest.StartConfig(t, cfg, specs, routeserver.Options{})
 	sock := filepath.Join(dir, "fedrs.sock")
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	tcp := ln.Addr().String()
@@ -278,13 +285,14 @@ func TestMemberAdmin(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := neighborOf(t, e, "council-c").UpdatesOut
-	if err := e.cl.Post(ctx, "/v1/members/council-c/clear", url.Values{"direction": {"out"}}, nil, &res); err != nil {
+	var cr api.ClearResult
+	if err := e.cl.Post(ctx, "/v1/members/council-c/clear", url.Values{"direction": {"out"}}, nil, &cr); err != nil {
 		t.Fatal(err)
 	}
 	wait.Eventually(t, 5*time.Second, "soft clear out to send UPDATEs to council-c", func() bool {
 		return neighborOf(t, e, "council-c").UpdatesOut > before
 	})
-	if err := e.cl.Post(ctx, "/v1/members/council-c/clear", url.Values{"direction": {"sideways"}}, nil, &res); err == nil {
+	if err := e.cl.Post(ctx, "/v1/members/council-c/clear", url.Values{"direction": {"sideways"}}, nil, &cr); err == nil {
 		t.Error("bad direction accepted")
 	}
 }

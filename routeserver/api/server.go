@@ -212,6 +212,9 @@ func errStatus(err error) int {
 	if errors.Is(err, routeserver.ErrNotFound) {
 		return http.StatusNotFound
 	}
+	if errors.Is(err, routeserver.ErrWrongState) {
+		return http.StatusConflict
+	}
 	return http.StatusBadRequest
 }
 
@@ -628,11 +631,26 @@ func (a *API) clear(w http.ResponseWriter, r *http.Request) {
 	if dir == "" {
 		dir = "in"
 	}
-	if err := a.srv.ClearMember(r.PathValue("member"), dir); err != nil {
+	res, err := a.srv.ClearMember(r.PathValue("member"), dir)
+	if err != nil {
 		writeErr(w, errStatus(err), err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"result": "soft clear " + dir + " done"})
+	out := ClearResult{Member: r.PathValue("member"), Direction: dir, Sessions: []ClearSession{}}
+	done := 0
+	for _, cs := range res {
+		out.Sessions = append(out.Sessions, ClearSession{Neighbor: cs.Neighbor, State: cs.State,
+			Families: append([]string{}, cs.Families...), Notes: cs.Notes})
+		if cs.Done() {
+			done++
+		}
+	}
+	what := "ROUTE-REFRESH sent"
+	if dir == "out" {
+		what = "routes resent"
+	}
+	out.Result = fmt.Sprintf("soft clear %s: %s on %d of %d sessions", dir, what, done, len(res))
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (a *API) maintenance(w http.ResponseWriter, r *http.Request) {

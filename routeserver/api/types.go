@@ -263,6 +263,24 @@ func MakeCheckRoute(c routeserver.VerdictChange) CheckRoute {
 	return out
 }
 
+// ClearResult is POST /v1/members/{member}/clear: per session, what the
+// soft clear did.
+type ClearResult struct {
+	Member    string         `json:"member"`
+	Direction string         `json:"direction"`
+	Result    string         `json:"result"`
+	Sessions  []ClearSession `json:"sessions"`
+}
+
+// ClearSession is one session of a soft clear.
+type ClearSession struct {
+	Neighbor string `json:"neighbor"`
+	State    string `json:"state"`
+	// Families: ROUTE-REFRESH sent (in) or Adj-RIB-Out resent (out).
+	Families []string `json:"families"`
+	Notes    []string `json:"notes,omitempty"`
+}
+
 // Error is every error answer.
 type Error struct {
 	Error string `json:"error"`
