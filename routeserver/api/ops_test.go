@@ -127,4 +127,3 @@ func TestClearNegotiatedFamilies(t *testing.T) {
 		t.Errorf("clear of a member without a session: %v", err)
 	}
 }
-
