@@ -1,7 +1,6 @@
 package routeserver
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -82,6 +81,7 @@ func (s *Server) ShutdownMember(name, msg string) error {
 		return err
 	}
 	for _, n := range s.neighborsOf(i) {
+		s.forgetMaintenance(n.src.Addr)
 		n.peer.Shutdown(msg)
 	}
 	return nil
@@ -189,30 +189,6 @@ func (s *Server) ReloadFile() (ReloadResult, error) {
 	}
 	return s.Reload(cfg)
 }
-
-// Maintenance starts route-server maintenance (RFC 8326): every route sent
-// is tagged GRACEFUL_SHUTDOWN so members move traffic away; after wait,
-// every session is closed with Cease "Administrative Shutdown" and msg.
-// It returns once the tags are queued; the close happens in the
-// background (or not at all if ctx ends first).
-func (s *Server) Maintenance(ctx context.Context, msg string, wait time.Duration) {
-	s.maintenance.Store(true)
-	s.rib.Regenerate()
-	s.log.Warn("maintenance: every route now carries GRACEFUL_SHUTDOWN; sessions close after the wait", "wait", wait, "message", msg)
-	go func() {
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		s.Shutdown(msg)
-	}()
-}
-
-// InMaintenance reports whether maintenance is on.
-func (s *Server) InMaintenance() bool { return s.maintenance.Load() }
 
 // Explain returns the policy trace of a member's route for prefix
 // (optionally the one with pathID), toward target ("" for none).

@@ -322,35 +322,6 @@ func waitState(t *testing.T, m *member.Router, up bool) {
 	})
 }
 
-func TestMaintenance(t *testing.T) {
-	e := start(t)
-	ctx := rstest.Ctx(t)
-	p := pfx("10.6.0.0/16")
-	e.fed.Members["nhs-a"].Announce(ctx, member.Route{Prefix: p})
-	b := e.fed.Members["nhs-b"]
-	if _, err := b.WaitFor(ctx, "route", rstest.Has(p)); err != nil {
-		t.Fatal(err)
-	}
-	var res map[string]string
-	if err := e.cl.Post(ctx, "/v1/maintenance", nil, map[string]string{"message": "rs1 maintenance", "wait": "2s"}, &res); err != nil {
-		t.Fatal(err)
-	}
-	// First the routes come again with GRACEFUL_SHUTDOWN...
-	if _, err := b.WaitFor(ctx, "GRACEFUL_SHUTDOWN on the route", func(rs []member.Route) bool {
-		r, ok := member.Find(rs, p)
-		return ok && slices.Contains(r.Communities, "65535:0")
-	}); err != nil {
-		t.Fatal(err)
-	}
-	// ...then the sessions close.
-	waitState(t, b, false)
-	var st api.Status
-	e.cl.Get(ctx, "/v1/status", nil, &st)
-	if !st.Maintenance {
-		t.Error("status does not show maintenance")
-	}
-}
-
 func TestReloadThroughAPI(t *testing.T) {
 	e := start(t)
 	ctx := rstest.Ctx(t)

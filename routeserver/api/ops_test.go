@@ -127,3 +127,180 @@ func TestClearNegotiatedFamilies(t *testing.T) {
 		t.Errorf("clear of a member without a session: %v", err)
 	}
 }
+
+// hasGS reports whether the member holds p with GRACEFUL_SHUTDOWN.
+func hasGS(rs []member.Route, p netip.Prefix) (held, gs bool) {
+	r, ok := member.Find(rs, p)
+	return ok, ok && slices.Contains(r.Communities, "65535:0")
+}
+
+// maintenanceStatus is GET /v1/maintenance.
+func maintenanceStatus(t *testing.T, e *env) api.Maintenance {
+	t.Helper()
+	var m api.Maintenance
+	if err := e.cl.Get(rstest.Ctx(t), "/v1/maintenance", nil, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestMaintenanceStopDuringWait: while maintenance waits, every member
+// receives every route with GRACEFUL_SHUTDOWN; a second start is refused;
+// stopping it resends the routes without the tag the route server added,
+// keeping the 65535:0 a member put on its own route, and no session is
+// reset.
+func TestMaintenanceStopDuringWait(t *testing.T) {
+	e := start(t)
+	ctx := rstest.Ctx(t)
+	a, b, c := e.fed.Members["nhs-a"], e.fed.Members["nhs-b"], e.fed.Members["council-c"]
+	plain, tagged, fromC := pfx("10.6.0.0/16"), pfx("10.6.1.0/24"), pfx("10.8.0.0/16")
+	a.Announce(ctx, member.Route{Prefix: plain})
+	a.Announce(ctx, member.Route{Prefix: tagged, Communities: []string{"65535:0"}}) // the member's own
+	c.Announce(ctx, member.Route{Prefix: fromC})
+	want := map[*member.Router][]netip.Prefix{a: {fromC}, b: {plain, tagged, fromC}, c: {plain, tagged}}
+	for m, ps := range want {
+		if _, err := m.WaitFor(ctx, "its routes", func(rs []member.Route) bool { return len(rs) == len(ps) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rs, _ := b.Received(ctx); func() bool { _, gs := hasGS(rs, plain); return gs }() {
+		t.Fatalf("GRACEFUL_SHUTDOWN before maintenance: %v", rs)
+	}
+	if st := maintenanceStatus(t, e); st.Phase != "off" || st.Since != nil {
+		t.Errorf("status before maintenance %+v", st)
+	}
+	upSince := map[*member.Router]time.Time{}
+	for m := range want {
+		upSince[m], _ = m.Uptime(ctx)
+	}
+
+	var res api.Maintenance
+	if err := e.cl.Post(ctx, "/v1/maintenance/start", nil, map[string]string{"message": "rs1 maintenance", "wait": "1h"}, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Phase != "draining" || len(res.Sessions) != 3 || res.ClosesAt == nil || time.Until(*res.ClosesAt) < 59*time.Minute {
+		t.Errorf("start answer %+v", res)
+	}
+	for m, ps := range want {
+		if _, err := m.WaitFor(ctx, "GRACEFUL_SHUTDOWN on every route", func(rs []member.Route) bool {
+			for _, p := range ps {
+				if _, gs := hasGS(rs, p); !gs {
+					return false
+				}
+			}
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := maintenanceStatus(t, e)
+	if st.Phase != "draining" || st.Message != "rs1 maintenance" || st.WaitSeconds != 3600 || st.SecondsLeft < 3500 || st.SecondsLeft > 3600 ||
+		!slices.Equal(st.Sessions, []string{"council-c 127.0.0.13", "nhs-a 127.0.0.11", "nhs-b 127.0.0.12"}) {
+		t.Errorf("status while draining %+v", st)
+	}
+	var status api.Status
+	if err := e.cl.Get(ctx, "/v1/status", nil, &status); err != nil || !status.Maintenance || status.MaintenancePhase != "draining" {
+		t.Errorf("/v1/status while draining: %v %+v", err, status)
+	}
+	// A second start while one runs is refused; the first one goes on.
+	err := e.cl.Post(ctx, "/v1/maintenance/start", nil, map[string]string{"wait": "1s"}, &res)
+	if err == nil || !strings.Contains(err.Error(), "maintenance is already running (draining since") || !strings.Contains(err.Error(), "stop it first") {
+		t.Errorf("second start: %v", err)
+	}
+	if st2 := maintenanceStatus(t, e); st2.Phase != "draining" || *st2.ClosesAt != *st.ClosesAt {
+		t.Errorf("after a refused second start: %+v, was %+v", st2, st)
+	}
+
+	if err := e.cl.Post(ctx, "/v1/maintenance/stop", nil, nil, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Phase != "off" || !strings.Contains(res.Result, "routes resent without the GRACEFUL_SHUTDOWN the route server added, to 3 sessions") {
+		t.Errorf("stop answer %+v", res)
+	}
+	for m, ps := range want {
+		if _, err := m.WaitFor(ctx, "GRACEFUL_SHUTDOWN gone except on the member's own tagged route", func(rs []member.Route) bool {
+			for _, p := range ps {
+				if held, gs := hasGS(rs, p); !held || gs != (p == tagged) {
+					return false
+				}
+			}
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for m, since := range upSince {
+		if now, _ := m.Uptime(ctx); !now.Equal(since) {
+			t.Errorf("%s: session reset by maintenance (up since %v, was %v)", m.Name(), now, since)
+		}
+	}
+	if st := maintenanceStatus(t, e); st.Phase != "off" || st.Since == nil || st.Message != "rs1 maintenance" {
+		t.Errorf("status after stop %+v", st)
+	}
+	if err := e.cl.Post(ctx, "/v1/maintenance/stop", nil, nil, &res); err == nil || !strings.Contains(err.Error(), "maintenance is off") {
+		t.Errorf("stop when off: %v", err)
+	}
+}
+
+// TestMaintenanceStopAfterClose: when the wait ends the sessions close
+// with the message; stop brings back the sessions maintenance closed
+// (not one an operator had shut down), and they receive their routes
+// again without GRACEFUL_SHUTDOWN.
+func TestMaintenanceStopAfterClose(t *testing.T) {
+	e := start(t)
+	ctx := rstest.Ctx(t)
+	a, b, c := e.fed.Members["nhs-a"], e.fed.Members["nhs-b"], e.fed.Members["council-c"]
+	p := pfx("10.6.0.0/16")
+	a.Announce(ctx, member.Route{Prefix: p})
+	if _, err := b.WaitFor(ctx, "route", rstest.Has(p)); err != nil {
+		t.Fatal(err)
+	}
+	var ok map[string]string
+	if err := e.cl.Post(ctx, "/v1/members/council-c/shutdown", nil, map[string]string{"message": "cable"}, &ok); err != nil {
+		t.Fatal(err)
+	}
+	var res api.Maintenance
+	if err := e.cl.Post(ctx, "/v1/maintenance/start", nil, map[string]string{"message": "rs1 maintenance", "wait": "1s"}, &res); err != nil {
+		t.Fatal(err)
+	}
+	wait.EventuallyErr(t, 10*time.Second, "maintenance to close the sessions", func() error {
+		if st := maintenanceStatus(t, e); st.Phase != "closed" {
+			return fmt.Errorf("phase %s", st.Phase)
+		}
+		return nil
+	})
+	waitState(t, a, false)
+	waitState(t, b, false)
+	st := maintenanceStatus(t, e)
+	if !slices.Equal(st.Sessions, []string{"nhs-a 127.0.0.11", "nhs-b 127.0.0.12"}) || st.Since == nil || st.ClosesAt != nil {
+		t.Errorf("status once closed %+v", st)
+	}
+	for _, name := range []string{"nhs-a", "nhs-b"} {
+		if n := neighborOf(t, e, name); n.State == "Established" || n.NotificationSent == nil || n.NotificationSent.ShutdownMessage != "rs1 maintenance" {
+			t.Errorf("%s after the close: %+v", name, n)
+		}
+	}
+
+	if err := e.cl.Post(ctx, "/v1/maintenance/stop", nil, nil, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Phase != "off" || !strings.Contains(res.Result, "2 sessions it closed enabled again") {
+		t.Errorf("stop answer %+v", res)
+	}
+	for _, m := range []*member.Router{a, b} {
+		waitState(t, m, true)
+	}
+	if _, err := b.WaitFor(ctx, "the route again, without GRACEFUL_SHUTDOWN", func(rs []member.Route) bool {
+		held, gs := hasGS(rs, p)
+		return held && !gs
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The session an operator shut down stays down.
+	if n := neighborOf(t, e, "council-c"); n.State == "Established" || !n.AdminDown {
+		t.Errorf("council-c after maintenance stop: %+v", n)
+	}
+	if st, _ := c.State(ctx); st == "ESTABLISHED" {
+		t.Error("council-c's router re-established after maintenance stop")
+	}
+}

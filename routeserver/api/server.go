@@ -179,6 +179,7 @@ func (a *API) Handler(write bool) http.Handler {
 	mux.HandleFunc("GET /v1/route", a.route)
 	mux.HandleFunc("GET /v1/explain", a.explain)
 	mux.HandleFunc("GET /v1/mrt", a.mrtDump)
+	mux.HandleFunc("GET /v1/maintenance", a.maintenanceStatus)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
 	if write {
 		mux.HandleFunc("POST /v1/reload", a.reload)
@@ -187,7 +188,9 @@ func (a *API) Handler(write bool) http.Handler {
 		mux.HandleFunc("POST /v1/members/{member}/shutdown", a.shutdown)
 		mux.HandleFunc("POST /v1/members/{member}/enable", a.enable)
 		mux.HandleFunc("POST /v1/members/{member}/clear", a.clear)
-		mux.HandleFunc("POST /v1/maintenance", a.maintenance)
+		mux.HandleFunc("POST /v1/maintenance", a.maintenanceStart)
+		mux.HandleFunc("POST /v1/maintenance/start", a.maintenanceStart)
+		mux.HandleFunc("POST /v1/maintenance/stop", a.maintenanceStop)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, fmt.Errorf("no endpoint %s %s; see the README (\"Control API\")", r.Method, r.URL.Path))
@@ -228,6 +231,7 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 		ConfigFile: cfg.File, ConfigHash: cfg.Hash, Members: len(cfg.Members),
 		PrefixesV4: tot.Prefixes[session.IPv4Unicast], PrefixesV6: tot.Prefixes[session.IPv6Unicast],
 		Routes: tot.Routes, AttrSets: tot.AttrSets, PendingOut: tot.PendingOut, Maintenance: srv.InMaintenance(),
+		MaintenancePhase: string(srv.MaintenanceStatus().Phase),
 	}
 	for _, n := range srv.Neighbors() {
 		st.Neighbors++
@@ -653,7 +657,9 @@ func (a *API) clear(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (a *API) maintenance(w http.ResponseWriter, r *http.Request) {
+// maintenanceStart is POST /v1/maintenance/start (and POST
+// /v1/maintenance, its first name).
+func (a *API) maintenanceStart(w http.ResponseWriter, r *http.Request) {
 	b, err := readBody(r)
 	if err != nil {
 		writeErr(w, http.StatusBadRequest, err)
@@ -665,13 +671,44 @@ func (a *API) maintenance(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, http.StatusBadRequest, fmt.Errorf("wait: %w", err))
 			return
 		}
+		if wait < 0 {
+			writeErr(w, http.StatusBadRequest, fmt.Errorf("wait %q: want a duration of 0s or more, e.g. 5m", b.Wait))
+			return
+		}
+	}
+	if len(b.Message) > 255 {
+		writeErr(w, http.StatusBadRequest, fmt.Errorf("message is %d octets; RFC 9003 allows at most 255", len(b.Message)))
+		return
 	}
 	if b.Message == "" {
 		b.Message = "route server maintenance"
 	}
-	// The shutdown after the wait outlives this request.
-	a.srv.Maintenance(context.Background(), b.Message, wait)
-	writeJSON(w, http.StatusOK, map[string]string{"result": fmt.Sprintf("GRACEFUL_SHUTDOWN sent on every route; sessions close in %v", wait)})
+	st, err := a.srv.StartMaintenance(b.Message, wait)
+	if err != nil {
+		writeErr(w, errStatus(err), err)
+		return
+	}
+	out := MakeMaintenance(st)
+	out.Result = fmt.Sprintf("GRACEFUL_SHUTDOWN sent on every route to %d sessions; sessions close in %v (at %s)",
+		len(st.Sessions), wait, st.CloseAt.Format(time.RFC3339))
+	writeJSON(w, http.StatusOK, out)
+}
+
+// maintenanceStatus is GET /v1/maintenance.
+func (a *API) maintenanceStatus(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, MakeMaintenance(a.srv.MaintenanceStatus()))
+}
+
+// maintenanceStop is POST /v1/maintenance/stop.
+func (a *API) maintenanceStop(w http.ResponseWriter, r *http.Request) {
+	res, err := a.srv.StopMaintenance()
+	if err != nil {
+		writeErr(w, errStatus(err), err)
+		return
+	}
+	out := MakeMaintenance(a.srv.MaintenanceStatus())
+	out.Result = res
+	writeJSON(w, http.StatusOK, out)
 }
 
 // MRTStatsTrailer is the HTTP trailer of GET /v1/mrt: the dump's
