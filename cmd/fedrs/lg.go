@@ -144,8 +144,15 @@ func lgSummary(c *cli.Context) error {
 		}
 		fmt.Fprintln(w, line)
 	}
-	if st.Maintenance {
-		fmt.Fprintln(w, "MAINTENANCE: every route is sent with GRACEFUL_SHUTDOWN")
+	switch st.MaintenancePhase {
+	case "draining":
+		fmt.Fprintln(w, "MAINTENANCE: every route is sent with GRACEFUL_SHUTDOWN; sessions close at the end of the wait (fedrs maintenance status)")
+	case "closed":
+		fmt.Fprintln(w, "MAINTENANCE: sessions closed by maintenance (fedrs maintenance status; stop brings them back)")
+	default:
+		if st.Maintenance {
+			fmt.Fprintln(w, "MAINTENANCE: every route is sent with GRACEFUL_SHUTDOWN")
+		}
 	}
 	fmt.Fprintln(w)
 	return neighborTable(w, ns)
@@ -402,34 +409,116 @@ func reloadCommand() *cli.Command {
 }
 
 func maintenanceCommand() *cli.Command {
+	flags := func(extra ...cli.Flag) []cli.Flag { return append([]cli.Flag{socketFlag, configFlagNoDefault}, extra...) }
 	return &cli.Command{
 		Name:  "maintenance",
-		Usage: "take the route server out of service gracefully",
+		Usage: "take the route server out of service gracefully, and back",
+		Description: "start tags every route with GRACEFUL_SHUTDOWN (RFC 8326), waits, then closes every session;\n" +
+			"status says where it stands; stop undoes it.",
 		Subcommands: []*cli.Command{{
 			Name:  "start",
 			Usage: "tag every route with GRACEFUL_SHUTDOWN, wait, then close every session",
 			Description: "Members lower the preference of everything learned through the route server\n" +
-				"(RFC 8326) and move traffic to other paths; after --wait every session is closed with\n" +
-				"Cease/Administrative Shutdown and the message (RFC 9003).",
-			Flags: []cli.Flag{socketFlag, configFlagNoDefault,
-				&cli.StringFlag{Name: "message", Aliases: []string{"m"}, Value: "route server maintenance", Usage: "RFC 9003 shutdown message"},
+				"(RFC 8326) and move traffic to other paths; after --wait every session that is not\n" +
+				"already shut down is closed with Cease/Administrative Shutdown and the message (RFC 9003)\n" +
+				"and stays down until `fedrs maintenance stop`. A second start while maintenance runs is\n" +
+				"refused (stop it first to change the message or the wait).\n\n" +
+				"Example: fedrs maintenance start -m \"rs1 software upgrade, back 02:30\" --wait 10m",
+			Flags: flags(
+				&cli.StringFlag{Name: "message", Aliases: []string{"m"}, Value: "route server maintenance", Usage: "RFC 9003 shutdown message (≤ 255 octets)"},
 				&cli.DurationFlag{Name: "wait", Value: 5 * time.Minute, Usage: "time between the GRACEFUL_SHUTDOWN tag and closing the sessions"},
+				jsonFlag,
+			),
+			Action: func(c *cli.Context) error {
+				if c.NArg() > 0 {
+					return &exitError{2, fmt.Errorf("maintenance start takes no arguments (got %q); the message goes in -m", c.Args().First())}
+				}
+				if c.Duration("wait") < 0 {
+					return &exitError{2, fmt.Errorf("--wait %v: want 0s or more", c.Duration("wait"))}
+				}
+				return maintenancePost(c, "/v1/maintenance/start", map[string]string{"message": c.String("message"), "wait": c.Duration("wait").String()})
 			},
+		}, {
+			Name:  "status",
+			Usage: "phase (off, draining, closed), since when, time left, sessions affected",
+			Description: "draining: every route is sent with GRACEFUL_SHUTDOWN and the sessions close when the\n" +
+				"wait ends; closed: maintenance closed the sessions and keeps them down until stop.\n\n" +
+				"Example: fedrs maintenance status",
+			Flags: flags(jsonFlag),
 			Action: func(c *cli.Context) error {
 				cl, err := client(c)
 				if err != nil {
 					return err
 				}
-				var res map[string]string
-				body := map[string]string{"message": c.String("message"), "wait": c.Duration("wait").String()}
-				if err := cl.Post(c.Context, "/v1/maintenance", nil, body, &res); err != nil {
+				var m api.Maintenance
+				if err := cl.Get(c.Context, "/v1/maintenance", nil, &m); err != nil {
 					return err
 				}
-				fmt.Fprintln(c.App.Writer, res["result"])
-				return nil
+				if c.Bool("json") {
+					return printJSON(c.App.Writer, m)
+				}
+				return maintenanceText(c.App.Writer, m)
+			},
+		}, {
+			Name:  "stop",
+			Usage: "end maintenance: remove the GRACEFUL_SHUTDOWN tag, or bring the closed sessions back",
+			Description: "During the wait, the routes are sent again without the GRACEFUL_SHUTDOWN the route server\n" +
+				"added (a member's own 65535:0 stays). After the wait, the sessions maintenance closed are\n" +
+				"enabled again and reconnect (sessions shut down with `fedrs member shutdown` stay down).\n\n" +
+				"Example: fedrs maintenance stop",
+			Flags: flags(jsonFlag),
+			Action: func(c *cli.Context) error {
+				return maintenancePost(c, "/v1/maintenance/stop", nil)
 			},
 		}},
 	}
+}
+
+func maintenancePost(c *cli.Context, path string, body any) error {
+	cl, err := client(c)
+	if err != nil {
+		return err
+	}
+	var m api.Maintenance
+	if err := cl.Post(c.Context, path, nil, body, &m); err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, m)
+	}
+	fmt.Fprintln(c.App.Writer, m.Result)
+	return nil
+}
+
+// maintenanceText prints `fedrs maintenance status`.
+func maintenanceText(w io.Writer, m api.Maintenance) error {
+	ago := func(t *time.Time) string {
+		return fmt.Sprintf("%s (%s ago)", t.Local().Format("2006-01-02 15:04:05"), duration(int64(time.Since(*t).Seconds())))
+	}
+	switch m.Phase {
+	case "off":
+		if m.Since == nil {
+			fmt.Fprintln(w, "maintenance: off")
+			return nil
+		}
+		fmt.Fprintf(w, "maintenance: off since %s; the last one started %s with %q\n", ago(m.Since), ago(m.Started), m.Message)
+		return nil
+	case "draining":
+		fmt.Fprintf(w, "maintenance: draining since %s: every route is sent with GRACEFUL_SHUTDOWN\n", ago(m.Since))
+		fmt.Fprintf(w, "sessions close at %s (in %s) with %q\n", m.ClosesAt.Local().Format("2006-01-02 15:04:05"),
+			duration(int64(m.SecondsLeft)), m.Message)
+		fmt.Fprintf(w, "%d sessions receive GRACEFUL_SHUTDOWN", len(m.Sessions))
+	case "closed":
+		fmt.Fprintf(w, "maintenance: sessions closed since %s with %q (started %s)\n", ago(m.Since), m.Message, ago(m.Started))
+		fmt.Fprintf(w, "%d sessions closed by maintenance (fedrs maintenance stop brings them back)", len(m.Sessions))
+	default:
+		fmt.Fprintf(w, "maintenance: %s", m.Phase)
+	}
+	if len(m.Sessions) > 0 {
+		fmt.Fprintf(w, ": %s", strings.Join(m.Sessions, ", "))
+	}
+	fmt.Fprintln(w)
+	return nil
 }
 
 // memberClear is `fedrs member clear`: one line per session.
