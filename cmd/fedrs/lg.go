@@ -409,7 +409,9 @@ func reloadCommand() *cli.Command {
 }
 
 func maintenanceCommand() *cli.Command {
-	flags := func(extra ...cli.Flag) []cli.Flag { return append([]cli.Flag{socketFlag, configFlagNoDefault}, extra...) }
+	flags := func(extra ...cli.Flag) []cli.Flag {
+		return append([]cli.Flag{socketFlag, configFlagNoDefault}, extra...)
+	}
 	return &cli.Command{
 		Name:  "maintenance",
 		Usage: "take the route server out of service gracefully, and back",
