@@ -176,18 +176,103 @@ func lgNeighbors(c *cli.Context) error {
 func neighborTable(w io.Writer, ns []api.Neighbor) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MEMBER\tNEIGHBOR\tASN\tSTATE\tFOR\tRECEIVED\tACCEPTED\tFILTERED\tEXPORTED\tINFO")
+	var down []api.Neighbor
 	for _, n := range ns {
-		info := n.LastError
-		if n.AdminDown {
-			info = "admin down; " + info
-		}
-		if n.Negotiated != nil {
+		since, info := n.Since, ""
+		switch {
+		case n.Negotiated != nil:
 			info = "role " + n.Negotiated.Role
+		default:
+			down = append(down, n)
+			if n.DownSince != nil {
+				since = *n.DownSince
+			}
+			info = downInfo(n)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", n.Member, n.Neighbor, n.ASN, n.State,
-			duration(int64(time.Since(n.Since).Seconds())), n.Received, n.Accepted, n.Filtered, n.Exported, info)
+			duration(int64(time.Since(since).Seconds())), n.Received, n.Accepted, n.Filtered, n.Exported, info)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(down) > 0 {
+		fmt.Fprintf(w, "\nSessions not established:\n")
+		for _, n := range down {
+			downDetail(w, n)
+		}
+	}
+	return nil
+}
+
+// downInfo is the INFO column of a session that is not established.
+func downInfo(n api.Neighbor) string {
+	switch {
+	case n.AdminDown:
+		return "administratively down"
+	case n.IdleUntil != nil:
+		return "idle until " + n.IdleUntil.Local().Format("15:04:05")
+	case n.LastUp == nil && n.LastError == "" && n.Passive:
+		return "never connected (passive: waiting for the member)"
+	case n.LastUp == nil && n.LastError == "":
+		return "never connected"
+	case n.LastError != "":
+		return n.LastError
+	}
+	return "down"
+}
+
+// downDetail prints why a session is not established: since when, the
+// last error and the last NOTIFICATIONs sent and received, decoded.
+func downDetail(w io.Writer, n api.Neighbor) {
+	at := func(t time.Time) string {
+		return fmt.Sprintf("%s (%s ago)", t.Local().Format("2006-01-02 15:04:05"), duration(int64(time.Since(t).Seconds())))
+	}
+	line := fmt.Sprintf("  %s %s (AS%d): %s, %s", n.Member, n.Neighbor, n.ASN, n.State, downInfo(n))
+	if n.DownSince != nil {
+		if n.LastUp == nil {
+			line += "; never established (since " + at(*n.DownSince) + ")"
+		} else {
+			line += "; down since " + at(*n.DownSince) + ", last up " + n.LastUp.Local().Format("2006-01-02 15:04:05")
+		}
+	}
+	if n.Flaps == 1 {
+		line += "; 1 flap"
+	} else {
+		line += fmt.Sprintf("; %d flaps", n.Flaps)
+	}
+	fmt.Fprintln(w, line)
+	if n.LastError != "" {
+		when := ""
+		if n.LastErrorAt != nil {
+			when = " at " + n.LastErrorAt.Local().Format("15:04:05")
+		}
+		fmt.Fprintf(w, "    last error%s: %s\n", when, n.LastError)
+	}
+	for _, x := range []struct {
+		dir string
+		n   *api.Notification
+	}{{"sent", n.NotificationSent}, {"received", n.NotificationReceived}} {
+		if x.n != nil {
+			fmt.Fprintf(w, "    NOTIFICATION %-8s %s: %s\n", x.dir, at(x.n.At), notificationText(x.n))
+		}
+	}
+}
+
+// notificationText renders a decoded NOTIFICATION: names, numbers, the
+// RFC 9003 shutdown communication and any other data.
+func notificationText(n *api.Notification) string {
+	s := n.CodeName
+	if n.SubcodeName != "" {
+		s += "/" + n.SubcodeName
+	}
+	s += fmt.Sprintf(" (%d/%d)", n.Code, n.Subcode)
+	if n.ShutdownMessage != "" {
+		s += fmt.Sprintf(", message %q", n.ShutdownMessage)
+	}
+	if n.Data != "" {
+		s += ", data " + n.Data
+	}
+	return s
 }
 
 func duration(s int64) string {

@@ -1,8 +1,16 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/fedrs/fedrs/lab/wait"
+	"github.com/fedrs/fedrs/routeserver/api"
+	"github.com/fedrs/fedrs/routeserver/rstest"
 )
 
 // TestMaintenanceAndClearCLI: `fedrs maintenance start|status|stop` and
@@ -52,5 +60,56 @@ func TestMaintenanceAndClearCLI(t *testing.T) {
 				t.Errorf("fedrs %s: output lacks %q:\n%s", strings.Join(s.args, " "), w, out)
 			}
 		}
+	}
+}
+
+// TestNeighborsDownCLI: `fedrs lg neighbors` explains sessions that are
+// not established: since when, the last error and the NOTIFICATIONs,
+// decoded, in the table and in --json.
+func TestNeighborsDownCLI(t *testing.T) {
+	fed, _, sock := startWithAPI(t, "")
+	ctx := rstest.Ctx(t)
+	if out, err := runCLI(t, "member", "shutdown", "council-c", "-m", "changing the patch cable", "--socket", sock); err != nil {
+		t.Fatalf("member shutdown: %v\n%s", err, out)
+	}
+	if err := fed.Members["nhs-b"].Shutdown(ctx, "router reload"); err != nil {
+		t.Fatal(err)
+	}
+	wait.EventuallyErr(t, 5*time.Second, "nhs-b down in lg neighbors", func() error {
+		out, err := runCLI(t, "lg", "neighbors", "--socket", sock)
+		if err == nil && !strings.Contains(out, "nhs-b 127.0.0.12") {
+			err = fmt.Errorf("not shown as down:\n%s", out)
+		}
+		return err
+	})
+	out, err := runCLI(t, "lg", "neighbors", "--socket", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, re := range []string{
+		`(?m)^council-c\s+127\.0\.0\.13\s+4200000003\s+Idle\s+\S+\s+0\s+0\s+0\s+0\s+administratively down$`,
+		`(?m)^Sessions not established:$`,
+		`(?m)^  council-c 127\.0\.0\.13 \(AS4200000003\): Idle, administratively down; down since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(\S+ ago\), last up [-0-9: ]+; 1 flap$`,
+		`(?m)^    NOTIFICATION sent     [-0-9: ]+ \(\S+ ago\): Cease/Administrative Shutdown \(6/2\), message "changing the patch cable"$`,
+		`(?m)^  nhs-b 127\.0\.0\.12 \(AS4200000002\): (Idle|Active), NOTIFICATION received: Cease/Administrative Shutdown: "router reload"; down since .*; 1 flap$`,
+		`(?m)^    last error at [0-9:]+: NOTIFICATION received: Cease/Administrative Shutdown: "router reload"$`,
+		`(?m)^    NOTIFICATION received [-0-9: ]+ \(\S+ ago\): Cease/Administrative Shutdown \(6/2\), message "router reload"$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("lg neighbors lacks %s:\n%s", re, out)
+		}
+	}
+	t.Logf("fedrs lg neighbors:\n%s", out)
+	if strings.Contains(out, "nhs-a 127.0.0.11 (") {
+		t.Errorf("an established session listed as not established:\n%s", out)
+	}
+	out, err = runCLI(t, "lg", "neighbors", "--json", "--socket", sock)
+	var ns []api.Neighbor
+	if err != nil || json.Unmarshal([]byte(out), &ns) != nil || len(ns) != 3 {
+		t.Fatalf("--json: %v\n%s", err, out)
+	}
+	if n := ns[2].NotificationSent; n == nil || n.CodeName != "Cease" || n.SubcodeName != "Administrative Shutdown" || n.ShutdownMessage != "changing the patch cable" ||
+		ns[2].DownSince == nil || ns[2].LastUp == nil {
+		t.Errorf("--json council-c: %+v (sent %+v)", ns[2], n)
 	}
 }

@@ -75,9 +75,9 @@ func (h notifyLog) Handle(ctx context.Context, rec slog.Record) error {
 		rec.Attrs(func(a slog.Attr) bool {
 			switch a.Key {
 			case "Code":
-				n.Code, _ = a.Value.Any().(uint8)
+				n.Code = octet(a.Value)
 			case "Subcode":
-				n.Subcode, _ = a.Value.Any().(uint8)
+				n.Subcode = octet(a.Value)
 			case "Communicated-Reason":
 				n.Communication, _ = a.Value.Any().(string)
 			case "Data":
@@ -100,6 +100,17 @@ func (h notifyLog) Handle(ctx context.Context, rec slog.Record) error {
 		return h.inner.Handle(ctx, rec)
 	}
 	return nil
+}
+
+// octet reads a logged uint8 (slog keeps it as a uint64).
+func octet(v slog.Value) uint8 {
+	switch v.Kind() {
+	case slog.KindUint64:
+		return uint8(v.Uint64())
+	case slog.KindInt64:
+		return uint8(v.Int64())
+	}
+	return 0
 }
 
 func (h notifyLog) WithAttrs(as []slog.Attr) slog.Handler {

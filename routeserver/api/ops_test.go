@@ -1,7 +1,10 @@
 package api_test
 
 import (
+	"encoding/binary"
 	"fmt"
+	"io"
+	"net"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -13,6 +16,7 @@ import (
 	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/routeserver/api"
 	"github.com/fedrs/fedrs/routeserver/rstest"
+	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
 )
 
 // startV4Only runs the route server with nhs-a (both families) and
@@ -302,5 +306,154 @@ func TestMaintenanceStopAfterClose(t *testing.T) {
 	}
 	if st, _ := c.State(ctx); st == "ESTABLISHED" {
 		t.Error("council-c's router re-established after maintenance stop")
+	}
+}
+
+// TestNeighborsNotUp: for sessions that are not established, the looking
+// glass shows state, since when, the last error and the last
+// NOTIFICATIONs sent and received, decoded, exactly as the member's
+// router received or sent them: a member the route server shut down, a
+// member whose router closed with a shutdown message, one that never
+// connected (passive) and one the route server cannot reach.
+func TestNeighborsNotUp(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.13:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedPort := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	specs := []rstest.Member{
+		{Name: "nhs-a", ASN: 4200000001, Addr: "127.0.0.11"},
+		{Name: "nhs-b", ASN: 4200000002, Addr: "127.0.0.12"},
+		{Name: "council-c", ASN: 4200000003, Addr: "127.0.0.13", Raw: true},
+		{Name: "council-d", ASN: 4200000004, Addr: "127.0.0.14", Raw: true},
+	}
+	// council-c: the route server connects out to a port nobody listens on.
+	text := strings.Replace(rstest.Config(specs, ""), "neighbors = [\"127.0.0.13\"]\npassive = true\n",
+		fmt.Sprintf("neighbors = [\"127.0.0.13\"]\npassive = false\nport = %d\n", closedPort), 1)
+	e := startWith(t, text, specs)
+	ctx := rstest.Ctx(t)
+	a, b := e.fed.Members["nhs-a"], e.fed.Members["nhs-b"]
+	started := time.Now()
+
+	// The route server shuts nhs-a down.
+	const msgA = "changing the patch cable — back at 14:00"
+	if err := e.cl.Post(ctx, "/v1/members/nhs-a/shutdown", nil, map[string]string{"message": msgA}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// nhs-b's router closes its session with a message.
+	const msgB = "router reload, ticket 4711"
+	if err := b.Shutdown(ctx, msgB); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, a, false)
+	wait.Eventually(t, 5*time.Second, "the route server to see nhs-b down", func() bool {
+		return neighborOf(t, e, "nhs-b").State != "Established"
+	})
+	wait.Eventually(t, 10*time.Second, "a failed connection attempt to council-c", func() bool {
+		return neighborOf(t, e, "council-c").LastError != ""
+	})
+
+	// last returns the last NOTIFICATION a router logged, once it has one.
+	last := func(r *member.Router, sent bool) member.Notification {
+		t.Helper()
+		var n member.Notification
+		wait.Eventually(t, 5*time.Second, r.Name()+"'s router to report the NOTIFICATION", func() bool {
+			s, rc := r.Notifications()
+			if sent {
+				rc = s
+			}
+			if len(rc) == 0 {
+				return false
+			}
+			n = rc[len(rc)-1]
+			return true
+		})
+		return n
+	}
+	same := func(who string, lg *api.Notification, sp member.Notification) {
+		t.Helper()
+		if lg == nil || lg.Code != sp.Code || lg.Subcode != sp.Subcode || lg.ShutdownMessage != sp.Communication {
+			t.Errorf("%s: looking glass shows %+v, the member's router has %+v", who, lg, sp)
+		}
+	}
+
+	na := neighborOf(t, e, "nhs-a")
+	got := last(a, false)
+	same("nhs-a, NOTIFICATION sent by the route server", na.NotificationSent, got)
+	if got.Communication != msgA || na.State == "Established" || !na.AdminDown || na.Flaps != 1 || na.LastUp == nil ||
+		na.DownSince == nil || na.DownSince.Before(started) || na.NotificationReceived != nil ||
+		na.NotificationSent.CodeName != "Cease" || na.NotificationSent.SubcodeName != "Administrative Shutdown" {
+		t.Errorf("nhs-a (shut down by the route server): %+v, sent %+v; its router got %+v", na, na.NotificationSent, got)
+	}
+
+	// A new connection from nhs-a is refused with the shutdown's own
+	// NOTIFICATION, which the looking glass then shows (gobgp does not
+	// read it, so the test connects as nhs-a itself).
+	refusal := dialAndReadNotification(t, "127.0.0.11", e.fed.Port)
+	na = neighborOf(t, e, "nhs-a")
+	if refusal.Communication != msgA || refusal.Code != 6 || refusal.Subcode != 2 {
+		t.Errorf("a new connection of nhs-a was refused with %+v, want Cease/Administrative Shutdown with %q", refusal, msgA)
+	}
+	same("nhs-a, NOTIFICATION refusing a new connection", na.NotificationSent, refusal)
+	if !na.NotificationSent.At.After(got.At) {
+		t.Errorf("the refusal is not the last NOTIFICATION sent: %+v, shutdown at %v", na.NotificationSent, got.At)
+	}
+
+	nb := neighborOf(t, e, "nhs-b")
+	got = last(b, true)
+	same("nhs-b, NOTIFICATION received from the member", nb.NotificationReceived, got)
+	if got.Communication != msgB || nb.AdminDown || nb.Flaps != 1 || nb.DownSince == nil || nb.NotificationSent != nil ||
+		!strings.Contains(nb.LastError, "NOTIFICATION received") || nb.NotificationReceived.SubcodeName != "Administrative Shutdown" {
+		t.Errorf("nhs-b (closed by its router): %+v, received %+v; its router sent %+v", nb, nb.NotificationReceived, got)
+	}
+
+	nc := neighborOf(t, e, "council-c")
+	if nc.State == "Established" || nc.Passive || nc.LastUp != nil || nc.Flaps != 0 || nc.DownSince == nil ||
+		!strings.Contains(nc.LastError, fmt.Sprintf("127.0.0.13:%d", closedPort)) || !strings.Contains(nc.LastError, "connection refused") ||
+		nc.NotificationSent != nil || nc.NotificationReceived != nil {
+		t.Errorf("council-c (unreachable): %+v", nc)
+	}
+	nd := neighborOf(t, e, "council-d")
+	if nd.State != "Active" || !nd.Passive || nd.LastUp != nil || nd.Flaps != 0 || nd.LastError != "" ||
+		nd.DownSince == nil || nd.NotificationSent != nil || nd.NotificationReceived != nil {
+		t.Errorf("council-d (never connected): %+v", nd)
+	}
+}
+
+// dialAndReadNotification connects to the route server from local and
+// returns the NOTIFICATION it answers with, as a member's router would
+// read it.
+func dialAndReadNotification(t *testing.T, local string, port int) member.Notification {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}, Timeout: 5 * time.Second}
+	nc, err := d.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		h := make([]byte, bgp.BGP_HEADER_LENGTH)
+		if _, err := io.ReadFull(nc, h); err != nil {
+			t.Fatalf("reading from the route server: %v", err)
+		}
+		body := make([]byte, int(binary.BigEndian.Uint16(h[16:18]))-bgp.BGP_HEADER_LENGTH)
+		if _, err := io.ReadFull(nc, body); err != nil {
+			t.Fatal(err)
+		}
+		if h[18] != bgp.BGP_MSG_NOTIFICATION {
+			continue
+		}
+		m, err := bgp.ParseBGPBody(&bgp.BGPHeader{Type: h[18], Len: uint16(len(h) + len(body))}, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := m.Body.(*bgp.BGPNotification)
+		out := member.Notification{At: time.Now(), Code: n.ErrorCode, Subcode: n.ErrorSubcode}
+		if len(n.Data) > 0 && int(n.Data[0]) <= len(n.Data)-1 {
+			out.Communication = string(n.Data[1 : 1+int(n.Data[0])])
+		}
+		return out
 	}
 }
