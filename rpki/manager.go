@@ -35,8 +35,10 @@ func (s *Snapshot) Validate(p netip.Prefix, origin uint32, originOK bool) State 
 	return s.VRPs.Validate(p, origin, originOK)
 }
 
-// VerifyUpstream is s.ASPAs.VerifyUpstream; a nil snapshot gives Unknown
-// for any non-empty path without an AS_SET.
+// VerifyUpstream is s.ASPAs.VerifyUpstream. A nil snapshot holds no ASPA:
+// a path then verifies as with an empty table: Invalid when it is empty,
+// has an AS_SET, or does not start with neighbor (when neighbor is not 0);
+// Valid when it has one distinct AS ([5] or [5 5]); Unknown otherwise.
 func (s *Snapshot) VerifyUpstream(asns []uint32, hasSet bool, neighbor uint32) PathState {
 	var t *ASPAs
 	if s != nil {

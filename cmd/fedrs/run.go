@@ -303,38 +303,3 @@ func demoCommand() *cli.Command {
 		},
 	}
 }
-
-func versionCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "version",
-		Usage: "print the version",
-		Action: func(c *cli.Context) error {
-			fmt.Fprintln(c.App.Writer, versionString())
-			return nil
-		},
-	}
-}
-
-// version is set with -ldflags "-X main.version=...".
-var version = ""
-
-func versionString() string {
-	v := version
-	bi, ok := debug.ReadBuildInfo()
-	if v == "" && ok {
-		v = bi.Main.Version
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v += " (" + s.Value[:12] + ")"
-			}
-		}
-	}
-	if v == "" || v == "(devel)" {
-		v = "devel"
-	}
-	goVersion := ""
-	if ok {
-		goVersion = bi.GoVersion
-	}
-	return fmt.Sprintf("fedrs %s %s", v, goVersion)
-}

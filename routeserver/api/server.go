@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -274,7 +275,23 @@ func (a *API) neighbor(cfg *conf.Config, n routeserver.Neighbor) Neighbor {
 		Member: m.Name, Description: m.Description, Neighbor: n.Source.Addr.String(), ASN: m.ASN,
 		State: info.State.String(), Since: info.Since, AdminDown: info.AdminDown,
 		Flaps: info.Flaps, MessagesIn: info.MsgIn, MessagesOut: info.MsgOut, UpdatesIn: info.UpdIn, UpdatesOut: info.UpdOut,
-		LastError: info.LastError, LastSent: info.LastNotifySent, LastReceived: info.LastNotifyRecvd,
+		LastError: info.LastError, Passive: n.Peer.Config().Passive,
+		NotificationSent: MakeNotification(info.LastNotifySent), NotificationReceived: MakeNotification(info.LastNotifyRecvd),
+	}
+	if ev := info.LastNotifySent; ev != nil {
+		out.LastSent = ev.String()
+	}
+	if ev := info.LastNotifyRecvd; ev != nil {
+		out.LastReceived = ev.String()
+	}
+	if t := info.DownSince; !t.IsZero() {
+		out.DownSince = &t
+	}
+	if t := info.LastUp; !t.IsZero() {
+		out.LastUp = &t
+	}
+	if t := info.LastErrorAt; !t.IsZero() && info.LastError != "" {
+		out.LastErrorAt = &t
 	}
 	if info.State == session.Established {
 		out.UptimeSeconds = int64(time.Since(info.Since).Seconds())
@@ -381,21 +398,41 @@ func (a *API) routes(w http.ResponseWriter, r *http.Request) {
 		flt.Filtered = true
 		rs, total = a.srv.RIB().Routes(flt, offset, limit)
 	case "exported":
-		rs, total = a.srv.RIB().Exported(mi, offset, limit)
-		if flt.HasFamily {
-			kept := rs[:0]
-			for _, x := range rs {
-				if x.Family == flt.Family {
-					kept = append(kept, x)
-				}
-			}
-			rs = kept
+		out, err := a.exported(mi, rib.HeldFilter{Family: flt.Family, HasFamily: flt.HasFamily}, offset, limit)
+		if err != nil {
+			writeErr(w, http.StatusInternalServerError, err)
+			return
 		}
+		writeJSON(w, http.StatusOK, out)
+		return
 	default:
 		writeErr(w, http.StatusBadRequest, fmt.Errorf("view %q: want received, accepted, filtered or exported", v))
 		return
 	}
 	writeJSON(w, http.StatusOK, RouteList{Total: total, Offset: offset, Limit: limit, Routes: a.toRoutes(rs)})
+}
+
+// exported is what member mi holds from the route server, with the
+// attributes exactly as they were sent (the UPDATE decoded as the member
+// decodes it).
+func (a *API) exported(mi int, flt rib.HeldFilter, offset, limit int) (RouteList, error) {
+	hs, total, pending := a.srv.RIB().Held(mi, flt, offset, limit)
+	out := RouteList{Total: total, Offset: offset, Limit: limit, Pending: pending, Routes: make([]Route, 0, len(hs))}
+	for i := range hs {
+		sent, err := routeserver.SentAttrs(&hs[i])
+		if err != nil {
+			return RouteList{}, fmt.Errorf("%s for %s: %w", hs[i].Prefix, a.srv.MemberName(mi), err)
+		}
+		r := hs[i].Route
+		r.Attrs = sent
+		x := MakeRoute(r, a.srv.MemberName(r.Source.Member))
+		x.Pending = hs[i].Pending
+		out.Routes = append(out.Routes, x)
+	}
+	if why := a.srv.NoSession(mi, flt); why != "" {
+		out.Note = why
+	}
+	return out, nil
 }
 
 // parsePrefix accepts a prefix or an address (as a host prefix).
@@ -461,7 +498,7 @@ func (a *API) route(w http.ResponseWriter, r *http.Request) {
 	for _, x := range a.srv.RIB().Lookup(p, rib.Exact) {
 		if x.Source.Member == mi && (pathID == nil || *pathID == x.PathID) {
 			out := MakeRoute(x, a.srv.MemberName(mi))
-			out.ExportedTo = a.srv.ExportedTo(x)
+			out.ExportedTo, out.PendingTo = a.srv.Receivers(x)
 			writeJSON(w, http.StatusOK, out)
 			return
 		}
@@ -507,13 +544,49 @@ func (a *API) explain(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) reload(w http.ResponseWriter, r *http.Request) {
+	var req ReloadRequest
+	if r.ContentLength != 0 {
+		dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 64<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+			writeErr(w, http.StatusBadRequest, fmt.Errorf("request body: want nothing, or JSON like {\"config\": \"/etc/fedrs/fedrs.toml\"}: %w", err))
+			return
+		}
+	}
+	running := a.srv.Config().AbsFile()
+	if req.Config != "" {
+		if !filepath.IsAbs(req.Config) {
+			writeErr(w, http.StatusBadRequest, fmt.Errorf("config %q: want the absolute path of the configuration file", req.Config))
+			return
+		}
+		if !sameFile(req.Config, running) {
+			writeErr(w, http.StatusConflict, fmt.Errorf("reload refused, nothing changed: this route server runs %s and reloads only that file, not %s "+
+				"(a running route server's configuration file is fixed at its start, as under a service manager); "+
+				"to see what %s would change: fedrs check -c %s --diff", running, req.Config, req.Config, req.Config))
+			return
+		}
+	}
 	res, err := a.srv.ReloadFile()
 	if err != nil {
 		writeErr(w, http.StatusUnprocessableEntity, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ReloadResult{Summary: res.String(), Deferred: res.Deferred, Reevaluated: res.Reevaluated,
+	writeJSON(w, http.StatusOK, ReloadResult{Config: running, Summary: res.String(), Deferred: res.Deferred, Reevaluated: res.Reevaluated,
 		Reset: res.SessionsReset, Added: res.SessionsAdded, Removed: res.SessionsRemoved})
+}
+
+// sameFile reports whether the paths a and b name the same file: the same
+// path, or (through links) the same inode.
+func sameFile(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
 }
 
 // check is a dry-run reload: the import policy of another configuration

@@ -76,10 +76,52 @@ type Neighbor struct {
 	MessagesOut   uint64      `json:"messages_out"`
 	UpdatesIn     uint64      `json:"updates_in"`
 	UpdatesOut    uint64      `json:"updates_out"`
-	LastError     string      `json:"last_error,omitempty"`
-	LastSent      string      `json:"last_notification_sent,omitempty"`
-	LastReceived  string      `json:"last_notification_received,omitempty"`
-	Negotiated    *Negotiated `json:"negotiated,omitempty"`
+	// Passive: the route server waits for the member to connect.
+	Passive bool `json:"passive,omitempty"`
+	// DownSince is when the session last left Established, or when the
+	// route server started if it never was; absent while Established.
+	DownSince *time.Time `json:"down_since,omitempty"`
+	// LastUp is when the session last reached Established; absent if
+	// it never did.
+	LastUp      *time.Time `json:"last_up,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
+	// LastSent and LastReceived are the NOTIFICATIONs as one line of
+	// text; NotificationSent and NotificationReceived decode them.
+	LastSent             string        `json:"last_notification_sent,omitempty"`
+	LastReceived         string        `json:"last_notification_received,omitempty"`
+	NotificationSent     *Notification `json:"notification_sent,omitempty"`
+	NotificationReceived *Notification `json:"notification_received,omitempty"`
+	Negotiated           *Negotiated   `json:"negotiated,omitempty"`
+}
+
+// Notification is a NOTIFICATION message sent or received, decoded.
+type Notification struct {
+	At          time.Time `json:"at"`
+	Code        uint8     `json:"code"`
+	CodeName    string    `json:"code_name"`
+	Subcode     uint8     `json:"subcode"`
+	SubcodeName string    `json:"subcode_name,omitempty"`
+	// ShutdownMessage is the RFC 9003 shutdown communication of a Cease
+	// Administrative Shutdown or Reset.
+	ShutdownMessage string `json:"shutdown_message,omitempty"`
+	// Data is the rest of the data, in hex.
+	Data string `json:"data,omitempty"`
+}
+
+// MakeNotification decodes a NOTIFICATION of the session package (nil
+// for none).
+func MakeNotification(ev *session.NotificationEvent) *Notification {
+	if ev == nil || ev.Notification == nil {
+		return nil
+	}
+	n := ev.Notification
+	out := &Notification{At: ev.At, Code: n.Code, CodeName: n.CodeName(), Subcode: n.Subcode, SubcodeName: n.SubcodeName()}
+	out.ShutdownMessage, _ = n.ShutdownMessage()
+	if d := n.ExtraData(); len(d) > 0 {
+		out.Data = fmt.Sprintf("%x", d)
+	}
+	return out
 }
 
 // FamilyCnt are a neighbour's counters for one family.
@@ -139,7 +181,15 @@ type Route struct {
 	Registry         string   `json:"registry"`
 	Blackhole        bool     `json:"blackhole,omitempty"`
 	GracefulShutdown bool     `json:"graceful_shutdown,omitempty"`
-	ExportedTo       []string `json:"exported_to,omitempty"`
+	// ExportedTo lists the members that hold this route: it was sent to
+	// them on an established session and neither withdrawn nor replaced
+	// since. PendingTo lists those with a change of the prefix queued
+	// (about to receive it, or what they hold for it is about to change).
+	ExportedTo []string `json:"exported_to,omitempty"`
+	PendingTo  []string `json:"pending_to,omitempty"`
+	// Pending marks, in a member's exported view, a prefix with a change
+	// queued for the member: what it holds is about to change.
+	Pending bool `json:"pending,omitempty"`
 }
 
 // RouteList is a page of routes.
@@ -148,10 +198,26 @@ type RouteList struct {
 	Offset int     `json:"offset"`
 	Limit  int     `json:"limit"`
 	Routes []Route `json:"routes"`
+	// Pending counts, in a member's exported view, the prefixes with a
+	// change queued for the member (sent within milliseconds normally).
+	Pending int `json:"pending,omitempty"`
+	// Note says, in a member's exported view, why it holds nothing for a
+	// family (no established session carrying it).
+	Note string `json:"note,omitempty"`
+}
+
+// ReloadRequest is the optional body of POST /v1/reload.
+type ReloadRequest struct {
+	// Config, when set, is the absolute path of the file the client means
+	// to apply. The route server reloads only its own configuration file
+	// (fixed at its start) and refuses when Config is another file.
+	Config string `json:"config,omitempty"`
 }
 
 // ReloadResult is POST /v1/reload.
 type ReloadResult struct {
+	// Config is the file that was reloaded.
+	Config      string   `json:"config"`
 	Summary     string   `json:"summary"`
 	Deferred    []string `json:"deferred,omitempty"`
 	Reevaluated int      `json:"reevaluated"`

@@ -109,9 +109,9 @@ func (f *fed) ribExported() (map[string][]string, map[string]bool) {
 	for _, n := range f.Srv.Neighbors() {
 		name := f.specs[n.Member].Name
 		up[name] = f.Srv.RIB().Stats(n.Source).Up
-		rs, _ := f.Srv.RIB().Exported(n.Member, 0, 0)
+		hs, _, _ := f.Srv.RIB().Held(n.Member, rib.HeldFilter{}, 0, 0)
 		var out []string
-		for _, r := range rs {
+		for _, r := range hs {
 			from, _, _ := strings.Cut(r.Source.Name, " ")
 			out = append(out, r.Prefix.String()+"|"+from)
 		}

@@ -21,6 +21,7 @@ const (
 	evSessionDown
 	evRPKI
 	evConfig
+	evSynced
 	evSync
 	evStop
 )

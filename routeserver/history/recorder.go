@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -366,14 +367,25 @@ func (r *Recorder) ConfigLoaded(cfg *conf.Config, changes string) {
 	}
 }
 
-// SessionUp records an established session.
+// SessionUp records an established session. Session events are queued
+// past the bound (they are few): what was exported to a member is read
+// against its sessions, so they are never dropped.
 func (r *Recorder) SessionUp(member, neighbor string, n *session.Negotiated) {
-	r.q.push(event{kind: evSessionUp, at: now()}, &extra{other: &sessionInfo{member: member, neighbor: neighbor, neg: n}}, r)
+	r.q.pushControl(event{kind: evSessionUp, at: now()}, &extra{other: &sessionInfo{member: member, neighbor: neighbor, neg: n}}, nil)
 }
 
 // SessionDown records the end of a session.
 func (r *Recorder) SessionDown(member, neighbor string, ev session.DownEvent) {
-	r.q.push(event{kind: evSessionDown, at: now()}, &extra{other: &sessionInfo{member: member, neighbor: neighbor, down: &ev}}, r)
+	r.q.pushControl(event{kind: evSessionDown, at: now()}, &extra{other: &sessionInfo{member: member, neighbor: neighbor, down: &ev}}, nil)
+}
+
+// EndOfRIBSent implements rib.SyncObserver: the route server has sent s
+// its whole table for f since the session came up (the end of the
+// initial transfer). Called from the RIB's Fill, concurrently for
+// different targets: it only queues.
+func (r *Recorder) EndOfRIBSent(s *rib.Source, f session.Family) {
+	member, _, _ := strings.Cut(s.Name, " ")
+	r.q.pushControl(event{kind: evSynced, at: now(), fam: f}, &extra{other: &sessionInfo{member: member, neighbor: s.Addr.String()}}, nil)
 }
 
 // RPKIChanged records a change of the RPKI tables (serial, VRP and ASPA

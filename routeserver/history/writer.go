@@ -485,6 +485,9 @@ func (w *writer) event(ev *item, n *uint64, syncs *[]chan struct{}, err *error) 
 	case evConfig:
 		*err = w.config(ev)
 		*n++
+	case evSynced:
+		*err = w.synced(ev)
+		*n++
 	case evSync:
 		*syncs = append(*syncs, ev.syncChan())
 	case evStop:
@@ -652,7 +655,8 @@ func (w *writer) prune() {
 	for _, q := range []string{
 		"DELETE FROM exposures WHERE route_id IN (SELECT id FROM routes WHERE valid_to < ?1 ORDER BY valid_to LIMIT ?2)",
 		"DELETE FROM routes WHERE id IN (SELECT id FROM routes WHERE valid_to < ?1 ORDER BY valid_to LIMIT ?2)",
-		"DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE down_at < ?1 LIMIT ?2)",
+		"DELETE FROM session_syncs WHERE session_id IN (SELECT id FROM sessions WHERE down_at < ?1 ORDER BY id LIMIT ?2)",
+		"DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE down_at < ?1 ORDER BY id LIMIT ?2)",
 		"DELETE FROM gaps WHERE id IN (SELECT id FROM gaps WHERE last_at < ?1 LIMIT ?2)",
 		"DELETE FROM rpki_changes WHERE id IN (SELECT id FROM rpki_changes WHERE at < ?1 LIMIT ?2)",
 		"DELETE FROM configs WHERE id IN (SELECT id FROM configs WHERE at < ?1 AND id <> (SELECT MAX(id) FROM configs) LIMIT ?2)",
@@ -857,14 +861,24 @@ func (w *writer) sessionUp(ev *item) error {
 	n := s.neg
 	var peerASN, hold any
 	var peerID, local, remote, neg any
+	fams := ""
 	if n != nil {
 		peerASN, hold = n.PeerASN, int64(n.HoldTime/time.Second)
 		peerID, local, remote = n.PeerID.String(), n.LocalAddr.String(), n.RemoteAddr.String()
 		b, _ := json.Marshal(negotiatedJSON(n))
 		neg = string(b)
+		// The route server sends a family on a session iff it was
+		// negotiated there (routeserver: neighbor.Established).
+		var fs []string
+		for f := session.Family(0); f < session.NumFamilies; f++ {
+			if n.Families[f] {
+				fs = append(fs, strconv.Itoa(familyNumber(f)))
+			}
+		}
+		fams = strings.Join(fs, " ")
 	}
-	if _, err := w.tx.ExecContext(w.ctx, "INSERT INTO sessions (id, member_id, neighbor, up_at, peer_asn, peer_id, local_addr, remote_addr, hold_time, negotiated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		row, member, s.neighbor, ev.at, peerASN, peerID, local, remote, hold, neg); err != nil {
+	if _, err := w.tx.ExecContext(w.ctx, "INSERT INTO sessions (id, member_id, neighbor, up_at, peer_asn, peer_id, local_addr, remote_addr, hold_time, negotiated, families) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		row, member, s.neighbor, ev.at, peerASN, peerID, local, remote, hold, neg, fams); err != nil {
 		return fmt.Errorf("recording a session: %w", err)
 	}
 	w.sessions[key] = row
@@ -912,6 +926,19 @@ func (w *writer) sessionDown(ev *item) error {
 	_, err = w.tx.ExecContext(w.ctx, `UPDATE sessions SET down_at = MAX(COALESCE(up_at, 0), ?), down_reason = ?,
 		sent_code = ?, sent_subcode = ?, sent_message = ?, recv_code = ?, recv_subcode = ?, recv_message = ?, graceful_restart = ? WHERE id = ?`,
 		ev.at, reason, sc, ss, sm, rc, rs, rm, gr, row)
+	return err
+}
+
+// synced records the end of a session's initial transfer of a family
+// (End-of-RIB sent).
+func (w *writer) synced(ev *item) error {
+	s := ev.x.other.(*sessionInfo)
+	row, ok := w.sessions[s.member+"\x00"+s.neighbor]
+	if !ok {
+		return nil // the session's up was not recorded (or it is already down)
+	}
+	_, err := w.tx.ExecContext(w.ctx, "INSERT OR IGNORE INTO session_syncs (session_id, family, synced_at) VALUES (?, ?, ?)",
+		row, familyNumber(ev.fam), ev.at)
 	return err
 }
 
