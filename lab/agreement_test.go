@@ -64,11 +64,14 @@ func TestViewsAgree(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			readings := 0
 			began := time.Now()
+			var what string
 			wait.EventuallyErr(t, within, "the three views to agree "+name, func() error {
 				readings++
-				return ag.check(ctx)
+				var err error
+				what, err = ag.check(ctx)
+				return err
 			})
-			t.Logf("%s: the views agree (%d readings, %s)", name, readings, time.Since(began).Round(time.Millisecond))
+			t.Logf("%s: the views agree (%d readings, %s): %s", name, readings, time.Since(began).Round(time.Millisecond), what)
 		})
 	}
 
@@ -87,6 +90,9 @@ func TestViewsAgree(t *testing.T) {
 		{"trust-a", "172.16.212.0/24", "council-y", true},
 		{"trust-a", "10.113.7.0/24", "", false},
 		{"trust-c", "10.150.0.0/24", "trust-a", true},
+		{"trust-a", "172.16.221.0/24", "council-x", true}, // the best copy
+		{"trust-b", "172.16.221.0/24", "council-y", true}, // path hiding: council-x's is not for trust-b
+		{"council-y", "10.101.66.6/32", "trust-a", true},
 	})
 
 	// 2. trust-c (OpenBGPD) takes its sessions down.
@@ -100,21 +106,43 @@ func TestViewsAgree(t *testing.T) {
 			t.Fatalf("%v: %s", err, out)
 		}
 	}
+	// 2. trust-c (OpenBGPD) takes its sessions down; the route server
+	// shuts council-y's (BIRD) down.
 	for _, rs := range []string{topo.RouteServer.IPv4.String(), topo.RouteServer.IPv6.String()} {
 		bgpctl("neighbor", rs, "down")
 	}
-	instant("while trust-c's sessions are down", []held{
+	fedrs := func(args ...string) {
+		t.Helper()
+		out, err := runTool(ctx, append([]string{l.opts.FedrsBinary}, append(args, "--socket", v.socket)...)...)
+		if err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+	}
+	fedrs("member", "shutdown", "council-y", "--message", "TestViewsAgree")
+	instant("while trust-c's and council-y's sessions are down", []held{
 		{"trust-a", "10.103.0.0/16", "", false},
 		{"council-y", "2001:db8:103::/48", "", false},
 		{"trust-c", "10.101.0.0/16", "", false},
+		{"trust-b", "172.16.202.0/24", "", false},
+		{"council-y", "10.101.0.0/16", "", false},
+		{"trust-b", "172.16.221.0/24", "", false}, // council-y's copy is gone, council-x's is not for trust-b
 	})
 
-	// 3. Its sessions come back; it announces a route, trust-b (FRR)
-	// withdraws one.
+	// 3. The sessions come back; trust-c announces a route, trust-b (FRR)
+	// withdraws one, council-x (gobgpd) withdraws its copy of the shared
+	// prefix, so that council-y's becomes the best for everyone.
 	for _, rs := range []string{topo.RouteServer.IPv4.String(), topo.RouteServer.IPv6.String()} {
 		bgpctl("neighbor", rs, "up")
 	}
+	fedrs("member", "enable", "council-y")
 	bgpctl("network", "add", "10.103.9.0/24")
+	gobgp, err := l.CLI("council-x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runTool(ctx, append(gobgp, "global", "rib", "del", "-a", "ipv4", "172.16.221.0/24")...); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
 	vtysh, err := l.CLI("trust-b")
 	if err != nil {
 		t.Fatal(err)
@@ -123,26 +151,33 @@ func TestViewsAgree(t *testing.T) {
 		"-c", "address-family ipv6 unicast", "-c", "no network 2001:db8:102::/48")...); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	instant("after trust-c's sessions came back, an announcement and a withdrawal", []held{
+	instant("after the sessions came back, announcements and withdrawals", []held{
 		{"trust-a", "10.103.0.0/16", "trust-c", true},
 		{"trust-a", "10.103.9.0/24", "trust-c", true},
 		{"trust-c", "10.101.0.0/16", "trust-a", true},
+		{"council-y", "10.101.0.0/16", "trust-a", true},
+		{"trust-b", "172.16.202.0/24", "council-y", true},
 		{"trust-a", "2001:db8:102::/48", "", false},
 		{"council-y", "2001:db8:102::/48", "", false},
+		{"trust-a", "172.16.221.0/24", "council-y", true},
+		{"trust-b", "172.16.221.0/24", "council-y", true},
 	})
 
 	// 4. A reload that changes policy: trust-c may announce inside
 	// 10.113.0.0/16 (10.113.7.0/24, filtered so far, is accepted);
 	// 172.16.212.0/24 leaves council-y's prefixes (accepted so far, now
-	// filtered).
+	// filtered); council-y no longer receives BLACKHOLE routes.
 	topo.Member("trust-c").Registered = append(topo.Member("trust-c").Registered, "10.113.0.0/16 le 24")
 	setRegister(t, topo, "council-y", "172.16.212.0/24", false)
+	topo.Member("council-y").BlackholeReceive = false
 	reload(t, ctx, l)
 	instant("just after a reload that changes policy", []held{
 		{"trust-a", "10.113.7.0/24", "trust-c", true},
 		{"council-x", "10.113.7.0/24", "trust-c", true},
 		{"trust-a", "172.16.212.0/24", "", false},
 		{"trust-c", "172.16.212.0/24", "", false},
+		{"council-y", "10.101.66.6/32", "", false},
+		{"trust-b", "10.101.66.6/32", "trust-a", true},
 	})
 
 	// 5. A reload that moves 10.150.0.0/24 from trust-a to trust-b:
@@ -321,13 +356,20 @@ type agreement struct {
 	sample int
 }
 
-// check takes one reading of every view and returns the differences.
-func (ag *agreement) check(ctx context.Context) error {
+// check takes one reading of every view and returns the differences, or
+// what it compared.
+func (ag *agreement) check(ctx context.Context) (string, error) {
 	v := ag.v
 	t0 := time.Now()
 	var stable0 map[netip.Prefix]bool
+	var updates0 int
 	if ag.churn != nil {
-		stable0 = ag.churn.stableBefore(t0.Add(-ag.settle))
+		before := t0
+		if ag.churn.running() {
+			before = t0.Add(-ag.settle)
+		}
+		stable0 = ag.churn.stableBefore(before)
+		updates0, _ = ag.churn.count()
 	}
 	perPrefix := func(p netip.Prefix) bool { return ag.churn == nil || !ag.churn.owns(p) }
 	if ag.churn != nil {
@@ -339,8 +381,8 @@ func (ag *agreement) check(ctx context.Context) error {
 		}
 		slices.SortFunc(s, comparePrefixes)
 		sample := map[netip.Prefix]bool{}
-		for _, p := range s[:min(ag.sample, len(s))] {
-			sample[p] = true
+		for i := 0; i < ag.sample && len(s) > 0; i++ { // spread over the space
+			sample[s[i*len(s)/ag.sample]] = true
 		}
 		perPrefix = func(p netip.Prefix) bool { return !ag.churn.owns(p) || sample[p] }
 	}
@@ -353,17 +395,17 @@ func (ag *agreement) check(ctx context.Context) error {
 	for _, m := range ag.members {
 		var err error
 		if a[m], err = v.daemonView(ctx, m); err != nil {
-			return err
+			return "", err
 		}
 	}
 	for _, m := range ag.members {
 		var err error
 		if b[m], err = v.exportedView(ctx, m); err != nil {
-			return err
+			return "", err
 		}
 		rs, err := v.l.FedrsRoutes(ctx, m, "received")
 		if err != nil {
-			return err
+			return "", err
 		}
 		for _, r := range rs {
 			x := r.Route()
@@ -386,7 +428,7 @@ func (ag *agreement) check(ctx context.Context) error {
 	for _, k := range keys {
 		r, err := v.lgRoute(ctx, k.member, k.prefix)
 		if err != nil {
-			return err
+			return "", err
 		}
 		lgRoutes[k] = r
 	}
@@ -396,14 +438,14 @@ func (ag *agreement) check(ctx context.Context) error {
 	// The history at T, once it has written everything up to the end of
 	// the reading.
 	if err := v.historyCaughtUp(ctx, t1, 10*time.Second); err != nil {
-		return err
+		return "", err
 	}
 	c := map[string][]histVersion{}
 	up := map[string]bool{}
 	for _, m := range ag.members {
 		var err error
 		if up[m], c[m], err = v.historyAt(ctx, at, m); err != nil {
-			return err
+			return "", err
 		}
 	}
 	hist := map[netip.Prefix][]histVersion{}
@@ -413,14 +455,15 @@ func (ag *agreement) check(ctx context.Context) error {
 		}
 		vs, err := v.historyPrefix(ctx, k.prefix)
 		if err != nil {
-			return err
+			return "", err
 		}
 		hist[k.prefix] = vs
 	}
 
-	// Stable: not churned, or unchanged from settle before t0 until now.
+	// While the churn runs, a churned prefix is compared only if it did
+	// not change from settle before t0 until now.
 	check := func(netip.Prefix) bool { return true }
-	if ag.churn != nil {
+	if ag.churn != nil && ag.churn.running() {
 		stable := ag.churn.stableBefore(t0.Add(-ag.settle))
 		check = func(p netip.Prefix) bool {
 			if !ag.churn.owns(p) {
@@ -432,7 +475,16 @@ func (ag *agreement) check(ctx context.Context) error {
 	}
 
 	var f findings
+	compared, churned := 0, 0
 	for _, m := range ag.members {
+		for _, r := range a[m] {
+			if check(r.Prefix) {
+				compared++
+				if ag.churn != nil && ag.churn.owns(r.Prefix) {
+					churned++
+				}
+			}
+		}
 		compareAB(m, v.l.Topology.Member(m).Daemon, a[m], b[m], check, &f)
 		compareAC(m, up[m], a[m], c[m], received, check, &f)
 	}
@@ -461,10 +513,24 @@ func (ag *agreement) check(ctx context.Context) error {
 		slices.Sort(exposed)
 		setDiff(k, want, exposed, "history prefix "+k.prefix.String()+"'s exposure at T of "+k.member+"'s route", kindHistPfx, &f)
 	}
+	window := fmt.Sprintf("reading from %s to %s (T = %s)", t0.Format(time.StampMilli), t1.Format(time.StampMilli), at.Format(time.StampMicro))
 	if err := f.err(); err != nil {
-		return fmt.Errorf("reading from %s to %s (T = %s): %w", t0.Format(time.StampMilli), t1.Format(time.StampMilli), at.Format(time.StampMicro), err)
+		return "", fmt.Errorf("%s: %w", window, err)
 	}
-	return nil
+	what := fmt.Sprintf("%s; %d routes held by the members, %d per-route checks", window, compared, len(keys))
+	if ag.churn != nil && ag.churn.running() {
+		n, err := ag.churn.count()
+		if err != nil {
+			return "", err
+		}
+		if n == updates0 && ag.churn.running() {
+			return "", fmt.Errorf("%s: the churn made no update during the reading", window)
+		}
+		what += fmt.Sprintf("; %d churn updates during the reading, %d held routes of stable churned prefixes compared", n-updates0, churned)
+	} else if ag.churn != nil {
+		what += fmt.Sprintf(", %d of them of churned prefixes", churned)
+	}
+	return what, nil
 }
 
 // setDiff adds a finding for each member in exactly one of holders (the

@@ -138,6 +138,9 @@ func (c *churner) halt() error {
 	return c.err
 }
 
+// running reports whether the churn runs (started and not halted).
+func (c *churner) running() bool { return c.stop != nil }
+
 // count returns how many updates were made and the first error.
 func (c *churner) count() (int, error) {
 	c.mu.Lock()
