@@ -65,13 +65,20 @@ func TestViewsAgree(t *testing.T) {
 			readings := 0
 			began := time.Now()
 			var what string
+			var earlier []string
 			wait.EventuallyErr(t, within, "the three views to agree "+name, func() error {
 				readings++
 				var err error
 				what, err = ag.check(ctx)
+				if err != nil {
+					earlier = append(earlier, err.Error())
+				}
 				return err
 			})
 			t.Logf("%s: the views agree (%d readings, %s): %s", name, readings, time.Since(began).Round(time.Millisecond), what)
+			for i, e := range earlier {
+				t.Logf("reading %d of %d differed: %s", i+1, readings, e)
+			}
 		})
 	}
 
