@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
@@ -295,19 +296,34 @@ func demoCommand() *cli.Command {
 			"three councils) and one in-process BGP router per member on 127.0.0.x. The members announce\n" +
 			"their prefixes and a few mistakes (a hijack, leaks) and requests (blackhole, action\n" +
 			"communities); the demo prints what each member received and what was filtered, and why.\n" +
-			"No root and no other software needed.",
+			"No root and no other software needed.\n\n" +
+			"Without --once it keeps running and serves the control API on a socket in a temporary\n" +
+			"directory (removed at exit); it prints the fedrs lg command that reaches it.",
+		ArgsUsage: " ",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "once", Usage: "exit with a summary after convergence"},
 			&cli.BoolFlag{Name: "verbose", Usage: "show the route server's logs"},
 		},
 		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return &exitError{2, fmt.Errorf("demo: unexpected argument %q", c.Args().First())}
+			}
 			var log *slog.Logger
 			if c.Bool("verbose") {
-				log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+				log = slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: slog.LevelInfo}))
 			}
 			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			sum, err := demo.Run(ctx, demo.Options{Once: c.Bool("once"), Out: c.App.Writer, Log: log})
+			opts := demo.Options{Once: c.Bool("once"), Out: c.App.Writer, Log: log, Version: versionString()}
+			if !opts.Once {
+				dir, err := os.MkdirTemp("", "fedrs-demo-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
+				opts.Control = filepath.Join(dir, "fedrs.sock")
+			}
+			sum, err := demo.Run(ctx, opts)
 			if err != nil {
 				return err
 			}
