@@ -160,7 +160,7 @@ func TestSecondRunDisturbsNothing(t *testing.T) {
 	bmp := fmt.Sprintf("[[bmp]]\nname = \"col\"\naddress = %q\nconnect_retry = \"1s\"\n", collector.ln.Addr())
 	file, sock := runFedFile(t, dir, freePort(t, "127.0.0.1"), members, bmp)
 
-	first := startDaemon(t, "run", "-c", file, "--log-level", "debug")
+	first := startDaemon(t, "run", "-c", file, "--log-level", "debug", "--log-format", "json")
 	waitSocket(t, first, sock)
 	cl := api.NewClient(sock)
 	for i, r := range routers {
@@ -275,6 +275,15 @@ func TestSecondRunDisturbsNothing(t *testing.T) {
 	if r := fedrsCmd(t, nil, "lg", "summary", "-c", file); r.code != 0 || !strings.Contains(r.stdout, "sessions 3/3 up") {
 		t.Errorf("lg summary of the first after the second run:\n%s", r)
 	}
+	// Its whole log, to the shutdown, has no repeated key and no nil error.
+	first.stop(10 * time.Second)
+	if code := first.state.ExitCode(); code != 0 {
+		t.Errorf("the first fedrs stopped with status %d", code)
+	}
+	if n := strings.Count(first.stderr.String(), "\n"); n < 10 {
+		t.Errorf("the first fedrs logged %d lines at debug level:\n%s", n, first.stderr)
+	}
+	checkJSONLog(t, first.stderr.String())
 }
 
 // TestRunRecoversStaleSocket: after a fedrs run is killed (SIGKILL) its

@@ -139,7 +139,7 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	opts := routeserver.Options{Log: log}
 	var mgr *rpki.Manager
 	if rpkiConfigured(cfg) {
-		mgr = rpki.NewManagerFromConfig(cfg, rpki.Options{Logger: log.With("component", "rpki")})
+		mgr = rpki.NewManagerFromConfig(cfg, rpki.Options{Logger: log}) // it adds component=rpki
 		opts.RPKI = routeserver.RPKIFrom(mgr)
 		go func() {
 			if err := mgr.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -147,7 +147,7 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 			}
 		}()
 		if cfg.RPKI.Server != "" {
-			srv := rpki.NewRTRServer(mgr, rpki.ServerOptions{})
+			srv := rpki.NewRTRServer(mgr, rpki.ServerOptions{Logger: log})
 			go func() {
 				if err := srv.ListenAndServe(ctx, cfg.RPKI.Server); err != nil && !errors.Is(err, context.Canceled) {
 					log.Error("RTR server stopped", "listen", cfg.RPKI.Server, "err", err)
@@ -171,10 +171,7 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 		if rec, err = history.Open(path, hopts); err != nil {
 			return fmt.Errorf("[server] history: %w", err)
 		}
-		if rep := rec.Recovered(); rep.Runs > 0 {
-			log.Warn("history: the previous run stopped without a clean shutdown; its open intervals were closed at its last heartbeat and marked recovered",
-				"db", path, "last_seen", rep.LastSeen, "routes", rep.Routes, "exposures", rep.Exposures, "sessions", rep.Sessions)
-		}
+		// history.Open logs what it recovered after an unclean stop.
 		// Closed after the route server has stopped, so that the session
 		// downs of the shutdown are recorded.
 		defer func() {

@@ -160,7 +160,9 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 			srv.Shutdown("fedrs demo stopped")
 			return nil, err
 		}
-		go func() { apiDone <- api.New(srv, api.Options{Version: opts.Version, Log: opts.Log}).ServeOn(rctx, ln, conf.Server{}) }()
+		go func() {
+			apiDone <- api.New(srv, api.Options{Version: opts.Version, Log: opts.Log}).ServeOn(rctx, ln, conf.Server{})
+		}()
 		fmt.Fprintf(opts.Out, "\nAsk the running demo with the looking glass, e.g.:\n"+
 			"  fedrs lg summary --socket %[1]s\n"+
 			"  fedrs lg routes nhs-coastal --filtered --socket %[1]s\n"+
