@@ -119,7 +119,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		m := &cfg.Members[i]
 		r, err := member.Start(ctx, member.Config{
 			Name: m.Name, ASN: m.ASN, LocalAddr: m.Neighbors[0], RSAddr: netip.MustParseAddr("127.0.0.1"),
-			RSPort: port, RSASN: cfg.Server.ASN, MD5: m.MD5Secret, Log: opts.Log,
+			RSPort: port, RSASN: cfg.Server.ASN, MD5: m.MD5Secret, Log: opts.Log.With("component", "member router"),
 		})
 		if err != nil {
 			return nil, err
