@@ -76,6 +76,7 @@ type Server struct {
 	reloadMu    sync.Mutex
 	policyMu    sync.RWMutex // held by UPDATE processing; Reload takes it to swap policy
 	maintenance atomic.Bool  // every export tagged GRACEFUL_SHUTDOWN
+	maint       maintenance  // its phases (maintenance.go)
 	monitors    []Monitor    // history and BMP: session events
 	ln          *session.Listener
 	runCtx      context.Context
@@ -303,6 +304,8 @@ func (s *Server) startNeighbor(ctx context.Context, n *neighbor) {
 	n.done = make(chan struct{})
 	if s.cfg.Members[n.member].Shutdown {
 		go n.peer.Shutdown("member administratively down in the configuration")
+	} else if msg, ok := s.maint.closing(n.src.Addr, n.name); ok {
+		go n.peer.Shutdown(msg) // a neighbour (re)started by a reload while maintenance has the sessions closed
 	}
 	s.wg.Add(1)
 	go func() {

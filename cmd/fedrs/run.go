@@ -277,10 +277,9 @@ func checkCommand() *cli.Command {
 				return checkDiff(c, cfg)
 			}
 			fmt.Fprintf(c.App.Writer, "%s: valid (%d members, %d neighbours, %d groups)\n", cfg.File, len(cfg.Members), n, len(cfg.Groups))
-			for _, o := range cfg.RegistryOverlaps() {
-				fmt.Fprintf(c.App.Writer, "note: %s\n", o)
-			}
-			return nil
+			// The registry's overlaps, as `fedrs registry check` prints
+			// them (a loaded configuration has no conflicting ones).
+			return rpki.WriteOverlaps(c.App.Writer, rpki.RegistryFromConfig(cfg).Overlaps())
 		},
 	}
 }

@@ -197,6 +197,7 @@ func (a *API) Handler(write bool) http.Handler {
 	mux.HandleFunc("GET /v1/route", a.route)
 	mux.HandleFunc("GET /v1/explain", a.explain)
 	mux.HandleFunc("GET /v1/mrt", a.mrtDump)
+	mux.HandleFunc("GET /v1/maintenance", a.maintenanceStatus)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
 	if write {
 		mux.HandleFunc("POST /v1/reload", a.reload)
@@ -205,7 +206,9 @@ func (a *API) Handler(write bool) http.Handler {
 		mux.HandleFunc("POST /v1/members/{member}/shutdown", a.shutdown)
 		mux.HandleFunc("POST /v1/members/{member}/enable", a.enable)
 		mux.HandleFunc("POST /v1/members/{member}/clear", a.clear)
-		mux.HandleFunc("POST /v1/maintenance", a.maintenance)
+		mux.HandleFunc("POST /v1/maintenance", a.maintenanceStart)
+		mux.HandleFunc("POST /v1/maintenance/start", a.maintenanceStart)
+		mux.HandleFunc("POST /v1/maintenance/stop", a.maintenanceStop)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, fmt.Errorf("no endpoint %s %s; see the README (\"Control API\")", r.Method, r.URL.Path))
@@ -230,6 +233,9 @@ func errStatus(err error) int {
 	if errors.Is(err, routeserver.ErrNotFound) {
 		return http.StatusNotFound
 	}
+	if errors.Is(err, routeserver.ErrWrongState) {
+		return http.StatusConflict
+	}
 	return http.StatusBadRequest
 }
 
@@ -243,6 +249,7 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 		ConfigFile: cfg.File, ConfigHash: cfg.Hash, Members: len(cfg.Members),
 		PrefixesV4: tot.Prefixes[session.IPv4Unicast], PrefixesV6: tot.Prefixes[session.IPv6Unicast],
 		Routes: tot.Routes, AttrSets: tot.AttrSets, PendingOut: tot.PendingOut, Maintenance: srv.InMaintenance(),
+		MaintenancePhase: string(srv.MaintenanceStatus().Phase),
 	}
 	for _, n := range srv.Neighbors() {
 		st.Neighbors++
@@ -292,7 +299,23 @@ func (a *API) neighbor(cfg *conf.Config, n routeserver.Neighbor) Neighbor {
 		Member: m.Name, Description: m.Description, Neighbor: n.Source.Addr.String(), ASN: m.ASN,
 		State: info.State.String(), Since: info.Since, AdminDown: info.AdminDown,
 		Flaps: info.Flaps, MessagesIn: info.MsgIn, MessagesOut: info.MsgOut, UpdatesIn: info.UpdIn, UpdatesOut: info.UpdOut,
-		LastError: info.LastError, LastSent: info.LastNotifySent, LastReceived: info.LastNotifyRecvd,
+		LastError: info.LastError, Passive: n.Peer.Config().Passive,
+		NotificationSent: MakeNotification(info.LastNotifySent), NotificationReceived: MakeNotification(info.LastNotifyRecvd),
+	}
+	if ev := info.LastNotifySent; ev != nil {
+		out.LastSent = ev.String()
+	}
+	if ev := info.LastNotifyRecvd; ev != nil {
+		out.LastReceived = ev.String()
+	}
+	if t := info.DownSince; !t.IsZero() {
+		out.DownSince = &t
+	}
+	if t := info.LastUp; !t.IsZero() {
+		out.LastUp = &t
+	}
+	if t := info.LastErrorAt; !t.IsZero() && info.LastError != "" {
+		out.LastErrorAt = &t
 	}
 	if info.State == session.Established {
 		out.UptimeSeconds = int64(time.Since(info.Since).Seconds())
@@ -399,21 +422,41 @@ func (a *API) routes(w http.ResponseWriter, r *http.Request) {
 		flt.Filtered = true
 		rs, total = a.srv.RIB().Routes(flt, offset, limit)
 	case "exported":
-		rs, total = a.srv.RIB().Exported(mi, offset, limit)
-		if flt.HasFamily {
-			kept := rs[:0]
-			for _, x := range rs {
-				if x.Family == flt.Family {
-					kept = append(kept, x)
-				}
-			}
-			rs = kept
+		out, err := a.exported(mi, rib.HeldFilter{Family: flt.Family, HasFamily: flt.HasFamily}, offset, limit)
+		if err != nil {
+			writeErr(w, http.StatusInternalServerError, err)
+			return
 		}
+		writeJSON(w, http.StatusOK, out)
+		return
 	default:
 		writeErr(w, http.StatusBadRequest, fmt.Errorf("view %q: want received, accepted, filtered or exported", v))
 		return
 	}
 	writeJSON(w, http.StatusOK, RouteList{Total: total, Offset: offset, Limit: limit, Routes: a.toRoutes(rs)})
+}
+
+// exported is what member mi holds from the route server, with the
+// attributes exactly as they were sent (the UPDATE decoded as the member
+// decodes it).
+func (a *API) exported(mi int, flt rib.HeldFilter, offset, limit int) (RouteList, error) {
+	hs, total, pending := a.srv.RIB().Held(mi, flt, offset, limit)
+	out := RouteList{Total: total, Offset: offset, Limit: limit, Pending: pending, Routes: make([]Route, 0, len(hs))}
+	for i := range hs {
+		sent, err := routeserver.SentAttrs(&hs[i])
+		if err != nil {
+			return RouteList{}, fmt.Errorf("%s for %s: %w", hs[i].Prefix, a.srv.MemberName(mi), err)
+		}
+		r := hs[i].Route
+		r.Attrs = sent
+		x := MakeRoute(r, a.srv.MemberName(r.Source.Member))
+		x.Pending = hs[i].Pending
+		out.Routes = append(out.Routes, x)
+	}
+	if why := a.srv.NoSession(mi, flt); why != "" {
+		out.Note = why
+	}
+	return out, nil
 }
 
 // parsePrefix accepts a prefix or an address (as a host prefix).
@@ -479,7 +522,7 @@ func (a *API) route(w http.ResponseWriter, r *http.Request) {
 	for _, x := range a.srv.RIB().Lookup(p, rib.Exact) {
 		if x.Source.Member == mi && (pathID == nil || *pathID == x.PathID) {
 			out := MakeRoute(x, a.srv.MemberName(mi))
-			out.ExportedTo = a.srv.ExportedTo(x)
+			out.ExportedTo, out.PendingTo = a.srv.Receivers(x)
 			writeJSON(w, http.StatusOK, out)
 			return
 		}
@@ -666,14 +709,31 @@ func (a *API) clear(w http.ResponseWriter, r *http.Request) {
 	if dir == "" {
 		dir = "in"
 	}
-	if err := a.srv.ClearMember(r.PathValue("member"), dir); err != nil {
+	res, err := a.srv.ClearMember(r.PathValue("member"), dir)
+	if err != nil {
 		writeErr(w, errStatus(err), err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"result": "soft clear " + dir + " done"})
+	out := ClearResult{Member: r.PathValue("member"), Direction: dir, Sessions: []ClearSession{}}
+	done := 0
+	for _, cs := range res {
+		out.Sessions = append(out.Sessions, ClearSession{Neighbor: cs.Neighbor, State: cs.State,
+			Families: append([]string{}, cs.Families...), Notes: cs.Notes})
+		if cs.Done() {
+			done++
+		}
+	}
+	what := "ROUTE-REFRESH sent"
+	if dir == "out" {
+		what = "routes resent"
+	}
+	out.Result = fmt.Sprintf("soft clear %s: %s on %d of %d sessions", dir, what, done, len(res))
+	writeJSON(w, http.StatusOK, out)
 }
 
-func (a *API) maintenance(w http.ResponseWriter, r *http.Request) {
+// maintenanceStart is POST /v1/maintenance/start (and POST
+// /v1/maintenance, its first name).
+func (a *API) maintenanceStart(w http.ResponseWriter, r *http.Request) {
 	b, err := readBody(r)
 	if err != nil {
 		writeErr(w, http.StatusBadRequest, err)
@@ -685,13 +745,44 @@ func (a *API) maintenance(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, http.StatusBadRequest, fmt.Errorf("wait: %w", err))
 			return
 		}
+		if wait < 0 {
+			writeErr(w, http.StatusBadRequest, fmt.Errorf("wait %q: want a duration of 0s or more, e.g. 5m", b.Wait))
+			return
+		}
+	}
+	if len(b.Message) > 255 {
+		writeErr(w, http.StatusBadRequest, fmt.Errorf("message is %d octets; RFC 9003 allows at most 255", len(b.Message)))
+		return
 	}
 	if b.Message == "" {
 		b.Message = "route server maintenance"
 	}
-	// The shutdown after the wait outlives this request.
-	a.srv.Maintenance(context.Background(), b.Message, wait)
-	writeJSON(w, http.StatusOK, map[string]string{"result": fmt.Sprintf("GRACEFUL_SHUTDOWN sent on every route; sessions close in %v", wait)})
+	st, err := a.srv.StartMaintenance(b.Message, wait)
+	if err != nil {
+		writeErr(w, errStatus(err), err)
+		return
+	}
+	out := MakeMaintenance(st)
+	out.Result = fmt.Sprintf("GRACEFUL_SHUTDOWN sent on every route to %d sessions; sessions close in %v (at %s)",
+		len(st.Sessions), wait, st.CloseAt.Format(time.RFC3339))
+	writeJSON(w, http.StatusOK, out)
+}
+
+// maintenanceStatus is GET /v1/maintenance.
+func (a *API) maintenanceStatus(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, MakeMaintenance(a.srv.MaintenanceStatus()))
+}
+
+// maintenanceStop is POST /v1/maintenance/stop.
+func (a *API) maintenanceStop(w http.ResponseWriter, r *http.Request) {
+	res, err := a.srv.StopMaintenance()
+	if err != nil {
+		writeErr(w, errStatus(err), err)
+		return
+	}
+	out := MakeMaintenance(a.srv.MaintenanceStatus())
+	out.Result = res
+	writeJSON(w, http.StatusOK, out)
 }
 
 // MRTStatsTrailer is the HTTP trailer of GET /v1/mrt: the dump's
