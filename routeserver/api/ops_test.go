@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -551,5 +552,32 @@ func TestExportedPrefixesMetric(t *testing.T) {
 	})
 	if m := exportedMetric(t, e, "council-c"); m["ipv4"] != 0 || m["ipv6"] != 0 {
 		t.Errorf("fedrs_exported_prefixes of council-c, whose session is down: %v", m)
+	}
+}
+
+// TestMaintenanceReadOnlyTCP: the read-only listener shows maintenance
+// status but cannot start or stop it.
+func TestMaintenanceReadOnlyTCP(t *testing.T) {
+	e := start(t)
+	do := func(method, path string) int {
+		req, _ := http.NewRequest(method, "http://"+e.tcp+path, strings.NewReader(`{"wait": "1h"}`))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := do("GET", "/v1/maintenance"); st != 200 {
+		t.Errorf("GET /v1/maintenance on the read-only listener: %d, want 200", st)
+	}
+	for _, p := range []string{"/v1/maintenance", "/v1/maintenance/start", "/v1/maintenance/stop"} {
+		if st := do("POST", p); st != 403 {
+			t.Errorf("POST %s on the read-only listener: %d, want 403", p, st)
+		}
+	}
+	if st := maintenanceStatus(t, e); st.Phase != "off" {
+		t.Errorf("maintenance %+v after refused requests", st)
 	}
 }
