@@ -38,6 +38,9 @@ type Route struct {
 	LargeCommunities []LargeCommunity `json:"large_communities,omitempty"`
 	// OTC is the Only-To-Customer attribute (RFC 9234), 0 when absent.
 	OTC uint32 `json:"otc,omitempty"`
+	// MED is the MULTI_EXIT_DISC attribute, nil when absent (OpenBGPD's
+	// bgpctl cannot tell absent from 0: it reports 0).
+	MED *uint32 `json:"med,omitempty"`
 	// From is the neighbour address the route was received from.
 	From netip.Addr `json:"from"`
 	// Verdict is the route server's decision on a route it received

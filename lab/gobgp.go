@@ -92,6 +92,9 @@ func gobgpAnnouncements(n *node) [][]string {
 		if path := p.WireASPath(n.ASN)[1:]; len(path) > 0 {
 			args = append(args, "aspath", joinASNs(path, ","))
 		}
+		if p.MED != nil {
+			args = append(args, "med", fmt.Sprint(*p.MED))
+		}
 		if len(p.Communities) > 0 {
 			var cs []string
 			for _, c := range p.Communities {
@@ -207,6 +210,7 @@ func gobgpAttr(raw json.RawMessage, r *Route) error {
 		ASPaths     []struct{ ASNs []uint32 } `json:"as_paths"`
 		Nexthop     string                    `json:"nexthop"`
 		Communities []uint32                  `json:"communities"`
+		Metric      uint32                    `json:"metric"`
 		Value       json.RawMessage           `json:"value"`
 	}
 	if err := json.Unmarshal(raw, &a); err != nil {
@@ -221,6 +225,9 @@ func gobgpAttr(raw json.RawMessage, r *Route) error {
 		if nh, err := netip.ParseAddr(a.Nexthop); err == nil {
 			r.NextHop = nh
 		}
+	case 4: // MULTI_EXIT_DISC
+		med := a.Metric
+		r.MED = &med
 	case 8: // COMMUNITIES
 		for _, c := range a.Communities {
 			r.Communities = append(r.Communities, CommunityFromUint32(c))

@@ -55,6 +55,9 @@ func (openbgpdDaemon) configure(n *node) error {
 			for _, c := range p.LargeCommunities {
 				sets = append(sets, "large-community "+c.String())
 			}
+			if p.MED != nil {
+				sets = append(sets, fmt.Sprintf("med %d", *p.MED))
+			}
 			if p.Prepend > 0 {
 				sets = append(sets, fmt.Sprintf("prepend-self %d", p.Prepend))
 			}
@@ -136,7 +139,10 @@ func parseBgpctlRIB(out []byte) ([]Route, error) {
 			ASPath      string `json:"aspath"`
 			ExitNexthop string `json:"exit_nexthop"`
 			Source      string `json:"source"`
-			Neighbor    struct {
+			// Metric is the MED; bgpctl prints it whether the attribute
+			// is present or not (0 then).
+			Metric   *uint32 `json:"metric"`
+			Neighbor struct {
 				RemoteAddr string `json:"remote_addr"`
 			} `json:"neighbor"`
 			Communities      []string `json:"communities"`
@@ -160,7 +166,7 @@ func parseBgpctlRIB(out []byte) ([]Route, error) {
 		if err != nil {
 			continue
 		}
-		r := Route{Prefix: pfx, From: from, ASPath: parseASNs(e.ASPath)}
+		r := Route{Prefix: pfx, From: from, ASPath: parseASNs(e.ASPath), MED: e.Metric}
 		r.NextHop, _ = netip.ParseAddr(e.ExitNexthop)
 		for _, c := range e.Communities {
 			if x, err := ParseCommunity(c); err == nil {

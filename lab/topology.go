@@ -167,6 +167,8 @@ type Prefix struct {
 	LargeCommunities []LargeCommunity `toml:"large_communities" json:"large_communities,omitempty"`
 	// Prepend adds the member's own ASN this many extra times.
 	Prepend int `toml:"prepend" json:"prepend,omitempty"`
+	// MED sets the MULTI_EXIT_DISC attribute on the announcement.
+	MED *uint32 `toml:"med" json:"med,omitempty"`
 	// ASPath is a fake path after the member's own ASN (for leak and
 	// hijack scenarios): the route is received as
 	// member-ASN × (1+Prepend), then ASPath. Not supported by openbgpd.

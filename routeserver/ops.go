@@ -213,6 +213,9 @@ func (s *Server) Explain(member string, p netip.Prefix, pathID *uint32, target s
 			Reason: policy.ReasonMaxPrefix.String(), Code: fmt.Sprintf("1101:%d", policy.ReasonMaxPrefix.Info().Code), Detail: "the member had reached its maximum number of prefixes when this route arrived"})
 		tr.Result = policy.NewVerdictText(r.Verdict)
 	}
+	if tr.Export != nil {
+		s.explainDelivery(r, ti, tr.Export)
+	}
 	return tr, nil
 }
 
@@ -224,18 +227,4 @@ func (s *Server) memberRoute(mi int, p netip.Prefix, pathID *uint32) (rib.Route,
 		}
 	}
 	return rib.Route{}, fmt.Errorf("%s has no route for %s: %w", s.MemberName(mi), p, ErrNotFound)
-}
-
-// ExportedTo lists the members that receive route r.
-func (s *Server) ExportedTo(r rib.Route) []string {
-	var out []string
-	s.mu.RLock()
-	n := len(s.cfg.Members)
-	s.mu.RUnlock()
-	for m := 0; m < n; m++ {
-		if got, ok := s.rib.ExportedTo(m, r.Prefix); ok && got.Source == r.Source && got.PathID == r.PathID {
-			out = append(out, s.MemberName(m))
-		}
-	}
-	return out
 }

@@ -27,11 +27,10 @@ func (a rpkiAdapter) ROV(p netip.Prefix, origin uint32, ok bool) policy.ROVState
 	return policy.ROVNotFound
 }
 
-func (a rpkiAdapter) ASPA(path []uint32, hasSet bool) policy.ASPAState {
-	var neighbor uint32
-	if len(path) > 0 {
-		neighbor = path[0]
-	}
+// ASPA runs the upstream procedure for a route received from the member
+// whose configured AS is neighbor: the route server is not an RS-Client,
+// so the most recently added AS must be the member's (step 2).
+func (a rpkiAdapter) ASPA(path []uint32, hasSet bool, neighbor uint32) policy.ASPAState {
 	switch a.m.Snapshot().VerifyUpstream(path, hasSet, neighbor) {
 	case rpki.PathValid:
 		return policy.ASPAValid
@@ -39,6 +38,24 @@ func (a rpkiAdapter) ASPA(path []uint32, hasSet bool) policy.ASPAState {
 		return policy.ASPAInvalid
 	}
 	return policy.ASPAUnknown
+}
+
+// ExplainROV and ExplainASPA give explain traces the VRPs and the hop
+// behind a state (policy.RPKIExplainer).
+func (a rpkiAdapter) ExplainROV(p netip.Prefix, origin uint32, ok bool) string {
+	var t *rpki.VRPs
+	if s := a.m.Snapshot(); s != nil {
+		t = s.VRPs
+	}
+	return t.Explain(p, origin, ok).Reason
+}
+
+func (a rpkiAdapter) ExplainASPA(path []uint32, hasSet bool, neighbor uint32) string {
+	var t *rpki.ASPAs
+	if s := a.m.Snapshot(); s != nil {
+		t = s.ASPAs
+	}
+	return t.Explain(rpki.Path{ASNs: path, HasSet: hasSet, Neighbor: neighbor}, rpki.Upstream).Reason
 }
 
 // evaluator re-runs the current import policy for a held route.

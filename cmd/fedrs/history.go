@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,8 +28,9 @@ func historyCommand() *cli.Command {
 			&cli.BoolFlag{Name: "csv", Usage: "print CSV"},
 		}, extra...)
 	}
-	since := &cli.StringFlag{Name: "since", Usage: "from `TIME` (RFC 3339, \"2026-11-25 08:00\", or relative \"-2h\")"}
-	until := &cli.StringFlag{Name: "until", Usage: "until `TIME`"}
+	since := &cli.StringFlag{Name: "since", Usage: "only what overlaps the time from `TIME` on (RFC 3339, \"2026-11-25 08:00\", or relative \"-2h\")"}
+	until := &cli.StringFlag{Name: "until", Usage: "only what overlaps the time before `TIME`"}
+	limit := &cli.IntFlag{Name: "limit", Usage: "at most `N` rows, the first in the listed order (a note says when more match)"}
 	member := &cli.StringFlag{Name: "member", Usage: "only the routes of member `NAME`"}
 	sub := func(name, usage, args, desc string, flags []cli.Flag, run func(h *historyRun) error) *cli.Command {
 		return &cli.Command{
@@ -42,7 +44,11 @@ func historyCommand() *cli.Command {
 					return err
 				}
 				defer h.close()
-				return run(h)
+				err = run(h)
+				if errors.Is(err, history.ErrUnknownMember) {
+					return &exitError{2, err}
+				}
+				return err
 			},
 		}
 	}
@@ -56,7 +62,7 @@ func historyCommand() *cli.Command {
 			sub("prefix", "the history of a prefix", "PREFIX",
 				"Every version of every route for PREFIX (a bare address means the host prefix): who announced\n"+
 					"it, with which attributes, the verdict and reasons, from when to when, and to whom it was exported.",
-				common(since, until, member,
+				common(since, until, limit, member,
 					&cli.BoolFlag{Name: "covering", Usage: "also the less specific prefixes that contain it"},
 					&cli.BoolFlag{Name: "more-specifics", Usage: "also the more specific prefixes inside it"}),
 				func(h *historyRun) error {
@@ -75,8 +81,10 @@ func historyCommand() *cli.Command {
 					q.Prefix, q.Covering, q.MoreSpecifics = p, h.bool("covering"), h.bool("more-specifics")
 					return h.versions(q)
 				}),
-			sub("member", "what a member announced and what happened to it", "NAME", "",
-				common(since, until),
+			sub("member", "what a member announced and what happened to it", "NAME",
+				"Every version of every route the member announced (accepted and filtered), in prefix order,\n"+
+					"with the verdict, from when to when, and to whom it was exported.",
+				common(since, until, limit),
 				func(h *historyRun) error {
 					q, err := h.query()
 					if err != nil {
@@ -87,11 +95,13 @@ func historyCommand() *cli.Command {
 					}
 					return h.versions(q)
 				}),
-			sub("at", "the RIB as it stood at a time, or what a member could receive then", "TIME",
-				"Without options: every route held at TIME (accepted and filtered), with whom it was exported to.\n"+
-					"--member: only that member's routes. --exported-to: what that member could receive at TIME\n"+
-					"(its session was up and it was in the route's export set).",
-				common(member, &cli.StringFlag{Name: "exported-to", Usage: "what member `NAME` could receive"}),
+			sub("at", "the RIB as it stood at a time, or what was exported to a member then", "TIME",
+				"Without options: every route held at TIME (accepted and filtered), with the members it was\n"+
+					"exported to then. --member: only that member's routes. --exported-to: the routes exported to\n"+
+					"that member at TIME: sent to it on an established session and not yet withdrawn or replaced.\n"+
+					"A note says when TIME falls inside a session's initial transfer (the route server was still\n"+
+					"sending the member its table). --since and --until do not apply: TIME is one instant.",
+				common(limit, member, &cli.StringFlag{Name: "exported-to", Usage: "what was exported to member `NAME`"}),
 				func(h *historyRun) error {
 					a, err := h.arg(0, "TIME", `"2026-11-25 08:00"`)
 					if err != nil {
@@ -105,7 +115,7 @@ func historyCommand() *cli.Command {
 				}),
 			sub("filtered", "routes filtered at the route server, and why", "",
 				"Every filtered route version; --reason keeps one reason, by name (next_hop) or code (8, 1101:8).",
-				common(since, until, member, &cli.StringFlag{Name: "reason", Usage: "reason `R`: a name or a code"}),
+				common(since, until, limit, member, &cli.StringFlag{Name: "reason", Usage: "reason `R`: a name or a code"}),
 				func(h *historyRun) error {
 					q, err := h.query()
 					if err != nil {
@@ -120,17 +130,25 @@ func historyCommand() *cli.Command {
 					return h.versions(q)
 				}),
 			sub("sessions", "BGP sessions: when up, negotiated, when and why down (NOTIFICATIONs both ways)", "",
-				"", common(since, until, &cli.StringFlag{Name: "member", Usage: "only member `NAME`"}),
+				"Sessions that overlap --since/--until, in time order: when up, the families the route server\n"+
+					"sent and when it finished sending its table (End-of-RIB), what was negotiated (--json:\n"+
+					"an object), when and why the session went down, NOTIFICATIONs both ways.",
+				common(since, until, limit, &cli.StringFlag{Name: "member", Usage: "only member `NAME`"}),
 				func(h *historyRun) error {
 					s, u, err := h.window()
 					if err != nil {
 						return err
 					}
-					ss, err := h.r.Sessions(h.ctx, h.str("member"), s, u)
+					n, err := h.limit()
 					if err != nil {
 						return err
 					}
-					return h.output(map[string]any{"sessions": nonNil(ss)}, history.SessionsTable(ss), nil)
+					ss, err := h.r.SessionsLimit(h.ctx, h.str("member"), s, u, fetchLimit(n))
+					if err != nil {
+						return err
+					}
+					ss, more := truncate(ss, n)
+					return h.output(map[string]any{"sessions": nonNil(ss), "truncated": more}, history.SessionsTable(ss), nil, more)
 				}),
 		},
 	}
@@ -195,6 +213,9 @@ func newHistoryRun(c *cli.Context, flags []cli.Flag) (*historyRun, error) {
 			return nil, cli.ShowCommandHelp(parent, c.Command.Name)
 		}
 		f, ok := byName[name]
+		if !ok && c.Command.Name == "at" && (name == "since" || name == "until") {
+			return nil, &exitError{2, fmt.Errorf("%s does not apply to fedrs history at: TIME is one instant (for a time range, use history prefix, member, filtered or sessions)", a)}
+		}
 		if !ok {
 			return nil, &exitError{2, fmt.Errorf("unknown option %s; see fedrs history %s --help", a, c.Command.Name)}
 		}
@@ -277,45 +298,97 @@ func (h *historyRun) window() (since, until time.Time, err error) {
 
 func (h *historyRun) query() (history.Query, error) {
 	s, u, err := h.window()
-	return history.Query{Since: s, Until: u, Member: h.str("member")}, err
+	if err != nil {
+		return history.Query{}, err
+	}
+	n, err := h.limit()
+	return history.Query{Since: s, Until: u, Member: h.str("member"), Limit: n}, err
+}
+
+// limit is --limit (0: none).
+func (h *historyRun) limit() (int, error) {
+	v := h.str("limit")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, &exitError{2, fmt.Errorf("--limit %q: want a number of rows, 1 or more", v)}
+	}
+	return n, nil
+}
+
+// fetchLimit is what to ask the reader for to show n rows and know
+// whether more match.
+func fetchLimit(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	return n + 1
+}
+
+// truncate keeps the first n of s (n 0: all) and reports whether there
+// were more.
+func truncate[T any](s []T, n int) ([]T, bool) {
+	if n > 0 && len(s) > n {
+		return s[:n], true
+	}
+	return s, false
 }
 
 func (h *historyRun) versions(q history.Query) error {
+	n := q.Limit
+	q.Limit = fetchLimit(n)
 	vs, err := h.r.Versions(h.ctx, q)
 	if err != nil {
 		return err
 	}
+	vs, more := truncate(vs, n)
 	ns, err := h.r.Notices(h.ctx, q.Since, q.Until)
 	if err != nil {
 		return err
 	}
-	return h.output(map[string]any{"versions": nonNil(vs), "notices": nonNil(ns)}, history.VersionsTable(vs), ns)
+	return h.output(map[string]any{"versions": nonNil(vs), "notices": nonNil(ns), "truncated": more}, history.VersionsTable(vs), ns, more)
 }
 
 func (h *historyRun) at(t time.Time) error {
+	n, err := h.limit()
+	if err != nil {
+		return err
+	}
 	ns, err := h.r.Notices(h.ctx, t, t.Add(time.Microsecond))
 	if err != nil {
 		return err
 	}
-	if to := h.str("exported-to"); to != "" {
-		vs, up, err := h.r.ExportedTo(h.ctx, t, to)
-		if err != nil {
-			return err
-		}
-		if !up {
-			ns = append(ns, history.Notice{From: t, To: t, Text: fmt.Sprintf("member %s had no session up at this time: nothing was exported to it", to)})
-		}
-		return h.output(map[string]any{"at": t, "exported_to": to, "session_up": up, "routes": nonNil(vs), "notices": nonNil(ns)},
-			history.ExportedTable(vs), ns)
-	}
-	vs, err := h.r.At(h.ctx, t, h.str("member"))
+	to := h.str("exported-to")
+	tn, err := h.r.TransferNotices(h.ctx, t, to)
 	if err != nil {
 		return err
 	}
-	return h.output(map[string]any{"at": t, "routes": nonNil(vs), "notices": nonNil(ns)}, history.RIBTable(vs), ns)
+	ns = append(ns, tn...)
+	if to != "" {
+		vs, up, err := h.r.ExportedToLimit(h.ctx, t, to, fetchLimit(n))
+		if err != nil {
+			return err
+		}
+		vs, more := truncate(vs, n)
+		if !up {
+			ns = append(ns, history.Notice{From: t, To: t, Text: fmt.Sprintf("member %s had no session up at this time: nothing was exported to it", to)})
+		}
+		return h.output(map[string]any{"at": t, "exported_to": to, "session_up": up, "routes": nonNil(vs), "notices": nonNil(ns), "truncated": more},
+			history.ExportedTable(vs), ns, more)
+	}
+	vs, err := h.r.AtLimit(h.ctx, t, h.str("member"), fetchLimit(n))
+	if err != nil {
+		return err
+	}
+	vs, more := truncate(vs, n)
+	return h.output(map[string]any{"at": t, "routes": nonNil(vs), "notices": nonNil(ns), "truncated": more}, history.RIBTable(vs), ns, more)
 }
 
-func (h *historyRun) output(obj any, t history.Table, ns []history.Notice) error {
+const truncatedNote = "note: only the first %d rows are shown; more match (raise --limit, or narrow with --since/--until or --member)\n"
+
+func (h *historyRun) output(obj any, t history.Table, ns []history.Notice, truncated bool) error {
 	switch {
 	case h.bool("json"):
 		enc := json.NewEncoder(h.out)
@@ -323,6 +396,9 @@ func (h *historyRun) output(obj any, t history.Table, ns []history.Notice) error
 		return enc.Encode(obj)
 	case h.bool("csv"):
 		history.NoticesText(h.errw, ns)
+		if truncated {
+			fmt.Fprintf(h.errw, truncatedNote, len(t.Rows))
+		}
 		return t.WriteCSV(h.out)
 	}
 	if len(t.Rows) == 0 {
@@ -331,5 +407,8 @@ func (h *historyRun) output(obj any, t history.Table, ns []history.Notice) error
 		return err
 	}
 	history.NoticesText(h.out, ns)
+	if truncated {
+		fmt.Fprintf(h.out, truncatedNote, len(t.Rows))
+	}
 	return nil
 }

@@ -6,40 +6,17 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/routeserver/api"
 	"github.com/fedrs/fedrs/routeserver/history"
 	"github.com/urfave/cli/v2"
 )
-
-var socketFlag = &cli.StringFlag{
-	Name:  "socket",
-	Usage: "control socket `PATH` (default: [server] control of --config, else /run/fedrs/fedrs.sock)",
-}
-
-// client finds the control socket: --socket, else the config's, else the
-// default.
-func client(c *cli.Context) (*api.Client, error) {
-	if s := c.String("socket"); s != "" {
-		return api.NewClient(s), nil
-	}
-	if c.IsSet("config") {
-		cfg, err := conf.Load(c.String("config"))
-		if err != nil {
-			return nil, err
-		}
-		if cfg.Server.Control == "" {
-			return nil, fmt.Errorf("%s has no [server] control socket", cfg.File)
-		}
-		return api.NewClient(cfg.Server.Control), nil
-	}
-	return api.NewClient("/run/fedrs/fedrs.sock"), nil
-}
 
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
@@ -50,10 +27,6 @@ func printJSON(w io.Writer, v any) error {
 func lgFlags(extra ...cli.Flag) []cli.Flag {
 	return append([]cli.Flag{socketFlag, configFlagNoDefault, jsonFlag}, extra...)
 }
-
-// configFlagNoDefault is --config without a default, so that the socket
-// default applies when it is not given.
-var configFlagNoDefault = &cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "read the control socket path from `FILE`"}
 
 func lgCommand() *cli.Command {
 	return &cli.Command{
@@ -70,7 +43,7 @@ func lgCommand() *cli.Command {
 					&cli.BoolFlag{Name: "received", Usage: "every route received (default)"},
 					&cli.BoolFlag{Name: "accepted", Usage: "only accepted routes"},
 					&cli.BoolFlag{Name: "filtered", Usage: "only filtered routes, with the reasons"},
-					&cli.BoolFlag{Name: "exported", Usage: "the routes the member receives"},
+					&cli.BoolFlag{Name: "exported", Usage: "what the member holds from the route server, with the attributes exactly as sent"},
 					&cli.StringFlag{Name: "family", Usage: "ipv4 or ipv6"},
 					&cli.IntFlag{Name: "offset", Usage: "skip the first N routes"},
 					&cli.IntFlag{Name: "limit", Value: 1000, Usage: "at most N routes"},
@@ -320,20 +293,40 @@ func lgRoutes(c *cli.Context) error {
 		return err
 	}
 	fmt.Fprintf(c.App.Writer, "%d of %d routes shown\n", len(rl.Routes), rl.Total)
+	if view == "exported" {
+		if rl.Pending > 0 {
+			fmt.Fprintf(c.App.Writer, "%d prefixes have a change queued for the member (marked *): what it holds is about to change\n", rl.Pending)
+		}
+		if rl.Note != "" {
+			fmt.Fprintln(c.App.Writer, "note:", rl.Note)
+		}
+	}
 	return nil
 }
 
 func routeTable(w io.Writer, rs []api.Route, showFrom bool) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	if showFrom {
-		fmt.Fprintln(tw, "PREFIX\tFROM\tAS_PATH\tNEXT HOP\tCOMMUNITIES\tRPKI")
+		// The attributes as sent: prepends applied, action communities
+		// stripped, informational communities and OTC added.
+		fmt.Fprintln(tw, "PREFIX\tFROM\tAS_PATH\tNEXT HOP\tMED\tCOMMUNITIES\tOTC")
 	} else {
 		fmt.Fprintln(tw, "PREFIX\tAS_PATH\tNEXT HOP\tVERDICT\tRPKI\tREASONS")
 	}
 	for _, r := range rs {
 		if showFrom {
 			comms := append(append([]string{}, r.Communities...), r.LargeCommunities...)
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Prefix, r.Member, r.ASPathText, r.NextHop, strings.Join(comms, " "), r.RPKI)
+			prefix, med, otc := r.Prefix, "-", "-"
+			if r.Pending {
+				prefix += " *"
+			}
+			if r.MED != nil {
+				med = strconv.FormatUint(uint64(*r.MED), 10)
+			}
+			if r.OTC != nil {
+				otc = strconv.FormatUint(uint64(*r.OTC), 10)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", prefix, r.Member, r.ASPathText, r.NextHop, med, strings.Join(comms, " "), otc)
 			continue
 		}
 		verdict := "accepted"
@@ -426,6 +419,9 @@ func lgRoute(c *cli.Context) error {
 	fmt.Fprintf(w, "  RPKI %s, ASPA %s, registry %s\n", r.RPKI, r.ASPA, r.Registry)
 	if r.Accepted {
 		fmt.Fprintf(w, "  accepted%s; exported to %s\n", map[bool]string{true: ", best", false: ""}[r.Best], orNone(r.ExportedTo))
+		if len(r.PendingTo) > 0 {
+			fmt.Fprintf(w, "  a change of this prefix is queued for %s\n", strings.Join(r.PendingTo, ", "))
+		}
 	} else {
 		fmt.Fprintf(w, "  FILTERED: %s\n", reasonList(r))
 	}
@@ -473,21 +469,40 @@ func reloadCommand() *cli.Command {
 		Name:  "reload",
 		Usage: "apply the configuration file again, as a diff, without dropping unchanged sessions",
 		Description: "Asks the running route server to re-read its configuration file (like SIGHUP) and\n" +
-			"prints what changed. A configuration with errors is refused and the running one stays.",
-		Flags: []cli.Flag{socketFlag, configFlagNoDefault, jsonFlag},
+			"prints what changed. A configuration with errors is refused and the running one stays.\n\n" +
+			"A running route server's configuration file is fixed at its start (as under a service\n" +
+			"manager): reload sends the file it was given (-c, or $FEDRS_CONFIG) and the route server\n" +
+			"refuses, changing nothing, when that is not the file it runs. To see what another file\n" +
+			"would do, use fedrs check -c FILE --diff. With --socket alone, the route server reloads\n" +
+			"its own file, and the answer names it.",
+		ArgsUsage: " ",
+		Flags:     []cli.Flag{socketFlag, configFlagNoDefault, jsonFlag},
 		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return &exitError{2, fmt.Errorf("reload: unexpected argument %q; the file is given with -c FILE", c.Args().First())}
+			}
 			cl, err := client(c)
 			if err != nil {
 				return err
 			}
+			var req api.ReloadRequest
+			// The file meant: named (-c, $FEDRS_CONFIG), or the default
+			// one when the socket was found in it.
+			if file, named := configPath(c); named || c.String("socket") == "" {
+				if _, err := os.Stat(file); err == nil || named {
+					if req.Config, err = filepath.Abs(file); err != nil {
+						return err
+					}
+				}
+			}
 			var res api.ReloadResult
-			if err := cl.Post(c.Context, "/v1/reload", nil, nil, &res); err != nil {
+			if err := cl.Post(c.Context, "/v1/reload", nil, req, &res); err != nil {
 				return err
 			}
 			if c.Bool("json") {
 				return printJSON(c.App.Writer, res)
 			}
-			fmt.Fprintln(c.App.Writer, res.Summary)
+			fmt.Fprintf(c.App.Writer, "%s reloaded: %s\n", res.Config, res.Summary)
 			return nil
 		},
 	}

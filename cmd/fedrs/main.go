@@ -19,7 +19,7 @@ func main() {
 
 // newApp builds the command line.
 func newApp() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:  "fedrs",
 		Usage: "BGP route server and routing-policy engine for federations and Internet Exchanges",
 		Description: "fedrs joins the networks of a federation (hospital trusts, councils, public-sector\n" +
@@ -39,9 +39,14 @@ func newApp() *cli.App {
 			mrtCommand(),
 			labCommand(),
 			versionCommand(),
+			helpCommand(),
 		},
-		HideHelpCommand: true,
+		Flags:       []cli.Flag{&cli.BoolFlag{Name: "version", Aliases: []string{"v"}, Usage: "print the version"}},
+		HideVersion: true,
+		Action:      rootAction,
 	}
+	decorate(app)
+	return app
 }
 
 // exitError carries an exit status.
@@ -58,12 +63,4 @@ func exitCode(err error) int {
 		return e.code
 	}
 	return 1
-}
-
-var configFlag = &cli.StringFlag{
-	Name:    "config",
-	Aliases: []string{"c"},
-	Usage:   "configuration `FILE`",
-	Value:   "/etc/fedrs/fedrs.toml",
-	EnvVars: []string{"FEDRS_CONFIG"},
 }

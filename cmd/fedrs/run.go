@@ -76,10 +76,16 @@ func runCommand() *cli.Command {
 					}
 				}()
 			}
-			cfg, err := conf.Load(c.String("config"))
-			if err != nil {
-				return &exitError{2, err}
+			if c.NArg() > 0 {
+				return &exitError{2, fmt.Errorf("run: unexpected argument %q; the configuration is given with -c FILE", c.Args().First())}
 			}
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			// The running configuration file, as reload and the status
+			// name it, whatever the working directory.
+			cfg.File = cfg.AbsFile()
 			level := cfg.Server.LogLevel
 			if c.IsSet("log-level") {
 				level = c.String("log-level")
@@ -120,6 +126,15 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 
+	// First of all: what only one route server may use. A second fedrs
+	// with this configuration stops here, before it could disturb the
+	// running one's sessions or its history.
+	claimed, err := claim(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer claimed.release()
+
 	opts := routeserver.Options{Log: log}
 	var mgr *rpki.Manager
 	if rpkiConfigured(cfg) {
@@ -153,7 +168,7 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 		path := cfg.Path(cfg.Server.History)
 		var err error
 		if rec, err = history.Open(path, hopts); err != nil {
-			return &exitError{2, fmt.Errorf("[server] history: %w", err)}
+			return fmt.Errorf("[server] history: %w", err)
 		}
 		if rep := rec.Recovered(); rep.Runs > 0 {
 			log.Warn("history: the previous run stopped without a clean shutdown; its open intervals were closed at its last heartbeat and marked recovered",
@@ -170,7 +185,7 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	}
 	srv, err := routeserver.New(cfg, opts)
 	if err != nil {
-		return &exitError{2, err}
+		return err
 	}
 	apiOpts := api.Options{Version: versionString(), RPKI: mgr, Log: log}
 	if rec != nil {
@@ -201,7 +216,7 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	}
 	ctl := api.New(srv, apiOpts)
 	apiDone := make(chan error, 1)
-	go func() { apiDone <- ctl.Serve(ctx, cfg.Server) }()
+	go func() { apiDone <- ctl.ServeOn(ctx, claimed.control, cfg.Server) }()
 	for {
 		select {
 		case err := <-done:
@@ -264,10 +279,9 @@ func checkCommand() *cli.Command {
 				return checkDiff(c, cfg)
 			}
 			fmt.Fprintf(c.App.Writer, "%s: valid (%d members, %d neighbours, %d groups)\n", cfg.File, len(cfg.Members), n, len(cfg.Groups))
-			for _, o := range cfg.RegistryOverlaps() {
-				fmt.Fprintf(c.App.Writer, "note: %s\n", o)
-			}
-			return nil
+			// The registry's overlaps, as `fedrs registry check` prints
+			// them (a loaded configuration has no conflicting ones).
+			return rpki.WriteOverlaps(c.App.Writer, rpki.RegistryFromConfig(cfg).Overlaps())
 		},
 	}
 }
@@ -302,39 +316,4 @@ func demoCommand() *cli.Command {
 			return nil
 		},
 	}
-}
-
-func versionCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "version",
-		Usage: "print the version",
-		Action: func(c *cli.Context) error {
-			fmt.Fprintln(c.App.Writer, versionString())
-			return nil
-		},
-	}
-}
-
-// version is set with -ldflags "-X main.version=...".
-var version = ""
-
-func versionString() string {
-	v := version
-	bi, ok := debug.ReadBuildInfo()
-	if v == "" && ok {
-		v = bi.Main.Version
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v += " (" + s.Value[:12] + ")"
-			}
-		}
-	}
-	if v == "" || v == "(devel)" {
-		v = "devel"
-	}
-	goVersion := ""
-	if ok {
-		goVersion = bi.GoVersion
-	}
-	return fmt.Sprintf("fedrs %s %s", v, goVersion)
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -74,16 +75,33 @@ func New(srv *routeserver.Server, opts Options) *API {
 // Serve listens on the configured control socket and, if configured, the
 // read-only TCP listener, until ctx ends.
 func (a *API) Serve(ctx context.Context, sc conf.Server) error {
-	var servers []*http.Server
-	var errc = make(chan error, 2)
+	var ln net.Listener
 	if sc.Control != "" {
-		ln, err := listenUnix(sc.Control)
-		if err != nil {
+		var err error
+		if ln, err = Listen(sc.Control); err != nil {
 			return err
 		}
+	}
+	return a.ServeOn(ctx, ln, sc)
+}
+
+// ServeOn is Serve with the control socket already open (ln, from Listen;
+// nil for none): fedrs run takes its socket before anything else. Closing
+// ln at the end removes the socket file.
+func (a *API) ServeOn(ctx context.Context, ln net.Listener, sc conf.Server) error {
+	var servers []*http.Server
+	var errc = make(chan error, 2)
+	if ln != nil {
 		hs := &http.Server{Handler: a.Handler(true), ReadHeaderTimeout: 10 * time.Second}
 		servers = append(servers, hs)
 		go func() { errc <- hs.Serve(ln) }()
+	}
+	stop := func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		for _, hs := range servers {
+			hs.Shutdown(sctx)
+		}
 	}
 	if sc.ControlTCP != "" {
 		token := sc.ControlTokenSecret
@@ -91,21 +109,23 @@ func (a *API) Serve(ctx context.Context, sc conf.Server) error {
 			token = sc.ControlToken
 		}
 		var lc net.ListenConfig
-		ln, err := lc.Listen(ctx, "tcp", sc.ControlTCP)
+		tln, err := lc.Listen(ctx, "tcp", sc.ControlTCP)
 		if err != nil {
+			stop()
 			return fmt.Errorf("control API on %s: %w", sc.ControlTCP, err)
 		}
 		if sc.ControlTLSCert != "" {
 			cert, err := tls.LoadX509KeyPair(sc.ControlTLSCert, sc.ControlTLSKey)
 			if err != nil {
-				ln.Close()
+				tln.Close()
+				stop()
 				return fmt.Errorf("control API TLS certificate %s / key %s: %w", sc.ControlTLSCert, sc.ControlTLSKey, err)
 			}
-			ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+			tln = tls.NewListener(tln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 		}
 		hs := &http.Server{Handler: readOnly(token, a.Handler(false)), ReadHeaderTimeout: 10 * time.Second}
 		servers = append(servers, hs)
-		go func() { errc <- hs.Serve(ln) }()
+		go func() { errc <- hs.Serve(tln) }()
 	}
 	if len(servers) == 0 {
 		<-ctx.Done()
@@ -118,25 +138,23 @@ func (a *API) Serve(ctx context.Context, sc conf.Server) error {
 			a.opts.Log.Error("control API stopped", "err", err)
 		}
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	for _, hs := range servers {
-		hs.Shutdown(sctx)
-	}
-	if sc.Control != "" {
-		os.Remove(sc.Control)
-	}
+	stop()
 	return nil
 }
 
-// listenUnix opens the unix socket with mode 0600, replacing a stale one.
-func listenUnix(path string) (net.Listener, error) {
+// Listen opens the control socket at path with mode 0600 (creating its
+// directory), replacing a socket file that nobody answers on (left by a
+// process that was killed). It refuses a socket that answers.
+func Listen(path string) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("control socket directory: %w", err)
 	}
 	if c, err := net.Dial("unix", path); err == nil {
 		c.Close()
 		return nil, fmt.Errorf("control socket %s is in use: is another fedrs running?", path)
+	}
+	if st, err := os.Lstat(path); err == nil && st.Mode()&os.ModeSocket == 0 {
+		return nil, fmt.Errorf("control socket %s: a file that is not a socket is in the way", path)
 	}
 	os.Remove(path)
 	old := umask(0o177)
@@ -404,21 +422,41 @@ func (a *API) routes(w http.ResponseWriter, r *http.Request) {
 		flt.Filtered = true
 		rs, total = a.srv.RIB().Routes(flt, offset, limit)
 	case "exported":
-		rs, total = a.srv.RIB().Exported(mi, offset, limit)
-		if flt.HasFamily {
-			kept := rs[:0]
-			for _, x := range rs {
-				if x.Family == flt.Family {
-					kept = append(kept, x)
-				}
-			}
-			rs = kept
+		out, err := a.exported(mi, rib.HeldFilter{Family: flt.Family, HasFamily: flt.HasFamily}, offset, limit)
+		if err != nil {
+			writeErr(w, http.StatusInternalServerError, err)
+			return
 		}
+		writeJSON(w, http.StatusOK, out)
+		return
 	default:
 		writeErr(w, http.StatusBadRequest, fmt.Errorf("view %q: want received, accepted, filtered or exported", v))
 		return
 	}
 	writeJSON(w, http.StatusOK, RouteList{Total: total, Offset: offset, Limit: limit, Routes: a.toRoutes(rs)})
+}
+
+// exported is what member mi holds from the route server, with the
+// attributes exactly as they were sent (the UPDATE decoded as the member
+// decodes it).
+func (a *API) exported(mi int, flt rib.HeldFilter, offset, limit int) (RouteList, error) {
+	hs, total, pending := a.srv.RIB().Held(mi, flt, offset, limit)
+	out := RouteList{Total: total, Offset: offset, Limit: limit, Pending: pending, Routes: make([]Route, 0, len(hs))}
+	for i := range hs {
+		sent, err := routeserver.SentAttrs(&hs[i])
+		if err != nil {
+			return RouteList{}, fmt.Errorf("%s for %s: %w", hs[i].Prefix, a.srv.MemberName(mi), err)
+		}
+		r := hs[i].Route
+		r.Attrs = sent
+		x := MakeRoute(r, a.srv.MemberName(r.Source.Member))
+		x.Pending = hs[i].Pending
+		out.Routes = append(out.Routes, x)
+	}
+	if why := a.srv.NoSession(mi, flt); why != "" {
+		out.Note = why
+	}
+	return out, nil
 }
 
 // parsePrefix accepts a prefix or an address (as a host prefix).
@@ -484,7 +522,7 @@ func (a *API) route(w http.ResponseWriter, r *http.Request) {
 	for _, x := range a.srv.RIB().Lookup(p, rib.Exact) {
 		if x.Source.Member == mi && (pathID == nil || *pathID == x.PathID) {
 			out := MakeRoute(x, a.srv.MemberName(mi))
-			out.ExportedTo = a.srv.ExportedTo(x)
+			out.ExportedTo, out.PendingTo = a.srv.Receivers(x)
 			writeJSON(w, http.StatusOK, out)
 			return
 		}
@@ -530,13 +568,49 @@ func (a *API) explain(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) reload(w http.ResponseWriter, r *http.Request) {
+	var req ReloadRequest
+	if r.ContentLength != 0 {
+		dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 64<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+			writeErr(w, http.StatusBadRequest, fmt.Errorf("request body: want nothing, or JSON like {\"config\": \"/etc/fedrs/fedrs.toml\"}: %w", err))
+			return
+		}
+	}
+	running := a.srv.Config().AbsFile()
+	if req.Config != "" {
+		if !filepath.IsAbs(req.Config) {
+			writeErr(w, http.StatusBadRequest, fmt.Errorf("config %q: want the absolute path of the configuration file", req.Config))
+			return
+		}
+		if !sameFile(req.Config, running) {
+			writeErr(w, http.StatusConflict, fmt.Errorf("reload refused, nothing changed: this route server runs %s and reloads only that file, not %s "+
+				"(a running route server's configuration file is fixed at its start, as under a service manager); "+
+				"to see what %s would change: fedrs check -c %s --diff", running, req.Config, req.Config, req.Config))
+			return
+		}
+	}
 	res, err := a.srv.ReloadFile()
 	if err != nil {
 		writeErr(w, http.StatusUnprocessableEntity, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ReloadResult{Summary: res.String(), Deferred: res.Deferred, Reevaluated: res.Reevaluated,
+	writeJSON(w, http.StatusOK, ReloadResult{Config: running, Summary: res.String(), Deferred: res.Deferred, Reevaluated: res.Reevaluated,
 		Reset: res.SessionsReset, Added: res.SessionsAdded, Removed: res.SessionsRemoved})
+}
+
+// sameFile reports whether the paths a and b name the same file: the same
+// path, or (through links) the same inode.
+func sameFile(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
 }
 
 // check is a dry-run reload: the import policy of another configuration

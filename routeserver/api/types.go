@@ -184,7 +184,15 @@ type Route struct {
 	Registry         string   `json:"registry"`
 	Blackhole        bool     `json:"blackhole,omitempty"`
 	GracefulShutdown bool     `json:"graceful_shutdown,omitempty"`
-	ExportedTo       []string `json:"exported_to,omitempty"`
+	// ExportedTo lists the members that hold this route: it was sent to
+	// them on an established session and neither withdrawn nor replaced
+	// since. PendingTo lists those with a change of the prefix queued
+	// (about to receive it, or what they hold for it is about to change).
+	ExportedTo []string `json:"exported_to,omitempty"`
+	PendingTo  []string `json:"pending_to,omitempty"`
+	// Pending marks, in a member's exported view, a prefix with a change
+	// queued for the member: what it holds is about to change.
+	Pending bool `json:"pending,omitempty"`
 }
 
 // RouteList is a page of routes.
@@ -193,10 +201,26 @@ type RouteList struct {
 	Offset int     `json:"offset"`
 	Limit  int     `json:"limit"`
 	Routes []Route `json:"routes"`
+	// Pending counts, in a member's exported view, the prefixes with a
+	// change queued for the member (sent within milliseconds normally).
+	Pending int `json:"pending,omitempty"`
+	// Note says, in a member's exported view, why it holds nothing for a
+	// family (no established session carrying it).
+	Note string `json:"note,omitempty"`
+}
+
+// ReloadRequest is the optional body of POST /v1/reload.
+type ReloadRequest struct {
+	// Config, when set, is the absolute path of the file the client means
+	// to apply. The route server reloads only its own configuration file
+	// (fixed at its start) and refuses when Config is another file.
+	Config string `json:"config,omitempty"`
 }
 
 // ReloadResult is POST /v1/reload.
 type ReloadResult struct {
+	// Config is the file that was reloaded.
+	Config      string   `json:"config"`
 	Summary     string   `json:"summary"`
 	Deferred    []string `json:"deferred,omitempty"`
 	Reevaluated int      `json:"reevaluated"`

@@ -277,7 +277,7 @@ func converge(ctx context.Context, srv *routeserver.Server, cfg *conf.Config, ro
 		ok := distinct() > 0
 		if ok {
 			for i := range cfg.Members {
-				_, want := srv.RIB().Exported(i, 0, 0)
+				_, want := srv.RIB().Exportable(i, 0, 0)
 				got, err := routers[cfg.Members[i].Name].Received(ctx)
 				if err != nil || len(got) != want {
 					ok = false

@@ -43,6 +43,16 @@ func newSynth(members, attrSets int) *synth {
 	return s
 }
 
+// sessionsUp records an established session (both families) for each
+// of the synth's members (named as the writer names members it has no
+// configuration for): what is exported to a member counts only while it
+// has one.
+func (s *synth) sessionsUp(rec *history.Recorder) {
+	for _, src := range s.srcs {
+		rec.SessionUp(fmt.Sprintf("member-%d", src.Member), src.Addr.String(), &session.Negotiated{Families: [session.NumFamilies]bool{true, true}})
+	}
+}
+
 func benchPrefix(i int) netip.Prefix {
 	var a [4]byte
 	binary.BigEndian.PutUint32(a[:], uint32(11<<24)+uint32(i)<<8)

@@ -90,13 +90,24 @@ func (v *Version) exportsText() string {
 		return "nobody"
 	}
 	if len(v.Exports) == 1 && v.Exports[0].From.Equal(v.From) && sameEnd(v.Exports[0].To, v.To) {
-		return strings.Join(v.Exports[0].Members, " ")
+		return membersText(&v.Exports[0])
 	}
 	var parts []string
-	for _, e := range v.Exports {
-		parts = append(parts, fmt.Sprintf("[%s … %s] %s", ShowTime(e.From), showTimePtr(e.To, "now"), strings.Join(e.Members, " ")))
+	for i := range v.Exports {
+		e := &v.Exports[i]
+		parts = append(parts, fmt.Sprintf("[%s … %s] %s", ShowTime(e.From), showTimePtr(e.To, "now"), membersText(e)))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// membersText lists an interval's members, with a note for those whose
+// exposure began inside a session's initial transfer.
+func membersText(e *Export) string {
+	s := strings.Join(e.Members, " ")
+	for _, t := range e.Transfers {
+		s += " (" + t.Text() + ")"
+	}
+	return s
 }
 
 func sameEnd(a, b *time.Time) bool {
@@ -141,7 +152,7 @@ func RIBTable(vs []Version) Table {
 		if v.Accepted {
 			exp = "nobody"
 			if len(v.Exports) > 0 {
-				exp = strings.Join(v.Exports[0].Members, " ")
+				exp = membersText(&v.Exports[0])
 			}
 		}
 		row := []string{v.Prefix.String(), v.Member, v.Neighbor, strconv.FormatUint(uint64(v.PathID), 10), v.Verdict(), v.ASPath, v.NextHop,
@@ -174,7 +185,7 @@ func ExportedTable(vs []Version) Table {
 
 // SessionsTable shows sessions.
 func SessionsTable(ss []Session) Table {
-	t := Table{Columns: []string{"MEMBER", "NEIGHBOR", "UP", "DOWN", "PEER_AS", "HOLD", "DOWN_REASON", "SENT", "RECEIVED"}}
+	t := Table{Columns: []string{"MEMBER", "NEIGHBOR", "UP", "DOWN", "PEER_AS", "HOLD", "FAMILIES", "DOWN_REASON", "SENT", "RECEIVED"}}
 	for i := range ss {
 		s := &ss[i]
 		asn, hold := "-", "-"
@@ -188,13 +199,30 @@ func SessionsTable(ss []Session) Table {
 		if s.Recovered {
 			reason += " (recovered)"
 		}
-		row := []string{s.Member, s.Neighbor, showTimePtr(s.Up, "?"), showTimePtr(s.Down, "(up)"), asn, hold, reason, notifyText(s.Sent), notifyText(s.Received)}
+		row := []string{s.Member, s.Neighbor, showTimePtr(s.Up, "?"), showTimePtr(s.Down, "(up)"), asn, hold, familiesText(s), reason, notifyText(s.Sent), notifyText(s.Received)}
 		t.Rows = append(t.Rows, row)
 		c := slicesClone(row)
 		c[2], c[3] = csvTime(s.Up), csvTime(s.Down)
 		t.CSV = append(t.CSV, c)
 	}
 	return t
+}
+
+// familiesText lists the families sent on a session with the end of
+// each one's initial transfer (End-of-RIB).
+func familiesText(s *Session) string {
+	if len(s.Families) == 0 {
+		return "-"
+	}
+	var parts []string
+	for _, f := range s.Families {
+		if at, ok := s.Synced[f]; ok {
+			parts = append(parts, fmt.Sprintf("%s (table sent by %s)", f, ShowTime(at)))
+		} else {
+			parts = append(parts, f+" (table not completely sent)")
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func notifyText(n *Notify) string {

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/netip"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -130,12 +132,18 @@ type Version struct {
 	firstSet []string // routes.set_id's members; nil when the row has none
 }
 
-// Export is one exposure interval.
+// Export is one exposure interval: the version was exposed to Members
+// (sent to each on an established session and not yet withdrawn or
+// replaced) from From to To (nil: still at the last commit).
 type Export struct {
 	From      time.Time  `json:"from"`
 	To        *time.Time `json:"to"`
 	Members   []string   `json:"members"`
 	Recovered bool       `json:"recovered,omitempty"`
+	// Transfers names the members whose exposure in this interval began
+	// inside a session's initial transfer (the route was sent sometime
+	// between the session's up and its End-of-RIB).
+	Transfers []Transfer `json:"initial_transfer,omitempty"`
 }
 
 // Query selects route versions.
@@ -203,15 +211,20 @@ func (r *Reader) Versions(ctx context.Context, q Query) ([]Version, error) {
 		where = append(where, "1")
 	}
 	query := "SELECT " + versionColumns + " FROM routes r" + versionJoins + " WHERE " + strings.Join(where, " AND ") +
-		" ORDER BY r.family, r.pstart, r.plen, r.valid_from, r.id"
-	if q.Limit > 0 {
-		query += fmt.Sprintf(" LIMIT %d", q.Limit)
-	}
+		" ORDER BY r.family, r.pstart, r.plen, r.valid_from, r.id" + limitClause(q.Limit)
 	vs, err := r.scanVersions(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	return vs, r.attachExports(ctx, vs, time.Time{})
+}
+
+// limitClause is a LIMIT clause for limit rows (none for 0).
+func limitClause(limit int) string {
+	if limit <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" LIMIT %d", limit)
 }
 
 // prefixWhere selects p, and optionally its covering and more-specific
@@ -247,6 +260,12 @@ func prefixWhere(p netip.Prefix, covering, more bool) (string, []any) {
 // accepted and filtered, optionally of one member, with the exposure in
 // force at t.
 func (r *Reader) At(ctx context.Context, t time.Time, member string) ([]Version, error) {
+	return r.AtLimit(ctx, t, member, 0)
+}
+
+// AtLimit is At with at most limit versions (0: no cap), the first in
+// prefix order.
+func (r *Reader) AtLimit(ctx context.Context, t time.Time, member string, limit int) ([]Version, error) {
 	where := "r.valid_from <= ?1 AND (r.valid_to IS NULL OR r.valid_to > ?1)"
 	args := []any{t.UnixMicro()}
 	if member != "" {
@@ -258,30 +277,47 @@ func (r *Reader) At(ctx context.Context, t time.Time, member string) ([]Version,
 		args = append(args, id)
 	}
 	vs, err := r.scanVersions(ctx, "SELECT "+versionColumns+" FROM routes r"+versionJoins+" WHERE "+where+
-		" ORDER BY r.family, r.pstart, r.plen, m.name, s.addr, r.path_id", args...)
+		" ORDER BY r.family, r.pstart, r.plen, m.name, s.addr, r.path_id"+limitClause(limit), args...)
 	if err != nil {
 		return nil, err
 	}
 	return vs, r.attachExports(ctx, vs, t)
 }
 
-// ExportedTo returns what member could receive at t: per prefix, the
-// route version whose exposure then included the member. up reports
-// whether a session of the member was established at t; when it was not,
-// nothing was actually sent and the result is empty.
+// ExportedTo returns what was exposed to member at t: per prefix, the
+// route version sent to it on an established session and not withdrawn
+// or replaced by then. up reports whether a session of the member was
+// established at t; when none was, nothing was exposed to it.
 func (r *Reader) ExportedTo(ctx context.Context, t time.Time, member string) (vs []Version, up bool, err error) {
+	return r.ExportedToLimit(ctx, t, member, 0)
+}
+
+// ExportedToLimit is ExportedTo with at most limit versions (0: no cap),
+// the first in prefix order.
+func (r *Reader) ExportedToLimit(ctx context.Context, t time.Time, member string, limit int) (vs []Version, up bool, err error) {
 	id, err := r.memberID(ctx, member)
 	if err != nil {
 		return nil, false, err
 	}
 	us := t.UnixMicro()
-	var n int
-	if err := r.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM sessions WHERE member_id = ?1 AND COALESCE(up_at, 0) <= ?2 AND (down_at IS NULL OR down_at > ?2)",
-		id, us).Scan(&n); err != nil {
-		return nil, false, r.wrap(err)
+	ix, err := r.sessionIndex(ctx, us, us+1)
+	if err != nil {
+		return nil, false, err
 	}
-	if n == 0 {
+	var fams []string
+	for fi, name := range []string{"4", "6"} {
+		for _, sp := range ix.upAt(member, us) {
+			if sp.fams[fi] {
+				fams = append(fams, name)
+				break
+			}
+		}
+	}
+	if len(ix.upAt(member, us)) == 0 {
 		return nil, false, nil
+	}
+	if len(fams) == 0 {
+		return nil, true, nil // up, but carrying no family
 	}
 	// The version's first set (routes.set_id) is in force at t when no
 	// exposure row of it has started by then; otherwise the row in force.
@@ -292,11 +328,23 @@ func (r *Reader) ExportedTo(ctx context.Context, t time.Time, member string) (vs
 			OR EXISTS (SELECT 1 FROM exposures e WHERE e.route_id = r.id
 				AND e.valid_from <= ?1 AND (e.valid_to IS NULL OR e.valid_to > ?1)
 				AND e.set_id IN (SELECT set_id FROM member_set_members WHERE member_id = ?2)))
-		ORDER BY r.family, r.pstart, r.plen, m.name`, us, id)
+			AND r.family IN (`+strings.Join(fams, ", ")+`)
+		ORDER BY r.family, r.pstart, r.plen, m.name`+limitClause(limit), us, id)
 	if err != nil {
 		return nil, true, err
 	}
-	return vs, true, r.attachExports(ctx, vs, t)
+	if err := r.attachExports(ctx, vs, t); err != nil {
+		return nil, true, err
+	}
+	// The stored sets name the member; its sessions at t must also have
+	// carried the route's family.
+	kept := vs[:0]
+	for _, v := range vs {
+		if len(v.Exports) > 0 && slices.Contains(v.Exports[0].Members, member) {
+			kept = append(kept, v)
+		}
+	}
+	return kept, true, nil
 }
 
 func (r *Reader) scanVersions(ctx context.Context, query string, args ...any) ([]Version, error) {
@@ -358,15 +406,33 @@ func timePtr(v sql.NullInt64) *time.Time {
 }
 
 // attachExports loads the exposure intervals of vs (only the one in force
-// at `at` when it is not zero). A version's intervals are its first export
-// set (routes.set_id) from its start, then its exposure rows in order; each
-// lasts until the next one starts, its own end, or the version's end, and
-// rows of the empty set only end the previous one.
+// at `at` when it is not zero). A version's stored intervals are its
+// first export set (routes.set_id) from its start, then its exposure rows
+// in order; each lasts until the next one starts, its own end, or the
+// version's end, and rows of the empty set only end the previous one.
+// Each is then intersected with the members' sessions (sessionIndex.refine).
 func (r *Reader) attachExports(ctx context.Context, vs []Version, at time.Time) error {
+	if len(vs) == 0 {
+		return nil
+	}
 	idx := make(map[int64]int, len(vs))
 	rows := make([][]expRowOut, len(vs))
+	lo, hi := int64(forever), int64(0)
 	for i := range vs {
 		idx[vs[i].ID] = i
+		lo = min(lo, vs[i].From.UnixMicro())
+		if vs[i].To == nil {
+			hi = forever
+		} else {
+			hi = max(hi, vs[i].To.UnixMicro())
+		}
+	}
+	if !at.IsZero() {
+		lo, hi = at.UnixMicro(), at.UnixMicro()+1
+	}
+	ix, err := r.sessionIndex(ctx, lo, hi)
+	if err != nil {
+		return err
 	}
 	const chunk = 500
 	for lo := 0; lo < len(vs); lo += chunk {
@@ -419,6 +485,11 @@ func (r *Reader) attachExports(ctx context.Context, vs []Version, at time.Time) 
 		if n := len(segs); n > 0 && segs[n-1].To == nil && v.To != nil {
 			segs[n-1].To, segs[n-1].Recovered = v.To, segs[n-1].Recovered || v.Recovered
 		}
+		fam := 4
+		if v.Prefix.Addr().Is6() {
+			fam = 6
+		}
+		segs = ix.refine(segs, fam)
 		for _, s := range segs {
 			if !at.IsZero() && (s.From.After(at) || (s.To != nil && !s.To.After(at))) {
 				continue
@@ -471,7 +542,7 @@ func (r *Reader) memberID(ctx context.Context, name string) (int64, error) {
 		if len(names) > 12 {
 			names = append(names[:12:12], "...")
 		}
-		return 0, fmt.Errorf("member %q is not in the history (members recorded: %s)", name, strings.Join(names, ", "))
+		return 0, fmt.Errorf("%w: %q (members recorded: %s)", ErrUnknownMember, name, strings.Join(names, ", "))
 	}
 	return id, r.wrap(err)
 }
@@ -491,21 +562,29 @@ func ParseReason(s string) (name string, code uint32, err error) {
 
 // Session is one BGP session of a member.
 type Session struct {
-	Member      string     `json:"member"`
-	Neighbor    string     `json:"neighbor"`
-	Up          *time.Time `json:"up"`
-	Down        *time.Time `json:"down"`
-	PeerASN     *uint32    `json:"peer_asn,omitempty"`
-	PeerID      string     `json:"peer_id,omitempty"`
-	LocalAddr   string     `json:"local_addr,omitempty"`
-	RemoteAddr  string     `json:"remote_addr,omitempty"`
-	HoldTime    *int64     `json:"hold_time,omitempty"`
-	Negotiated  string     `json:"negotiated,omitempty"` // JSON
-	DownReason  string     `json:"down_reason,omitempty"`
-	Sent        *Notify    `json:"notification_sent,omitempty"`
-	Received    *Notify    `json:"notification_received,omitempty"`
-	GracefulRst bool       `json:"graceful_restart,omitempty"`
-	Recovered   bool       `json:"recovered,omitempty"`
+	Member     string     `json:"member"`
+	Neighbor   string     `json:"neighbor"`
+	Up         *time.Time `json:"up"`
+	Down       *time.Time `json:"down"`
+	PeerASN    *uint32    `json:"peer_asn,omitempty"`
+	PeerID     string     `json:"peer_id,omitempty"`
+	LocalAddr  string     `json:"local_addr,omitempty"`
+	RemoteAddr string     `json:"remote_addr,omitempty"`
+	HoldTime   *int64     `json:"hold_time,omitempty"`
+	// Negotiated is what the session negotiated (families,
+	// capabilities, role, graceful restart), a JSON object.
+	Negotiated json.RawMessage `json:"negotiated,omitempty"`
+	// Families are the families the route server sent on the session
+	// ("ipv4-unicast", "ipv6-unicast"); Synced, per family, when it sent
+	// End-of-RIB: the end of the initial transfer of its table (absent:
+	// not completed, or recorded before schema version 3).
+	Families    []string             `json:"families,omitempty"`
+	Synced      map[string]time.Time `json:"synced,omitempty"`
+	DownReason  string               `json:"down_reason,omitempty"`
+	Sent        *Notify              `json:"notification_sent,omitempty"`
+	Received    *Notify              `json:"notification_received,omitempty"`
+	GracefulRst bool                 `json:"graceful_restart,omitempty"`
+	Recovered   bool                 `json:"recovered,omitempty"`
 }
 
 // Notify is a NOTIFICATION as recorded.
@@ -518,6 +597,12 @@ type Notify struct {
 // Sessions lists sessions overlapping [since, until), of one member or
 // all.
 func (r *Reader) Sessions(ctx context.Context, member string, since, until time.Time) ([]Session, error) {
+	return r.SessionsLimit(ctx, member, since, until, 0)
+}
+
+// SessionsLimit is Sessions with at most limit sessions (0: no cap), the
+// first in time order.
+func (r *Reader) SessionsLimit(ctx context.Context, member string, since, until time.Time, limit int) ([]Session, error) {
 	where := []string{"1"}
 	var args []any
 	if member != "" {
@@ -534,8 +619,9 @@ func (r *Reader) Sessions(ctx context.Context, member string, since, until time.
 		where, args = append(where, "(x.down_at IS NULL OR x.down_at > ?)"), append(args, since.UnixMicro())
 	}
 	rows, err := r.db.QueryContext(ctx, `SELECT m.name, x.neighbor, x.up_at, x.down_at, x.peer_asn, x.peer_id, x.local_addr, x.remote_addr, x.hold_time,
-		x.negotiated, x.down_reason, x.sent_code, x.sent_subcode, x.sent_message, x.recv_code, x.recv_subcode, x.recv_message, x.graceful_restart, x.recovered
-		FROM sessions x JOIN members m ON m.id = x.member_id WHERE `+strings.Join(where, " AND ")+` ORDER BY COALESCE(x.up_at, x.down_at), x.id`, args...)
+		x.negotiated, x.down_reason, x.sent_code, x.sent_subcode, x.sent_message, x.recv_code, x.recv_subcode, x.recv_message, x.graceful_restart, x.recovered,
+		x.families, (SELECT group_concat(family || ':' || synced_at, ' ') FROM session_syncs y WHERE y.session_id = x.id)
+		FROM sessions x JOIN members m ON m.id = x.member_id WHERE `+strings.Join(where, " AND ")+` ORDER BY COALESCE(x.up_at, x.down_at), x.id`+limitClause(limit), args...)
 	if err != nil {
 		return nil, r.wrap(err)
 	}
@@ -544,10 +630,25 @@ func (r *Reader) Sessions(ctx context.Context, member string, since, until time.
 	for rows.Next() {
 		var s Session
 		var up, down, asn, hold, sc, ss, rc, rs, gr sql.NullInt64
-		var peerID, local, remote, neg, reason, sm, rm sql.NullString
+		var peerID, local, remote, neg, reason, sm, rm, fams, synced sql.NullString
 		if err := rows.Scan(&s.Member, &s.Neighbor, &up, &down, &asn, &peerID, &local, &remote, &hold, &neg, &reason,
-			&sc, &ss, &sm, &rc, &rs, &rm, &gr, &s.Recovered); err != nil {
+			&sc, &ss, &sm, &rc, &rs, &rm, &gr, &s.Recovered, &fams, &synced); err != nil {
 			return nil, r.wrap(err)
+		}
+		if neg.Valid && json.Valid([]byte(neg.String)) {
+			s.Negotiated = json.RawMessage(neg.String)
+		}
+		for _, f := range strings.Fields(fams.String) {
+			s.Families = append(s.Families, familyName(f))
+		}
+		for _, fs := range strings.Fields(synced.String) {
+			f, at, _ := strings.Cut(fs, ":")
+			if us, err := strconv.ParseInt(at, 10, 64); err == nil {
+				if s.Synced == nil {
+					s.Synced = map[string]time.Time{}
+				}
+				s.Synced[familyName(f)] = time.UnixMicro(us)
+			}
 		}
 		s.Up, s.Down = timePtr(up), timePtr(down)
 		if asn.Valid {
@@ -557,7 +658,7 @@ func (r *Reader) Sessions(ctx context.Context, member string, since, until time.
 		if hold.Valid {
 			s.HoldTime = &hold.Int64
 		}
-		s.PeerID, s.LocalAddr, s.RemoteAddr, s.Negotiated, s.DownReason = peerID.String, local.String, remote.String, neg.String, reason.String
+		s.PeerID, s.LocalAddr, s.RemoteAddr, s.DownReason = peerID.String, local.String, remote.String, reason.String
 		if sc.Valid {
 			s.Sent = &Notify{Code: uint8(sc.Int64), Subcode: uint8(ss.Int64), Message: sm.String}
 		}
@@ -568,6 +669,14 @@ func (r *Reader) Sessions(ctx context.Context, member string, since, until time.
 		out = append(out, s)
 	}
 	return out, r.wrap(rows.Err())
+}
+
+// familyName names a family as stored ("4", "6").
+func familyName(f string) string {
+	if f == "6" {
+		return "ipv6-unicast"
+	}
+	return "ipv4-unicast"
 }
 
 // Notice is a period in which the history is incomplete: events dropped

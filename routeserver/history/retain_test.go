@@ -23,6 +23,7 @@ func TestRetention(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s := newSynth(4, 40)
+	s.sessionsUp(rec)
 	const pool = 100
 	// Round 0 announces 100 prefixes, round 1 replaces them (closing the
 	// first versions), round 2 withdraws half of them: 150 closed

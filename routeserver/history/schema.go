@@ -16,7 +16,7 @@ const ApplicationID = 0x66656472
 
 // SchemaVersion is the schema this code writes and reads. Older databases
 // are migrated forward on open; newer ones are refused.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migration returns the DDL that brings a database from version v to
 // v+1. Never edit a released migration: add a new one.
@@ -26,6 +26,8 @@ func migration(v int) string {
 		return schemaV1
 	case 1:
 		return schemaV2
+	case 2:
+		return schemaV3
 	}
 	return ""
 }
@@ -251,12 +253,50 @@ CREATE INDEX routes_to ON routes(valid_to) WHERE valid_to IS NOT NULL;
 DROP INDEX exposures_to;
 `
 
+// schemaV3 records what the reader needs to tell what a member actually
+// received (a route version counts as exported to a member only while
+// one of the member's sessions that carries the route's family is
+// established):
+//
+//   - sessions.families: the families the route server sends on the
+//     session ("4 6"), NULL in rows written before version 3 (the reader
+//     then takes them from negotiated);
+//   - session_syncs: when the route server sent End-of-RIB for a family
+//     on a session, i.e. when its initial transfer of the whole table
+//     after the session came up was complete. A session of version 3 or
+//     later without a row for a family never completed it.
+//
+// and bounds what a crash loses:
+//
+//   - journal: route events committed in a compact form while the route
+//     server is busy, applied to routes and exposures (and deleted) once
+//     it is idle, or by the next start after a crash (journal.go).
+const schemaV3 = `
+ALTER TABLE sessions ADD COLUMN families TEXT;
+CREATE TABLE session_syncs (
+	session_id INTEGER NOT NULL REFERENCES sessions(id),
+	family     INTEGER NOT NULL,
+	synced_at  INTEGER NOT NULL,
+	PRIMARY KEY (session_id, family)
+) WITHOUT ROWID;
+CREATE TABLE journal (
+	id       INTEGER PRIMARY KEY,
+	run_id   INTEGER NOT NULL,
+	first_at INTEGER NOT NULL,
+	last_at  INTEGER NOT NULL,
+	events   INTEGER NOT NULL,
+	data     BLOB NOT NULL
+);
+`
+
 // Error kinds callers can test with errors.Is.
 var (
 	// ErrNotHistory: the file is not a fedrs history database.
 	ErrNotHistory = errors.New("not a fedrs history database")
 	// ErrNewerSchema: the database was written by a newer fedrs.
 	ErrNewerSchema = errors.New("history database schema is newer than this fedrs")
+	// ErrUnknownMember: a member name the history has never recorded.
+	ErrUnknownMember = errors.New("no such member in the history")
 )
 
 // checkIdentity tells a fedrs history database from other files; empty

@@ -286,6 +286,7 @@ func (r *RIB) fillFamily(s *Source, o *outState, sc *fillScratch, f session.Fami
 	if o.ndirty[f] == 0 && o.eorDue[f] {
 		o.eorDue[f] = false
 		buf = wire.AppendEndOfRIB(buf, f)
+		r.endOfRIBSent(s, f)
 	}
 	return buf
 }
