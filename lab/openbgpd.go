@@ -73,6 +73,9 @@ func (openbgpdDaemon) configure(n *node) error {
 		if p.MD5 != "" {
 			fmt.Fprintf(&b, "\ttcp md5sig password %s\n", p.MD5)
 		}
+		if p.GTSM {
+			b.WriteString("\tttl-security yes\n")
+		}
 		if n.IsRS {
 			b.WriteString("\tannounce policy rs\n")
 		} else {
