@@ -867,6 +867,20 @@ testdata/fedrs.toml:19: rpki.cache[3].address: missing: the RTR cache's address,
 `,
 	},
 	{
+		name: "history durable without a history",
+		toml: `
+[server]
+asn = 4200065000
+router_id = "192.0.2.1"
+
+[history]
+durable = true
+`,
+		want: `
+testdata/fedrs.toml:6: history.durable: durable = true but [server] history is not set, so there is nothing to commit to; set [server] history or remove durable
+`,
+	},
+	{
 		name: "dotted keys and origin asns",
 		toml: `
 [server]

@@ -76,6 +76,11 @@ type History struct {
 	// recording does not compete with routing for CPU. Default 30s; "0s"
 	// writes at once.
 	WriteBehind *Duration `toml:"write_behind"`
+	// Durable: a route is not exported to any member before its history
+	// event is committed (group commit). Default false: exports never
+	// wait for the disk, and a crash loses at most about the last 200 ms
+	// of events.
+	Durable bool `toml:"durable"`
 }
 
 // RPKI is the [rpki] table.

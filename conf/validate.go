@@ -263,6 +263,9 @@ func (v *validator) history() {
 	if h.WriteBehind != nil && h.WriteBehind.Duration < 0 {
 		v.is.add(p.add("write_behind"), "%s is negative; use a duration like \"30s\", or \"0s\" to write at once", h.WriteBehind.Duration)
 	}
+	if h.Durable && v.c.Server.History == "" {
+		v.is.add(p.add("durable"), "durable = true but [server] history is not set, so there is nothing to commit to; set [server] history or remove durable")
+	}
 	if h.Queue < 1 {
 		v.is.add(p.add("queue"), "%d is too small; use a number of events, at least 1 (default %d)", h.Queue, DefaultQueue)
 	}

@@ -76,10 +76,16 @@ func runCommand() *cli.Command {
 					}
 				}()
 			}
-			cfg, err := conf.Load(c.String("config"))
-			if err != nil {
-				return &exitError{2, err}
+			if c.NArg() > 0 {
+				return &exitError{2, fmt.Errorf("run: unexpected argument %q; the configuration is given with -c FILE", c.Args().First())}
 			}
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			// The running configuration file, as reload and the status
+			// name it, whatever the working directory.
+			cfg.File = cfg.AbsFile()
 			level := cfg.Server.LogLevel
 			if c.IsSet("log-level") {
 				level = c.String("log-level")
@@ -93,22 +99,6 @@ func runCommand() *cli.Command {
 	}
 }
 
-// rpkiConfigured reports whether the config asks for any RPKI data.
-func rpkiConfigured(cfg *conf.Config) bool {
-	r := cfg.RPKI
-	return len(r.Caches) > 0 || len(r.Files) > 0 || len(r.SLURM) > 0 || r.Server != "" ||
-		(r.Registry != nil && *r.Registry && registryHasClaims(cfg))
-}
-
-func registryHasClaims(cfg *conf.Config) bool {
-	for _, m := range cfg.Members {
-		if len(m.Prefixes) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // onStopSignal, when set, is called when a stop signal arrives (the
 // hidden --cpuprofile flag ends its profile there).
 var onStopSignal func()
@@ -120,25 +110,35 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 
-	opts := routeserver.Options{Log: log}
-	var mgr *rpki.Manager
-	if rpkiConfigured(cfg) {
-		mgr = rpki.NewManagerFromConfig(cfg, rpki.Options{Logger: log.With("component", "rpki")})
-		opts.RPKI = routeserver.RPKIFrom(mgr)
+	// First of all: what only one route server may use. A second fedrs
+	// with this configuration stops here, before it could disturb the
+	// running one's sessions or its history.
+	claimed, err := claim(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer claimed.release()
+
+	// The RPKI manager always runs, so that a reload that configures RPKI
+	// data (or the registry) puts it in force; with none configured it
+	// holds nothing and routes are not validated. The route server
+	// re-validates on its changes and reconfigures it on reload.
+	mgr := rpki.NewManagerFromConfig(cfg, rpki.Options{Logger: log})
+	opts := routeserver.Options{Log: log, RPKI: mgr}
+	go func() {
+		if err := mgr.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("RPKI manager stopped", "err", err)
+		}
+	}()
+	<-mgr.Ready() // files read: routes are validated from the first UPDATE
+	if cfg.RPKI.Server != "" {
+		rtrSrv := rpki.NewRTRServer(mgr, rpki.ServerOptions{})
 		go func() {
-			if err := mgr.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				log.Error("RPKI manager stopped", "err", err)
+			if err := rtrSrv.ListenAndServe(ctx, cfg.RPKI.Server); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error("RTR server stopped", "listen", cfg.RPKI.Server, "err", err)
+				cancel()
 			}
 		}()
-		if cfg.RPKI.Server != "" {
-			srv := rpki.NewRTRServer(mgr, rpki.ServerOptions{})
-			go func() {
-				if err := srv.ListenAndServe(ctx, cfg.RPKI.Server); err != nil && !errors.Is(err, context.Canceled) {
-					log.Error("RTR server stopped", "listen", cfg.RPKI.Server, "err", err)
-					cancel()
-				}
-			}()
-		}
 	}
 	var streamer *bmp.Streamer
 	if len(cfg.BMP) > 0 {
@@ -153,7 +153,7 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 		path := cfg.Path(cfg.Server.History)
 		var err error
 		if rec, err = history.Open(path, hopts); err != nil {
-			return &exitError{2, fmt.Errorf("[server] history: %w", err)}
+			return fmt.Errorf("[server] history: %w", err)
 		}
 		if rep := rec.Recovered(); rep.Runs > 0 {
 			log.Warn("history: the previous run stopped without a clean shutdown; its open intervals were closed at its last heartbeat and marked recovered",
@@ -170,7 +170,7 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	}
 	srv, err := routeserver.New(cfg, opts)
 	if err != nil {
-		return &exitError{2, err}
+		return err
 	}
 	apiOpts := api.Options{Version: versionString(), RPKI: mgr, Log: log}
 	if rec != nil {
@@ -186,9 +186,6 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 		go func() { defer close(bdone); streamer.Run(bctx) }()
 		defer func() { bcancel(); <-bdone }()
 	}
-	if mgr != nil {
-		srv.FollowRPKI(ctx, mgr)
-	}
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sig)
@@ -201,7 +198,7 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	}
 	ctl := api.New(srv, apiOpts)
 	apiDone := make(chan error, 1)
-	go func() { apiDone <- ctl.Serve(ctx, cfg.Server) }()
+	go func() { apiDone <- ctl.ServeOn(ctx, claimed.control, cfg.Server) }()
 	for {
 		select {
 		case err := <-done:
@@ -264,10 +261,9 @@ func checkCommand() *cli.Command {
 				return checkDiff(c, cfg)
 			}
 			fmt.Fprintf(c.App.Writer, "%s: valid (%d members, %d neighbours, %d groups)\n", cfg.File, len(cfg.Members), n, len(cfg.Groups))
-			for _, o := range cfg.RegistryOverlaps() {
-				fmt.Fprintf(c.App.Writer, "note: %s\n", o)
-			}
-			return nil
+			// The registry's overlaps, as `fedrs registry check` prints
+			// them (a loaded configuration has no conflicting ones).
+			return rpki.WriteOverlaps(c.App.Writer, rpki.RegistryFromConfig(cfg).Overlaps())
 		},
 	}
 }

@@ -51,8 +51,9 @@ type Config struct {
 
 // Router is one in-process member router.
 type Router struct {
-	cfg Config
-	s   *server.BgpServer
+	cfg   Config
+	s     *server.BgpServer
+	notes *notifyRecord
 }
 
 // Route is a route announced or received.
@@ -96,9 +97,11 @@ func Start(ctx context.Context, cfg Config) (*Router, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	notes := &notifyRecord{}
+	logger = slog.New(notifyLog{inner: logger.Handler(), rec: notes})
 	s := server.NewBgpServer(server.LoggerOption(&slogAdapter{logger.With("member", cfg.Name)}))
 	go s.Serve()
-	r := &Router{cfg: cfg, s: s}
+	r := &Router{cfg: cfg, s: s, notes: notes}
 	listenPort := int32(-1)
 	var listenAddrs []string
 	if cfg.ListenPort != 0 {

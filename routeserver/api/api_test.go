@@ -37,15 +37,16 @@ const token = "test-token-0123456789"
 // temp dir, plus a read-only TCP listener.
 func start(t *testing.T) *env {
 	t.Helper()
-	return startWith(t, rstest.Three())
+	return startWith(t, rstest.Config(rstest.Three(), ""), rstest.Three())
 }
 
-// startWith is start with other members.
-func startWith(t *testing.T, specs []rstest.Member) *env {
+// startWith is start with the configuration text and the member specs
+// (Raw ones get no router).
+func startWith(t *testing.T, text string, specs []rstest.Member) *env {
 	t.Helper()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "fedrs.toml")
-	if err := os.WriteFile(file, []byte(rstest.Config(specs, "")), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := conf.Load(file)
@@ -284,13 +285,14 @@ func TestMemberAdmin(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := neighborOf(t, e, "council-c").UpdatesOut
-	if err := e.cl.Post(ctx, "/v1/members/council-c/clear", url.Values{"direction": {"out"}}, nil, &res); err != nil {
+	var cr api.ClearResult
+	if err := e.cl.Post(ctx, "/v1/members/council-c/clear", url.Values{"direction": {"out"}}, nil, &cr); err != nil {
 		t.Fatal(err)
 	}
 	wait.Eventually(t, 5*time.Second, "soft clear out to send UPDATEs to council-c", func() bool {
 		return neighborOf(t, e, "council-c").UpdatesOut > before
 	})
-	if err := e.cl.Post(ctx, "/v1/members/council-c/clear", url.Values{"direction": {"sideways"}}, nil, &res); err == nil {
+	if err := e.cl.Post(ctx, "/v1/members/council-c/clear", url.Values{"direction": {"sideways"}}, nil, &cr); err == nil {
 		t.Error("bad direction accepted")
 	}
 }
@@ -318,35 +320,6 @@ func waitState(t *testing.T, m *member.Router, up bool) {
 		}
 		return err
 	})
-}
-
-func TestMaintenance(t *testing.T) {
-	e := start(t)
-	ctx := rstest.Ctx(t)
-	p := pfx("10.6.0.0/16")
-	e.fed.Members["nhs-a"].Announce(ctx, member.Route{Prefix: p})
-	b := e.fed.Members["nhs-b"]
-	if _, err := b.WaitFor(ctx, "route", rstest.Has(p)); err != nil {
-		t.Fatal(err)
-	}
-	var res map[string]string
-	if err := e.cl.Post(ctx, "/v1/maintenance", nil, map[string]string{"message": "rs1 maintenance", "wait": "2s"}, &res); err != nil {
-		t.Fatal(err)
-	}
-	// First the routes come again with GRACEFUL_SHUTDOWN...
-	if _, err := b.WaitFor(ctx, "GRACEFUL_SHUTDOWN on the route", func(rs []member.Route) bool {
-		r, ok := member.Find(rs, p)
-		return ok && slices.Contains(r.Communities, "65535:0")
-	}); err != nil {
-		t.Fatal(err)
-	}
-	// ...then the sessions close.
-	waitState(t, b, false)
-	var st api.Status
-	e.cl.Get(ctx, "/v1/status", nil, &st)
-	if !st.Maintenance {
-		t.Error("status does not show maintenance")
-	}
 }
 
 func TestReloadThroughAPI(t *testing.T) {

@@ -75,16 +75,33 @@ func New(srv *routeserver.Server, opts Options) *API {
 // Serve listens on the configured control socket and, if configured, the
 // read-only TCP listener, until ctx ends.
 func (a *API) Serve(ctx context.Context, sc conf.Server) error {
-	var servers []*http.Server
-	var errc = make(chan error, 2)
+	var ln net.Listener
 	if sc.Control != "" {
-		ln, err := listenUnix(sc.Control)
-		if err != nil {
+		var err error
+		if ln, err = Listen(sc.Control); err != nil {
 			return err
 		}
+	}
+	return a.ServeOn(ctx, ln, sc)
+}
+
+// ServeOn is Serve with the control socket already open (ln, from Listen;
+// nil for none): fedrs run takes its socket before anything else. Closing
+// ln at the end removes the socket file.
+func (a *API) ServeOn(ctx context.Context, ln net.Listener, sc conf.Server) error {
+	var servers []*http.Server
+	var errc = make(chan error, 2)
+	if ln != nil {
 		hs := &http.Server{Handler: a.Handler(true), ReadHeaderTimeout: 10 * time.Second}
 		servers = append(servers, hs)
 		go func() { errc <- hs.Serve(ln) }()
+	}
+	stop := func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		for _, hs := range servers {
+			hs.Shutdown(sctx)
+		}
 	}
 	if sc.ControlTCP != "" {
 		token := sc.ControlTokenSecret
@@ -92,21 +109,23 @@ func (a *API) Serve(ctx context.Context, sc conf.Server) error {
 			token = sc.ControlToken
 		}
 		var lc net.ListenConfig
-		ln, err := lc.Listen(ctx, "tcp", sc.ControlTCP)
+		tln, err := lc.Listen(ctx, "tcp", sc.ControlTCP)
 		if err != nil {
+			stop()
 			return fmt.Errorf("control API on %s: %w", sc.ControlTCP, err)
 		}
 		if sc.ControlTLSCert != "" {
 			cert, err := tls.LoadX509KeyPair(sc.ControlTLSCert, sc.ControlTLSKey)
 			if err != nil {
-				ln.Close()
+				tln.Close()
+				stop()
 				return fmt.Errorf("control API TLS certificate %s / key %s: %w", sc.ControlTLSCert, sc.ControlTLSKey, err)
 			}
-			ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+			tln = tls.NewListener(tln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 		}
 		hs := &http.Server{Handler: readOnly(token, a.Handler(false)), ReadHeaderTimeout: 10 * time.Second}
 		servers = append(servers, hs)
-		go func() { errc <- hs.Serve(ln) }()
+		go func() { errc <- hs.Serve(tln) }()
 	}
 	if len(servers) == 0 {
 		<-ctx.Done()
@@ -119,25 +138,23 @@ func (a *API) Serve(ctx context.Context, sc conf.Server) error {
 			a.opts.Log.Error("control API stopped", "err", err)
 		}
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	for _, hs := range servers {
-		hs.Shutdown(sctx)
-	}
-	if sc.Control != "" {
-		os.Remove(sc.Control)
-	}
+	stop()
 	return nil
 }
 
-// listenUnix opens the unix socket with mode 0600, replacing a stale one.
-func listenUnix(path string) (net.Listener, error) {
+// Listen opens the control socket at path with mode 0600 (creating its
+// directory), replacing a socket file that nobody answers on (left by a
+// process that was killed). It refuses a socket that answers.
+func Listen(path string) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("control socket directory: %w", err)
 	}
 	if c, err := net.Dial("unix", path); err == nil {
 		c.Close()
 		return nil, fmt.Errorf("control socket %s is in use: is another fedrs running?", path)
+	}
+	if st, err := os.Lstat(path); err == nil && st.Mode()&os.ModeSocket == 0 {
+		return nil, fmt.Errorf("control socket %s: a file that is not a socket is in the way", path)
 	}
 	os.Remove(path)
 	old := umask(0o177)
@@ -180,6 +197,8 @@ func (a *API) Handler(write bool) http.Handler {
 	mux.HandleFunc("GET /v1/route", a.route)
 	mux.HandleFunc("GET /v1/explain", a.explain)
 	mux.HandleFunc("GET /v1/mrt", a.mrtDump)
+	mux.HandleFunc("GET /v1/rpki", a.rpki)
+	mux.HandleFunc("GET /v1/maintenance", a.maintenanceStatus)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
 	if write {
 		mux.HandleFunc("POST /v1/reload", a.reload)
@@ -188,7 +207,9 @@ func (a *API) Handler(write bool) http.Handler {
 		mux.HandleFunc("POST /v1/members/{member}/shutdown", a.shutdown)
 		mux.HandleFunc("POST /v1/members/{member}/enable", a.enable)
 		mux.HandleFunc("POST /v1/members/{member}/clear", a.clear)
-		mux.HandleFunc("POST /v1/maintenance", a.maintenance)
+		mux.HandleFunc("POST /v1/maintenance", a.maintenanceStart)
+		mux.HandleFunc("POST /v1/maintenance/start", a.maintenanceStart)
+		mux.HandleFunc("POST /v1/maintenance/stop", a.maintenanceStop)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, fmt.Errorf("no endpoint %s %s; see the README (\"Control API\")", r.Method, r.URL.Path))
@@ -213,6 +234,9 @@ func errStatus(err error) int {
 	if errors.Is(err, routeserver.ErrNotFound) {
 		return http.StatusNotFound
 	}
+	if errors.Is(err, routeserver.ErrWrongState) {
+		return http.StatusConflict
+	}
 	return http.StatusBadRequest
 }
 
@@ -226,6 +250,7 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 		ConfigFile: cfg.File, ConfigHash: cfg.Hash, Members: len(cfg.Members),
 		PrefixesV4: tot.Prefixes[session.IPv4Unicast], PrefixesV6: tot.Prefixes[session.IPv6Unicast],
 		Routes: tot.Routes, AttrSets: tot.AttrSets, PendingOut: tot.PendingOut, Maintenance: srv.InMaintenance(),
+		MaintenancePhase: string(srv.MaintenanceStatus().Phase),
 	}
 	for _, n := range srv.Neighbors() {
 		st.Neighbors++
@@ -238,7 +263,7 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 			st.Filtered += s.Received[f] - s.Accepted[f]
 		}
 	}
-	if m := a.opts.RPKI; m != nil {
+	if m := a.opts.RPKI; m != nil && rpki.Configured(cfg) {
 		rs := m.Status()
 		st.RPKI = &RPKIStatus{Serial: rs.Serial, Updated: rs.Updated, VRPs: rs.VRPsV4 + rs.VRPsV6, ASPAs: rs.ASPAs, Sources: len(rs.Sources)}
 	}
@@ -624,7 +649,8 @@ func (a *API) check(w http.ResponseWriter, r *http.Request) {
 	out := CheckResult{
 		Config: cfg.File, ConfigHash: cfg.Hash, RunningConfig: running.File, RunningHash: running.Hash,
 		Changes: res.Changes.String(), Deferred: res.Deferred, Checked: res.Checked, Limit: req.Limit,
-		Totals: CheckTotals{WouldFilter: res.NumFilter, WouldAccept: res.NumAccept, ReasonsChanged: res.NumReasons, WouldWithdraw: res.NumWithdraw},
+		Totals:    CheckTotals{WouldFilter: res.NumFilter, WouldAccept: res.NumAccept, ReasonsChanged: res.NumReasons, WouldWithdraw: res.NumWithdraw},
+		RPKINotes: res.RPKINotes,
 	}
 	conv := func(cs []routeserver.VerdictChange) []CheckRoute {
 		l := make([]CheckRoute, 0, len(cs))
@@ -685,14 +711,31 @@ func (a *API) clear(w http.ResponseWriter, r *http.Request) {
 	if dir == "" {
 		dir = "in"
 	}
-	if err := a.srv.ClearMember(r.PathValue("member"), dir); err != nil {
+	res, err := a.srv.ClearMember(r.PathValue("member"), dir)
+	if err != nil {
 		writeErr(w, errStatus(err), err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"result": "soft clear " + dir + " done"})
+	out := ClearResult{Member: r.PathValue("member"), Direction: dir, Sessions: []ClearSession{}}
+	done := 0
+	for _, cs := range res {
+		out.Sessions = append(out.Sessions, ClearSession{Neighbor: cs.Neighbor, State: cs.State,
+			Families: append([]string{}, cs.Families...), Notes: cs.Notes})
+		if cs.Done() {
+			done++
+		}
+	}
+	what := "ROUTE-REFRESH sent"
+	if dir == "out" {
+		what = "routes resent"
+	}
+	out.Result = fmt.Sprintf("soft clear %s: %s on %d of %d sessions", dir, what, done, len(res))
+	writeJSON(w, http.StatusOK, out)
 }
 
-func (a *API) maintenance(w http.ResponseWriter, r *http.Request) {
+// maintenanceStart is POST /v1/maintenance/start (and POST
+// /v1/maintenance, its first name).
+func (a *API) maintenanceStart(w http.ResponseWriter, r *http.Request) {
 	b, err := readBody(r)
 	if err != nil {
 		writeErr(w, http.StatusBadRequest, err)
@@ -704,13 +747,44 @@ func (a *API) maintenance(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, http.StatusBadRequest, fmt.Errorf("wait: %w", err))
 			return
 		}
+		if wait < 0 {
+			writeErr(w, http.StatusBadRequest, fmt.Errorf("wait %q: want a duration of 0s or more, e.g. 5m", b.Wait))
+			return
+		}
+	}
+	if len(b.Message) > 255 {
+		writeErr(w, http.StatusBadRequest, fmt.Errorf("message is %d octets; RFC 9003 allows at most 255", len(b.Message)))
+		return
 	}
 	if b.Message == "" {
 		b.Message = "route server maintenance"
 	}
-	// The shutdown after the wait outlives this request.
-	a.srv.Maintenance(context.Background(), b.Message, wait)
-	writeJSON(w, http.StatusOK, map[string]string{"result": fmt.Sprintf("GRACEFUL_SHUTDOWN sent on every route; sessions close in %v", wait)})
+	st, err := a.srv.StartMaintenance(b.Message, wait)
+	if err != nil {
+		writeErr(w, errStatus(err), err)
+		return
+	}
+	out := MakeMaintenance(st)
+	out.Result = fmt.Sprintf("GRACEFUL_SHUTDOWN sent on every route to %d sessions; sessions close in %v (at %s)",
+		len(st.Sessions), wait, st.CloseAt.Format(time.RFC3339))
+	writeJSON(w, http.StatusOK, out)
+}
+
+// maintenanceStatus is GET /v1/maintenance.
+func (a *API) maintenanceStatus(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, MakeMaintenance(a.srv.MaintenanceStatus()))
+}
+
+// maintenanceStop is POST /v1/maintenance/stop.
+func (a *API) maintenanceStop(w http.ResponseWriter, r *http.Request) {
+	res, err := a.srv.StopMaintenance()
+	if err != nil {
+		writeErr(w, errStatus(err), err)
+		return
+	}
+	out := MakeMaintenance(a.srv.MaintenanceStatus())
+	out.Result = res
+	writeJSON(w, http.StatusOK, out)
 }
 
 // MRTStatsTrailer is the HTTP trailer of GET /v1/mrt: the dump's

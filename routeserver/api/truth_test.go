@@ -100,7 +100,7 @@ func TestExportedIsWhatMembersHold(t *testing.T) {
 		{Name: "council-c", ASN: 4200000003, Addr: "127.0.0.13"},
 		{Name: "council-d", ASN: 4200000004, Addr: "127.0.0.14", Raw: true}, // configured, never up
 	}
-	e := startWith(t, specs)
+	e := startWith(t, rstest.Config(specs, ""), specs)
 	ctx := rstest.Ctx(t)
 	a := e.fed.Members["nhs-a"]
 	med := uint32(50)

@@ -19,27 +19,30 @@ import (
 
 // Status is GET /v1/status.
 type Status struct {
-	Version       string       `json:"version"`
-	ASN           uint32       `json:"asn"`
-	RouterID      string       `json:"router_id"`
-	Started       time.Time    `json:"started"`
-	UptimeSeconds int64        `json:"uptime_seconds"`
-	ConfigFile    string       `json:"config_file"`
-	ConfigHash    string       `json:"config_hash"`
-	Members       int          `json:"members"`
-	Neighbors     int          `json:"neighbors"`
-	SessionsUp    int          `json:"sessions_up"`
-	PrefixesV4    int          `json:"prefixes_ipv4"`
-	PrefixesV6    int          `json:"prefixes_ipv6"`
-	Routes        int          `json:"routes"`
-	Accepted      int          `json:"accepted"`
-	Filtered      int          `json:"filtered"`
-	AttrSets      int          `json:"attribute_sets"`
-	PendingOut    int          `json:"pending_out"`
-	Maintenance   bool         `json:"maintenance"`
-	RPKI          *RPKIStatus  `json:"rpki,omitempty"`
-	History       any          `json:"history,omitempty"`
-	BMP           []bmp.Status `json:"bmp,omitempty"`
+	Version       string    `json:"version"`
+	ASN           uint32    `json:"asn"`
+	RouterID      string    `json:"router_id"`
+	Started       time.Time `json:"started"`
+	UptimeSeconds int64     `json:"uptime_seconds"`
+	ConfigFile    string    `json:"config_file"`
+	ConfigHash    string    `json:"config_hash"`
+	Members       int       `json:"members"`
+	Neighbors     int       `json:"neighbors"`
+	SessionsUp    int       `json:"sessions_up"`
+	PrefixesV4    int       `json:"prefixes_ipv4"`
+	PrefixesV6    int       `json:"prefixes_ipv6"`
+	Routes        int       `json:"routes"`
+	Accepted      int       `json:"accepted"`
+	Filtered      int       `json:"filtered"`
+	AttrSets      int       `json:"attribute_sets"`
+	PendingOut    int       `json:"pending_out"`
+	Maintenance   bool      `json:"maintenance"`
+	// MaintenancePhase is off, draining or closed (GET /v1/maintenance
+	// has the details).
+	MaintenancePhase string       `json:"maintenance_phase"`
+	RPKI             *RPKIStatus  `json:"rpki,omitempty"`
+	History          any          `json:"history,omitempty"`
+	BMP              []bmp.Status `json:"bmp,omitempty"`
 	// MRT is the state of the periodic MRT dumps ([mrt] dump_dir).
 	MRT *mrt.PeriodicStatus `json:"mrt,omitempty"`
 }
@@ -257,6 +260,10 @@ type CheckResult struct {
 	WouldWithdraw  []CheckRoute `json:"would_withdraw"`
 	Totals         CheckTotals  `json:"totals"`
 	Limit          int          `json:"limit"`
+	// RPKINotes say what of the new configuration's RPKI data the dry run
+	// could not predict (an RTR cache not connected yet, a file that does
+	// not load).
+	RPKINotes []string `json:"rpki_notes,omitempty"`
 }
 
 // CheckTotals count every route of each kind, listed or not.
@@ -283,6 +290,68 @@ func MakeCheckRoute(c routeserver.VerdictChange) CheckRoute {
 		out.AcceptedAfter = c.After.Accepted()
 		out.FilteredAfter = reasons(c.After.Filtered)
 		out.TaggedAfter = reasons(c.After.Tagged)
+	}
+	return out
+}
+
+// ClearResult is POST /v1/members/{member}/clear: per session, what the
+// soft clear did.
+type ClearResult struct {
+	Member    string         `json:"member"`
+	Direction string         `json:"direction"`
+	Result    string         `json:"result"`
+	Sessions  []ClearSession `json:"sessions"`
+}
+
+// ClearSession is one session of a soft clear.
+type ClearSession struct {
+	Neighbor string `json:"neighbor"`
+	State    string `json:"state"`
+	// Families: ROUTE-REFRESH sent (in) or Adj-RIB-Out resent (out).
+	Families []string `json:"families"`
+	Notes    []string `json:"notes,omitempty"`
+}
+
+// Maintenance is GET /v1/maintenance, and the answer of POST
+// /v1/maintenance/start and /stop (with Result).
+type Maintenance struct {
+	// Phase: "off"; "draining": every route is sent with
+	// GRACEFUL_SHUTDOWN and the sessions close at closes_at; "closed":
+	// maintenance closed the sessions, which stay down until it stops.
+	Phase string `json:"phase"`
+	// Since is when the phase began (absent: off since the start).
+	Since   *time.Time `json:"since,omitempty"`
+	Started *time.Time `json:"started,omitempty"`
+	Message string     `json:"message,omitempty"`
+	// WaitSeconds is the wait between the tag and the close.
+	WaitSeconds float64 `json:"wait_seconds,omitempty"`
+	// ClosesAt and SecondsLeft: while draining, when the sessions close.
+	ClosesAt    *time.Time `json:"closes_at,omitempty"`
+	SecondsLeft float64    `json:"seconds_left,omitempty"`
+	// Sessions are the neighbours affected ("member address"): while
+	// draining those receiving GRACEFUL_SHUTDOWN, once closed those
+	// maintenance closed (and a stop brings back).
+	Sessions []string `json:"sessions"`
+	// Result says what a start or stop did.
+	Result string `json:"result,omitempty"`
+}
+
+// MakeMaintenance converts the route server's maintenance status.
+func MakeMaintenance(st routeserver.MaintenanceStatus) Maintenance {
+	out := Maintenance{Phase: string(st.Phase), Sessions: append([]string{}, st.Sessions...)}
+	opt := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		return &t
+	}
+	out.Since = opt(st.Since)
+	if !st.Started.IsZero() {
+		out.Started, out.Message, out.WaitSeconds = opt(st.Started), st.Message, st.Wait.Seconds()
+	}
+	if st.Phase == routeserver.MaintenanceDraining {
+		out.ClosesAt = opt(st.CloseAt)
+		out.SecondsLeft = max(time.Until(st.CloseAt).Seconds(), 0)
 	}
 	return out
 }

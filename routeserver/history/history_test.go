@@ -139,7 +139,10 @@ func (f *fed) take(ctx context.Context) snapshot {
 		}
 		after := f.ribRoutes()
 		expAfter, upAfter := f.ribExported()
-		if slices.Equal(before, after) && fmt.Sprint(expBefore) == fmt.Sprint(expAfter) && fmt.Sprint(upBefore) == fmt.Sprint(upAfter) {
+		// Nothing in flight either: the history records an export when the
+		// route server decides it, its writer sends it milliseconds later.
+		if slices.Equal(before, after) && fmt.Sprint(expBefore) == fmt.Sprint(expAfter) && fmt.Sprint(upBefore) == fmt.Sprint(upAfter) &&
+			f.Srv.RIB().PendingOut() == 0 {
 			return snapshot{at: at, routes: after, exported: expAfter, up: upAfter}
 		}
 	}

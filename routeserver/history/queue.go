@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/fedrs/fedrs/policy"
 	"github.com/fedrs/fedrs/routeserver/rib"
@@ -60,8 +61,9 @@ type extra struct {
 
 // block is a fixed-size run of queued events with their extras.
 type block struct {
-	ev []event
-	x  []extra
+	ev  []event
+	x   []extra
+	seq uint64 // the queue's seq after its last event
 }
 
 // events is a batch of queued events, in order, in blocks.
@@ -87,10 +89,14 @@ type queue struct {
 	n       int
 	free    events // empty blocks for reuse
 	control int    // Sync and stop events queued
+	prompt  int    // events to commit promptly queued: sessions, configuration, RPKI, Sync, stop
 	limit   int
-	gap     gap
-	closed  bool
-	wake    chan struct{}
+	// seq numbers the events handed to the queue, queued or dropped (a
+	// dropped one is committed as part of a gap); written under mu.
+	seq    atomic.Uint64
+	gap    gap
+	closed bool
+	wake   chan struct{}
 
 	// Numbering of sources and causes (only grows; index 0 is "none").
 	srcIDs   map[*rib.Source]uint32
@@ -175,14 +181,24 @@ func (q *queue) appendLocked(ev event, x *extra) (*block, *event) {
 	if ev.kind == evSync || ev.kind == evStop {
 		q.control++
 	}
+	if ev.kind.prompt() {
+		q.prompt++
+	}
+	b.seq = q.seq.Add(1)
 	return b, &b.ev[len(b.ev)-1]
 }
+
+// prompt reports whether events of kind k are committed at once rather
+// than gathered with route events: session, configuration and RPKI
+// events, End-of-RIB records, a session's routes ending, Sync and stop.
+func (k evKind) prompt() bool { return k >= evSourceEnd }
 
 // fullLocked reports whether ev has no room; it then counts it in the gap.
 func (q *queue) fullLocked(kind evKind, at int64) bool {
 	if q.n < q.limit && !q.closed {
 		return false
 	}
+	q.seq.Add(1)
 	if q.gap.first == 0 {
 		q.gap.first = at
 	}
@@ -334,6 +350,7 @@ type taken struct {
 	gap    gap
 	srcs   []*rib.Source
 	causes []string
+	seq    uint64 // every event up to this sequence number is in blocks or gap
 }
 
 // take removes the oldest queued events, whole blocks of them up to
@@ -350,7 +367,8 @@ func (q *queue) take(limit int) taken {
 	if k >= len(q.blocks) {
 		t.blocks = q.blocks
 		q.blocks = nil
-		q.n, q.control = 0, 0
+		q.n, q.control, q.prompt = 0, 0, 0
+		t.seq = q.seq.Load()
 		return t
 	}
 	t.blocks = append(events(nil), q.blocks[:k]...)
@@ -358,11 +376,15 @@ func (q *queue) take(limit int) taken {
 	for _, b := range t.blocks {
 		q.n -= len(b.ev)
 		for i := range b.ev {
-			if b.ev[i].kind == evSync || b.ev[i].kind == evStop {
+			if k := b.ev[i].kind; k == evSync || k == evStop {
 				q.control--
+			}
+			if b.ev[i].kind.prompt() {
+				q.prompt--
 			}
 		}
 	}
+	t.seq = t.blocks[len(t.blocks)-1].seq
 	return t
 }
 
@@ -405,6 +427,13 @@ func (q *queue) controlQueued() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.control > 0
+}
+
+// promptQueued reports whether an event to commit promptly is waiting.
+func (q *queue) promptQueued() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.prompt > 0
 }
 
 func (q *queue) close() {

@@ -33,13 +33,19 @@ type Options struct {
 	Exports bool
 	// Queue bounds the events waiting for the writer (default 1048576).
 	Queue int
-	// WriteBehind is how long the writer may hold events back while the
-	// route server is busy (see SetBusy) or events pour in, so that it
-	// does not take CPU from routing during a table load; it writes
-	// anyway once the queue is three-quarters full. Default 30s; negative
-	// writes at once. A configuration load ([history] write_behind)
-	// replaces it.
+	// WriteBehind is how long the writer may keep route events out of
+	// the tables while the route server is busy (see SetBusy) or events
+	// pour in, so that it does not take CPU from routing during a table
+	// load: meanwhile it journals them (a crash loses at most about the
+	// last 200 ms) and applies them once the route server is idle.
+	// Default 30s; negative applies at once. A configuration load
+	// ([history] write_behind) replaces it.
 	WriteBehind time.Duration
+	// Durable commits every event before the route server exports the
+	// route it concerns ([history] durable; the route server holds the
+	// exports, see Pushed and Committed). A configuration load replaces
+	// it.
+	Durable bool
 	// Heartbeat is how often the run's last_seen is refreshed when
 	// nothing is committed (default 5s).
 	Heartbeat time.Duration
@@ -71,6 +77,7 @@ func OptionsFromConfig(cfg *conf.Config) Options {
 		o.Exports = *cfg.History.Exports
 	}
 	o.WriteBehind = writeBehindOf(cfg)
+	o.Durable = cfg.History.Durable
 	return o
 }
 
@@ -126,6 +133,14 @@ type Recorder struct {
 	writeBehind atomic.Int64 // time.Duration; <= 0: write at once
 	busy        atomic.Pointer[func() bool]
 	holding     atomic.Bool // the writer holds events back (write-behind)
+	durable     atomic.Bool
+	// committedSeq is the queue sequence number up to which every event
+	// is committed (journaled or applied); onCommitted is called after
+	// it moves.
+	committedSeq  atomic.Uint64
+	onCommitted   atomic.Pointer[func()]
+	journaled     atomic.Int64 // events journaled, not yet in the tables
+	journalOldest atomic.Int64 // unix µs of the oldest of them (0: none)
 
 	// Counters for Stats.
 	committed  atomic.Uint64
@@ -149,6 +164,7 @@ type Recorder struct {
 type RecoveryReport struct {
 	Runs      int       // unclean runs closed
 	LastSeen  time.Time // the newest of their last_seen
+	Journaled int64     // route events they had journaled, applied first
 	Routes    int64     // route versions closed and marked recovered
 	Exposures int64
 	Sessions  int64
@@ -201,6 +217,7 @@ func Open(path string, opts Options) (*Recorder, error) {
 	r.q.init(opts.Queue)
 	r.exports.Store(opts.Exports)
 	r.writeBehind.Store(int64(opts.WriteBehind))
+	r.durable.Store(opts.Durable)
 	w, err := newWriter(ctx, r)
 	if err != nil {
 		db.Close()
@@ -232,6 +249,24 @@ func dsn(path, mode string, pragmas ...string) string {
 // route server calls it; busy must be quick and safe from any goroutine.
 func (r *Recorder) SetBusy(busy func() bool) { r.busy.Store(&busy) }
 
+// Pushed is the sequence number of the last event handed to the
+// recorder (queued, or dropped and counted in a gap). Safe from any
+// goroutine; with Committed it lets the route server hold an export until
+// the event of its route is committed ([history] durable).
+func (r *Recorder) Pushed() uint64 { return r.q.seq.Load() }
+
+// Committed is the sequence number up to which every event is committed
+// (or, if it could not be, recorded as lost in a gap).
+func (r *Recorder) Committed() uint64 { return r.committedSeq.Load() }
+
+// Durable reports whether [history] durable is on: the route server
+// then holds each export until Committed passes the route's event.
+func (r *Recorder) Durable() bool { return r.durable.Load() }
+
+// OnCommitted sets a function the writer calls after each commit (from
+// its goroutine; it must not block).
+func (r *Recorder) OnCommitted(f func()) { r.onCommitted.Store(&f) }
+
 // Path returns the database file.
 func (r *Recorder) Path() string { return r.path }
 
@@ -243,10 +278,16 @@ func (r *Recorder) Recovered() RecoveryReport { return r.recovered }
 type Stats struct {
 	Queue      int `json:"queue"`       // events waiting
 	QueueLimit int `json:"queue_limit"` // the bound
-	// Behind is how long the oldest waiting event has waited (the
-	// history's lag behind routing; write-behind during a burst).
-	Behind     time.Duration `json:"behind_ns"`
-	Holding    bool          `json:"holding"`   // write-behind: the writer waits for the route server to be idle
+	// Behind is how long the oldest event not yet in the tables has
+	// waited (the history's lag behind routing; write-behind during a
+	// burst).
+	Behind time.Duration `json:"behind_ns"`
+	// Unsaved is how long the oldest event held only in memory has
+	// waited: what a crash now would lose.
+	Unsaved    time.Duration `json:"unsaved_ns"`
+	Journaled  int64         `json:"journaled"` // events journaled, to be applied to the tables
+	Durable    bool          `json:"durable"`   // exports wait for their events' commit
+	Holding    bool          `json:"holding"`   // write-behind: the writer journals until the route server is idle
 	Committed  uint64        `json:"committed"` // events committed by this run
 	Commits    uint64        `json:"commits"`   // transactions committed
 	Dropped    uint64        `json:"dropped"`   // events dropped because the queue was full (or a write failed)
@@ -269,8 +310,13 @@ func (r *Recorder) Stats() Stats {
 	if us := r.lastCommit.Load(); us != 0 {
 		st.LastCommit = time.UnixMicro(us)
 	}
+	st.Journaled, st.Durable = r.journaled.Load(), r.durable.Load()
 	if old := r.q.oldest(); old != 0 {
-		st.Behind = max(0, time.Duration(now()-old)*time.Microsecond)
+		st.Unsaved = max(0, time.Duration(now()-old)*time.Microsecond)
+		st.Behind = st.Unsaved
+	}
+	if old := r.journalOldest.Load(); old != 0 {
+		st.Behind = max(st.Behind, time.Duration(now()-old)*time.Microsecond)
 	}
 	if p := r.lastErr.Load(); p != nil {
 		st.LastError = *p
@@ -300,8 +346,8 @@ func (r *Recorder) Sync(ctx context.Context) error {
 // database.
 func (r *Recorder) Close() error {
 	r.closeOnce.Do(func() {
-		if n := r.q.len(); n >= 10000 {
-			r.log.Info("history: writing the queued events before stopping", "db", r.path, "events", n)
+		if n := int64(r.q.len()) + r.journaled.Load(); n >= 10000 {
+			r.log.Info("history: writing the queued and journaled events before stopping", "db", r.path, "events", n)
 		}
 		r.q.pushControl(event{kind: evStop, at: now()}, nil, nil)
 		<-r.done
@@ -358,6 +404,7 @@ func (r *Recorder) ConfigLoaded(cfg *conf.Config, changes string) {
 		c.members = append(c.members, memberInfo{name: m.Name, asn: m.ASN})
 	}
 	r.writeBehind.Store(int64(writeBehindOf(cfg)))
+	r.durable.Store(cfg.History.Durable)
 	if !c.exports {
 		r.exports.Store(false)
 	}

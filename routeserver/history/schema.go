@@ -265,6 +265,12 @@ DROP INDEX exposures_to;
 //     on a session, i.e. when its initial transfer of the whole table
 //     after the session came up was complete. A session of version 3 or
 //     later without a row for a family never completed it.
+//
+// and bounds what a crash loses:
+//
+//   - journal: route events committed in a compact form while the route
+//     server is busy, applied to routes and exposures (and deleted) once
+//     it is idle, or by the next start after a crash (journal.go).
 const schemaV3 = `
 ALTER TABLE sessions ADD COLUMN families TEXT;
 CREATE TABLE session_syncs (
@@ -273,6 +279,14 @@ CREATE TABLE session_syncs (
 	synced_at  INTEGER NOT NULL,
 	PRIMARY KEY (session_id, family)
 ) WITHOUT ROWID;
+CREATE TABLE journal (
+	id       INTEGER PRIMARY KEY,
+	run_id   INTEGER NOT NULL,
+	first_at INTEGER NOT NULL,
+	last_at  INTEGER NOT NULL,
+	events   INTEGER NOT NULL,
+	data     BLOB NOT NULL
+);
 `
 
 // Error kinds callers can test with errors.Is.

@@ -45,6 +45,15 @@ func keyOf(f session.Family, p netip.Prefix) prefixKey {
 // key is the event's prefix as a prefixKey.
 func (ev *event) key() prefixKey { return prefixKey{fam: uint8(ev.fam), bits: ev.bits, addr: ev.addr} }
 
+// prefix returns the key's prefix.
+func (k prefixKey) prefix() netip.Prefix {
+	a := netip.AddrFrom16(k.addr)
+	if session.Family(k.fam) == session.IPv4Unicast {
+		a = a.Unmap()
+	}
+	return netip.PrefixFrom(a, int(k.bits))
+}
+
 // openRoute is an open route version and its open exposure interval.
 type openRoute struct {
 	src     int32
@@ -95,6 +104,16 @@ type writer struct {
 	taken     *taken // the batch being applied (its numbering)
 	setBuf    []byte
 	idBuf     []int64
+	rbuf      rec // the event being resolved
+
+	// The journal (journal.go): what is journaled and not applied yet.
+	jbuf       journalBuf
+	jrows      int
+	jevents    int
+	joldest    int64 // time of the oldest journaled event (0: none)
+	journaling bool  // the batch in hand goes to the journal
+	hold       holdState
+	syncFull   bool // PRAGMA synchronous = FULL ([history] durable)
 }
 
 func newWriter(ctx context.Context, r *Recorder) (*writer, error) {
@@ -102,9 +121,6 @@ func newWriter(ctx context.Context, r *Recorder) (*writer, error) {
 	w.resetCaches()
 	w.open = map[prefixKey][]openRoute{}
 	w.sessions = map[string]int64{}
-	if err := w.startRun(); err != nil {
-		return nil, err
-	}
 	for _, c := range []struct {
 		table string
 		dst   *int64
@@ -115,8 +131,31 @@ func newWriter(ctx context.Context, r *Recorder) (*writer, error) {
 		}
 		*c.dst = max.Int64 + 1
 	}
+	if err := w.startRun(); err != nil {
+		return nil, err
+	}
 	w.updateSize()
 	return w, nil
+}
+
+// replayDead applies what runs that did not stop cleanly journaled but
+// did not apply, on top of the route versions they left open.
+func (w *writer) replayDead() error {
+	if err := w.readJournalState(); err != nil {
+		return fmt.Errorf("%s: reading the journal: %w", w.r.path, err)
+	}
+	if w.jrows == 0 {
+		return nil
+	}
+	start, events := time.Now(), w.jevents
+	if err := w.loadOpen(); err != nil {
+		return fmt.Errorf("%s: reading the open route versions: %w", w.r.path, err)
+	}
+	w.drainJournal()
+	clear(w.open)
+	w.r.recovered.Journaled = int64(events)
+	w.r.log.Info("history: applied the events the previous run had journaled", "db", w.r.path, "events", events, "took", time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 func (w *writer) resetCaches() {
@@ -163,6 +202,9 @@ func (w *writer) startRun() error {
 				path, p.pid, time.UnixMicro(p.lastSeen).Format(time.RFC3339))
 		}
 		lastSeen = max(lastSeen, p.lastSeen)
+	}
+	if err := w.replayDead(); err != nil {
+		return err
 	}
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -226,38 +268,88 @@ func processAlive(pid int) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
-// run is the writer goroutine.
+// run is the writer goroutine. Route events reach the tables in one of
+// two ways. While the route server is idle they are applied directly, in
+// transactions of at most maxApply events gathered for CommitDelay. While
+// it is busy (holdState: a table load, a burst) they are journaled
+// (journal.go) at least every journalEvery, cheaply, and applied once it
+// has been idle for holdSettle, or once the oldest has waited
+// write_behind. Session, configuration and RPKI events are committed at
+// once either way. So a crash loses at most about the last journalEvery
+// of events, and a table load does not pay for the history's indexes.
 func (w *writer) run() {
 	defer close(w.r.done)
 	hb := time.NewTicker(w.r.opts.Heartbeat)
 	defer hb.Stop()
-	delay := time.NewTimer(time.Hour)
-	delay.Stop()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	wait := func(d time.Duration) {
+		timer.Reset(d)
+		select {
+		case <-w.r.q.wake:
+		case <-timer.C:
+		case <-hb.C:
+			w.heartbeat()
+		}
+		timer.Stop()
+	}
 	q := &w.r.q
+	gathered := false
 	for {
-		if q.len() == 0 {
+		n := q.len()
+		if n == 0 && w.jrows == 0 {
+			w.r.holding.Store(false)
+			w.hold.idle()
+			gathered = false
 			select {
 			case <-q.wake:
 			case <-hb.C:
 				w.heartbeat()
+			}
+			continue
+		}
+		if q.controlQueued() {
+			// Sync or stop: everything reaches the tables, in order.
+			w.drainJournal()
+			if w.persist(q.take(maxApply), false) {
+				return
+			}
+			continue
+		}
+		holding := w.hold.update(w)
+		w.r.holding.Store(holding || w.jrows > 0)
+		durable := w.r.durable.Load()
+		if holding || w.jrows > 0 {
+			if n > 0 && (durable || q.promptQueued() || n >= maxJournalRow || n >= q.limit/2 || ageOf(q.oldest()) >= journalEvery) {
+				if w.persist(q.take(4*maxJournalRow), true) {
+					return
+				}
 				continue
 			}
-		}
-		// Let a short queue gather a little so a trickle of events does not
-		// make a transaction each.
-		if n := q.len(); n > 0 && n < 4096 && !q.controlQueued() {
-			delay.Reset(w.r.opts.CommitDelay)
-			select {
-			case <-q.wake:
-			case <-delay.C:
+			if w.jrows > 0 && (!holding || ageOf(w.joldest) >= time.Duration(w.r.writeBehind.Load())) {
+				if _, err := w.replayOne(); err != nil {
+					w.dropJournalRow(err)
+				}
+				w.publishJournal()
+				continue
 			}
-			delay.Stop()
+			d := holdTick
+			if n > 0 {
+				d = min(d, max(journalEvery-ageOf(q.oldest()), time.Millisecond))
+			}
+			wait(d)
+			continue
 		}
-		w.holdWhileBusy(hb.C)
-		t := q.take(maxBatch)
-		stop := w.apply(&t)
-		q.recycle(t.blocks)
-		if stop {
+		// Let a short queue gather a little so a trickle of events does
+		// not make a transaction each (not in durable mode: exports wait
+		// for the commit).
+		if !gathered && n < 4096 && !durable && !q.promptQueued() {
+			gathered = true
+			wait(w.r.opts.CommitDelay)
+			continue
+		}
+		gathered = false
+		if w.persist(q.take(maxApply), false) {
 			return
 		}
 		if w.pruneMore {
@@ -266,84 +358,74 @@ func (w *writer) run() {
 	}
 }
 
-// maxBatch bounds the events of one transaction: a backlog is written in
-// transactions of this size, so the WAL stays small and last_seen moves.
-const maxBatch = 64 * blockEvents
+// ageOf is how long ago the event at unix µs at happened (0 for none).
+func ageOf(at int64) time.Duration {
+	if at == 0 {
+		return 0
+	}
+	return time.Duration(now()-at) * time.Microsecond
+}
 
-// Write-behind: while the route server is busy, the writer looks again
-// every holdTick. Besides the route server's word (SetBusy), a burst is
-// holdBurstMin or more events waiting that came at holdRate a second or
-// more.
+// Write-behind: a burst is holdBurstMin or more events waiting that came
+// at holdRate a second or more, or the route server's word (SetBusy).
 const (
 	holdTick     = 50 * time.Millisecond
 	holdRate     = 20000
 	holdBurstMin = 1000
 	// holdSettle: after a hold, the writer waits for the route server to
-	// stay idle this long before it writes (the last UPDATEs of a load are
-	// still on their way to the members).
+	// stay idle this long before it applies the journal (the last
+	// UPDATEs of a load are still on their way to the members).
 	holdSettle = time.Second
 )
 
-// holdWhileBusy holds the queued events back while the route server has
-// routing work in hand or events pour in, so that the writer does not take
-// CPU from routing during a table load: until the burst is over, the
-// oldest event has waited the write-behind time, the queue is
-// three-quarters full, or a Sync or stop is queued. Heartbeats go on
-// (last_seen stays before the oldest held event).
-func (w *writer) holdWhileBusy(hb <-chan time.Time) {
+// holdState says whether the route server is busy, so that route events
+// are journaled rather than applied: from the first sign of a burst
+// until it has been idle for holdSettle.
+type holdState struct {
+	on      bool
+	quiet   time.Time // when the route server went idle (settling)
+	lastSeq uint64
+	lastAt  time.Time
+}
+
+func (h *holdState) idle() {
+	if h.on && h.quiet.IsZero() {
+		h.quiet = time.Now()
+	}
+}
+
+// update re-evaluates the state and reports whether to hold.
+func (h *holdState) update(w *writer) bool {
+	if w.r.writeBehind.Load() <= 0 {
+		h.on = false
+		return false
+	}
 	q := &w.r.q
-	var tick *time.Ticker
-	var quiet time.Time // when the route server went idle
-	var lastN int
-	var lastAt time.Time
-	for {
-		hold := time.Duration(w.r.writeBehind.Load())
-		n, old := q.len(), q.oldest()
-		age := time.Duration(now()-old) * time.Microsecond
-		if hold <= 0 || n == 0 || n >= q.limit/4*3 || q.controlQueued() || age >= hold {
-			break
-		}
-		// A burst: the waiting events came at holdRate or more, on average
-		// since the oldest, or in the last tick of a hold.
-		busy := n >= holdBurstMin && float64(n) >= holdRate*age.Seconds()
-		if !busy && tick != nil {
-			busy = float64(n-lastN) >= holdRate*time.Since(lastAt).Seconds()
-		}
-		if f := w.r.busy.Load(); !busy && f != nil && (*f)() {
+	n, old := q.len(), q.oldest()
+	busy := n >= holdBurstMin && float64(n) >= holdRate*ageOf(old).Seconds()
+	seq, t := q.seq.Load(), time.Now()
+	if el := t.Sub(h.lastAt); el >= holdTick {
+		if !h.lastAt.IsZero() && float64(seq-h.lastSeq) >= holdRate*el.Seconds() && seq-h.lastSeq >= holdBurstMin/10 {
 			busy = true
 		}
-		switch {
-		case busy:
-			quiet = time.Time{}
-		case tick == nil:
-			// Not busy, and nothing held.
-		case quiet.IsZero():
-			quiet, busy = time.Now(), true // settling
-		case time.Since(quiet) >= holdSettle:
-			busy = false
-		default:
-			busy = true // settling
-		}
-		if !busy {
-			break
-		}
-		if tick == nil {
-			tick = time.NewTicker(holdTick)
-			w.r.holding.Store(true)
-		}
-		lastN, lastAt = n, time.Now()
-		select {
-		case <-tick.C:
-		case <-hb:
-			w.heartbeat()
-		case <-q.wake:
-		}
+		h.lastSeq, h.lastAt = seq, t
 	}
-	if tick != nil {
-		tick.Stop()
-		w.r.holding.Store(false)
-		w.r.log.Debug("history: writing behind", "events", q.len(), "held_since", time.UnixMicro(q.oldest()))
+	if f := w.r.busy.Load(); !busy && f != nil && (*f)() {
+		busy = true
 	}
+	switch {
+	case busy:
+		if !h.on {
+			w.r.log.Debug("history: route server busy; journaling route events", "queued", n)
+		}
+		h.on, h.quiet = true, time.Time{}
+	case !h.on:
+	case h.quiet.IsZero():
+		h.quiet = t
+	case t.Sub(h.quiet) >= holdSettle:
+		h.on = false
+	}
+	return h.on
 }
 
 // seenAt is the run's last_seen to record: now, or, while events wait in
@@ -357,46 +439,110 @@ func (w *writer) seenAt(committed int64) int64 {
 	return max(at, committed)
 }
 
-// apply commits one batch. It returns true after a stop event.
-func (w *writer) apply(t *taken) (stop bool) {
-	batch, g := t.blocks, t.gap
-	w.taken = t
+// cursor is a position in a taken batch.
+type cursor struct{ b, i int }
+
+// persist commits a taken batch: journaled (journal true) or applied.
+// A Sync or stop in a journaled batch ends the journaled part: the
+// journal is then applied and the rest of the batch after it. It
+// returns true after a stop event.
+func (w *writer) persist(t taken, journal bool) (stop bool) {
+	w.taken = &t
 	var syncs []chan struct{}
 	defer func() {
+		q := &w.r.q
+		q.recycle(t.blocks)
+		w.r.committedSeq.Store(t.seq)
+		if f := w.r.onCommitted.Load(); f != nil {
+			(*f)()
+		}
+		w.publishJournal()
+		if w.r.opts.OnCommit != nil {
+			c := Commit{Seq: w.r.commits.Load(), Events: w.r.committed.Load(), At: time.UnixMicro(w.r.lastCommit.Load())}
+			if w.lastEvent != 0 {
+				c.LastEvent = time.UnixMicro(w.lastEvent)
+			}
+			w.r.opts.OnCommit(c)
+		}
 		for _, c := range syncs {
 			close(c)
 		}
 	}()
+	from := cursor{}
+	if journal {
+		rest, done, st := w.commitBatch(&t, from, true, &syncs)
+		if done || st {
+			return st
+		}
+		w.drainJournal()
+		from = rest
+		t.gap = gap{} // recorded with the journaled part
+	}
+	_, _, stop = w.commitBatch(&t, from, false, &syncs)
+	return stop
+}
+
+// publishJournal updates the journal figures for Stats.
+func (w *writer) publishJournal() {
+	w.r.journaled.Store(int64(w.jevents))
+	w.r.journalOldest.Store(w.joldest)
+}
+
+// commitBatch commits the events of t from cursor from in one
+// transaction, journaled or applied. Journaling stops before a Sync or
+// stop event: rest is where, and done is false. It returns stop true
+// after a stop event.
+func (w *writer) commitBatch(t *taken, from cursor, journal bool, syncs *[]chan struct{}) (rest cursor, done, stop bool) {
+	batch, g := t.blocks, t.gap
+	done = true
 	if len(batch) == 0 && g.total() == 0 && w.pending.total() == 0 {
-		return false
+		return rest, true, false
 	}
 	if err := w.begin(); err != nil {
-		w.failed(err, batch, g)
-		for _, b := range batch {
+		w.failed(err, batch, from, g)
+		for bi := from.b; bi < len(batch); bi++ {
+			b := batch[bi]
 			for i := range b.ev {
+				if bi == from.b && i < from.i {
+					continue
+				}
 				it := t.read(b, i)
 				if c := it.syncChan(); c != nil {
-					syncs = append(syncs, c)
+					*syncs = append(*syncs, c)
 				}
 			}
 		}
-		return w.hasStop(batch)
+		return rest, true, w.hasStop(batch)
 	}
+	w.journaling = journal
+	defer func() { w.journaling = false }()
 	var err error
 	if w.pending.total() > 0 {
 		err = w.insertGap(w.pending, "write failed")
 	}
 	n := uint64(0)
-	for _, b := range batch {
+scan:
+	for bi := from.b; bi < len(batch); bi++ {
+		b := batch[bi]
 		for i := range b.ev {
+			if bi == from.b && i < from.i {
+				continue
+			}
 			if err != nil {
-				break
+				break scan
+			}
+			if k := b.ev[i].kind; journal && (k == evSync || k == evStop) {
+				rest, done = cursor{bi, i}, false
+				break scan
 			}
 			it := t.read(b, i)
-			if w.event(&it, &n, &syncs, &err) {
+			if w.event(&it, &n, syncs, &err) {
 				stop = true
 			}
 		}
+	}
+	if err == nil && journal {
+		err = w.flushJournal()
 	}
 	if stop {
 		// Whatever arrived after the stop cannot be written any more.
@@ -407,7 +553,7 @@ func (w *writer) apply(t *taken) (stop bool) {
 			for i := range b.ev {
 				it := rest.read(b, i)
 				if c := it.syncChan(); c != nil {
-					syncs = append(syncs, c)
+					*syncs = append(*syncs, c)
 					continue
 				}
 				g2.add(b.ev[i])
@@ -426,19 +572,13 @@ func (w *writer) apply(t *taken) (stop bool) {
 		err = w.commit()
 	}
 	if err != nil {
-		w.failed(err, batch, g)
-		return stop || w.hasStop(batch)
+		w.jbuf.data, w.jbuf.events = w.jbuf.data[:0], 0
+		w.failed(err, batch, from, g)
+		return rest, true, stop || w.hasStop(batch)
 	}
 	w.pending = gap{}
 	w.r.committed.Add(n)
-	if w.r.opts.OnCommit != nil {
-		c := Commit{Seq: w.r.commits.Load(), Events: w.r.committed.Load(), At: time.UnixMicro(w.r.lastCommit.Load())}
-		if w.lastEvent != 0 {
-			c.LastEvent = time.UnixMicro(w.lastEvent)
-		}
-		w.r.opts.OnCommit(c)
-	}
-	return stop
+	return rest, done, stop
 }
 
 func (w *writer) hasStop(batch events) bool {
@@ -456,23 +596,23 @@ func (w *writer) hasStop(batch events) bool {
 // events, syncs collects the Sync channels to close after the commit.
 func (w *writer) event(ev *item, n *uint64, syncs *[]chan struct{}, err *error) (stop bool) {
 	switch ev.kind {
-	case evRoute:
-		*err = w.route(ev)
+	case evRoute, evExposure, evSourceEnd:
 		*n++
-		if ev.hasExp {
-			if *err == nil && w.exports {
-				*err = w.exposure(ev)
-			}
+		if ev.kind == evRoute && ev.hasExp {
 			*n++
 		}
-	case evExposure:
-		if w.exports {
-			*err = w.exposure(ev)
+		r := &w.rbuf
+		var ok bool
+		if ok, *err = w.resolve(ev, r); ok && *err == nil {
+			if w.journaling {
+				w.jbuf.add(r)
+				if w.jbuf.events >= maxJournalRow {
+					*err = w.flushJournal()
+				}
+			} else {
+				*err = w.applyRec(r)
+			}
 		}
-		*n++
-	case evSourceEnd:
-		*err = w.sourceEnd(ev)
-		*n++
 	case evSessionUp:
 		*err = w.sessionUp(ev)
 		*n++
@@ -535,7 +675,7 @@ func (g *gap) merge(o gap) {
 // counted as dropped and recorded as a gap once writes work again, and the
 // in-memory state is reset (the rolled-back rows do not exist), after
 // closing in the database what was open.
-func (w *writer) failed(err error, batch events, g gap) {
+func (w *writer) failed(err error, batch events, from cursor, g gap) {
 	if w.tx != nil {
 		w.tx.Rollback()
 		w.tx = nil
@@ -545,8 +685,11 @@ func (w *writer) failed(err error, batch events, g gap) {
 	w.r.writeErrs.Add(1)
 	w.r.log.Error("history: write failed; the batch is recorded as a gap", "db", w.r.path, "err", err)
 	lost := g
-	for _, b := range batch {
-		for _, ev := range b.ev {
+	for bi := from.b; bi < len(batch); bi++ {
+		for i, ev := range batch[bi].ev {
+			if bi == from.b && i < from.i {
+				continue
+			}
 			if ev.kind != evSync && ev.kind != evStop {
 				lost.add(ev)
 			}
@@ -586,6 +729,18 @@ func (w *writer) reloadMembers() {
 }
 
 func (w *writer) begin() error {
+	if d := w.r.durable.Load(); d != w.syncFull {
+		// Durable: a commit is on disk when it returns (the WAL is
+		// synced at each commit), not only safe from a process crash.
+		level := "NORMAL"
+		if d {
+			level = "FULL"
+		}
+		if _, err := w.db.ExecContext(w.ctx, "PRAGMA synchronous = "+level); err != nil {
+			return err
+		}
+		w.syncFull = d
+	}
 	tx, err := w.db.BeginTx(w.ctx, nil)
 	if err != nil {
 		return err
@@ -684,135 +839,9 @@ func openExposures(set string) string {
 
 // ---- events ----
 
-func (w *writer) route(ev *item) error {
-	k := ev.key()
-	src, err := w.source(ev.src)
-	if err != nil {
-		return err
-	}
-	list := w.open[k]
-	idx := -1
-	for i := range list {
-		if list[i].src == src && list[i].pathID == ev.pathID {
-			idx = i
-			break
-		}
-	}
-	var attrs, verdict int32
-	if ev.attrs != nil {
-		if attrs, err = w.attrSet(ev.attrs); err != nil {
-			return err
-		}
-		if verdict, err = w.verdict(ev.verdict); err != nil {
-			return err
-		}
-		if idx >= 0 && list[idx].attrs == attrs && list[idx].verdict == verdict {
-			return nil // the same version again (a repeated UPDATE)
-		}
-	}
-	cause, err := w.cause(ev.cause)
-	if err != nil {
-		return err
-	}
-	if idx >= 0 {
-		o := list[idx]
-		// Its open exposure, if any, ends with it: an exposure left open
-		// lasts until its route version's end (see the schema), which
-		// saves a write per route change.
-		w.closeRoute(o.row, ev.at, cause)
-		list = slices.Delete(list, idx, idx+1)
-	}
-	if ev.attrs != nil {
-		row := w.nextRoute
-		w.nextRoute++
-		pfx := ev.prefix()
-		start, end := prefixRange(pfx)
-		filtered := 0
-		if !ev.verdict.Accepted() {
-			filtered = 1
-		}
-		w.addRoute(routeRow{id: row, family: familyNumber(ev.fam), start: start, end: end, plen: pfx.Bits(), pathID: ev.pathID,
-			src: src, attrs: attrs, verdict: verdict, filtered: filtered, from: ev.at, fromCause: cause})
-		list = append(list, openRoute{src: src, attrs: attrs, verdict: verdict, pathID: ev.pathID, row: row})
-	}
-	if len(list) == 0 {
-		delete(w.open, k)
-	} else {
-		w.open[k] = list
-	}
-	return w.maybeFlush()
-}
-
-func (w *writer) exposure(ev *item) error {
-	k := ev.key()
-	list := w.open[k]
-	var one [1]rib.Exposure
-	exps := ev.exposures(w.taken, &one)
-	for i := range list {
-		o := &list[i]
-		var set int32
-		for _, e := range exps {
-			if e.PathID != o.pathID {
-				continue
-			}
-			src, err := w.source(e.Source)
-			if err != nil {
-				return err
-			}
-			if src != o.src {
-				continue
-			}
-			if set, err = w.memberSet(e.Members); err != nil {
-				return err
-			}
-			break
-		}
-		w.setExposure(o, set, ev.at)
-	}
-	return w.maybeFlush()
-}
-
 // setExposure records that route version o is exported to set from at.
 // The first set, when it starts with the version and its row is not
 // written yet, goes into the row: one insert fewer for most versions.
-// sourceEnd closes every open route version of a source in a family (its
-// session went down).
-func (w *writer) sourceEnd(ev *item) error {
-	src, err := w.source(ev.src)
-	if err != nil {
-		return err
-	}
-	cause, err := w.cause(ev.cause)
-	if err != nil {
-		return err
-	}
-	fam := uint8(ev.fam)
-	for k, list := range w.open {
-		if k.fam != fam {
-			continue
-		}
-		kept := list[:0]
-		for _, o := range list {
-			if o.src == src {
-				w.closeRoute(o.row, ev.at, cause)
-			} else {
-				kept = append(kept, o)
-			}
-		}
-		switch {
-		case len(kept) == 0:
-			delete(w.open, k)
-		case len(kept) < len(list):
-			clear(list[len(kept):])
-			w.open[k] = kept
-		}
-		if err := w.maybeFlush(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func (w *writer) setExposure(o *openRoute, set int32, at int64) {
 	if set == o.expSet {
 		return
@@ -1023,7 +1052,10 @@ func (w *writer) config(ev *item) error {
 	}
 	w.retain = c.retain
 	if w.exports && !c.exports {
-		if err := w.closeAllExposures(ev.at); err != nil {
+		r := rec{op: recExportsOff, at: ev.at}
+		if w.journaling {
+			w.jbuf.add(&r)
+		} else if err := w.applyRec(&r); err != nil {
 			return err
 		}
 	}
