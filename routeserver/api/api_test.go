@@ -91,14 +91,15 @@ func TestQueries(t *testing.T) {
 	// The filtered route reaches no member: wait for the route server to
 	// hold it.
 	var st api.Status
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	wait.EventuallyErr(t, 10*time.Second, "the route server to hold both routes", func() error {
 		if err := e.cl.Get(ctx, "/v1/status", nil, &st); err != nil {
-			t.Fatal(err)
+			return err
 		}
-		if st.Routes == 2 || time.Now().After(deadline) {
-			break
+		if st.Routes != 2 {
+			return fmt.Errorf("%d routes", st.Routes)
 		}
-	}
+		return nil
+	})
 	if st.SessionsUp != 3 || st.Members != 3 || st.Routes != 2 || st.Accepted != 1 || st.Filtered != 1 {
 		t.Errorf("status %+v", st)
 	}
