@@ -226,6 +226,7 @@ func (s *Server) Reload(newCfg *conf.Config) (ReloadResult, error) {
 	s.log.Info("configuration reloaded", "file", cfg.File, "hash", cfg.Hash, "changes", strings.ReplaceAll(res.String(), "\n", "; "))
 	if s.opts.History != nil {
 		s.opts.History.ConfigLoaded(cfg, res.String())
+		s.applyDurable(cfg)
 	}
 	return res, nil
 }

@@ -144,6 +144,7 @@ func New(cfg *conf.Config, opts Options) (*Server, error) {
 			b.SetBusy(func() bool { return s.rib.PendingOut() >= busyPendingOut })
 		}
 		opts.History.ConfigLoaded(cfg, "")
+		s.applyDurable(cfg)
 		s.monitors = append(s.monitors, opts.History)
 	}
 	for _, m := range opts.Monitors {
