@@ -172,7 +172,10 @@ func waitFirstAS(ctx context.Context, t *testing.T, r *member.Router, step, p st
 func TestReloadRederivesRegistryVRPs(t *testing.T) {
 	A, B := []string{"10.1.0.0/16 le 24"}, []string{"10.2.0.0/16 le 24"}
 	f := startRegistryFed(t, regConfig(t, A, B, true))
-	ctx := rstest.Ctx(t)
+	// Six steps, each waiting for members: more than rstest.Ctx's 15 s
+	// on a busy machine.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	ra, rb, rc := f.Members["nhs-a"], f.Members["nhs-b"], f.Members["council-c"]
 	for _, x := range []struct {
 		r *member.Router
