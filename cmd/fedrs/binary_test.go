@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -206,4 +207,90 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// checkJSONLog fails t for a line of a --log-format json log that is not
+// a JSON object, repeats a key within an object, or has a nil error
+// ("err": null or "<nil>").
+func checkJSONLog(t testing.TB, log string) {
+	t.Helper()
+	for _, line := range strings.Split(strings.TrimSpace(log), "\n") {
+		if line == "" {
+			continue
+		}
+		if problem := jsonLogProblem(line); problem != "" {
+			t.Errorf("log line %s: %s", line, problem)
+		}
+	}
+}
+
+func jsonLogProblem(line string) string {
+	dec := json.NewDecoder(strings.NewReader(line))
+	dec.UseNumber()
+	var object func(path string) string
+	object = func(path string) string {
+		seen := map[string]bool{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return err.Error()
+			}
+			key := tok.(string)
+			if seen[key] {
+				return fmt.Sprintf("key %q twice", path+key)
+			}
+			seen[key] = true
+			tok, err = dec.Token()
+			if err != nil {
+				return err.Error()
+			}
+			switch v := tok.(type) {
+			case json.Delim:
+				if v == '{' {
+					if p := object(path + key + "."); p != "" {
+						return p
+					}
+				} else if v == '[' {
+					var skip []any
+					for dec.More() {
+						var x any
+						if err := dec.Decode(&x); err != nil {
+							return err.Error()
+						}
+						skip = append(skip, x)
+					}
+				}
+				dec.Token() // the closing delimiter
+			case nil:
+				if key == "err" || key == "error" {
+					return fmt.Sprintf("%s is null", path+key)
+				}
+			case string:
+				if (key == "err" || key == "error") && v == "<nil>" {
+					return fmt.Sprintf("%s is <nil>", path+key)
+				}
+			}
+		}
+		return ""
+	}
+	tok, err := dec.Token()
+	if err != nil || tok != json.Delim('{') {
+		return "not a JSON object"
+	}
+	return object("")
+}
+
+func TestJSONLogProblem(t *testing.T) {
+	for line, want := range map[string]string{
+		`{"time":"x","level":"INFO","msg":"up","member":"a","n":[1,{"a":1}],"g":{"k":1}}`: "",
+		`{"msg":"RPKI data changed","component":"rpki","component":"rpki"}`:               `key "component" twice`,
+		`{"msg":"x","g":{"k":1,"k":2}}`:                                                   `key "g.k" twice`,
+		`{"msg":"session down","err":null}`:                                               "err is null",
+		`{"msg":"NOTIFICATION sent","err":"<nil>"}`:                                       "err is <nil>",
+		`time=x level=INFO msg=up`:                                                        "not a JSON object",
+	} {
+		if got := jsonLogProblem(line); !strings.Contains(got, want) || (want == "") != (got == "") {
+			t.Errorf("%s: %q, want %q", line, got, want)
+		}
+	}
 }

@@ -135,8 +135,10 @@ func runFedFile(t *testing.T, dir string, port int, members []string, extra stri
 // history are untouched, and no connection from the second reached a
 // member's address or the collector.
 func TestSecondRunDisturbsNothing(t *testing.T) {
+	fedrsBinary(t) // built before the clock starts
 	dir := t.TempDir()
-	ctx := rstest.Ctx(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
 	collector := newCounter(t, "127.0.0.56", "", "")
 	var routers []*member.Router
 	var proxies []*counter
@@ -158,14 +160,16 @@ func TestSecondRunDisturbsNothing(t *testing.T) {
 	bmp := fmt.Sprintf("[[bmp]]\nname = \"col\"\naddress = %q\nconnect_retry = \"1s\"\n", collector.ln.Addr())
 	file, sock := runFedFile(t, dir, freePort(t, "127.0.0.1"), members, bmp)
 
-	first := startDaemon(t, "run", "-c", file)
+	first := startDaemon(t, "run", "-c", file, "--log-level", "debug", "--log-format", "json")
 	waitSocket(t, first, sock)
-	for _, r := range routers {
+	cl := api.NewClient(sock)
+	for i, r := range routers {
 		if err := r.WaitEstablished(ctx); err != nil {
-			t.Fatalf("%s: %v\n%s", r.Name(), err, first.stderr)
+			var ns []api.Neighbor
+			cl.Get(context.Background(), "/v1/neighbors", nil, &ns)
+			t.Fatalf("%s: %v; %d connections through its proxy; the route server's view: %+v\n%s", r.Name(), err, proxies[i].n.Load(), ns, first.stderr)
 		}
 	}
-	cl := api.NewClient(sock)
 	neighbors := func() map[string]api.Neighbor {
 		var ns []api.Neighbor
 		if err := cl.Get(ctx, "/v1/neighbors", nil, &ns); err != nil {
@@ -271,6 +275,15 @@ func TestSecondRunDisturbsNothing(t *testing.T) {
 	if r := fedrsCmd(t, nil, "lg", "summary", "-c", file); r.code != 0 || !strings.Contains(r.stdout, "sessions 3/3 up") {
 		t.Errorf("lg summary of the first after the second run:\n%s", r)
 	}
+	// Its whole log, to the shutdown, has no repeated key and no nil error.
+	first.stop(10 * time.Second)
+	if code := first.state.ExitCode(); code != 0 {
+		t.Errorf("the first fedrs stopped with status %d", code)
+	}
+	if n := strings.Count(first.stderr.String(), "\n"); n < 10 {
+		t.Errorf("the first fedrs logged %d lines at debug level:\n%s", n, first.stderr)
+	}
+	checkJSONLog(t, first.stderr.String())
 }
 
 // TestRunRecoversStaleSocket: after a fedrs run is killed (SIGKILL) its

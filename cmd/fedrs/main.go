@@ -3,8 +3,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
+
+	"github.com/fedrs/fedrs/routeserver/api"
 
 	"github.com/urfave/cli/v2"
 )
@@ -58,9 +62,18 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
+// exitCode is 2 for a usage error (the command line or a value in it is
+// malformed: an unknown command or flag, a missing argument, a bad prefix,
+// time or number, including those the route server rejects as a bad
+// request) and 1 for any other failure.
 func exitCode(err error) int {
-	if e, ok := err.(*exitError); ok {
+	var e *exitError
+	if errors.As(err, &e) {
 		return e.code
+	}
+	var se *api.StatusError
+	if errors.As(err, &se) && se.Status == http.StatusBadRequest {
+		return 2
 	}
 	return 1
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
@@ -132,7 +133,7 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	}()
 	<-mgr.Ready() // files read: routes are validated from the first UPDATE
 	if cfg.RPKI.Server != "" {
-		rtrSrv := rpki.NewRTRServer(mgr, rpki.ServerOptions{})
+		rtrSrv := rpki.NewRTRServer(mgr, rpki.ServerOptions{Logger: log})
 		go func() {
 			if err := rtrSrv.ListenAndServe(ctx, cfg.RPKI.Server); err != nil && !errors.Is(err, context.Canceled) {
 				log.Error("RTR server stopped", "listen", cfg.RPKI.Server, "err", err)
@@ -155,10 +156,7 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 		if rec, err = history.Open(path, hopts); err != nil {
 			return fmt.Errorf("[server] history: %w", err)
 		}
-		if rep := rec.Recovered(); rep.Runs > 0 {
-			log.Warn("history: the previous run stopped without a clean shutdown; its open intervals were closed at its last heartbeat and marked recovered",
-				"db", path, "last_seen", rep.LastSeen, "routes", rep.Routes, "exposures", rep.Exposures, "sessions", rep.Sessions)
-		}
+		// history.Open logs what it recovered after an unclean stop.
 		// Closed after the route server has stopped, so that the session
 		// downs of the shutdown are recorded.
 		defer func() {
@@ -276,19 +274,34 @@ func demoCommand() *cli.Command {
 			"three councils) and one in-process BGP router per member on 127.0.0.x. The members announce\n" +
 			"their prefixes and a few mistakes (a hijack, leaks) and requests (blackhole, action\n" +
 			"communities); the demo prints what each member received and what was filtered, and why.\n" +
-			"No root and no other software needed.",
+			"No root and no other software needed.\n\n" +
+			"Without --once it keeps running and serves the control API on a socket in a temporary\n" +
+			"directory (removed at exit); it prints the fedrs lg command that reaches it.",
+		ArgsUsage: " ",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "once", Usage: "exit with a summary after convergence"},
 			&cli.BoolFlag{Name: "verbose", Usage: "show the route server's logs"},
 		},
 		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return &exitError{2, fmt.Errorf("demo: unexpected argument %q", c.Args().First())}
+			}
 			var log *slog.Logger
 			if c.Bool("verbose") {
-				log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+				log = slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: slog.LevelInfo}))
 			}
 			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			sum, err := demo.Run(ctx, demo.Options{Once: c.Bool("once"), Out: c.App.Writer, Log: log})
+			opts := demo.Options{Once: c.Bool("once"), Out: c.App.Writer, Log: log, Version: versionString()}
+			if !opts.Once {
+				dir, err := os.MkdirTemp("", "fedrs-demo-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
+				opts.Control = filepath.Join(dir, "fedrs.sock")
+			}
+			sum, err := demo.Run(ctx, opts)
 			if err != nil {
 				return err
 			}

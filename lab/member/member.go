@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -461,8 +462,8 @@ type slogAdapter struct{ l *slog.Logger }
 
 func (a *slogAdapter) args(f gobgplog.Fields) []any {
 	out := make([]any, 0, 2*len(f))
-	for k, v := range f {
-		out = append(out, k, v)
+	for _, k := range slices.Sorted(maps.Keys(f)) { // the same order every time
+		out = append(out, k, f[k])
 	}
 	return out
 }

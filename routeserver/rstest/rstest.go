@@ -77,7 +77,8 @@ func Three() []Member {
 	}
 }
 
-// Start starts the route server with opts (Listen and Log are set here)
+// Start starts the route server with opts (Listen is set here, and Log
+// to StrictLog unless given)
 // and every non-raw member, and waits until their sessions are up.
 func Start(t testing.TB, specs []Member, extra string, opts routeserver.Options) *Fed {
 	t.Helper()
@@ -93,7 +94,9 @@ func Start(t testing.TB, specs []Member, extra string, opts routeserver.Options)
 // file, for reload tests); specs says which member routers to start.
 func StartConfig(t testing.TB, cfg *conf.Config, specs []Member, opts routeserver.Options) *Fed {
 	t.Helper()
-	opts.Log = Log
+	if opts.Log == nil {
+		opts.Log = StrictLog(t)
+	}
 	opts.Listen = []string{"127.0.0.1:0"}
 	srv, err := routeserver.New(cfg, opts)
 	if err != nil {

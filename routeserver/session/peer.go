@@ -510,8 +510,11 @@ func (p *Peer) finish(e evClosed, conns map[*conn]bool) bool {
 	p.estConn = nil
 	p.downSince = time.Now()
 	p.mu.Unlock()
-	p.log.Warn("session down", "reason", e.ev.Reason, "sent", notifString(e.ev.Sent),
-		"received", notifString(e.ev.Received), "err", e.ev.Err, "graceful_restart", e.ev.GracefulRestart)
+	args := []any{"reason", e.ev.Reason, "sent", notifString(e.ev.Sent), "received", notifString(e.ev.Received)}
+	if e.ev.Err != nil {
+		args = append(args, "err", e.ev.Err)
+	}
+	p.log.Warn("session down", append(args, "graceful_restart", e.ev.GracefulRestart)...)
 	p.h.Down(p, e.ev)
 	return true
 }
