@@ -28,8 +28,10 @@ var examples = map[string]string{
 	"member shutdown":       "fedrs member shutdown nhs-coastal -m \"fibre works until 14:00\"",
 	"member enable":         "fedrs member enable nhs-coastal",
 	"member clear":          "fedrs member clear nhs-coastal --in\nfedrs member clear nhs-coastal --out",
-	"maintenance":           "fedrs maintenance start -m \"route server upgrade\" --wait 10m",
+	"maintenance":           "fedrs maintenance start -m \"route server upgrade\" --wait 10m\nfedrs maintenance status\nfedrs maintenance stop",
 	"maintenance start":     "fedrs maintenance start -m \"route server upgrade\" --wait 10m",
+	"maintenance status":    "fedrs maintenance status\nfedrs maintenance status --json",
+	"maintenance stop":      "fedrs maintenance stop",
 	"rpki":                  "fedrs rpki status\nfedrs rpki lookup 10.40.0.0/16 4200002001",
 	"rpki status":           "fedrs rpki status\nfedrs rpki status --json",
 	"rpki lookup":           "fedrs rpki lookup 10.40.0.0/16 4200002001",
@@ -226,9 +228,16 @@ func helpCommand() *cli.Command {
 		Name:      "help",
 		Usage:     "show the commands, or the help of one",
 		ArgsUsage: "[COMMAND [SUBCOMMAND]]",
+		// "fedrs help --help" is this command's own help.
+		SkipFlagParsing: true,
+		HideHelp:        true,
 		Action: func(c *cli.Context) error {
 			if !c.Args().Present() {
 				return cli.ShowAppHelp(c)
+			}
+			if a := c.Args().First(); c.NArg() == 1 && (a == "--help" || a == "-h") {
+				cli.HelpPrinter(c.App.Writer, c.Command.CustomHelpTemplate, c.Command)
+				return nil
 			}
 			cs := c.App.Commands
 			var path []string
