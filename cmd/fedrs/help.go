@@ -84,6 +84,9 @@ func decorate(app *cli.App) {
 			if len(c.Subcommands) > 0 && c.Action == nil {
 				c.Action = parentAction
 			}
+			if len(c.Subcommands) == 0 && c.Action != nil && !c.SkipFlagParsing && strings.TrimSpace(c.ArgsUsage) == "" {
+				c.Action = noArguments(p, c.Action)
+			}
 			walk(p, c.Subcommands)
 		}
 	}
@@ -156,6 +159,17 @@ func unknownCommand(path, name string, cs []*cli.Command) error {
 		msg += "; the commands are " + strings.Join(names, ", ")
 	}
 	return &exitError{2, errors.New(msg)}
+}
+
+// noArguments guards a command that takes no arguments: one given is a
+// usage error naming it (not silently ignored).
+func noArguments(path string, action cli.ActionFunc) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if c.NArg() > 0 {
+			return &exitError{2, fmt.Errorf("%s: unexpected argument %q; it takes options only (see fedrs %s --help)", path, c.Args().First(), path)}
+		}
+		return action(c)
+	}
 }
 
 // parentAction runs for a command with subcommands when no subcommand
