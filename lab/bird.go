@@ -65,6 +65,9 @@ func birdSessionCommon(b *strings.Builder, n *node, p peer) {
 	if p.MD5 != "" {
 		fmt.Fprintf(b, "\tpassword \"%s\";\n", p.MD5)
 	}
+	if p.GTSM {
+		b.WriteString("\tttl security yes;\n")
+	}
 }
 
 func birdMember(b *strings.Builder, n *node) {

@@ -345,6 +345,9 @@ func FedrsConfig(t *Topology, dir string) ([]byte, error) {
 		if m.BlackholeReceive {
 			b.WriteString("blackhole_receive = true\n")
 		}
+		if m.GTSM {
+			b.WriteString("gtsm = true\n")
+		}
 		md5 := m.MD5Password
 		if m.RSMD5Password != "" {
 			md5 = m.RSMD5Password

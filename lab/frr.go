@@ -163,6 +163,9 @@ func (frrDaemon) configure(n *node) error {
 		if p.MD5 != "" {
 			fmt.Fprintf(&b, " neighbor %s password %s\n", p.Remote, p.MD5)
 		}
+		if p.GTSM {
+			fmt.Fprintf(&b, " neighbor %s ttl-security hops 1\n", p.Remote)
+		}
 		if r := n.Member.Role; r != RoleNone {
 			strict := ""
 			if n.Member.RoleStrict {

@@ -51,6 +51,9 @@ func (gobgpDaemon) configure(n *node) error {
 		}
 		fmt.Fprintf(&b, "  [neighbors.transport.config]\n    local-address = %q\n", p.Local.String())
 		b.WriteString("  [neighbors.timers.config]\n    connect-retry = 5\n")
+		if p.GTSM {
+			b.WriteString("  [neighbors.ttl-security.config]\n    enabled = true\n    ttl-min = 255\n")
+		}
 		if n.IsRS {
 			b.WriteString("  [neighbors.route-server.config]\n    route-server-client = true\n")
 		}

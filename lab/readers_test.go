@@ -300,8 +300,8 @@ func TestParseMED(t *testing.T) {
 	}
 	med("bgpctl", bgpctl, "10.1.0.0/24", &zero)
 
-	// Captured in testdata/agreement.toml's lab (TestViewsAgree): trust-a
-	// sends 10.101.0.0/16 with MED 50, council-x 172.16.201.0/24 with 5.
+	// Captured in TestViewsAgree's lab when trust-a sent 10.101.0.0/16
+	// with MED 50 and council-x 172.16.201.0/24 with 5.
 	fifty, five := uint32(50), uint32(5)
 	bird = nil
 	for _, r := range parseBirdRoutes(string(readFile(t, "bird-member-show-route-all-med.txt"))) {

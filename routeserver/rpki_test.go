@@ -39,18 +39,8 @@ func startRPKIFed(t testing.TB, vrps string) *rpkiFed {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	mgr := rpki.NewManagerFromConfig(cfg, rpki.Options{Logger: rstest.Log, FilePoll: time.Hour})
-	done := make(chan struct{})
-	go func() { defer close(done); mgr.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-mgr.Ready():
-	case <-time.After(10 * time.Second):
-		t.Fatal("RPKI manager not ready")
-	}
-	fed := rstest.StartConfig(t, cfg, specs, routeserver.Options{RPKI: routeserver.RPKIFrom(mgr)})
-	fed.Srv.FollowRPKI(ctx, mgr)
+	mgr := startManager(t, cfg)
+	fed := rstest.StartConfig(t, cfg, specs, routeserver.Options{RPKI: mgr})
 	return &rpkiFed{Fed: fed, mgr: mgr, file: file}
 }
 
@@ -183,7 +173,7 @@ func TestASPANeighbourStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	mgr := startManager(t, cfg)
-	fed := rstest.StartConfig(t, cfg, specs, routeserver.Options{RPKI: routeserver.RPKIFrom(mgr)})
+	fed := rstest.StartConfig(t, cfg, specs, routeserver.Options{RPKI: mgr})
 	ctx := rstest.Ctx(t)
 	raw := dialRaw(t, "127.0.0.20", fed.Port, 65009)
 	stripped, honest := netip.MustParsePrefix("10.9.1.0/24"), netip.MustParsePrefix("10.9.2.0/24")

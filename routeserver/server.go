@@ -16,6 +16,7 @@ import (
 	"github.com/fedrs/fedrs/routeserver/rib"
 	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
+	"github.com/fedrs/fedrs/rpki"
 )
 
 // Options are the parts of a Server that do not come from the config file.
@@ -23,8 +24,14 @@ type Options struct {
 	Log *slog.Logger
 	// Listen, when set, replaces [server] listen (tests use port 0).
 	Listen []string
-	// RPKI supplies ROV and ASPA to the policy engine (nil: none).
-	RPKI policy.RPKI
+	// RPKI, when set, is the RPKI manager whose published data the policy
+	// engine validates with while the configuration asks for RPKI data
+	// (rpki.Configured; otherwise ROV and ASPA are not checked). Run
+	// re-validates the affected routes whenever it publishes a change, and
+	// a reload installs the new configuration's [rpki] sources and
+	// registry in it (Manager.Configure) before import policy is re-run.
+	// The caller runs it (Manager.Run).
+	RPKI *rpki.Manager
 	// History, when set, records routing events (the audit trail).
 	History Recorder
 	// Monitors get route and session events too (BMP streams).
@@ -113,7 +120,7 @@ func New(cfg *conf.Config, opts Options) (*Server, error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	eng, err := policy.New(cfg, opts.RPKI)
+	eng, err := policy.New(cfg, rpkiFor(opts.RPKI, cfg))
 	if err != nil {
 		return nil, fmt.Errorf("building the policy engine: %w", err)
 	}
@@ -137,6 +144,7 @@ func New(cfg *conf.Config, opts Options) (*Server, error) {
 			b.SetBusy(func() bool { return s.rib.PendingOut() >= busyPendingOut })
 		}
 		opts.History.ConfigLoaded(cfg, "")
+		s.applyDurable(cfg)
 		s.monitors = append(s.monitors, opts.History)
 	}
 	for _, m := range opts.Monitors {
@@ -272,6 +280,9 @@ func (s *Server) Run(ctx context.Context) error {
 	ln, err := session.Listen(ctx, listen, s.lookup, s.log)
 	if err != nil {
 		return err
+	}
+	if s.opts.RPKI != nil {
+		s.followRPKI(ctx, s.opts.RPKI)
 	}
 	s.mu.Lock()
 	s.ln = ln

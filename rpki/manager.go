@@ -128,6 +128,7 @@ type Manager struct {
 	slurms   []*fileSource
 	caches   []*RTRClient
 	registry *Registry
+	regTime  time.Time // when the registry was last set
 	subs     map[int]func(Change)
 	nextSub  int
 	ready    chan struct{}
@@ -236,8 +237,9 @@ func (m *Manager) setSources(cfg *conf.Config) bool {
 	m.files, c1 = keepFiles(m.files, cfg.RPKI.Files, "file")
 	m.slurms, c2 = keepFiles(m.slurms, cfg.RPKI.SLURM, "slurm")
 	changed := c1 || c2
-	if !slices.Equal(m.registry.Claims(), reg.Claims()) || (m.registry == nil) != (reg == nil) {
+	if !slices.Equal(m.registry.Claims(), reg.Claims()) || (m.registry == nil) != (reg == nil) || m.regTime.IsZero() {
 		changed = true
+		m.regTime = m.opts.Now()
 	}
 	m.registry = reg
 
@@ -350,7 +352,7 @@ func (m *Manager) AddCache(addr string, preference int) *RTRClient {
 // example after a configuration reload. It may be called at any time.
 func (m *Manager) SetRegistry(r *Registry) {
 	m.mu.Lock()
-	m.registry = r
+	m.registry, m.regTime = r, m.opts.Now()
 	m.mu.Unlock()
 	m.poke()
 }

@@ -46,6 +46,9 @@ func printCheck(w io.Writer, res *api.CheckResult) {
 	for _, l := range strings.Split(res.Changes, "\n") {
 		fmt.Fprintln(w, "  "+l)
 	}
+	for _, n := range res.RPKINotes {
+		fmt.Fprintf(w, "  RPKI: %s\n", n)
+	}
 	t := res.Totals
 	fmt.Fprintf(w, "\n%d routes held now, checked with the new import policy: %d would be filtered, %d would be accepted, %d stay filtered for other reasons, %d would be withdrawn.\n",
 		res.Checked, t.WouldFilter, t.WouldAccept, t.ReasonsChanged, t.WouldWithdraw)

@@ -32,6 +32,7 @@ func labBenchCommand() *cli.Command {
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the generated tables and VRPs"},
 			&cli.BoolFlag{Name: "role", Usage: "members announce the BGP role RS-Client, route servers RS (gobgpd has no roles)"},
 			&cli.BoolFlag{Name: "history", Usage: "run fedrs with its audit history (SQLite) on"},
+			&cli.BoolFlag{Name: "history-durable", Usage: "run fedrs with its audit history on and [history] durable = true (no export before its event is committed)"},
 			&cli.Float64Flag{Name: "churn", Usage: "after convergence, withdraw and re-announce `N` random prefixes per second and measure update latency"},
 			&cli.DurationFlag{Name: "churn-for", Value: 30 * time.Second, Usage: "how long to churn"},
 			labFedrsFlag,
@@ -72,7 +73,7 @@ func labBench(c *cli.Context) error {
 	}
 	o := bench.Options{
 		Sizes: sizes, Contenders: contenders, Timeout: c.Duration("timeout"), OutDir: out,
-		FedrsBinary: fedrs, Seed: c.Uint64("seed"), Role: c.Bool("role"), History: c.Bool("history"),
+		FedrsBinary: fedrs, Seed: c.Uint64("seed"), Role: c.Bool("role"), History: c.Bool("history") || c.Bool("history-durable"), HistoryDurable: c.Bool("history-durable"),
 		ChurnRate: c.Float64("churn"), ChurnFor: c.Duration("churn-for"), Name: c.String("name"),
 		Log: labLogger(c), Progress: c.App.ErrWriter,
 	}

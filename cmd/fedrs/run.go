@@ -100,22 +100,6 @@ func runCommand() *cli.Command {
 	}
 }
 
-// rpkiConfigured reports whether the config asks for any RPKI data.
-func rpkiConfigured(cfg *conf.Config) bool {
-	r := cfg.RPKI
-	return len(r.Caches) > 0 || len(r.Files) > 0 || len(r.SLURM) > 0 || r.Server != "" ||
-		(r.Registry != nil && *r.Registry && registryHasClaims(cfg))
-}
-
-func registryHasClaims(cfg *conf.Config) bool {
-	for _, m := range cfg.Members {
-		if len(m.Prefixes) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // onStopSignal, when set, is called when a stop signal arrives (the
 // hidden --cpuprofile flag ends its profile there).
 var onStopSignal func()
@@ -136,25 +120,26 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	}
 	defer claimed.release()
 
-	opts := routeserver.Options{Log: log}
-	var mgr *rpki.Manager
-	if rpkiConfigured(cfg) {
-		mgr = rpki.NewManagerFromConfig(cfg, rpki.Options{Logger: log}) // it adds component=rpki
-		opts.RPKI = routeserver.RPKIFrom(mgr)
+	// The RPKI manager always runs, so that a reload that configures RPKI
+	// data (or the registry) puts it in force; with none configured it
+	// holds nothing and routes are not validated. The route server
+	// re-validates on its changes and reconfigures it on reload.
+	mgr := rpki.NewManagerFromConfig(cfg, rpki.Options{Logger: log})
+	opts := routeserver.Options{Log: log, RPKI: mgr}
+	go func() {
+		if err := mgr.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("RPKI manager stopped", "err", err)
+		}
+	}()
+	<-mgr.Ready() // files read: routes are validated from the first UPDATE
+	if cfg.RPKI.Server != "" {
+		rtrSrv := rpki.NewRTRServer(mgr, rpki.ServerOptions{Logger: log})
 		go func() {
-			if err := mgr.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				log.Error("RPKI manager stopped", "err", err)
+			if err := rtrSrv.ListenAndServe(ctx, cfg.RPKI.Server); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error("RTR server stopped", "listen", cfg.RPKI.Server, "err", err)
+				cancel()
 			}
 		}()
-		if cfg.RPKI.Server != "" {
-			srv := rpki.NewRTRServer(mgr, rpki.ServerOptions{Logger: log})
-			go func() {
-				if err := srv.ListenAndServe(ctx, cfg.RPKI.Server); err != nil && !errors.Is(err, context.Canceled) {
-					log.Error("RTR server stopped", "listen", cfg.RPKI.Server, "err", err)
-					cancel()
-				}
-			}()
-		}
 	}
 	var streamer *bmp.Streamer
 	if len(cfg.BMP) > 0 {
@@ -198,9 +183,6 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 		bdone := make(chan struct{})
 		go func() { defer close(bdone); streamer.Run(bctx) }()
 		defer func() { bcancel(); <-bdone }()
-	}
-	if mgr != nil {
-		srv.FollowRPKI(ctx, mgr)
 	}
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)

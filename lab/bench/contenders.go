@@ -46,8 +46,9 @@ type Env struct {
 	RTR netip.AddrPort
 	// Role: the route server announces role RS and the members RS-Client.
 	Role bool
-	// History turns on fedrs's SQLite history.
-	History bool
+	// History turns on fedrs's SQLite history; HistoryDurable also sets
+	// [history] durable.
+	History, HistoryDurable bool
 	// FedrsBinary is the fedrs executable.
 	FedrsBinary string
 }
@@ -208,6 +209,9 @@ func FedrsConfig(e *Env) string {
 	}
 	b.WriteString("log_level = \"info\"\nhold_time = \"180s\"\n\n")
 	fmt.Fprintf(&b, "[rpki]\nfiles = [%q]\nregistry = false\n", filepath.Join(e.Dir, "vrps.json"))
+	if e.History && e.HistoryDurable {
+		b.WriteString("\n[history]\ndurable = true\n")
+	}
 	for i := range t.Members {
 		m := &t.Members[i]
 		fmt.Fprintf(&b, "\n[[member]]\nname = %q\nasn = %d\npassive = true\n", m.Name, m.ASN)

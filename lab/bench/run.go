@@ -43,8 +43,9 @@ type Options struct {
 	// Role makes the members announce the BGP role RS-Client and the
 	// route servers role RS (gobgpd cannot).
 	Role bool
-	// History turns on fedrs's audit history (SQLite).
-	History bool
+	// History turns on fedrs's audit history (SQLite); HistoryDurable
+	// also sets [history] durable.
+	History, HistoryDurable bool
 	// ChurnRate (operations per second) and ChurnFor: after convergence,
 	// withdraw and re-announce random prefixes and measure the latency.
 	ChurnRate float64
@@ -118,6 +119,7 @@ type Report struct {
 	Seed       uint64            `json:"seed"`
 	Role       bool              `json:"role"`
 	History    bool              `json:"fedrs_history"`
+	Durable    bool              `json:"fedrs_history_durable,omitempty"`
 	Timeout    string            `json:"timeout"`
 	Sizes      []Size            `json:"sizes"`
 	Contenders []string          `json:"contenders"`
@@ -204,7 +206,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return nil, err
 	}
-	rep := &Report{Date: time.Now().UTC(), Host: hostInfo(), Seed: o.Seed, Role: o.Role, History: o.History,
+	rep := &Report{Date: time.Now().UTC(), Host: hostInfo(), Seed: o.Seed, Role: o.Role, History: o.History, Durable: o.HistoryDurable,
 		Timeout: o.Timeout.String(), Sizes: o.Sizes, Contenders: o.Contenders, Versions: map[string]string{}}
 	sockDir := filepath.Join(o.SockRoot, o.Name)
 	defer os.RemoveAll(sockDir)
@@ -275,7 +277,7 @@ func runOne(ctx context.Context, o *Options, c *contender, t *Table, encs [][2]*
 		Routes: t.Routes(), VRPs: len(t.VRPs), Contender: c.name, What: c.what}
 	env := &Env{Table: t, Dir: filepath.Join(o.OutDir, "runs", size.String(), c.name), SockDir: sockDir,
 		Listen: [2]netip.Addr{RSAddr4, RSAddr6}, Port: bgpPort, RTR: netip.AddrPortFrom(RTRAddr4, rtrPort),
-		Role: o.Role, History: o.History, FedrsBinary: o.FedrsBinary}
+		Role: o.Role, History: o.History, HistoryDurable: o.HistoryDurable, FedrsBinary: o.FedrsBinary}
 	res.Dir = env.Dir
 	fail := func(status, format string, args ...any) Result {
 		res.Status, res.Reason = status, fmt.Sprintf(format, args...)

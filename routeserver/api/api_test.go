@@ -66,17 +66,10 @@ func startWith(t *testing.T, text string, specs []rstest.Member) *env {
 	go func() { defer close(done); a.Serve(ctx, sc) }()
 	t.Cleanup(func() { cancel(); <-done })
 	e := &env{fed: fed, cl: api.NewClient(sock), file: file, tcp: tcp}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	wait.EventuallyErr(t, 5*time.Second, "the control API to answer", func() error {
 		var st api.Status
-		if err := e.cl.Get(context.Background(), "/v1/status", nil, &st); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("API did not come up")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return e.cl.Get(context.Background(), "/v1/status", nil, &st)
+	})
 	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("control socket mode %v, want 0600 (%v)", fi.Mode().Perm(), err)
 	}

@@ -1,10 +1,12 @@
 package api_test
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -17,6 +19,8 @@ import (
 	"github.com/fedrs/fedrs/routeserver/api"
 	"github.com/fedrs/fedrs/routeserver/rstest"
 	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // startV4Only runs the route server with nhs-a (both families) and
@@ -455,5 +459,125 @@ func dialAndReadNotification(t *testing.T, local string, port int) member.Notifi
 			out.Communication = string(n.Data[1 : 1+int(n.Data[0])])
 		}
 		return out
+	}
+}
+
+// exportedMetric reads fedrs_exported_prefixes of a member per family.
+func exportedMetric(t *testing.T, e *env, name string) map[string]int {
+	t.Helper()
+	var body string
+	if err := e.cl.Get(context.Background(), "/metrics", nil, &body); err != nil {
+		t.Fatal(err)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, m := range fams["fedrs_exported_prefixes"].GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if labels["member"] == name {
+			out[labels["family"]] += int(m.GetGauge().GetValue())
+		}
+	}
+	return out
+}
+
+// heldByFamily counts a member router's routes from the route server.
+func heldByFamily(ctx context.Context, r *member.Router) (map[string]int, error) {
+	rs, err := r.Received(ctx)
+	out := map[string]int{"ipv4": 0, "ipv6": 0}
+	for _, x := range rs {
+		if x.Prefix.Addr().Is4() {
+			out["ipv4"]++
+		} else {
+			out["ipv6"]++
+		}
+	}
+	return out, err
+}
+
+// TestExportedPrefixesMetric: fedrs_exported_prefixes counts what each
+// member's router actually holds from the route server, per family, and
+// 0 for a member whose session is down.
+func TestExportedPrefixesMetric(t *testing.T) {
+	e := start(t)
+	ctx := rstest.Ctx(t)
+	a, c := e.fed.Members["nhs-a"], e.fed.Members["council-c"]
+	for _, p := range []string{"10.1.0.0/16", "10.2.0.0/16", "2001:db8:1::/48"} {
+		if err := a.Announce(ctx, member.Route{Prefix: pfx(p)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Announce(ctx, member.Route{Prefix: pfx("10.3.0.0/16"), NextHop: netip.MustParseAddr("127.0.0.99")}) // filtered
+	c.Announce(ctx, member.Route{Prefix: pfx("10.4.0.0/16")})
+	agree := func(what string, want map[string]map[string]int) {
+		t.Helper()
+		wait.EventuallyErr(t, 10*time.Second, what, func() error {
+			for name, r := range e.fed.Members {
+				held, err := heldByFamily(ctx, r)
+				if err != nil {
+					return err
+				}
+				if w, ok := want[name]; ok && (held["ipv4"] != w["ipv4"] || held["ipv6"] != w["ipv6"]) {
+					return fmt.Errorf("%s's router holds %v, want %v", name, held, w)
+				}
+				if st, _ := r.State(ctx); st != "ESTABLISHED" {
+					held = map[string]int{"ipv4": 0, "ipv6": 0} // a router keeps nothing from a session that is down
+				}
+				if m := exportedMetric(t, e, name); m["ipv4"] != held["ipv4"] || m["ipv6"] != held["ipv6"] {
+					return fmt.Errorf("fedrs_exported_prefixes of %s is %v, its router holds %v", name, m, held)
+				}
+			}
+			return nil
+		})
+	}
+	agree("the metric to agree with the members' routers", map[string]map[string]int{
+		"nhs-a":     {"ipv4": 1},
+		"nhs-b":     {"ipv4": 3, "ipv6": 1},
+		"council-c": {"ipv4": 2, "ipv6": 1},
+	})
+	if err := e.cl.Post(ctx, "/v1/members/council-c/shutdown", nil, map[string]string{"message": "metrics"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, c, false)
+	agree("the metric to agree once council-c is down", map[string]map[string]int{
+		"nhs-a":     {},
+		"nhs-b":     {"ipv4": 2, "ipv6": 1},
+		"council-c": {},
+	})
+	if m := exportedMetric(t, e, "council-c"); m["ipv4"] != 0 || m["ipv6"] != 0 {
+		t.Errorf("fedrs_exported_prefixes of council-c, whose session is down: %v", m)
+	}
+}
+
+// TestMaintenanceReadOnlyTCP: the read-only listener shows maintenance
+// status but cannot start or stop it.
+func TestMaintenanceReadOnlyTCP(t *testing.T) {
+	e := start(t)
+	do := func(method, path string) int {
+		req, _ := http.NewRequest(method, "http://"+e.tcp+path, strings.NewReader(`{"wait": "1h"}`))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := do("GET", "/v1/maintenance"); st != 200 {
+		t.Errorf("GET /v1/maintenance on the read-only listener: %d, want 200", st)
+	}
+	for _, p := range []string{"/v1/maintenance", "/v1/maintenance/start", "/v1/maintenance/stop"} {
+		if st := do("POST", p); st != 403 {
+			t.Errorf("POST %s on the read-only listener: %d, want 403", p, st)
+		}
+	}
+	if st := maintenanceStatus(t, e); st.Phase != "off" {
+		t.Errorf("maintenance %+v after refused requests", st)
 	}
 }

@@ -197,6 +197,7 @@ func (a *API) Handler(write bool) http.Handler {
 	mux.HandleFunc("GET /v1/route", a.route)
 	mux.HandleFunc("GET /v1/explain", a.explain)
 	mux.HandleFunc("GET /v1/mrt", a.mrtDump)
+	mux.HandleFunc("GET /v1/rpki", a.rpki)
 	mux.HandleFunc("GET /v1/maintenance", a.maintenanceStatus)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
 	if write {
@@ -266,7 +267,7 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 			st.Filtered += s.Received[f] - s.Accepted[f]
 		}
 	}
-	if m := a.opts.RPKI; m != nil {
+	if m := a.opts.RPKI; m != nil && rpki.Configured(cfg) {
 		rs := m.Status()
 		st.RPKI = &RPKIStatus{Serial: rs.Serial, Updated: rs.Updated, VRPs: rs.VRPsV4 + rs.VRPsV6, ASPAs: rs.ASPAs, Sources: len(rs.Sources)}
 	}
@@ -652,7 +653,8 @@ func (a *API) check(w http.ResponseWriter, r *http.Request) {
 	out := CheckResult{
 		Config: cfg.File, ConfigHash: cfg.Hash, RunningConfig: running.File, RunningHash: running.Hash,
 		Changes: res.Changes.String(), Deferred: res.Deferred, Checked: res.Checked, Limit: req.Limit,
-		Totals: CheckTotals{WouldFilter: res.NumFilter, WouldAccept: res.NumAccept, ReasonsChanged: res.NumReasons, WouldWithdraw: res.NumWithdraw},
+		Totals:    CheckTotals{WouldFilter: res.NumFilter, WouldAccept: res.NumAccept, ReasonsChanged: res.NumReasons, WouldWithdraw: res.NumWithdraw},
+		RPKINotes: res.RPKINotes,
 	}
 	conv := func(cs []routeserver.VerdictChange) []CheckRoute {
 		l := make([]CheckRoute, 0, len(cs))

@@ -260,6 +260,10 @@ type CheckResult struct {
 	WouldWithdraw  []CheckRoute `json:"would_withdraw"`
 	Totals         CheckTotals  `json:"totals"`
 	Limit          int          `json:"limit"`
+	// RPKINotes say what of the new configuration's RPKI data the dry run
+	// could not predict (an RTR cache not connected yet, a file that does
+	// not load).
+	RPKINotes []string `json:"rpki_notes,omitempty"`
 }
 
 // CheckTotals count every route of each kind, listed or not.

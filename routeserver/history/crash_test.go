@@ -29,6 +29,10 @@ import (
 // kills it with SIGKILL.
 const childDBEnv = "FEDRS_HISTORY_CHILD_DB"
 
+// childDefaultsEnv, when set, makes the child's recorder use the options
+// fedrs run would (from the configuration) instead of the quick ones.
+const childDefaultsEnv = "FEDRS_HISTORY_CHILD_DEFAULTS"
+
 func TestMain(m *testing.M) {
 	if path := os.Getenv(childDBEnv); path != "" {
 		os.Exit(runChild(path, os.Getenv("FEDRS_HISTORY_CHILD_CONF")))
@@ -44,7 +48,12 @@ func runChild(path, confText string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	rec, err := history.Open(path, history.Options{Exports: true, CommitDelay: 5 * time.Millisecond, Heartbeat: 100 * time.Millisecond, Log: testLog})
+	opts := history.Options{Exports: true, CommitDelay: 5 * time.Millisecond, Heartbeat: 100 * time.Millisecond, Log: testLog}
+	if os.Getenv(childDefaultsEnv) != "" {
+		opts = history.OptionsFromConfig(cfg) // as fedrs run: the defaults of [history]
+		opts.Log = testLog
+	}
+	rec, err := history.Open(path, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -82,39 +91,8 @@ func TestKill9Recovery(t *testing.T) {
 		{Name: "nhs-a", ASN: 4200000001, Addr: "127.0.0.51"},
 		{Name: "council-b", ASN: 4200000002, Addr: "127.0.0.52"},
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childDBEnv+"="+path, "FEDRS_HISTORY_CHILD_CONF="+configText(specs))
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	killed := false
-	t.Cleanup(func() {
-		if !killed {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	port := make(chan int, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			var p int
-			if _, err := fmt.Sscanf(sc.Text(), "listening %d", &p); err == nil {
-				port <- p
-			}
-		}
-	}()
-	var rsPort int
-	select {
-	case rsPort = <-port:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the child route server did not start")
-	}
+	child := startChild(t, path, configText(specs))
+	rsPort := child.port
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -181,15 +159,7 @@ func TestKill9Recovery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	killed = true
-	werr := cmd.Wait()
-	var ee *exec.ExitError
-	if !errors.As(werr, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-		t.Fatalf("child ended with %v, want killed by SIGKILL", werr)
-	}
+	child.kill()
 	stopChurn()
 	wg.Wait()
 
@@ -274,6 +244,71 @@ func TestKill9Recovery(t *testing.T) {
 	if !containsNotice(ns, "without a clean shutdown") {
 		t.Errorf("no crash notice in %+v", ns)
 	}
+}
+
+// child is a route server with history in a child process (runChild).
+type child struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	port   int
+	killed bool
+}
+
+// startChild starts a child route server writing the history at path
+// with configuration confText; env adds to its environment. It returns
+// once the child listens.
+func startChild(t *testing.T, path, confText string, env ...string) *child {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(append(os.Environ(), childDBEnv+"="+path, "FEDRS_HISTORY_CHILD_CONF="+confText), env...)
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &child{t: t, cmd: cmd}
+	t.Cleanup(func() {
+		if !c.killed {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	port := make(chan int, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var p int
+			if _, err := fmt.Sscanf(sc.Text(), "listening %d", &p); err == nil {
+				port <- p
+			}
+		}
+	}()
+	select {
+	case c.port = <-port:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the child route server did not start")
+	}
+	return c
+}
+
+// kill kills the child with SIGKILL and waits for it; it returns when
+// the signal was sent.
+func (c *child) kill() time.Time {
+	c.t.Helper()
+	at := time.Now()
+	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		c.t.Fatal(err)
+	}
+	c.killed = true
+	werr := c.cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(werr, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		c.t.Fatalf("child ended with %v, want killed by SIGKILL", werr)
+	}
+	return at
 }
 
 func containsNotice(ns []history.Notice, text string) bool {

@@ -457,6 +457,13 @@ func (w *writer) persist(t taken, journal bool) (stop bool) {
 			(*f)()
 		}
 		w.publishJournal()
+		if w.r.opts.OnCommit != nil {
+			c := Commit{Seq: w.r.commits.Load(), Events: w.r.committed.Load(), At: time.UnixMicro(w.r.lastCommit.Load())}
+			if w.lastEvent != 0 {
+				c.LastEvent = time.UnixMicro(w.lastEvent)
+			}
+			w.r.opts.OnCommit(c)
+		}
 		for _, c := range syncs {
 			close(c)
 		}
@@ -571,13 +578,6 @@ scan:
 	}
 	w.pending = gap{}
 	w.r.committed.Add(n)
-	if w.r.opts.OnCommit != nil {
-		c := Commit{Seq: w.r.commits.Load(), Events: w.r.committed.Load(), At: time.UnixMicro(w.r.lastCommit.Load())}
-		if w.lastEvent != 0 {
-			c.LastEvent = time.UnixMicro(w.lastEvent)
-		}
-		w.r.opts.OnCommit(c)
-	}
 	return rest, done, stop
 }
 

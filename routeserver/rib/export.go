@@ -36,6 +36,7 @@ type outState struct {
 type fillScratch struct {
 	builders [maxBuilders]builder
 	wbuf     []byte
+	held     []uint32 // entries the durable gate holds back
 }
 
 const maxBuilders = 8
@@ -260,6 +261,11 @@ func (r *RIB) fillFamily(s *Source, o *outState, sc *fillScratch, f session.Fami
 		// others (one summary word covers 4096 entries). Whole words are
 		// taken, so the limit may be passed by up to 64 entries' worth.
 		words, sum := o.dirty[f], o.dsum[f]
+		g := r.gate
+		var done uint32
+		if g != nil {
+			done = uint32(g.c.Committed())
+		}
 	scan:
 		for si := 0; si < len(sum) && o.ndirty[f] > 0; si++ {
 			for sum[si] != 0 {
@@ -269,6 +275,10 @@ func (r *RIB) fillFamily(s *Source, o *outState, sc *fillScratch, f session.Fami
 					bit := bits.TrailingZeros64(words[wi])
 					words[wi] &= words[wi] - 1
 					o.ndirty[f]--
+					if g != nil && !g.ready(f, uint32(wi<<6|bit), done) {
+						sc.held = append(sc.held, uint32(wi<<6|bit))
+						continue
+					}
 					fl.entry(uint32(wi<<6 | bit))
 				}
 				if len(fl.buf)+fl.pending >= limit {
@@ -282,6 +292,10 @@ func (r *RIB) fillFamily(s *Source, o *outState, sc *fillScratch, f session.Fami
 		fl.flushWithdraw()
 		sc.wbuf = fl.wd
 		buf = fl.buf
+		if len(sc.held) > 0 {
+			g.hold(s, o, f, sc.held)
+			sc.held = sc.held[:0]
+		}
 	}
 	if o.ndirty[f] == 0 && o.eorDue[f] {
 		o.eorDue[f] = false

@@ -63,7 +63,7 @@ func (r *RIB) Reevaluate(match func(session.Family, netip.Prefix) bool, eval Eva
 			}
 			e.best = r.selectBest(e.head, -1)
 			if r.obs != nil {
-				r.emitExposure(f, idx)
+				r.observed(f, idx)
 			}
 			// Resend where a target's best changed; a route whose verdict
 			// changed but stays best keeps its attributes on the wire.
@@ -142,7 +142,7 @@ func (r *RIB) reevaluateAll(eval Evaluator, cause string) int {
 			}
 			e.best = r.selectBest(e.head, -1)
 			if r.obs != nil {
-				r.emitExposure(f, idx)
+				r.observed(f, idx)
 			}
 			for _, s := range r.targets {
 				if s.sendFam[f] {

@@ -19,6 +19,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fedrs/fedrs/policy"
@@ -141,6 +142,12 @@ type RIB struct {
 	empty   [session.NumFamilies][]uint32
 
 	scratchPool sync.Pool // *fillScratch
+
+	// gate holds exports until the history committed their events
+	// ([history] durable; durable.go); nil when off. gateNow is the same
+	// for HistoryCommitted, which runs without the lock.
+	gate    *gate
+	gateNow atomic.Pointer[gate]
 
 	members int // number of members, for exposure sets
 	// allowed caches allowedSet per (profile, member); cleared when the
@@ -425,7 +432,7 @@ func (r *RIB) announce(src *Source, f session.Family, p netip.Prefix, pathID uin
 	r.markChanged(f, idx, e, ci)
 	if r.obs != nil {
 		r.emitRoute(RouteEvent{Source: src, Family: f, Prefix: p, PathID: pathID, Attrs: a, Verdict: v, Cause: cause})
-		r.emitExposure(f, idx)
+		r.observed(f, idx)
 	}
 }
 
@@ -496,7 +503,7 @@ func (r *RIB) removeCand(src *Source, f session.Family, idx uint32, match func(*
 	e.best = r.selectBest(e.head, -1)
 	r.markChanged(f, idx, e, 0)
 	if r.obs != nil {
-		r.emitExposure(f, idx)
+		r.observed(f, idx)
 	}
 	if e.head == 0 {
 		if r.referenced(f, idx) {
