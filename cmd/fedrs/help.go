@@ -33,7 +33,7 @@ var examples = map[string]string{
 	"maintenance status":    "fedrs maintenance status\nfedrs maintenance status --json",
 	"maintenance stop":      "fedrs maintenance stop",
 	"rpki":                  "fedrs rpki status\nfedrs rpki lookup 10.40.0.0/16 4200002001",
-	"rpki status":           "fedrs rpki status\nfedrs rpki status --json",
+	"rpki status":           "fedrs rpki status\nfedrs rpki status --offline -c /etc/fedrs/fedrs.toml.new",
 	"rpki lookup":           "fedrs rpki lookup 10.40.0.0/16 4200002001",
 	"rpki aspa":             "fedrs rpki aspa 4200001003 64500 64501",
 	"registry":              "fedrs registry check\nfedrs registry export-slurm -o /var/lib/fedrs/registry.slurm.json",
