@@ -80,6 +80,7 @@ func decorate(app *cli.App) {
 			}
 			c.HideHelpCommand = true
 			c.OnUsageError = usageError
+			c.Flags = freshFlags(c.Flags)
 			c.CustomHelpTemplate = helpTemplate(p, c)
 			if len(c.Subcommands) > 0 && c.Action == nil {
 				c.Action = parentAction
@@ -91,6 +92,27 @@ func decorate(app *cli.App) {
 		}
 	}
 	walk("", app.Commands)
+}
+
+// freshFlags copies the flags that are shared between commands (package
+// variables such as configFlag): urfave/cli keeps state in a flag (the
+// value read from $FEDRS_CONFIG becomes its default for the next run), so
+// each app gets its own.
+func freshFlags(fs []cli.Flag) []cli.Flag {
+	out := make([]cli.Flag, len(fs))
+	for i, f := range fs {
+		switch x := f.(type) {
+		case *cli.StringFlag:
+			c := *x
+			out[i] = &c
+		case *cli.BoolFlag:
+			c := *x
+			out[i] = &c
+		default:
+			out[i] = f
+		}
+	}
+	return out
 }
 
 func indent(s string) string {
