@@ -47,9 +47,6 @@ func TestExampleLoads(t *testing.T) {
 	if g := c.Groups; len(g) != 2 || g[0].Name != "nhs" || g[0].ID != 1 || g[1].Name != "council" || g[1].ID != 2 {
 		t.Errorf("groups = %+v", g)
 	}
-	if o := c.RegistryOverlaps(); len(o) != 0 {
-		t.Errorf("example has registry overlaps: %v", o)
-	}
 	// The shared prefix, the transit relationship, the MD5 password.
 	shared := 0
 	for _, m := range c.Members {
@@ -450,8 +447,10 @@ func TestValidateCodeBuilt(t *testing.T) {
 	}
 }
 
-func TestRegistryOverlaps(t *testing.T) {
-	c, err := Parse(doc(`
+// TestRegistryDuplicates: a member listing a prefix twice is refused.
+// (Overlaps between members are the rpki package's: rpki.Registry.Overlaps.)
+func TestRegistryDuplicates(t *testing.T) {
+	_, err := Parse(doc(`
 [server]
 asn = 4200065000
 router_id = "192.0.2.1"
@@ -476,45 +475,5 @@ prefixes = ["10.40.200.128/25", "10.0.0.0/8 shared", "10.0.0.0/8 shared"]
 `), "fedrs.toml")
 	if err == nil || !strings.Contains(err.Error(), "10.0.0.0/8 is listed twice") {
 		t.Fatalf("duplicate within a member: %v", err)
-	}
-	c, err = Parse(doc(`
-[server]
-asn = 4200065000
-router_id = "192.0.2.1"
-
-[[member]]
-name = "council-east"
-asn = 4200002001
-neighbors = ["192.0.2.21"]
-prefixes = ["10.40.0.0/16 le 24", "2001:db8:400::/40", "10.99.10.0/24 shared"]
-
-[[member]]
-name = "nhs-coastal"
-asn = 4200001002
-neighbors = ["192.0.2.13"]
-prefixes = ["10.40.200.0/24", "10.20.0.0/14", "2001:db8:4ff::/48", "10.99.10.0/24 shared"]
-
-[[member]]
-name = "nhs-riverside"
-asn = 4200001003
-neighbors = ["192.0.2.14"]
-prefixes = ["10.40.200.128/25", "10.21.0.0/16"]
-`), "fedrs.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, o := range c.RegistryOverlaps() {
-		got = append(got, o.String())
-	}
-	want := []string{
-		"10.20.0.0/14 (nhs-coastal) covers 10.21.0.0/16 (nhs-riverside)",
-		"10.40.0.0/16 (council-east) covers 10.40.200.0/24 (nhs-coastal)",
-		"10.40.0.0/16 (council-east) covers 10.40.200.128/25 (nhs-riverside)",
-		"10.40.200.0/24 (nhs-coastal) covers 10.40.200.128/25 (nhs-riverside)",
-		"2001:db8:400::/40 (council-east) covers 2001:db8:4ff::/48 (nhs-coastal)",
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("overlaps:\n got %q\nwant %q", got, want)
 	}
 }

@@ -60,7 +60,8 @@ type MemberChange struct {
 type Changes struct {
 	// Restart lists server-level changes that take effect only when fedrs
 	// restarts: server asn, router_id, listen, the control API settings,
-	// the history database path, history queue.
+	// the history database path, history queue, the RTR server's address
+	// (rpki.server).
 	Restart []FieldChange
 	// Live lists server-level changes applied in place: log_level,
 	// connect_retry, hold_time (members whose hold time changes are also
@@ -78,7 +79,8 @@ type Changes struct {
 	// Policy: the resolved global [policy] changed.
 	Policy       bool
 	PolicyFields []FieldChange
-	// RPKI: the [rpki] table changed.
+	// RPKI: the [rpki] table's sources changed (caches, files, slurm,
+	// registry): a reload applies them.
 	RPKI       bool
 	RPKIFields []FieldChange
 	// Registry: the federation ownership registry (the members' prefixes)
@@ -163,6 +165,7 @@ func (c Changes) String() string {
 var (
 	serverRestartKeys = []string{"asn", "router_id", "listen", "control", "control_tcp", "control_token", "control_token_file", "control_tls_cert", "control_tls_key", "history"}
 	historyRestart    = []string{"queue"}
+	rpkiRestart       = []string{"rpki.server"} // the RTR server's listener
 	memberResetKeys   = []string{"asn", "port", "local_address_v4", "local_address_v6", "md5_password", "passive", "gtsm", "gtsm_hops", "role_strict", "hold_time", "families", "add_path", "graceful_restart"}
 	memberPolicyKeys  = []string{"asn", "groups", "prefixes", "prefix_list_file", "prefix_list", "origin_asns", "transit_for", "next_hops", "blackhole_receive", "max_prefixes"}
 	secretKeys        = []string{"control_token", "md5_password"}
@@ -200,7 +203,13 @@ func Diff(old, new *Config) Changes {
 
 	ch.Restart = append(ch.Restart, diffMonitoring(old, new)...)
 
-	ch.RPKIFields = diffStruct("rpki.", reflect.ValueOf(old.RPKI), reflect.ValueOf(new.RPKI))
+	for _, f := range diffStruct("rpki.", reflect.ValueOf(old.RPKI), reflect.ValueOf(new.RPKI)) {
+		if slices.Contains(rpkiRestart, f.Field) {
+			ch.Restart = append(ch.Restart, f)
+		} else {
+			ch.RPKIFields = append(ch.RPKIFields, f)
+		}
+	}
 	ch.RPKI = len(ch.RPKIFields) > 0
 	ch.PolicyFields = diffStruct("", reflect.ValueOf(old.Policy), reflect.ValueOf(new.Policy))
 	ch.Policy = len(ch.PolicyFields) > 0

@@ -191,10 +191,19 @@ func TestDiff(t *testing.T) {
 			},
 		},
 		{
-			name: "rpki",
+			name: "rpki server: at the next restart",
 			old:  "# server = \"[2001:db8:ffff::1]:3323\"", new: "server = \"[2001:db8:ffff::1]:3323\"",
 			check: func(t *testing.T, ch Changes) {
-				if !ch.RPKI || ch.String() != "rpki:\n  rpki.server: \"\" → [2001:db8:ffff::1]:3323" {
+				if ch.RPKI || !ch.NeedsRestart() || ch.String() != "needs a restart:\n  rpki.server: \"\" → [2001:db8:ffff::1]:3323" {
+					t.Errorf("%s", ch)
+				}
+			},
+		},
+		{
+			name: "rpki registry: applied",
+			old:  "registry = true   #", new: "registry = false  #",
+			check: func(t *testing.T, ch Changes) {
+				if !ch.RPKI || ch.NeedsRestart() || !ch.PolicyRerun() || ch.String() != "rpki:\n  rpki.registry: true → false" {
 					t.Errorf("%s", ch)
 				}
 			},

@@ -65,6 +65,9 @@ func birdSessionCommon(b *strings.Builder, n *node, p peer) {
 	if p.MD5 != "" {
 		fmt.Fprintf(b, "\tpassword \"%s\";\n", p.MD5)
 	}
+	if p.GTSM {
+		b.WriteString("\tttl security yes;\n")
+	}
 }
 
 func birdMember(b *strings.Builder, n *node) {
@@ -108,8 +111,28 @@ func birdMember(b *strings.Builder, n *node) {
 				b.WriteString("\trequire roles;\n")
 			}
 		}
-		fmt.Fprintf(b, "\t%s {\n\t\timport all;\n\t\texport where proto = \"own_%s\";\n\t};\n}\n\n", p.Family, p.Family[2:])
+		fmt.Fprintf(b, "\t%s {\n\t\timport all;\n", p.Family)
+		birdExport(b, p.Family, n.announce(p.Family))
+		b.WriteString("\t};\n}\n\n")
 	}
+}
+
+// birdExport writes a member session's export: its own static routes.
+// BIRD sends MED to an eBGP neighbour only when the export filter set it
+// (an attribute of the static route itself is dropped), so announcements
+// with a MED get it there.
+func birdExport(b *strings.Builder, family string, ann []Prefix) {
+	var meds []string
+	for _, p := range ann {
+		if p.MED != nil {
+			meds = append(meds, fmt.Sprintf("\t\t\tif net = %s then bgp_med = %d;\n", p.Prefix, *p.MED))
+		}
+	}
+	if len(meds) == 0 {
+		fmt.Fprintf(b, "\t\texport where proto = \"own_%s\";\n", family[2:])
+		return
+	}
+	fmt.Fprintf(b, "\t\texport filter {\n\t\t\tif proto != \"own_%s\" then reject;\n%s\t\t\taccept;\n\t\t};\n", family[2:], strings.Join(meds, ""))
 }
 
 func birdRole(r string) string {
@@ -247,6 +270,11 @@ func parseBirdRoutes(out string) []birdRoute {
 				if c, err := ParseLargeCommunity(strings.Join(t, ":")); err == nil {
 					cur.LargeCommunities = append(cur.LargeCommunities, c)
 				}
+			}
+		case "BGP.med":
+			if v, err := strconv.ParseUint(strings.TrimSpace(val), 10, 32); err == nil {
+				med := uint32(v)
+				cur.MED = &med
 			}
 		case "BGP.otc":
 			v, _ := strconv.ParseUint(strings.TrimSpace(val), 10, 32)

@@ -38,6 +38,9 @@ type Route struct {
 	LargeCommunities []LargeCommunity `json:"large_communities,omitempty"`
 	// OTC is the Only-To-Customer attribute (RFC 9234), 0 when absent.
 	OTC uint32 `json:"otc,omitempty"`
+	// MED is the MULTI_EXIT_DISC attribute, nil when absent (OpenBGPD's
+	// bgpctl cannot tell absent from 0: it reports 0).
+	MED *uint32 `json:"med,omitempty"`
 	// From is the neighbour address the route was received from.
 	From netip.Addr `json:"from"`
 	// Verdict is the route server's decision on a route it received
@@ -90,6 +93,7 @@ type peer struct {
 	Remote    netip.Addr
 	RemoteASN uint32
 	MD5       string
+	GTSM      bool    // RFC 5082 on this session
 	Member    *Member // the member end of the session
 }
 
@@ -170,7 +174,7 @@ func buildNodes(t *Topology, dir string, opts *Options) []*node {
 			}
 			n.Peers = append(n.Peers, peer{
 				ID: "rs" + suffix, Node: rsNode, Family: f, Local: mine, Remote: theirs,
-				RemoteASN: t.RouteServer.ASN, MD5: m.MD5Password, Member: m,
+				RemoteASN: t.RouteServer.ASN, MD5: m.MD5Password, GTSM: m.GTSM, Member: m,
 			})
 			rsMD5 := m.MD5Password
 			if m.RSMD5Password != "" {
@@ -178,7 +182,7 @@ func buildNodes(t *Topology, dir string, opts *Options) []*node {
 			}
 			rs.Peers = append(rs.Peers, peer{
 				ID: "m_" + ident(m.Name) + suffix, Node: m.Name, Family: f, Local: theirs, Remote: mine,
-				RemoteASN: m.ASN, MD5: rsMD5, Member: m,
+				RemoteASN: m.ASN, MD5: rsMD5, GTSM: m.GTSM, Member: m,
 			})
 		}
 		nodes = append(nodes, n)

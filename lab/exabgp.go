@@ -72,6 +72,9 @@ func (exabgpDaemon) configure(n *node) error {
 			b.WriteString("\tstatic {\n")
 			for _, a := range ann {
 				fmt.Fprintf(&b, "\t\troute %s next-hop self as-path [ %s ]", a.Prefix, joinASNs(a.WireASPath(n.ASN), " "))
+				if a.MED != nil {
+					fmt.Fprintf(&b, " med %d", *a.MED)
+				}
 				if len(a.Communities) > 0 {
 					var cs []string
 					for _, c := range a.Communities {
@@ -205,6 +208,12 @@ func exaAttributes(attrs map[string]json.RawMessage) Route {
 	var r Route
 	if v, ok := attrs["as-path"]; ok {
 		r.ASPath = parseASNs(string(v))
+	}
+	if v, ok := attrs["med"]; ok {
+		var med uint32
+		if json.Unmarshal(v, &med) == nil {
+			r.MED = &med
+		}
 	}
 	if v, ok := attrs["community"]; ok {
 		var cs [][]uint16

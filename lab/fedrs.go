@@ -116,6 +116,10 @@ type FedrsRoute struct {
 	TaggedReasons    []FedrsReason `json:"tagged_reasons"`
 	RPKI             string        `json:"rpki"`
 	OTC              uint32        `json:"otc,omitempty"`
+	MED              *uint32       `json:"med,omitempty"`
+	// ExportedTo is "lg route"'s list of the members the route is
+	// exported to.
+	ExportedTo []string `json:"exported_to,omitempty"`
 }
 
 // HasReason reports whether the route was filtered with the reason named
@@ -141,7 +145,7 @@ func (r FedrsRoute) ReasonNames() []string {
 // Route converts the route to the lab's common form; Verdict says
 // whether fedrs accepted it and why not.
 func (r FedrsRoute) Route() Route {
-	out := Route{ASPath: r.ASPath, OTC: r.OTC}
+	out := Route{ASPath: r.ASPath, OTC: r.OTC, MED: r.MED}
 	out.Prefix, _ = netip.ParsePrefix(r.Prefix)
 	out.NextHop, _ = netip.ParseAddr(r.NextHop)
 	out.From = parseAddrMaybePort(r.Neighbor)
@@ -340,6 +344,9 @@ func FedrsConfig(t *Topology, dir string) ([]byte, error) {
 		}
 		if m.BlackholeReceive {
 			b.WriteString("blackhole_receive = true\n")
+		}
+		if m.GTSM {
+			b.WriteString("gtsm = true\n")
 		}
 		md5 := m.MD5Password
 		if m.RSMD5Password != "" {

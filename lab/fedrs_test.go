@@ -467,3 +467,44 @@ func TestFederationScenario(t *testing.T) {
 		t.Errorf("namespaces left after the scenario: %v", ns)
 	}
 }
+
+// TestGTSMWithOpenBGPD brings up fedrs with an OpenBGPD member and a BIRD
+// member, both with TCP-MD5 and GTSM (testdata/gtsm-openbgpd.toml), and
+// requires every session to be Established and each member to receive
+// the other's route. OpenBGPD 7.7 accepts no MD5-signed connection (its
+// listening socket has no key on Linux), so this session exists only if
+// the route server answers the member's connection with TTL 255 from the
+// first segment (RFC 5082 §3: all packets, the SYN-ACK too). On failure
+// it prints the members' kernel counters of dropped segments.
+func TestGTSMWithOpenBGPD(t *testing.T) {
+	interop.Require(t, true, "ip", "bird", "birdc", "bgpd", "bgpctl")
+	topo, err := ReadTopology("testdata/gtsm-openbgpd.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	bin := fedrsBinary(t)
+	root := runRoot(t)
+	ensureTeardown(t, topo.Name)
+	l, err := Up(ctx, topo, Options{RunRoot: root, FedrsBinary: bin, WaitTimeout: 30 * time.Second, Logger: testLog(t), KeepOnFailure: true})
+	if l != nil {
+		defer func() {
+			if !keepLabs() {
+				_ = l.Down(context.Background())
+			}
+		}()
+	}
+	if err != nil {
+		for _, m := range topo.Members {
+			out, _ := l.Exec(ctx, m.Name, "nstat", "-az", "TcpExtTCPMinTTLDrop", "TcpExtTCPMD5Unexpected", "TcpExtTCPMD5NotFound")
+			t.Logf("%s (%s): kernel counters in its namespace:\n%s", m.Name, m.Daemon, out)
+		}
+		t.Fatal(err)
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	if err := l.WaitConverged(wctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -135,6 +135,9 @@ func (frrDaemon) configure(n *node) error {
 		if path := p.WireASPath(n.ASN)[1:]; len(path) > 0 {
 			sets = append(sets, "set as-path prepend "+joinASNs(path, " "))
 		}
+		if p.MED != nil {
+			sets = append(sets, fmt.Sprintf("set metric %d", *p.MED))
+		}
 		line := "network " + p.Prefix.String()
 		if len(sets) > 0 {
 			name := fmt.Sprintf("ANNOUNCE_%d", i+1)
@@ -159,6 +162,9 @@ func (frrDaemon) configure(n *node) error {
 		fmt.Fprintf(&b, " no neighbor %s enforce-first-as\n", p.Remote)
 		if p.MD5 != "" {
 			fmt.Fprintf(&b, " neighbor %s password %s\n", p.Remote, p.MD5)
+		}
+		if p.GTSM {
+			fmt.Fprintf(&b, " neighbor %s ttl-security hops 1\n", p.Remote)
 		}
 		if r := n.Member.Role; r != RoleNone {
 			strict := ""
@@ -273,7 +279,7 @@ func (d frrDaemon) routes(ctx context.Context, n *node) ([]Route, error) {
 		var cmds []string
 		for pfx, paths := range table.Routes {
 			for _, p := range paths {
-				if _, err := netip.ParseAddr(p.PeerID); err == nil {
+				if a, err := netip.ParseAddr(p.PeerID); err == nil && !a.IsUnspecified() {
 					cmds = append(cmds, "show bgp "+f+" unicast "+pfx+" json")
 					break
 				}
@@ -290,7 +296,11 @@ func (d frrDaemon) routes(ctx context.Context, n *node) ([]Route, error) {
 			if err != nil {
 				return nil, err
 			}
-			res = append(res, r...)
+			for _, x := range r {
+				if _, ok := n.peerByAddr(x.From); ok {
+					res = append(res, x)
+				}
+			}
 		}
 	}
 	return res, nil
@@ -304,7 +314,9 @@ type frrPrefix struct {
 				List []uint32 `json:"list"`
 			} `json:"segments"`
 		} `json:"aspath"`
-		OTC       uint32 `json:"otc"`
+		OTC uint32 `json:"otc"`
+		// MED: FRR prints "metric" only when the attribute is present.
+		MED       *uint32 `json:"metric"`
 		Community struct {
 			List []string `json:"list"`
 		} `json:"community"`
@@ -338,10 +350,10 @@ func parseFRRPrefixes(out []byte) ([]Route, error) {
 		}
 		for _, path := range p.Paths {
 			from, err := netip.ParseAddr(path.Peer.PeerID)
-			if err != nil {
-				continue // locally originated
+			if err != nil || from.IsUnspecified() {
+				continue // locally originated (peer 0.0.0.0)
 			}
-			r := Route{Prefix: pfx, From: from, OTC: path.OTC}
+			r := Route{Prefix: pfx, From: from, OTC: path.OTC, MED: path.MED}
 			for _, s := range path.ASPath.Segments {
 				r.ASPath = append(r.ASPath, s.List...)
 			}

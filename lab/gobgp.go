@@ -51,6 +51,9 @@ func (gobgpDaemon) configure(n *node) error {
 		}
 		fmt.Fprintf(&b, "  [neighbors.transport.config]\n    local-address = %q\n", p.Local.String())
 		b.WriteString("  [neighbors.timers.config]\n    connect-retry = 5\n")
+		if p.GTSM {
+			b.WriteString("  [neighbors.ttl-security.config]\n    enabled = true\n    ttl-min = 255\n")
+		}
 		if n.IsRS {
 			b.WriteString("  [neighbors.route-server.config]\n    route-server-client = true\n")
 		}
@@ -91,6 +94,9 @@ func gobgpAnnouncements(n *node) [][]string {
 		args := []string{"global", "rib", "add", "-a", p.Family(), p.Prefix.String(), "origin", "igp"}
 		if path := p.WireASPath(n.ASN)[1:]; len(path) > 0 {
 			args = append(args, "aspath", joinASNs(path, ","))
+		}
+		if p.MED != nil {
+			args = append(args, "med", fmt.Sprint(*p.MED))
 		}
 		if len(p.Communities) > 0 {
 			var cs []string
@@ -207,6 +213,7 @@ func gobgpAttr(raw json.RawMessage, r *Route) error {
 		ASPaths     []struct{ ASNs []uint32 } `json:"as_paths"`
 		Nexthop     string                    `json:"nexthop"`
 		Communities []uint32                  `json:"communities"`
+		Metric      uint32                    `json:"metric"`
 		Value       json.RawMessage           `json:"value"`
 	}
 	if err := json.Unmarshal(raw, &a); err != nil {
@@ -221,6 +228,9 @@ func gobgpAttr(raw json.RawMessage, r *Route) error {
 		if nh, err := netip.ParseAddr(a.Nexthop); err == nil {
 			r.NextHop = nh
 		}
+	case 4: // MULTI_EXIT_DISC
+		med := a.Metric
+		r.MED = &med
 	case 8: // COMMUNITIES
 		for _, c := range a.Communities {
 			r.Communities = append(r.Communities, CommunityFromUint32(c))

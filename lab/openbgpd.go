@@ -20,7 +20,8 @@ import (
 // role is "announce policy rs-client [enforce]". Announcements are
 // "network P set { ... }" with community, large-community and
 // prepend-self; OpenBGPD cannot originate an arbitrary AS path. All
-// updates are filtered by default: "allow from any" / "allow to any".
+// updates are filtered by default: "allow from ADDR" / "allow to ADDR"
+// for each route-server session ("any" on the route server).
 //
 // Route server: "transparent-as yes" (no AS prepend; NEXT_HOP is kept on
 // a shared LAN), "rde evaluate all" (if the best path is filtered for a
@@ -55,6 +56,9 @@ func (openbgpdDaemon) configure(n *node) error {
 			for _, c := range p.LargeCommunities {
 				sets = append(sets, "large-community "+c.String())
 			}
+			if p.MED != nil {
+				sets = append(sets, fmt.Sprintf("med %d", *p.MED))
+			}
 			if p.Prepend > 0 {
 				sets = append(sets, fmt.Sprintf("prepend-self %d", p.Prepend))
 			}
@@ -70,6 +74,9 @@ func (openbgpdDaemon) configure(n *node) error {
 		if p.MD5 != "" {
 			fmt.Fprintf(&b, "\ttcp md5sig password %s\n", p.MD5)
 		}
+		if p.GTSM {
+			b.WriteString("\tttl-security yes\n")
+		}
 		if n.IsRS {
 			b.WriteString("\tannounce policy rs\n")
 		} else {
@@ -84,7 +91,14 @@ func (openbgpdDaemon) configure(n *node) error {
 		}
 		b.WriteString("}\n")
 	}
-	b.WriteString("\nallow from any\nallow to any\n")
+	if n.IsRS {
+		b.WriteString("\nallow from any\nallow to any\n")
+	} else {
+		b.WriteString("\n")
+		for _, p := range n.Peers {
+			fmt.Fprintf(&b, "allow from %s\nallow to %s\n", p.Remote, p.Remote)
+		}
+	}
 	return n.writeFile("bgpd.conf", []byte(b.String()), 0o644)
 }
 
@@ -136,7 +150,10 @@ func parseBgpctlRIB(out []byte) ([]Route, error) {
 			ASPath      string `json:"aspath"`
 			ExitNexthop string `json:"exit_nexthop"`
 			Source      string `json:"source"`
-			Neighbor    struct {
+			// Metric is the MED; bgpctl prints it whether the attribute
+			// is present or not (0 then).
+			Metric   *uint32 `json:"metric"`
+			Neighbor struct {
 				RemoteAddr string `json:"remote_addr"`
 			} `json:"neighbor"`
 			Communities      []string `json:"communities"`
@@ -160,7 +177,7 @@ func parseBgpctlRIB(out []byte) ([]Route, error) {
 		if err != nil {
 			continue
 		}
-		r := Route{Prefix: pfx, From: from, ASPath: parseASNs(e.ASPath)}
+		r := Route{Prefix: pfx, From: from, ASPath: parseASNs(e.ASPath), MED: e.Metric}
 		r.NextHop, _ = netip.ParseAddr(e.ExitNexthop)
 		for _, c := range e.Communities {
 			if x, err := ParseCommunity(c); err == nil {

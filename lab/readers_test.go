@@ -261,3 +261,69 @@ func TestCommunities(t *testing.T) {
 		}
 	}
 }
+
+// TestParseMED reads the MULTI_EXIT_DISC of received routes: present
+// (here 0, as the announcer of 10.2.0.0/24 sent it) or absent, for each
+// daemon whose capture has both; bgpctl prints a MED for every route.
+func TestParseMED(t *testing.T) {
+	med := func(what string, routes []Route, prefix string, want *uint32) {
+		t.Helper()
+		r := findRoute(t, routes, prefix)
+		switch {
+		case r.MED == nil && want == nil:
+		case r.MED == nil || want == nil || *r.MED != *want:
+			t.Errorf("%s %s: MED %s, want %s", what, prefix, fmtMED(r.MED), fmtMED(want))
+		}
+	}
+	zero := uint32(0)
+	var bird []Route
+	for _, r := range parseBirdRoutes(string(readFile(t, "bird-member-show-route-all.txt"))) {
+		bird = append(bird, r.Route)
+	}
+	med("bird", bird, "10.2.0.0/24", &zero)
+	med("bird", bird, "10.1.0.0/24", nil)
+	gobgp, err := parseGoBGPRib(readFile(t, "gobgp-adj-in-ipv4.json"), netip.MustParseAddr("198.18.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	med("gobgp", gobgp, "10.2.0.0/24", &zero)
+	med("gobgp", gobgp, "10.1.0.0/24", nil)
+	// FRR's capture has no MED: the nexthops' IGP "metric" is not one.
+	frr, err := parseFRRPrefixes(readFile(t, "frr-prefixes.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	med("frr", frr, "10.1.0.0/24", nil)
+	bgpctl, err := parseBgpctlRIB(readFile(t, "bgpctl-rib-detail.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	med("bgpctl", bgpctl, "10.1.0.0/24", &zero)
+
+	// Captured in TestViewsAgree's lab when trust-a sent 10.101.0.0/16
+	// with MED 50 and council-x 172.16.201.0/24 with 5.
+	fifty, five := uint32(50), uint32(5)
+	bird = nil
+	for _, r := range parseBirdRoutes(string(readFile(t, "bird-member-show-route-all-med.txt"))) {
+		bird = append(bird, r.Route)
+	}
+	med("bird", bird, "10.101.0.0/16", &fifty)
+	med("bird", bird, "172.16.201.0/24", &five)
+	bgpctl, err = parseBgpctlRIB(readFile(t, "bgpctl-rib-detail-med.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	med("bgpctl", bgpctl, "10.101.0.0/16", &fifty)
+	med("bgpctl", bgpctl, "2001:db8:101::/48", &zero) // sent without MED: bgpctl says 0
+	// trust-b (FRR) originates 10.150.0.0/24 and receives trust-a's: the
+	// local path (peer 0.0.0.0, "metric" 0) is not a received route.
+	frr, err = parseFRRPrefixes(readFile(t, "frr-prefixes-med-local.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(routesFor(frr, netip.MustParsePrefix("10.150.0.0/24"))); n != 1 {
+		t.Errorf("frr: 10.150.0.0/24 read %d times, want once (the local path is not received)", n)
+	}
+	med("frr", frr, "10.150.0.0/24", nil)
+	med("frr", frr, "10.101.0.0/16", &fifty)
+}

@@ -126,6 +126,10 @@ type Member struct {
 	// this member instead of MD5Password: a different value tests a
 	// mismatch (the sessions must not come up).
 	RSMD5Password string `toml:"rs_md5_password" json:"rs_md5_password,omitempty"`
+	// GTSM turns on the Generalized TTL Security Mechanism (RFC 5082) on
+	// both ends of the member's sessions: TTL 255 sent, 255 required.
+	// Not for exabgp members.
+	GTSM bool `toml:"gtsm" json:"gtsm,omitempty"`
 	// ExpectDown says the member's sessions are meant not to establish (a
 	// wrong password or role): Up does not wait for them, and nothing is
 	// expected to pass through them.
@@ -167,6 +171,8 @@ type Prefix struct {
 	LargeCommunities []LargeCommunity `toml:"large_communities" json:"large_communities,omitempty"`
 	// Prepend adds the member's own ASN this many extra times.
 	Prepend int `toml:"prepend" json:"prepend,omitempty"`
+	// MED sets the MULTI_EXIT_DISC attribute on the announcement.
+	MED *uint32 `toml:"med" json:"med,omitempty"`
 	// ASPath is a fake path after the member's own ASN (for leak and
 	// hijack scenarios): the route is received as
 	// member-ASN × (1+Prepend), then ASPath. Not supported by openbgpd.
@@ -402,6 +408,9 @@ func (t *Topology) normalizeMember(m *Member, idx int, used map[netip.Addr]strin
 	}
 	if m.MD5Password != "" && !passwordRE.MatchString(m.MD5Password) {
 		return errors.New("md5_password: use 1-80 characters from letters, digits and ._~+=@%^,:!#- (every daemon's config syntax must carry it unquoted)")
+	}
+	if m.GTSM && m.Daemon == KindExaBGP {
+		return errors.New("gtsm: the lab cannot configure it on exabgp members; use bird, frr, openbgpd or gobgp")
 	}
 	if m.RSMD5Password != "" && !passwordRE.MatchString(m.RSMD5Password) {
 		return errors.New("rs_md5_password: use 1-80 characters from letters, digits and ._~+=@%^,:!#- (every daemon's config syntax must carry it unquoted)")

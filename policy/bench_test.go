@@ -28,8 +28,8 @@ func (r *rpkiTables) ROV(p netip.Prefix, origin uint32, ok bool) ROVState {
 	return ROVNotFound
 }
 
-func (r *rpkiTables) ASPA(path []uint32, hasSet bool) ASPAState {
-	switch r.aspas.VerifyUpstream(path, hasSet, 0) {
+func (r *rpkiTables) ASPA(path []uint32, hasSet bool, neighbor uint32) ASPAState {
+	switch r.aspas.VerifyUpstream(path, hasSet, neighbor) {
 	case rpki.PathValid:
 		return ASPAValid
 	case rpki.PathInvalid:

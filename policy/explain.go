@@ -15,7 +15,7 @@ import (
 // explain traces. Only Explain calls it.
 type RPKIExplainer interface {
 	ExplainROV(prefix netip.Prefix, origin uint32, originKnown bool) string
-	ExplainASPA(path []uint32, hasSet bool) string
+	ExplainASPA(path []uint32, hasSet bool, neighbor uint32) string
 }
 
 // Outcome is the result of one step of a trace.
@@ -113,6 +113,9 @@ type RouteText struct {
 	OTC         string   `json:"otc,omitempty"`
 }
 
+// RouteTextOf describes prefix p with attributes a.
+func RouteTextOf(p netip.Prefix, a *Attrs) RouteText { return routeText(p, a) }
+
 func routeText(p netip.Prefix, a *Attrs) RouteText {
 	t := RouteText{Prefix: p.String(), ASPath: pathText(a), ExtCount: a.ExtCount}
 	if a.NextHop.IsValid() {
@@ -164,11 +167,29 @@ type ExportTrace struct {
 	Prepends    int     `json:"prepends,omitempty"`
 	NoExport    bool    `json:"no_export,omitempty"`
 	NoAdvertise bool    `json:"no_advertise,omitempty"`
-	// Rewrite is the rewrite applied (nil when not sent); Sent is the route
-	// as the target receives it.
+	// Rewrite is the rewrite the export policy applies (nil when not
+	// allowed); Sent is the route as the policy would send it, or, once
+	// the route server has filled Delivery "sent", as it went on the wire.
 	Rewrite *Rewrite   `json:"-"`
 	Sent    *RouteText `json:"sent,omitempty"`
+	// Delivery is what the route server did, filled in by it (the policy
+	// engine only decides): DeliverySent, DeliveryPending or
+	// DeliveryNotSent, with DeliveryDetail saying why.
+	Delivery       string `json:"delivery,omitempty"`
+	DeliveryDetail string `json:"delivery_detail,omitempty"`
 }
+
+// Deliveries of a route to a target (ExportTrace.Delivery).
+const (
+	// DeliverySent: the route was sent to the target on an established
+	// session and neither withdrawn nor replaced since: the target holds it.
+	DeliverySent = "sent"
+	// DeliveryPending: a change of the prefix is queued for the target;
+	// its writer has not sent it yet.
+	DeliveryPending = "pending"
+	// DeliveryNotSent: the target does not hold the route.
+	DeliveryNotSent = "not sent"
+)
 
 // tracer collects import steps; every method is a no-op on a nil tracer.
 type tracer struct {
@@ -544,14 +565,25 @@ func (t Trace) String() string {
 	}
 	b.WriteByte('\n')
 	if x := t.Export; x != nil {
-		verdict := "not sent"
+		verdict := "not allowed by the export policy"
 		if x.Allowed {
-			verdict = "sent"
+			verdict = "allowed by the export policy"
 		}
 		fmt.Fprintf(&b, "export to %s (AS%d): %s\n", x.Target, x.TargetASN, verdict)
 		writeSteps(&b, x.Steps)
+		if x.Delivery != "" {
+			fmt.Fprintf(&b, "delivery: %s", x.Delivery)
+			if x.DeliveryDetail != "" {
+				fmt.Fprintf(&b, " (%s)", x.DeliveryDetail)
+			}
+			b.WriteByte('\n')
+		}
 		if x.Sent != nil {
-			b.WriteString("  as received by " + x.Target + ":\n")
+			if x.Delivery == DeliverySent {
+				b.WriteString("  as " + x.Target + " received it:\n")
+			} else {
+				b.WriteString("  as the export policy would send it to " + x.Target + ":\n")
+			}
 			writeRoute(&b, *x.Sent)
 		}
 	}

@@ -44,8 +44,8 @@ func (f *fakeRPKI) ROV(p netip.Prefix, origin uint32, originKnown bool) ROVState
 	return ROVNotFound
 }
 
-func (f *fakeRPKI) ASPA(path []uint32, hasSet bool) ASPAState {
-	if len(path) == 0 || hasSet {
+func (f *fakeRPKI) ASPA(path []uint32, hasSet bool, neighbor uint32) ASPAState {
+	if len(path) == 0 || path[0] != neighbor || hasSet {
 		return ASPAInvalid
 	}
 	var c []uint32

@@ -489,15 +489,15 @@ func (e *Engine) eval(mi int, p netip.Prefix, a *Attrs, tr *tracer) Verdict {
 			tr.skip(cASPA, "no RPKI data source: the path is not verified (state not-checked)")
 		}
 	} else {
-		st := e.rpki.ASPA(a.ASPath, a.HasASSet)
+		st := e.rpki.ASPA(a.ASPath, a.HasASSet, m.asn)
 		v.Mods = v.Mods.WithASPA(st)
 		if st == ASPAInvalid {
 			v.hit(act, ReasonASPAInvalid)
 		}
 		if tr != nil {
-			s := fmt.Sprintf("ASPA upstream verification of AS_PATH %s is %s", pathText(a), st)
+			s := fmt.Sprintf("ASPA upstream verification of AS_PATH %s from %s (AS%d) is %s", pathText(a), m.name, m.asn, st)
 			if x, ok := e.rpki.(RPKIExplainer); ok {
-				if d := x.ExplainASPA(a.ASPath, a.HasASSet); d != "" {
+				if d := x.ExplainASPA(a.ASPath, a.HasASSet, m.asn); d != "" {
 					s += ": " + d
 				}
 			}

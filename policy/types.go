@@ -292,6 +292,8 @@ type Rewrite struct {
 type RPKI interface {
 	ROV(prefix netip.Prefix, origin uint32, originKnown bool) ROVState
 	// ASPA verifies the upstream path of a route from an RS-Client; path
-	// is in wire order.
-	ASPA(path []uint32, hasSet bool) ASPAState
+	// is in wire order and neighbor is the member's configured AS, which
+	// the most recently added AS must equal (the neighbour step of the
+	// upstream procedure).
+	ASPA(path []uint32, hasSet bool, neighbor uint32) ASPAState
 }

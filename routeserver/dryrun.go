@@ -7,6 +7,7 @@ import (
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/policy"
 	"github.com/fedrs/fedrs/routeserver/rib"
+	"github.com/fedrs/fedrs/rpki"
 )
 
 // VerdictChange is a held route whose fate a new configuration would
@@ -42,6 +43,8 @@ type DryRunResult struct {
 	// Num fields count them all.
 	Filter, Accept, Reasons, Withdraw             []VerdictChange
 	NumFilter, NumAccept, NumReasons, NumWithdraw int
+	// RPKINotes say what of the new RPKI data could not be predicted.
+	RPKINotes []string
 }
 
 // DryRun re-runs the import policy of newCfg over the Adj-RIBs-In, as a
@@ -49,9 +52,11 @@ type DryRunResult struct {
 // changes nothing: no session, route, export or configuration is
 // touched. Lists are cut at limit entries each (0: no limit).
 //
-// It uses the RPKI data in use now; a changed [rpki] section takes effect
-// on reload. Maximum-prefix filtering is kept as it stands (the RIB, not
-// the policy, counts prefixes). Sessions the reload would reset are
+// It validates with the RPKI data the reload would put in force: the new
+// configuration's registry and [rpki] sources over the data held now
+// (files not read yet are read; an RTR cache not connected yet cannot be
+// predicted, which RPKINotes says). Maximum-prefix filtering is kept as it
+// stands (the RIB, not the policy, counts prefixes). Sessions the reload would reset are
 // listed in Changes; their routes are judged as if re-sent unchanged.
 func (s *Server) DryRun(newCfg *conf.Config, limit int) (DryRunResult, error) {
 	var res DryRunResult
@@ -63,7 +68,16 @@ func (s *Server) DryRun(newCfg *conf.Config, limit int) (DryRunResult, error) {
 	cfg, deferred := keepProcessSettings(running, newCfg)
 	res.Deferred = deferred
 	res.Changes = conf.Diff(running, cfg)
-	eng, err := policy.New(cfg, s.opts.RPKI)
+	// The RPKI data the reload would put in force: the new registry and
+	// [rpki] sources over the data held now (rpki.Manager.Preview); the
+	// running data is not touched.
+	var rp policy.RPKI
+	if m := s.opts.RPKI; m != nil && rpki.Configured(cfg) {
+		snap, notes := m.Preview(cfg)
+		rp = rpkiAdapter{fixedSnapshot{snap}}
+		res.RPKINotes = notes
+	}
+	eng, err := policy.New(cfg, rp)
 	if err != nil {
 		return res, fmt.Errorf("configuration refused: policy: %w", err)
 	}

@@ -1,10 +1,11 @@
 package routeserver
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/fedrs/fedrs/conf"
@@ -15,6 +16,20 @@ import (
 
 // ErrNotFound is returned for unknown members and routes.
 var ErrNotFound = errors.New("not found")
+
+// ErrUnknownMember is returned for a member name that is not in the
+// running configuration; it is an ErrNotFound.
+var ErrUnknownMember error = unknownMember{}
+
+type unknownMember struct{}
+
+func (unknownMember) Error() string        { return ErrNotFound.Error() }
+func (unknownMember) Is(target error) bool { return target == ErrNotFound }
+
+// ErrWrongState is returned for an operation the route server's current
+// state does not allow (a soft clear of a member with no established
+// session, maintenance started twice).
+var ErrWrongState = errors.New("not possible now")
 
 // Started returns when Run started.
 func (s *Server) Started() time.Time {
@@ -33,7 +48,7 @@ func (s *Server) MemberIndex(name string) (int, error) {
 			return i, nil
 		}
 	}
-	return -1, fmt.Errorf("member %q: %w (members are named in the configuration, e.g. %q)", name, ErrNotFound, s.exampleMember())
+	return -1, fmt.Errorf("member %q: %w (members are named in the configuration, e.g. %q)", name, ErrUnknownMember, s.exampleMember())
 }
 
 func (s *Server) exampleMember() string {
@@ -75,6 +90,7 @@ func (s *Server) ShutdownMember(name, msg string) error {
 		return err
 	}
 	for _, n := range s.neighborsOf(i) {
+		s.forgetMaintenance(n.src.Addr)
 		n.peer.Shutdown(msg)
 	}
 	return nil
@@ -93,36 +109,81 @@ func (s *Server) EnableMember(name string) error {
 	return nil
 }
 
-// ClearMember does a soft clear: "in" asks the member's routers to resend
-// their routes (ROUTE-REFRESH), "out" resends the route server's routes to
-// them. Neither resets a session.
-func (s *Server) ClearMember(name, direction string) error {
+// ClearSession is what a soft clear did on one of a member's sessions.
+type ClearSession struct {
+	Neighbor string // the neighbour's address
+	State    string // its FSM state
+	// Families are those the clear was done for: ROUTE-REFRESH sent
+	// (in) or the Adj-RIB-Out resent (out).
+	Families []string
+	// Notes say what was not done and why.
+	Notes []string
+}
+
+// Done reports whether anything was done on the session.
+func (c ClearSession) Done() bool { return len(c.Families) > 0 }
+
+// ClearMember does a soft clear of the member's established sessions,
+// for the families each negotiated: "in" asks the member's router to
+// resend its routes (ROUTE-REFRESH, where it announced route refresh),
+// "out" resends the route server's routes to it. Neither resets a
+// session. It reports per session what was done; when nothing could be
+// done on any session the error (ErrWrongState) says why.
+func (s *Server) ClearMember(name, direction string) ([]ClearSession, error) {
+	if direction != "in" && direction != "out" {
+		return nil, fmt.Errorf("direction %q: want in or out", direction)
+	}
 	i, err := s.MemberIndex(name)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var errs []error
+	var out []ClearSession
+	var notes []string
 	for _, n := range s.neighborsOf(i) {
-		if n.peer.State() != session.Established {
+		cs := s.clearNeighbor(n, direction)
+		out = append(out, cs)
+		if !cs.Done() {
+			notes = append(notes, cs.Neighbor+": "+strings.Join(cs.Notes, "; "))
+		}
+	}
+	slices.SortFunc(out, func(a, b ClearSession) int { return strings.Compare(a.Neighbor, b.Neighbor) })
+	if !slices.ContainsFunc(out, ClearSession.Done) {
+		return out, fmt.Errorf("%s: nothing cleared: %s: %w", name, strings.Join(notes, "; "), ErrWrongState)
+	}
+	return out, nil
+}
+
+func (s *Server) clearNeighbor(n *neighbor, direction string) ClearSession {
+	info := n.peer.Info()
+	cs := ClearSession{Neighbor: n.src.Addr.String(), State: info.State.String()}
+	neg := info.Negotiated
+	if info.State != session.Established || neg == nil {
+		cs.Notes = append(cs.Notes, "session not established")
+		return cs
+	}
+	if direction == "in" && !neg.RouteRefresh {
+		cs.Notes = append(cs.Notes, "the member's router did not announce route refresh, so it cannot be asked to resend (only a session reset would)")
+		return cs
+	}
+	for f := session.Family(0); f < session.NumFamilies; f++ {
+		if !neg.Families[f] {
+			if n.cfg.Families[f] {
+				cs.Notes = append(cs.Notes, f.String()+" not negotiated")
+			}
 			continue
 		}
-		for f := session.Family(0); f < session.NumFamilies; f++ {
-			if !n.cfg.Families[f] {
-				continue
-			}
-			switch direction {
-			case "in":
-				if err := n.peer.SendRouteRefresh(f); err != nil {
-					errs = append(errs, fmt.Errorf("%s %s: %w", n.name, f, err))
-				}
-			case "out":
-				s.rib.Refresh(n.src, f)
-			default:
-				return fmt.Errorf("direction %q: want in or out", direction)
-			}
+		if direction == "out" {
+			s.rib.Refresh(n.src, f)
+			cs.Families = append(cs.Families, f.String())
+			continue
 		}
+		if err := n.peer.SendRouteRefresh(f); err != nil {
+			cs.Notes = append(cs.Notes, fmt.Sprintf("%s: ROUTE-REFRESH not sent: %v", f, err))
+			continue
+		}
+		cs.Families = append(cs.Families, f.String())
 	}
-	return errors.Join(errs...)
+	return cs
 }
 
 // ReloadFile reloads the configuration from the file it was loaded from.
@@ -137,30 +198,6 @@ func (s *Server) ReloadFile() (ReloadResult, error) {
 	}
 	return s.Reload(cfg)
 }
-
-// Maintenance starts route-server maintenance (RFC 8326): every route sent
-// is tagged GRACEFUL_SHUTDOWN so members move traffic away; after wait,
-// every session is closed with Cease "Administrative Shutdown" and msg.
-// It returns once the tags are queued; the close happens in the
-// background (or not at all if ctx ends first).
-func (s *Server) Maintenance(ctx context.Context, msg string, wait time.Duration) {
-	s.maintenance.Store(true)
-	s.rib.Regenerate()
-	s.log.Warn("maintenance: every route now carries GRACEFUL_SHUTDOWN; sessions close after the wait", "wait", wait, "message", msg)
-	go func() {
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		s.Shutdown(msg)
-	}()
-}
-
-// InMaintenance reports whether maintenance is on.
-func (s *Server) InMaintenance() bool { return s.maintenance.Load() }
 
 // Explain returns the policy trace of a member's route for prefix
 // (optionally the one with pathID), toward target ("" for none).
@@ -185,6 +222,9 @@ func (s *Server) Explain(member string, p netip.Prefix, pathID *uint32, target s
 			Reason: policy.ReasonMaxPrefix.String(), Code: fmt.Sprintf("1101:%d", policy.ReasonMaxPrefix.Info().Code), Detail: "the member had reached its maximum number of prefixes when this route arrived"})
 		tr.Result = policy.NewVerdictText(r.Verdict)
 	}
+	if tr.Export != nil {
+		s.explainDelivery(r, ti, tr.Export)
+	}
 	return tr, nil
 }
 
@@ -196,18 +236,4 @@ func (s *Server) memberRoute(mi int, p netip.Prefix, pathID *uint32) (rib.Route,
 		}
 	}
 	return rib.Route{}, fmt.Errorf("%s has no route for %s: %w", s.MemberName(mi), p, ErrNotFound)
-}
-
-// ExportedTo lists the members that receive route r.
-func (s *Server) ExportedTo(r rib.Route) []string {
-	var out []string
-	s.mu.RLock()
-	n := len(s.cfg.Members)
-	s.mu.RUnlock()
-	for m := 0; m < n; m++ {
-		if got, ok := s.rib.ExportedTo(m, r.Prefix); ok && got.Source == r.Source && got.PathID == r.PathID {
-			out = append(out, s.MemberName(m))
-		}
-	}
-	return out
 }

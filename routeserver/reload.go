@@ -9,6 +9,7 @@ import (
 	"github.com/fedrs/fedrs/policy"
 	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
+	"github.com/fedrs/fedrs/rpki"
 )
 
 // ReloadResult says what a reload did.
@@ -21,6 +22,11 @@ type ReloadResult struct {
 	Reevaluated int
 	// SessionsReset and SessionsAdded/Removed count neighbour sessions.
 	SessionsReset, SessionsAdded, SessionsRemoved int
+	// RPKIInUse: the new configuration validates with RPKI data; the
+	// RPKI* figures are of the snapshot in force after the reload.
+	RPKIInUse           bool
+	RPKISerial          uint32
+	RPKIVRPs, RPKIASPAs int
 }
 
 func (r ReloadResult) String() string {
@@ -31,6 +37,11 @@ func (r ReloadResult) String() string {
 	b.WriteString(r.Changes.String())
 	fmt.Fprintf(&b, "\nsessions: %d added, %d removed, %d reset; %d routes changed verdict",
 		r.SessionsAdded, r.SessionsRemoved, r.SessionsReset, r.Reevaluated)
+	if r.RPKIInUse && (r.Changes.RPKI || r.Changes.Registry) {
+		fmt.Fprintf(&b, "\nRPKI data in force: serial %d, %d VRPs, %d ASPAs", r.RPKISerial, r.RPKIVRPs, r.RPKIASPAs)
+	} else if !r.RPKIInUse && r.Changes.RPKI {
+		b.WriteString("\nRPKI: no data configured; routes are not validated (not-checked)")
+	}
 	if len(r.Deferred) > 0 {
 		fmt.Fprintf(&b, "\nnot applied until restart: %s", strings.Join(r.Deferred, ", "))
 	}
@@ -66,7 +77,7 @@ func (s *Server) Reload(newCfg *conf.Config) (ReloadResult, error) {
 		}
 		return res, nil
 	}
-	eng, err := policy.New(cfg, s.opts.RPKI)
+	eng, err := policy.New(cfg, rpkiFor(s.opts.RPKI, cfg))
 	if err != nil {
 		return res, fmt.Errorf("configuration refused, the running one stays: policy: %w", err)
 	}
@@ -140,6 +151,15 @@ func (s *Server) Reload(newCfg *conf.Config) (ReloadResult, error) {
 		return -1
 	}, len(cfg.Members))
 	s.rib.SetLimits(limits(cfg))
+
+	// The new [rpki] sources and registry (the members' prefixes): in
+	// force before import policy is re-run below, published while no
+	// UPDATE and no RPKI re-validation pass runs (both hold policyMu).
+	if m := s.opts.RPKI; m != nil {
+		snap := m.Configure(cfg)
+		res.RPKISerial, res.RPKIVRPs, res.RPKIASPAs = snap.Serial, snap.VRPs.Len(), snap.ASPAs.Len()
+		res.RPKIInUse = rpki.Configured(cfg)
+	}
 
 	// Restart reset neighbours with their new session settings.
 	for _, n := range restart {
@@ -226,5 +246,6 @@ func keepProcessSettings(old, newCfg *conf.Config) (*conf.Config, []string) {
 	nc.Server.ControlTLSCert, nc.Server.ControlTLSKey = old.Server.ControlTLSCert, old.Server.ControlTLSKey
 	nc.Server.History, nc.History.Queue = old.Server.History, old.History.Queue
 	nc.BMP, nc.MRT = old.BMP, old.MRT
+	nc.RPKI.Server = old.RPKI.Server
 	return &nc, deferred
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 
+	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/policy"
 	"github.com/fedrs/fedrs/routeserver/rib"
 	"github.com/fedrs/fedrs/routeserver/session"
@@ -11,11 +12,26 @@ import (
 	"github.com/fedrs/fedrs/rpki"
 )
 
-// RPKIFrom adapts an RPKI manager to the policy engine: lock-free reads of
-// the current snapshot, no allocation.
-func RPKIFrom(m *rpki.Manager) policy.RPKI { return rpkiAdapter{m} }
+// rpkiFor is what the policy engine of cfg validates with: m's published
+// data when cfg asks for RPKI data, else nothing (states not-checked).
+func rpkiFor(m *rpki.Manager, cfg *conf.Config) policy.RPKI {
+	if m == nil || !rpki.Configured(cfg) {
+		return nil
+	}
+	return rpkiAdapter{m}
+}
 
-type rpkiAdapter struct{ m *rpki.Manager }
+// snapshotter is where an rpkiAdapter reads its data: the Manager (its
+// current snapshot, lock-free) or one fixed snapshot (a dry run's
+// prediction).
+type snapshotter interface{ Snapshot() *rpki.Snapshot }
+
+type fixedSnapshot struct{ s *rpki.Snapshot }
+
+func (f fixedSnapshot) Snapshot() *rpki.Snapshot { return f.s }
+
+// rpkiAdapter adapts RPKI data to the policy engine: no allocation.
+type rpkiAdapter struct{ m snapshotter }
 
 func (a rpkiAdapter) ROV(p netip.Prefix, origin uint32, ok bool) policy.ROVState {
 	switch a.m.Snapshot().Validate(p, origin, ok) {
@@ -27,11 +43,10 @@ func (a rpkiAdapter) ROV(p netip.Prefix, origin uint32, ok bool) policy.ROVState
 	return policy.ROVNotFound
 }
 
-func (a rpkiAdapter) ASPA(path []uint32, hasSet bool) policy.ASPAState {
-	var neighbor uint32
-	if len(path) > 0 {
-		neighbor = path[0]
-	}
+// ASPA runs the upstream procedure for a route received from the member
+// whose configured AS is neighbor: the route server is not an RS-Client,
+// so the most recently added AS must be the member's (step 2).
+func (a rpkiAdapter) ASPA(path []uint32, hasSet bool, neighbor uint32) policy.ASPAState {
 	switch a.m.Snapshot().VerifyUpstream(path, hasSet, neighbor) {
 	case rpki.PathValid:
 		return policy.ASPAValid
@@ -39,6 +54,24 @@ func (a rpkiAdapter) ASPA(path []uint32, hasSet bool) policy.ASPAState {
 		return policy.ASPAInvalid
 	}
 	return policy.ASPAUnknown
+}
+
+// ExplainROV and ExplainASPA give explain traces the VRPs and the hop
+// behind a state (policy.RPKIExplainer).
+func (a rpkiAdapter) ExplainROV(p netip.Prefix, origin uint32, ok bool) string {
+	var t *rpki.VRPs
+	if s := a.m.Snapshot(); s != nil {
+		t = s.VRPs
+	}
+	return t.Explain(p, origin, ok).Reason
+}
+
+func (a rpkiAdapter) ExplainASPA(path []uint32, hasSet bool, neighbor uint32) string {
+	var t *rpki.ASPAs
+	if s := a.m.Snapshot(); s != nil {
+		t = s.ASPAs
+	}
+	return t.Explain(rpki.Path{ASNs: path, HasSet: hasSet, Neighbor: neighbor}, rpki.Upstream).Reason
 }
 
 // evaluator re-runs the current import policy for a held route.
@@ -58,10 +91,12 @@ func (s *Server) evaluator() rib.Evaluator {
 	}
 }
 
-// FollowRPKI re-validates the affected routes whenever m publishes a
+// followRPKI re-validates the affected routes whenever m publishes a
 // change, until ctx ends. Changes arriving while a pass runs are merged
-// into the next one.
-func (s *Server) FollowRPKI(ctx context.Context, m *rpki.Manager) {
+// into the next one. A pass holds policyMu like UPDATE processing, so it
+// never interleaves with a reload's swap of policy and re-evaluation, and
+// it uses the engine in force when it starts.
+func (s *Server) followRPKI(ctx context.Context, m *rpki.Manager) {
 	pending := make(chan rpki.Change, 64)
 	unsub := m.Subscribe(func(c rpki.Change) {
 		select {
@@ -105,7 +140,9 @@ func (s *Server) FollowRPKI(ctx context.Context, m *rpki.Manager) {
 					}
 					return false
 				}
+				s.policyMu.RLock()
 				n := s.rib.Reevaluate(match, s.evaluator(), false, "rpki")
+				s.policyMu.RUnlock()
 				s.log.Info("RPKI data changed: routes re-validated", "verdicts_changed", n, "changes", len(batch), "aspa_changed", all)
 			}
 		}

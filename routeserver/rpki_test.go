@@ -12,6 +12,7 @@ import (
 
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/lab/member"
+	"github.com/fedrs/fedrs/policy"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/rib"
 	"github.com/fedrs/fedrs/routeserver/rstest"
@@ -38,18 +39,8 @@ func startRPKIFed(t testing.TB, vrps string) *rpkiFed {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	mgr := rpki.NewManagerFromConfig(cfg, rpki.Options{Logger: rstest.Log, FilePoll: time.Hour})
-	done := make(chan struct{})
-	go func() { defer close(done); mgr.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-mgr.Ready():
-	case <-time.After(10 * time.Second):
-		t.Fatal("RPKI manager not ready")
-	}
-	fed := rstest.StartConfig(t, cfg, specs, routeserver.Options{RPKI: routeserver.RPKIFrom(mgr)})
-	fed.Srv.FollowRPKI(ctx, mgr)
+	mgr := startManager(t, cfg)
+	fed := rstest.StartConfig(t, cfg, specs, routeserver.Options{RPKI: mgr})
 	return &rpkiFed{Fed: fed, mgr: mgr, file: file}
 }
 
@@ -161,4 +152,70 @@ func BenchmarkRevalidate10k(b *testing.B) {
 	}
 	b.ReportMetric(float64(worst.Milliseconds()), "worst-ms")
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/change")
+}
+
+// TestASPANeighbourStep: the route server verifies a member's path with
+// the member's configured AS as the neighbour (draft-ietf-sidrops-aspa-
+// verification-28 §5.4 step 2). A member (AS65009) that strips its own AS
+// and sends 65011 65010 — every hop attested, so the path alone verifies —
+// gets aspa_invalid even though its first_as check is off; the same
+// member's honest path 65009 65010 is valid and reaches the others.
+func TestASPANeighbourStep(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "rpki.json")
+	aspas := `{"roas":[],"aspas":[{"customer_asid":65010,"providers":[65009,65011]},{"customer_asid":65009,"providers":[]}]}`
+	if err := os.WriteFile(file, []byte(aspas), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	specs := append(rstest.Three(), rstest.Member{Name: "stripper", ASN: 65009, Addr: "127.0.0.20", Raw: true,
+		Extra: "[member.policy]\nchecks = { first_as = \"off\", aspa = \"filter\" }"})
+	cfg, err := conf.Parse([]byte(rstest.Config(specs, fmt.Sprintf("\n[rpki]\nfiles = [%q]\nregistry = false\n", file))), "test.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr := startManager(t, cfg)
+	fed := rstest.StartConfig(t, cfg, specs, routeserver.Options{RPKI: mgr})
+	ctx := rstest.Ctx(t)
+	raw := dialRaw(t, "127.0.0.20", fed.Port, 65009)
+	stripped, honest := netip.MustParsePrefix("10.9.1.0/24"), netip.MustParsePrefix("10.9.2.0/24")
+	raw.announce(stripped, 65011, 65010)
+	raw.announce(honest, 65009, 65010)
+	if _, err := fed.Members["council-c"].WaitFor(ctx, "the honest route", rstest.Has(honest)); err != nil {
+		t.Fatal(err)
+	}
+	// Sent before the honest route on the same session: already judged.
+	for _, c := range []struct {
+		p      netip.Prefix
+		want   policy.ASPAState
+		accept bool
+	}{{stripped, policy.ASPAInvalid, false}, {honest, policy.ASPAValid, true}} {
+		rs := fed.Srv.RIB().Lookup(c.p, rib.Exact)
+		if len(rs) != 1 {
+			t.Fatalf("%s: route server holds %d routes", c.p, len(rs))
+		}
+		v := rs[0].Verdict
+		if v.Mods.ASPA() != c.want || v.Accepted() != c.accept || v.Filtered.Has(policy.ReasonFirstAS) {
+			t.Errorf("%s: ASPA %s, accepted %v, reasons %v; want ASPA %s, accepted %v, no first_as",
+				c.p, v.Mods.ASPA(), v.Accepted(), v.Filtered.Reasons(), c.want, c.accept)
+		}
+	}
+	if rs, _ := fed.Members["council-c"].Received(ctx); rstest.Has(stripped)(rs) {
+		t.Errorf("council-c received the stripped route")
+	}
+}
+
+// startManager runs an RPKI manager for cfg until the test ends and waits
+// for its first snapshot.
+func startManager(t testing.TB, cfg *conf.Config) *rpki.Manager {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	mgr := rpki.NewManagerFromConfig(cfg, rpki.Options{Logger: rstest.Log, FilePoll: time.Hour})
+	done := make(chan struct{})
+	go func() { defer close(done); mgr.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-mgr.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("RPKI manager not ready")
+	}
+	return mgr
 }

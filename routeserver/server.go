@@ -16,6 +16,7 @@ import (
 	"github.com/fedrs/fedrs/routeserver/rib"
 	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
+	"github.com/fedrs/fedrs/rpki"
 )
 
 // Options are the parts of a Server that do not come from the config file.
@@ -23,8 +24,14 @@ type Options struct {
 	Log *slog.Logger
 	// Listen, when set, replaces [server] listen (tests use port 0).
 	Listen []string
-	// RPKI supplies ROV and ASPA to the policy engine (nil: none).
-	RPKI policy.RPKI
+	// RPKI, when set, is the RPKI manager whose published data the policy
+	// engine validates with while the configuration asks for RPKI data
+	// (rpki.Configured; otherwise ROV and ASPA are not checked). Run
+	// re-validates the affected routes whenever it publishes a change, and
+	// a reload installs the new configuration's [rpki] sources and
+	// registry in it (Manager.Configure) before import policy is re-run.
+	// The caller runs it (Manager.Run).
+	RPKI *rpki.Manager
 	// History, when set, records routing events (the audit trail).
 	History Recorder
 	// Monitors get route and session events too (BMP streams).
@@ -76,6 +83,7 @@ type Server struct {
 	reloadMu    sync.Mutex
 	policyMu    sync.RWMutex // held by UPDATE processing; Reload takes it to swap policy
 	maintenance atomic.Bool  // every export tagged GRACEFUL_SHUTDOWN
+	maint       maintenance  // its phases (maintenance.go)
 	monitors    []Monitor    // history and BMP: session events
 	ln          *session.Listener
 	runCtx      context.Context
@@ -112,7 +120,7 @@ func New(cfg *conf.Config, opts Options) (*Server, error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	eng, err := policy.New(cfg, opts.RPKI)
+	eng, err := policy.New(cfg, rpkiFor(opts.RPKI, cfg))
 	if err != nil {
 		return nil, fmt.Errorf("building the policy engine: %w", err)
 	}
@@ -273,6 +281,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if s.opts.RPKI != nil {
+		s.followRPKI(ctx, s.opts.RPKI)
+	}
 	s.mu.Lock()
 	s.ln = ln
 	s.runCtx = ctx
@@ -304,6 +315,8 @@ func (s *Server) startNeighbor(ctx context.Context, n *neighbor) {
 	n.done = make(chan struct{})
 	if s.cfg.Members[n.member].Shutdown {
 		go n.peer.Shutdown("member administratively down in the configuration")
+	} else if msg, ok := s.maint.closing(n.src.Addr, n.name); ok {
+		go n.peer.Shutdown(msg) // a neighbour (re)started by a reload while maintenance has the sessions closed
 	}
 	s.wg.Add(1)
 	go func() {

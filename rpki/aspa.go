@@ -24,7 +24,8 @@ func (a ASPA) String() string {
 }
 
 // ASPAs is an immutable table from customer AS to the union of the provider
-// sets of its ASPAs (the U-SPAS of draft-ietf-sidrops-aspa-verification §4).
+// sets of its ASPAs (the U-SPAS of draft-ietf-sidrops-aspa-verification-28
+// §5.2).
 // A nil *ASPAs is empty. Lookups do not allocate and are safe for
 // concurrent use.
 type ASPAs struct {
@@ -128,7 +129,8 @@ func (t *ASPAs) Equal(o *ASPAs) bool {
 }
 
 // Authorization is the result of the provider authorization function
-// authorized(customer, provider) (draft-ietf-sidrops-aspa-verification §4).
+// authorized(customer, provider) (draft-ietf-sidrops-aspa-verification-28
+// §5.2).
 type Authorization uint8
 
 // The outcomes of authorized(AS x, AS y).
@@ -155,8 +157,9 @@ func (a Authorization) MarshalText() ([]byte, error) { return []byte(a.String())
 
 // Authorized is the provider authorization function: whether provider is
 // an attested provider of customer. An AS 0 in a provider set (an "AS0
-// ASPA") attests that the customer has no providers; it has no other
-// influence.
+// ASPA") attests that the customer has no providers; otherwise "an
+// unexpected presence of AS 0 has no influence on the AS_PATH
+// verification procedures" (§4).
 func (t *ASPAs) Authorized(customer, provider uint32) Authorization {
 	ps, ok := t.Providers(customer)
 	if !ok {
@@ -202,9 +205,9 @@ type Direction uint8
 const (
 	// Upstream is for routes received from a Customer or a Peer, by a
 	// route server from an RS-Client, or by an RS-Client from a route
-	// server (§5.5). This is what fedrs applies to its members' routes.
+	// server (§5.4). This is what fedrs applies to its members' routes.
 	Upstream Direction = iota
-	// Downstream is for routes received from a Provider (§5.6).
+	// Downstream is for routes received from a Provider (§5.5).
 	Downstream
 )
 
@@ -226,24 +229,31 @@ type Path struct {
 	// HasSet reports that the AS_PATH contained an AS_SET segment (its
 	// members need not be in ASNs).
 	HasSet bool
-	// Neighbor is the neighbour's AS, checked against ASNs[0] (step 2);
-	// 0 skips the check.
+	// Neighbor is the neighbour's AS, checked against ASNs[0] (step 2 of
+	// §5.4 and §5.5); 0 skips the check (callers without a neighbour,
+	// such as test vectors of the ramp procedures).
 	Neighbor uint32
 	// ReceiverIsRSClient is true when the verifying AS is an RS-Client
 	// receiving from a transparent route server, which exempts it from
-	// the neighbour check (§5.5 step 2). A route server receiving from its
+	// the neighbour check (§5.4 step 2). A route server receiving from its
 	// members leaves it false.
 	ReceiverIsRSClient bool
 }
 
-// The verification follows draft-ietf-sidrops-aspa-verification-23 (the
-// text checked for this implementation; revisions up to -28 keep the same
-// procedures): §5.2 compresses consecutive duplicates ("prepends"), §5.4
-// defines the ramp bounds, §5.5 the upstream and §5.6 the downstream
-// procedure. fedrs is a transparent route server: its members (RS-Clients)
-// do not list it in their ASPAs, it adds no AS to the path, and a route it
-// receives from a member gets the upstream procedure with the neighbour
-// check against the member's AS.
+// The verification follows draft-ietf-sidrops-aspa-verification-28 (read
+// in the authors' XML source; -27 has the same procedures and section
+// numbers): §5 requires the most recently added AS to be the neighbour's
+// (except from a transparent IX) and gives a path with an AS_SET the
+// outcome Invalid; §5.1 defines the COMPRESSED_AS_PATH (consecutive
+// duplicates, "prepends", removed) and the up- and down-ramps; §5.2 the
+// provider authorization function over the U-SPAS; §5.3 the bounds
+// max_up_ramp, min_up_ramp, max_down_ramp and min_down_ramp; §5.4 the
+// upstream and §5.5 the downstream procedure (each: 1 empty path Invalid,
+// 2 neighbour check, 3 AS_SET Invalid, 4 Invalid and 5 Unknown by the
+// bounds, 6 Valid). fedrs is a transparent route server: its members
+// (RS-Clients) do not list it in their ASPAs, it adds no AS to the path,
+// and a route it receives from a member gets the upstream procedure with
+// the neighbour check against the member's configured AS.
 
 // Verify returns the ASPA verification outcome for the path without
 // allocating.
@@ -282,7 +292,7 @@ type PathExplanation struct {
 	Decisive *Hop   `json:"decisive,omitempty"`
 	Hops     []Hop  `json:"hops"`
 	Reason   string `json:"reason"`
-	// MaxUpRamp etc. are the §5.4 bounds (in unique ASes).
+	// MaxUpRamp etc. are the §5.3 bounds (in unique ASes).
 	MaxUpRamp   int `json:"max_up_ramp"`
 	MinUpRamp   int `json:"min_up_ramp"`
 	MaxDownRamp int `json:"max_down_ramp"`

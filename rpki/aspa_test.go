@@ -132,3 +132,27 @@ func TestVerifyNoAlloc(t *testing.T) {
 		t.Fatalf("VerifyUpstream allocates %v times", n)
 	}
 }
+
+// TestNilSnapshotVerifyUpstream: without a snapshot (no ASPA data) a path
+// verifies as against an empty table, as the VerifyUpstream comment says.
+func TestNilSnapshotVerifyUpstream(t *testing.T) {
+	var s *Snapshot
+	for _, c := range []struct {
+		path     []uint32
+		set      bool
+		neighbor uint32
+		want     PathState
+	}{
+		{[]uint32{5}, false, 5, PathValid},
+		{[]uint32{5, 5}, false, 5, PathValid},
+		{[]uint32{5, 6}, false, 5, PathUnknown},
+		{[]uint32{5, 6}, false, 0, PathUnknown},
+		{nil, false, 5, PathInvalid},
+		{[]uint32{5}, true, 5, PathInvalid},
+		{[]uint32{6, 5}, false, 5, PathInvalid},
+	} {
+		if got := s.VerifyUpstream(c.path, c.set, c.neighbor); got != c.want {
+			t.Errorf("nil snapshot: VerifyUpstream(%v, set %v, neighbour %d) = %v, want %v", c.path, c.set, c.neighbor, got, c.want)
+		}
+	}
+}

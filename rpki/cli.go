@@ -165,15 +165,20 @@ func (r *Registry) Check() RegistryReport {
 	return rep
 }
 
-// WriteText writes the report for people.
+// WriteText writes the report for people: a summary line, then one line
+// per overlap as WriteOverlaps writes them.
 func (rep RegistryReport) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "%d prefixes claimed by %d members; %d overlaps, %d conflicts\n", rep.Claims, rep.Members, len(rep.Overlaps), rep.Conflicts)
-	for _, o := range rep.Overlaps {
-		kind := "CONFLICT"
-		if !o.Conflict {
-			kind = "shared"
+	return WriteOverlaps(w, rep.Overlaps)
+}
+
+// WriteOverlaps writes one line per overlap, "registry " and its String:
+// the form `fedrs check` and `fedrs registry check` share.
+func WriteOverlaps(w io.Writer, os []Overlap) error {
+	for _, o := range os {
+		if _, err := fmt.Fprintf(w, "registry %s\n", o); err != nil {
+			return err
 		}
-		fmt.Fprintf(w, "  %-8s %s\n", kind, o.Reason)
 	}
 	return nil
 }

@@ -48,7 +48,7 @@ func TestCLIHelpers(t *testing.T) {
 	rep := RegistryFromConfig(testConfig()).Check()
 	b.Reset()
 	rep.WriteText(&b)
-	if !strings.Contains(b.String(), "CONFLICT") || !strings.Contains(b.String(), "shared") {
+	if !strings.Contains(b.String(), "registry nested ") || !strings.Contains(b.String(), "registry shared ") {
 		t.Errorf("registry text:\n%s", b.String())
 	}
 }

@@ -35,8 +35,10 @@ func (s *Snapshot) Validate(p netip.Prefix, origin uint32, originOK bool) State 
 	return s.VRPs.Validate(p, origin, originOK)
 }
 
-// VerifyUpstream is s.ASPAs.VerifyUpstream; a nil snapshot gives Unknown
-// for any non-empty path without an AS_SET.
+// VerifyUpstream is s.ASPAs.VerifyUpstream. A nil snapshot holds no ASPA:
+// a path then verifies as with an empty table: Invalid when it is empty,
+// has an AS_SET, or does not start with neighbor (when neighbor is not 0);
+// Valid when it has one distinct AS ([5] or [5 5]); Unknown otherwise.
 func (s *Snapshot) VerifyUpstream(asns []uint32, hasSet bool, neighbor uint32) PathState {
 	var t *ASPAs
 	if s != nil {
@@ -117,16 +119,26 @@ type Manager struct {
 	cur  atomic.Pointer[Snapshot]
 	kick chan struct{}
 
+	// pubMu serialises reading the files and publishing: the Run loop,
+	// Reload and Configure each read and publish under it.
+	pubMu sync.Mutex
+
 	mu       sync.Mutex
 	files    []*fileSource
 	slurms   []*fileSource
 	caches   []*RTRClient
 	registry *Registry
+	regTime  time.Time // when the registry was last set
 	subs     map[int]func(Change)
 	nextSub  int
 	ready    chan struct{}
 	readyOK  bool
 	running  bool
+	// runCtx is Run's context while it runs (nil before and after): the
+	// caches added by Configure run under it; cancels stops each cache.
+	runCtx  context.Context
+	cancels map[*RTRClient]context.CancelFunc
+	cacheWG sync.WaitGroup
 }
 
 // NewManager returns a Manager with no sources and an empty snapshot
@@ -148,11 +160,12 @@ func NewManager(opts Options) *Manager {
 		opts.Now = time.Now
 	}
 	m := &Manager{
-		log:   opts.Logger.With("component", "rpki"),
-		opts:  opts,
-		kick:  make(chan struct{}, 1),
-		subs:  map[int]func(Change){},
-		ready: make(chan struct{}),
+		log:     opts.Logger.With("component", "rpki"),
+		opts:    opts,
+		kick:    make(chan struct{}, 1),
+		subs:    map[int]func(Change){},
+		ready:   make(chan struct{}),
+		cancels: map[*RTRClient]context.CancelFunc{},
 	}
 	m.cur.Store(&Snapshot{Time: opts.Now(), VRPs: newVRPsChecked(nil), ASPAs: NewASPAs(nil)})
 	return m
@@ -160,24 +173,153 @@ func NewManager(opts Options) *Manager {
 
 // NewManagerFromConfig builds a Manager with the sources of cfg.RPKI: the
 // caches (by preference), files, SLURM files and, unless registry = false,
-// the registry from cfg's members.
+// the registry from cfg's members. Nothing is read before Run.
 func NewManagerFromConfig(cfg *conf.Config, opts Options) *Manager {
 	m := NewManager(opts)
-	caches := slices.Clone(cfg.RPKI.Caches)
-	slices.SortStableFunc(caches, func(a, b conf.RTRCache) int { return cmp.Compare(a.Preference, b.Preference) })
-	for _, c := range caches {
-		m.AddCache(c.Address, c.Preference)
-	}
-	for _, f := range cfg.RPKI.Files {
-		m.AddFile(f)
-	}
-	for _, f := range cfg.RPKI.SLURM {
-		m.AddSLURM(f)
-	}
-	if cfg.RPKI.Registry == nil || *cfg.RPKI.Registry {
-		m.SetRegistry(RegistryFromConfig(cfg))
-	}
+	m.setSources(cfg)
 	return m
+}
+
+// Configured reports whether cfg asks for RPKI data: an RTR cache, a JSON
+// or SLURM file, the RTR server, or the ownership registry (on unless
+// registry = false) with at least one registered prefix. Without any, the
+// route server does not validate: ROV and ASPA states are not-checked.
+func Configured(cfg *conf.Config) bool {
+	r := cfg.RPKI
+	if len(r.Caches) > 0 || len(r.Files) > 0 || len(r.SLURM) > 0 || r.Server != "" {
+		return true
+	}
+	if r.Registry != nil && !*r.Registry {
+		return false
+	}
+	for _, m := range cfg.Members {
+		if len(m.Prefixes) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// registryOf returns cfg's registry, nil when registry = false.
+func registryOf(cfg *conf.Config) *Registry {
+	if cfg.RPKI.Registry == nil || *cfg.RPKI.Registry {
+		return RegistryFromConfig(cfg)
+	}
+	return nil
+}
+
+// Configure makes cfg's [rpki] sources and registry the Manager's (a
+// reload): files and SLURM files kept by path keep their data and are read
+// again only when they changed, new ones are read now, removed ones stop
+// counting; RTR caches kept by address keep their session (a changed
+// preference applies at once), new ones connect (once Run runs) and count
+// when in sync, removed ones are closed; the registry is rebuilt from the
+// members' prefixes (none when registry = false). It publishes the merge
+// before it returns and returns the snapshot in force then. It may be
+// called at any time, before or while Run runs.
+func (m *Manager) Configure(cfg *conf.Config) *Snapshot {
+	m.pubMu.Lock()
+	defer m.pubMu.Unlock()
+	changed := m.setSources(cfg)
+	if m.pollFiles() || changed {
+		m.publish()
+	}
+	return m.Snapshot()
+}
+
+// setSources reconciles the sources with cfg and reports whether the set
+// of sources or the registry changed.
+func (m *Manager) setSources(cfg *conf.Config) bool {
+	reg := registryOf(cfg)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var c1, c2 bool
+	m.files, c1 = keepFiles(m.files, cfg.RPKI.Files, "file")
+	m.slurms, c2 = keepFiles(m.slurms, cfg.RPKI.SLURM, "slurm")
+	changed := c1 || c2
+	if !slices.Equal(m.registry.Claims(), reg.Claims()) || (m.registry == nil) != (reg == nil) || m.regTime.IsZero() {
+		changed = true
+		m.regTime = m.opts.Now()
+	}
+	m.registry = reg
+
+	want := slices.Clone(cfg.RPKI.Caches)
+	slices.SortStableFunc(want, func(a, b conf.RTRCache) int { return cmp.Compare(a.Preference, b.Preference) })
+	var caches []*RTRClient
+	seen := map[string]bool{}
+	for _, w := range want {
+		if seen[w.Address] {
+			continue
+		}
+		seen[w.Address] = true
+		var c *RTRClient
+		for _, old := range m.caches {
+			if old.addr == w.Address {
+				c = old
+			}
+		}
+		if c == nil {
+			c = newRTRClient(w.Address, w.Preference, m.opts, m.log, m.poke)
+			m.startCache(c)
+			changed = true
+		} else if c.pref != w.Preference {
+			c.mu.Lock()
+			c.pref = w.Preference
+			c.mu.Unlock()
+			changed = true
+		}
+		caches = append(caches, c)
+	}
+	for _, old := range m.caches {
+		if !seen[old.addr] {
+			if cancel := m.cancels[old]; cancel != nil {
+				cancel()
+				delete(m.cancels, old)
+			}
+			changed = true
+		}
+	}
+	m.caches = caches
+	return changed
+}
+
+// keepFiles returns the sources for paths, keeping the existing source
+// (and its data) of a path already read.
+func keepFiles(old []*fileSource, paths []string, kind string) ([]*fileSource, bool) {
+	var out []*fileSource
+	seen := map[string]bool{}
+	for _, p := range paths {
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		i := slices.IndexFunc(old, func(f *fileSource) bool { return f.path == p })
+		if i >= 0 {
+			out = append(out, old[i])
+		} else {
+			out = append(out, &fileSource{path: p, kind: kind})
+		}
+	}
+	changed := len(out) != len(old)
+	for i := range out {
+		changed = changed || out[i] != old[i]
+	}
+	return out, changed
+}
+
+// startCache runs c under Run's context; before Run (or after it ended)
+// it does nothing, and Run starts the caches. m.mu must be held.
+func (m *Manager) startCache(c *RTRClient) {
+	if m.runCtx == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(m.runCtx)
+	m.cancels[c] = cancel
+	m.cacheWG.Add(1)
+	go func() {
+		defer m.cacheWG.Done()
+		c.Run(ctx)
+	}()
 }
 
 // AddFile adds a VRP/ASPA JSON file source. Call before Run.
@@ -202,6 +344,7 @@ func (m *Manager) AddCache(addr string, preference int) *RTRClient {
 	defer m.mu.Unlock()
 	m.caches = append(m.caches, c)
 	slices.SortStableFunc(m.caches, func(a, b *RTRClient) int { return cmp.Compare(a.pref, b.pref) })
+	m.startCache(c)
 	return c
 }
 
@@ -209,7 +352,7 @@ func (m *Manager) AddCache(addr string, preference int) *RTRClient {
 // example after a configuration reload. It may be called at any time.
 func (m *Manager) SetRegistry(r *Registry) {
 	m.mu.Lock()
-	m.registry = r
+	m.registry, m.regTime = r, m.opts.Now()
 	m.mu.Unlock()
 	m.poke()
 }
@@ -224,9 +367,10 @@ func (m *Manager) Registry() *Registry {
 // Snapshot returns the current snapshot without locking. It is never nil.
 func (m *Manager) Snapshot() *Snapshot { return m.cur.Load() }
 
-// Subscribe registers fn to be called, in order and from the Manager's
-// goroutine, with every published change. fn must not block for long. The
-// returned function unsubscribes.
+// Subscribe registers fn to be called, in order, with every published
+// change, from the goroutine that publishes it (Run's, or a caller of
+// Configure or Reload). fn must not block for long nor call back into the
+// Manager's Configure or Reload. The returned function unsubscribes.
 func (m *Manager) Subscribe(fn func(Change)) (unsubscribe func()) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -260,21 +404,19 @@ func (m *Manager) Run(ctx context.Context) error {
 		return fmt.Errorf("rpki: Manager.Run called twice")
 	}
 	m.running = true
-	caches := slices.Clone(m.caches)
-	m.mu.Unlock()
-
-	var wg sync.WaitGroup
-	for _, c := range caches {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c.Run(ctx)
-		}()
+	m.runCtx = ctx
+	for _, c := range m.caches {
+		m.startCache(c)
 	}
-	defer wg.Wait()
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		m.runCtx = nil
+		m.mu.Unlock()
+		m.cacheWG.Wait()
+	}()
 
-	m.pollFiles()
-	m.publish()
+	m.refresh(true)
 	close(m.ready)
 
 	poll := time.NewTicker(m.opts.FilePoll)
@@ -284,29 +426,34 @@ func (m *Manager) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-poll.C:
-			if m.pollFiles() {
-				m.publish()
-			}
+			m.refresh(false)
 		case <-m.kick:
-			m.publish()
+			m.refresh(true)
 		}
 	}
 }
 
-// Reload checks the files now (rather than at the next poll) and publishes
-// what changed. It is safe to call while Run runs.
-func (m *Manager) Reload() {
-	if m.pollFiles() {
-		m.poke()
+// refresh reads the changed files and publishes when something changed
+// (or always, with force).
+func (m *Manager) refresh(force bool) {
+	m.pubMu.Lock()
+	defer m.pubMu.Unlock()
+	if m.pollFiles() || force {
+		m.publish()
 	}
 }
 
-// selectedCache returns the cache whose data is used, or nil: the most
-// preferred cache in sync; when none is, the cache used so far while its
-// data has not expired, else the most preferred cache with unexpired data.
-func (m *Manager) selectedCache() *RTRClient {
+// Reload checks the files now (rather than at the next poll) and publishes
+// what changed before it returns. It is safe to call while Run runs.
+func (m *Manager) Reload() { m.refresh(false) }
+
+// selectCache returns the cache whose data is used among caches (in order
+// of preference), or nil: the most preferred cache in sync; when none is,
+// the cache used so far while its data has not expired, else the most
+// preferred cache with unexpired data.
+func selectCache(caches []*RTRClient) *RTRClient {
 	var stale *RTRClient
-	for _, c := range m.caches {
+	for _, c := range caches {
 		switch u, _ := c.usable(); u {
 		case usableSynced:
 			return c
@@ -322,43 +469,88 @@ func (m *Manager) selectedCache() *RTRClient {
 	return stale
 }
 
+// inputs are the data of every source, as merged into a snapshot.
+type inputs struct {
+	vrps         []VRP // JSON files and the selected cache
+	aspas        []ASPA
+	filters      []PrefixFilter
+	aspaFilters  []uint32
+	assertions   []VRP
+	aspaAsserted []ASPA
+	registry     *Registry
+}
+
+func (in *inputs) addFeed(f *Feed) {
+	in.vrps = append(in.vrps, f.VRPs...)
+	in.aspas = append(in.aspas, f.ASPAs...)
+}
+
+func (in *inputs) addSLURM(s *SLURM) {
+	in.filters = append(in.filters, s.PrefixFilters...)
+	in.aspaFilters = append(in.aspaFilters, s.ASPAFilters...)
+	for _, a := range s.PrefixAssertions {
+		in.assertions = append(in.assertions, a.VRP)
+	}
+	in.aspaAsserted = append(in.aspaAsserted, s.ASPAAssertions...)
+}
+
+// merge computes (JSON ∪ RTR − SLURM filters) ∪ SLURM assertions ∪
+// registry.
+func (in *inputs) merge() (*VRPs, *ASPAs) {
+	all := in.vrps[:0:0]
+	if len(in.filters) == 0 {
+		all = in.vrps
+	} else {
+		all = make([]VRP, 0, len(in.vrps))
+		for _, v := range in.vrps {
+			if !filtered(in.filters, v) {
+				all = append(all, v)
+			}
+		}
+	}
+	all = append(all, in.assertions...)
+	all = append(all, in.registry.VRPs()...)
+	aspas := in.aspas
+	if len(in.aspaFilters) > 0 {
+		kept := aspas[:0:0]
+		for _, a := range aspas {
+			if !slices.Contains(in.aspaFilters, a.Customer) {
+				kept = append(kept, a)
+			}
+		}
+		aspas = kept
+	}
+	aspas = append(aspas, in.aspaAsserted...)
+	return newVRPsChecked(all), NewASPAs(aspas)
+}
+
 // publish merges the sources and, when the result differs from the current
-// snapshot, publishes it and notifies the subscribers.
+// snapshot, publishes it and notifies the subscribers. m.pubMu must be
+// held.
 func (m *Manager) publish() {
 	start := m.opts.Now()
 	m.mu.Lock()
-	var feedVRPs []VRP
-	var feedASPAs []ASPA
+	var in inputs
 	for _, f := range m.files {
 		if f.feed != nil {
-			feedVRPs = append(feedVRPs, f.feed.VRPs...)
-			feedASPAs = append(feedASPAs, f.feed.ASPAs...)
+			in.addFeed(f.feed)
 		}
 	}
-	sel := m.selectedCache()
+	sel := selectCache(m.caches)
 	for _, c := range m.caches {
 		c.setSelected(c == sel)
 	}
 	if sel != nil {
 		v, a := sel.snapshotData()
-		feedVRPs = append(feedVRPs, v...)
-		feedASPAs = append(feedASPAs, a...)
+		in.vrps = append(in.vrps, v...)
+		in.aspas = append(in.aspas, a...)
 	}
-	var filters []PrefixFilter
-	var aspaFilters []uint32
-	var assertions []VRP
-	var aspaAssertions []ASPA
 	for _, f := range m.slurms {
 		if f.slurm != nil {
-			filters = append(filters, f.slurm.PrefixFilters...)
-			aspaFilters = append(aspaFilters, f.slurm.ASPAFilters...)
-			for _, a := range f.slurm.PrefixAssertions {
-				assertions = append(assertions, a.VRP)
-			}
-			aspaAssertions = append(aspaAssertions, f.slurm.ASPAAssertions...)
+			in.addSLURM(f.slurm)
 		}
 	}
-	reg := m.registry
+	in.registry = m.registry
 	subs := make([]func(Change), 0, len(m.subs))
 	ids := make([]int, 0, len(m.subs))
 	for id := range m.subs {
@@ -370,32 +562,7 @@ func (m *Manager) publish() {
 	}
 	m.mu.Unlock()
 
-	all := feedVRPs[:0:0]
-	if len(filters) == 0 {
-		all = feedVRPs
-	} else {
-		all = make([]VRP, 0, len(feedVRPs))
-		for _, v := range feedVRPs {
-			if !filtered(filters, v) {
-				all = append(all, v)
-			}
-		}
-	}
-	all = append(all, assertions...)
-	all = append(all, reg.VRPs()...)
-	if len(aspaFilters) > 0 {
-		kept := feedASPAs[:0:0]
-		for _, a := range feedASPAs {
-			if !slices.Contains(aspaFilters, a.Customer) {
-				kept = append(kept, a)
-			}
-		}
-		feedASPAs = kept
-	}
-	feedASPAs = append(feedASPAs, aspaAssertions...)
-
-	vrps := newVRPsChecked(all)
-	aspas := NewASPAs(feedASPAs)
+	vrps, aspas := in.merge()
 	old := m.cur.Load()
 	added, removed := DiffVRPs(old.VRPs, vrps)
 	aspaChanged := !old.ASPAs.Equal(aspas)
@@ -411,6 +578,85 @@ func (m *Manager) publish() {
 	for _, fn := range subs {
 		fn(ch)
 	}
+}
+
+// Preview returns the snapshot Configure(cfg) would publish, from the data
+// the Manager holds now, and changes nothing: files and SLURM files it
+// reads already count with their current data, others are read now (and
+// not kept); RTR caches it is connected to count as they are, a cache it
+// is not connected to contributes nothing yet; the registry is cfg's.
+// The notes say what the prediction could not include. The snapshot's
+// serial is the current one.
+func (m *Manager) Preview(cfg *conf.Config) (*Snapshot, []string) {
+	var in inputs
+	var notes []string
+	in.registry = registryOf(cfg)
+	m.mu.Lock()
+	find := func(list []*fileSource, path string) *fileSource {
+		if i := slices.IndexFunc(list, func(f *fileSource) bool { return f.path == path }); i >= 0 {
+			return list[i]
+		}
+		return nil
+	}
+	var readFiles, readSLURMs []string
+	for _, p := range cfg.RPKI.Files {
+		if f := find(m.files, p); f != nil && f.feed != nil {
+			in.addFeed(f.feed)
+		} else {
+			readFiles = append(readFiles, p)
+		}
+	}
+	for _, p := range cfg.RPKI.SLURM {
+		if f := find(m.slurms, p); f != nil && f.slurm != nil {
+			in.addSLURM(f.slurm)
+		} else {
+			readSLURMs = append(readSLURMs, p)
+		}
+	}
+	want := slices.Clone(cfg.RPKI.Caches)
+	slices.SortStableFunc(want, func(a, b conf.RTRCache) int { return cmp.Compare(a.Preference, b.Preference) })
+	var kept []*RTRClient
+	for _, w := range want {
+		if i := slices.IndexFunc(m.caches, func(c *RTRClient) bool { return c.addr == w.Address }); i >= 0 {
+			if !slices.Contains(kept, m.caches[i]) {
+				kept = append(kept, m.caches[i])
+			}
+		} else {
+			notes = append(notes, fmt.Sprintf("RTR cache %s is not connected yet: its data is not in this prediction (after the reload it counts once in sync)", w.Address))
+		}
+	}
+	if sel := selectCache(kept); sel != nil {
+		v, a := sel.snapshotData()
+		in.vrps = append(in.vrps, v...)
+		in.aspas = append(in.aspas, a...)
+	}
+	m.mu.Unlock()
+	for _, p := range readFiles {
+		data, err := os.ReadFile(p)
+		var fd *Feed
+		if err == nil {
+			fd, err = ParseFeed(data)
+		}
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("RPKI file %s: %v: it would contribute nothing", p, err))
+			continue
+		}
+		in.addFeed(fd)
+	}
+	for _, p := range readSLURMs {
+		data, err := os.ReadFile(p)
+		var sl *SLURM
+		if err == nil {
+			sl, err = ParseSLURM(data)
+		}
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("SLURM file %s: %v: it would contribute nothing", p, err))
+			continue
+		}
+		in.addSLURM(sl)
+	}
+	vrps, aspas := in.merge()
+	return &Snapshot{Serial: m.Snapshot().Serial, Time: m.opts.Now(), VRPs: vrps, ASPAs: aspas}, notes
 }
 
 // fileSource is a JSON or SLURM file, polled by modification time and

@@ -122,17 +122,48 @@ func (r *Registry) Owners(p netip.Prefix) []Claim {
 	return out
 }
 
-// Overlap is two members claiming the same or nested prefixes.
+// Overlap kinds. The route server's registry check decides who owns a
+// route by the most specific registered prefix covering it: every member
+// registering exactly that prefix owns the route, nobody else does
+// (registry_conflict). From that rule:
+const (
+	// OverlapNested: one member's prefix strictly contains another
+	// member's. A delegation, not a conflict: routes inside the more
+	// specific prefix belong to its member only, and the covering
+	// member's announcements there are filtered registry_conflict.
+	OverlapNested = "nested"
+	// OverlapShared: the same prefix registered by several members, all
+	// marked shared: each of them owns the routes inside it.
+	OverlapShared = "shared"
+	// OverlapConflict: the same prefix registered by several members not
+	// all marked shared. A prefix has one owner; `fedrs check` refuses
+	// such a configuration.
+	OverlapConflict = "conflict"
+)
+
+// Overlap is two members claiming the same or nested prefixes. Claims of
+// one member never overlap each other, whatever their lengths. The
+// claims' maxLengths (le) do not change the kind: the registry check
+// matches by prefix.
 type Overlap struct {
+	// A is the covering claim (the first by member name when equal), B
+	// the more specific one.
 	A, B Claim
-	// Conflict is false when both claims are marked shared, which makes
-	// the overlap intended.
+	// Kind is OverlapNested, OverlapShared or OverlapConflict.
+	Kind string `json:"kind"`
+	// Conflict is true for OverlapConflict only.
 	Conflict bool   `json:"conflict"`
 	Reason   string `json:"reason"`
 }
 
+// String is the overlap as both `fedrs check` and `fedrs registry check`
+// print it: its kind, then the reason.
+func (o Overlap) String() string { return fmt.Sprintf("%-8s %s", o.Kind, o.Reason) }
+
 // Overlaps reports every pair of claims of different members whose
-// prefixes are equal or nested. A is the less specific claim.
+// prefixes are equal or nested, ordered by A's prefix, then B's, then
+// member names: the one implementation of the registry rule that `fedrs
+// check` and `fedrs registry check` both print.
 func (r *Registry) Overlaps() []Overlap {
 	var out []Overlap
 	var open []Claim // claims containing the current one, outermost first
@@ -145,21 +176,32 @@ func (r *Registry) Overlaps() []Overlap {
 			open = open[:len(open)-1]
 		}
 		for _, t := range open {
-			if t.Member == c.Member {
-				continue
+			if t.Member != c.Member {
+				out = append(out, overlap(t, c))
 			}
-			o := Overlap{A: t, B: c, Conflict: !(t.Shared && c.Shared)}
-			rel := "contains"
-			if t.Prefix == c.Prefix {
-				rel = "equals"
-			}
-			o.Reason = fmt.Sprintf("%s (%s) %s %s (%s)", t.Prefix, t.Member, rel, c.Prefix, c.Member)
-			if !o.Conflict {
-				o.Reason += "; both marked shared"
-			}
-			out = append(out, o)
 		}
 		open = append(open, c)
 	}
 	return out
+}
+
+// overlap classifies two claims of different members, a containing b.
+func overlap(a, b Claim) Overlap {
+	o := Overlap{A: a, B: b}
+	switch {
+	case a.Prefix != b.Prefix:
+		o.Kind = OverlapNested
+		o.Reason = fmt.Sprintf("%s (%s) contains %s (%s): routes inside %s are %s's; %s's announcements there are filtered registry_conflict",
+			a.Prefix, a.Member, b.Prefix, b.Member, b.Prefix, b.Member, a.Member)
+		if int(a.MaxLen) >= b.Prefix.Bits() {
+			o.Reason += fmt.Sprintf(" (%s's maxLength %d reaches into it: a router validating against the registry's VRPs alone finds them valid)", a.Member, a.MaxLen)
+		}
+	case a.Shared && b.Shared:
+		o.Kind = OverlapShared
+		o.Reason = fmt.Sprintf("%s is registered to %s and %s, both marked shared: each owns the routes inside it", a.Prefix, a.Member, b.Member)
+	default:
+		o.Kind, o.Conflict = OverlapConflict, true
+		o.Reason = fmt.Sprintf("%s is registered to %s and %s: a prefix has one owner (mark it shared in both if they own it jointly)", a.Prefix, a.Member, b.Member)
+	}
+	return o
 }

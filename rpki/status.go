@@ -25,8 +25,10 @@ type SourceStatus struct {
 	Serial    uint32 `json:"serial,omitempty"`
 	VRPs      int    `json:"vrps"`
 	ASPAs     int    `json:"aspas"`
-	// LastUpdate is when the data last changed or synchronised.
+	// LastUpdate is when the data last changed or synchronised;
+	// AgeSeconds is the time since then when the status was taken.
 	LastUpdate    time.Time     `json:"last_update,omitzero"`
+	AgeSeconds    float64       `json:"age_seconds,omitempty"`
 	LastError     string        `json:"last_error,omitempty"`
 	LastErrorTime time.Time     `json:"last_error_time,omitzero"`
 	Refresh       time.Duration `json:"refresh_ns,omitempty"`
@@ -37,8 +39,12 @@ type SourceStatus struct {
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
 
-// Status is what `fedrs rpki status` shows.
+// Status is what `fedrs rpki status` shows: the published data (serial,
+// when it last changed, and the totals: distinct VRPs per family and
+// customer ASes with an ASPA) and every source with its own counts.
 type Status struct {
+	// Time is when the status was taken; ages are relative to it.
+	Time    time.Time      `json:"time"`
 	Serial  uint32         `json:"serial"`
 	Updated time.Time      `json:"updated"`
 	VRPsV4  int            `json:"vrps_v4"`
@@ -50,7 +56,7 @@ type Status struct {
 // Status returns the status of the published data and of every source.
 func (m *Manager) Status() Status {
 	s := m.Snapshot()
-	st := Status{Serial: s.Serial, Updated: s.Time, ASPAs: s.ASPAs.Len()}
+	st := Status{Time: m.opts.Now(), Serial: s.Serial, Updated: s.Time, ASPAs: s.ASPAs.Len(), Sources: []SourceStatus{}}
 	st.VRPsV4, st.VRPsV6 = s.VRPs.Count()
 	m.mu.Lock()
 	caches := append([]*RTRClient(nil), m.caches...)
@@ -61,14 +67,20 @@ func (m *Manager) Status() Status {
 		st.Sources = append(st.Sources, f.status())
 	}
 	if m.registry != nil {
-		st.Sources = append(st.Sources, SourceStatus{Kind: "registry", Name: "federation members", State: "loaded", VRPs: len(m.registry.Claims())})
+		st.Sources = append(st.Sources, SourceStatus{Kind: "registry", Name: "federation members", State: "loaded",
+			VRPs: len(m.registry.Claims()), LastUpdate: m.regTime})
 	}
 	m.mu.Unlock()
-	var cs []SourceStatus
+	cs := []SourceStatus{}
 	for _, c := range caches {
 		cs = append(cs, c.Status())
 	}
 	st.Sources = append(cs, st.Sources...)
+	for i := range st.Sources {
+		if t := st.Sources[i].LastUpdate; !t.IsZero() {
+			st.Sources[i].AgeSeconds = st.Time.Sub(t).Seconds()
+		}
+	}
 	return st
 }
 
@@ -94,8 +106,12 @@ func (f *fileSource) status() SourceStatus {
 	return s
 }
 
-// WriteText writes the status as a table.
+// WriteText writes the status as a table, ages relative to now (the
+// status's own Time when now is zero).
 func (st Status) WriteText(w io.Writer, now time.Time) error {
+	if now.IsZero() {
+		now = st.Time
+	}
 	fmt.Fprintf(w, "serial %d, updated %s ago: %d IPv4 VRPs, %d IPv6 VRPs, %d ASPAs\n\n",
 		st.Serial, age(now, st.Updated), st.VRPsV4, st.VRPsV6, st.ASPAs)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

@@ -18,7 +18,7 @@ import (
 func checkDiff(c *cli.Context, cfg *conf.Config) error {
 	sock := c.String("socket")
 	if sock == "" {
-		sock = cfg.Server.Control
+		sock = cfg.ControlPath()
 	}
 	if sock == "" {
 		return &exitError{2, fmt.Errorf("%s has no [server] control socket; name the running server's with --socket", cfg.File)}
@@ -45,6 +45,9 @@ func printCheck(w io.Writer, res *api.CheckResult) {
 	fmt.Fprintf(w, "%s (%.12s) against the running configuration %s (%.12s):\n", res.Config, res.ConfigHash, res.RunningConfig, res.RunningHash)
 	for _, l := range strings.Split(res.Changes, "\n") {
 		fmt.Fprintln(w, "  "+l)
+	}
+	for _, n := range res.RPKINotes {
+		fmt.Fprintf(w, "  RPKI: %s\n", n)
 	}
 	t := res.Totals
 	fmt.Fprintf(w, "\n%d routes held now, checked with the new import policy: %d would be filtered, %d would be accepted, %d stay filtered for other reasons, %d would be withdrawn.\n",

@@ -329,7 +329,7 @@ func TestRunRecordsHistory(t *testing.T) {
 		t.Errorf("lg summary: %v\n%s", err, out)
 	}
 	body := f.metrics(t)
-	if !regexp.MustCompile(`(?m)^fedrs_history_events_committed [1-9]`).Match(body) || !strings.Contains(string(body), "fedrs_history_db_bytes") {
+	if !regexp.MustCompile(`(?m)^fedrs_history_events_committed_total [1-9]`).Match(body) || !strings.Contains(string(body), "fedrs_history_db_bytes") {
 		t.Errorf("metrics lack the history writer:\n%s", body)
 	}
 

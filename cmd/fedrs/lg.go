@@ -6,40 +6,17 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/routeserver/api"
 	"github.com/fedrs/fedrs/routeserver/history"
 	"github.com/urfave/cli/v2"
 )
-
-var socketFlag = &cli.StringFlag{
-	Name:  "socket",
-	Usage: "control socket `PATH` (default: [server] control of --config, else /run/fedrs/fedrs.sock)",
-}
-
-// client finds the control socket: --socket, else the config's, else the
-// default.
-func client(c *cli.Context) (*api.Client, error) {
-	if s := c.String("socket"); s != "" {
-		return api.NewClient(s), nil
-	}
-	if c.IsSet("config") {
-		cfg, err := conf.Load(c.String("config"))
-		if err != nil {
-			return nil, err
-		}
-		if cfg.Server.Control == "" {
-			return nil, fmt.Errorf("%s has no [server] control socket", cfg.File)
-		}
-		return api.NewClient(cfg.Server.Control), nil
-	}
-	return api.NewClient("/run/fedrs/fedrs.sock"), nil
-}
 
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
@@ -50,10 +27,6 @@ func printJSON(w io.Writer, v any) error {
 func lgFlags(extra ...cli.Flag) []cli.Flag {
 	return append([]cli.Flag{socketFlag, configFlagNoDefault, jsonFlag}, extra...)
 }
-
-// configFlagNoDefault is --config without a default, so that the socket
-// default applies when it is not given.
-var configFlagNoDefault = &cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "read the control socket path from `FILE`"}
 
 func lgCommand() *cli.Command {
 	return &cli.Command{
@@ -70,7 +43,7 @@ func lgCommand() *cli.Command {
 					&cli.BoolFlag{Name: "received", Usage: "every route received (default)"},
 					&cli.BoolFlag{Name: "accepted", Usage: "only accepted routes"},
 					&cli.BoolFlag{Name: "filtered", Usage: "only filtered routes, with the reasons"},
-					&cli.BoolFlag{Name: "exported", Usage: "the routes the member receives"},
+					&cli.BoolFlag{Name: "exported", Usage: "what the member holds from the route server, with the attributes exactly as sent"},
 					&cli.StringFlag{Name: "family", Usage: "ipv4 or ipv6"},
 					&cli.IntFlag{Name: "offset", Usage: "skip the first N routes"},
 					&cli.IntFlag{Name: "limit", Value: 1000, Usage: "at most N routes"},
@@ -112,7 +85,7 @@ func lgSummary(c *cli.Context) error {
 		return printJSON(c.App.Writer, map[string]any{"status": st, "neighbors": ns})
 	}
 	w := c.App.Writer
-	fmt.Fprintf(w, "fedrs %s  AS%d  router-id %s  up %s\n", st.Version, st.ASN, st.RouterID, duration(st.UptimeSeconds))
+	fmt.Fprintf(w, "fedrs %s  AS%d  router-id %s  up %s\n", strings.TrimPrefix(st.Version, "fedrs "), st.ASN, st.RouterID, duration(st.UptimeSeconds))
 	fmt.Fprintf(w, "config %s (%.12s)\n", st.ConfigFile, st.ConfigHash)
 	fmt.Fprintf(w, "sessions %d/%d up, %d members; RIB %d IPv4 + %d IPv6 prefixes, %d routes (%d accepted, %d filtered), %d attribute sets; %d exports pending\n",
 		st.SessionsUp, st.Neighbors, st.Members, st.PrefixesV4, st.PrefixesV6, st.Routes, st.Accepted, st.Filtered, st.AttrSets, st.PendingOut)
@@ -144,8 +117,15 @@ func lgSummary(c *cli.Context) error {
 		}
 		fmt.Fprintln(w, line)
 	}
-	if st.Maintenance {
-		fmt.Fprintln(w, "MAINTENANCE: every route is sent with GRACEFUL_SHUTDOWN")
+	switch st.MaintenancePhase {
+	case "draining":
+		fmt.Fprintln(w, "MAINTENANCE: every route is sent with GRACEFUL_SHUTDOWN; sessions close at the end of the wait (fedrs maintenance status)")
+	case "closed":
+		fmt.Fprintln(w, "MAINTENANCE: sessions closed by maintenance (fedrs maintenance status; stop brings them back)")
+	default:
+		if st.Maintenance {
+			fmt.Fprintln(w, "MAINTENANCE: every route is sent with GRACEFUL_SHUTDOWN")
+		}
 	}
 	fmt.Fprintln(w)
 	return neighborTable(w, ns)
@@ -169,18 +149,103 @@ func lgNeighbors(c *cli.Context) error {
 func neighborTable(w io.Writer, ns []api.Neighbor) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MEMBER\tNEIGHBOR\tASN\tSTATE\tFOR\tRECEIVED\tACCEPTED\tFILTERED\tEXPORTED\tINFO")
+	var down []api.Neighbor
 	for _, n := range ns {
-		info := n.LastError
-		if n.AdminDown {
-			info = "admin down; " + info
-		}
-		if n.Negotiated != nil {
+		since, info := n.Since, ""
+		switch {
+		case n.Negotiated != nil:
 			info = "role " + n.Negotiated.Role
+		default:
+			down = append(down, n)
+			if n.DownSince != nil {
+				since = *n.DownSince
+			}
+			info = downInfo(n)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", n.Member, n.Neighbor, n.ASN, n.State,
-			duration(int64(time.Since(n.Since).Seconds())), n.Received, n.Accepted, n.Filtered, n.Exported, info)
+			duration(int64(time.Since(since).Seconds())), n.Received, n.Accepted, n.Filtered, n.Exported, info)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(down) > 0 {
+		fmt.Fprintf(w, "\nSessions not established:\n")
+		for _, n := range down {
+			downDetail(w, n)
+		}
+	}
+	return nil
+}
+
+// downInfo is the INFO column of a session that is not established.
+func downInfo(n api.Neighbor) string {
+	switch {
+	case n.AdminDown:
+		return "administratively down"
+	case n.IdleUntil != nil:
+		return "idle until " + n.IdleUntil.Local().Format("15:04:05")
+	case n.LastUp == nil && n.LastError == "" && n.Passive:
+		return "never connected (passive: waiting for the member)"
+	case n.LastUp == nil && n.LastError == "":
+		return "never connected"
+	case n.LastError != "":
+		return n.LastError
+	}
+	return "down"
+}
+
+// downDetail prints why a session is not established: since when, the
+// last error and the last NOTIFICATIONs sent and received, decoded.
+func downDetail(w io.Writer, n api.Neighbor) {
+	at := func(t time.Time) string {
+		return fmt.Sprintf("%s (%s ago)", t.Local().Format("2006-01-02 15:04:05"), duration(int64(time.Since(t).Seconds())))
+	}
+	line := fmt.Sprintf("  %s %s (AS%d): %s, %s", n.Member, n.Neighbor, n.ASN, n.State, downInfo(n))
+	if n.DownSince != nil {
+		if n.LastUp == nil {
+			line += "; never established (since " + at(*n.DownSince) + ")"
+		} else {
+			line += "; down since " + at(*n.DownSince) + ", last up " + n.LastUp.Local().Format("2006-01-02 15:04:05")
+		}
+	}
+	if n.Flaps == 1 {
+		line += "; 1 flap"
+	} else {
+		line += fmt.Sprintf("; %d flaps", n.Flaps)
+	}
+	fmt.Fprintln(w, line)
+	if n.LastError != "" {
+		when := ""
+		if n.LastErrorAt != nil {
+			when = " at " + n.LastErrorAt.Local().Format("15:04:05")
+		}
+		fmt.Fprintf(w, "    last error%s: %s\n", when, n.LastError)
+	}
+	for _, x := range []struct {
+		dir string
+		n   *api.Notification
+	}{{"sent", n.NotificationSent}, {"received", n.NotificationReceived}} {
+		if x.n != nil {
+			fmt.Fprintf(w, "    NOTIFICATION %-8s %s: %s\n", x.dir, at(x.n.At), notificationText(x.n))
+		}
+	}
+}
+
+// notificationText renders a decoded NOTIFICATION: names, numbers, the
+// RFC 9003 shutdown communication and any other data.
+func notificationText(n *api.Notification) string {
+	s := n.CodeName
+	if n.SubcodeName != "" {
+		s += "/" + n.SubcodeName
+	}
+	s += fmt.Sprintf(" (%d/%d)", n.Code, n.Subcode)
+	if n.ShutdownMessage != "" {
+		s += fmt.Sprintf(", message %q", n.ShutdownMessage)
+	}
+	if n.Data != "" {
+		s += ", data " + n.Data
+	}
+	return s
 }
 
 func duration(s int64) string {
@@ -228,20 +293,40 @@ func lgRoutes(c *cli.Context) error {
 		return err
 	}
 	fmt.Fprintf(c.App.Writer, "%d of %d routes shown\n", len(rl.Routes), rl.Total)
+	if view == "exported" {
+		if rl.Pending > 0 {
+			fmt.Fprintf(c.App.Writer, "%d prefixes have a change queued for the member (marked *): what it holds is about to change\n", rl.Pending)
+		}
+		if rl.Note != "" {
+			fmt.Fprintln(c.App.Writer, "note:", rl.Note)
+		}
+	}
 	return nil
 }
 
 func routeTable(w io.Writer, rs []api.Route, showFrom bool) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	if showFrom {
-		fmt.Fprintln(tw, "PREFIX\tFROM\tAS_PATH\tNEXT HOP\tCOMMUNITIES\tRPKI")
+		// The attributes as sent: prepends applied, action communities
+		// stripped, informational communities and OTC added.
+		fmt.Fprintln(tw, "PREFIX\tFROM\tAS_PATH\tNEXT HOP\tMED\tCOMMUNITIES\tOTC")
 	} else {
 		fmt.Fprintln(tw, "PREFIX\tAS_PATH\tNEXT HOP\tVERDICT\tRPKI\tREASONS")
 	}
 	for _, r := range rs {
 		if showFrom {
 			comms := append(append([]string{}, r.Communities...), r.LargeCommunities...)
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Prefix, r.Member, r.ASPathText, r.NextHop, strings.Join(comms, " "), r.RPKI)
+			prefix, med, otc := r.Prefix, "-", "-"
+			if r.Pending {
+				prefix += " *"
+			}
+			if r.MED != nil {
+				med = strconv.FormatUint(uint64(*r.MED), 10)
+			}
+			if r.OTC != nil {
+				otc = strconv.FormatUint(uint64(*r.OTC), 10)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", prefix, r.Member, r.ASPathText, r.NextHop, med, strings.Join(comms, " "), otc)
 			continue
 		}
 		verdict := "accepted"
@@ -334,6 +419,9 @@ func lgRoute(c *cli.Context) error {
 	fmt.Fprintf(w, "  RPKI %s, ASPA %s, registry %s\n", r.RPKI, r.ASPA, r.Registry)
 	if r.Accepted {
 		fmt.Fprintf(w, "  accepted%s; exported to %s\n", map[bool]string{true: ", best", false: ""}[r.Best], orNone(r.ExportedTo))
+		if len(r.PendingTo) > 0 {
+			fmt.Fprintf(w, "  a change of this prefix is queued for %s\n", strings.Join(r.PendingTo, ", "))
+		}
 	} else {
 		fmt.Fprintf(w, "  FILTERED: %s\n", reasonList(r))
 	}
@@ -381,55 +469,195 @@ func reloadCommand() *cli.Command {
 		Name:  "reload",
 		Usage: "apply the configuration file again, as a diff, without dropping unchanged sessions",
 		Description: "Asks the running route server to re-read its configuration file (like SIGHUP) and\n" +
-			"prints what changed. A configuration with errors is refused and the running one stays.",
-		Flags: []cli.Flag{socketFlag, configFlagNoDefault, jsonFlag},
+			"prints what changed. A configuration with errors is refused and the running one stays.\n\n" +
+			"A running route server's configuration file is fixed at its start (as under a service\n" +
+			"manager): reload sends the file it was given (-c, or $FEDRS_CONFIG) and the route server\n" +
+			"refuses, changing nothing, when that is not the file it runs. To see what another file\n" +
+			"would do, use fedrs check -c FILE --diff. With --socket alone, the route server reloads\n" +
+			"its own file, and the answer names it.",
+		ArgsUsage: " ",
+		Flags:     []cli.Flag{socketFlag, configFlagNoDefault, jsonFlag},
 		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return &exitError{2, fmt.Errorf("reload: unexpected argument %q; the file is given with -c FILE", c.Args().First())}
+			}
 			cl, err := client(c)
 			if err != nil {
 				return err
 			}
+			var req api.ReloadRequest
+			// The file meant: named (-c, $FEDRS_CONFIG), or the default
+			// one when the socket was found in it.
+			if file, named := configPath(c); named || c.String("socket") == "" {
+				if _, err := os.Stat(file); err == nil || named {
+					if req.Config, err = filepath.Abs(file); err != nil {
+						return err
+					}
+				}
+			}
 			var res api.ReloadResult
-			if err := cl.Post(c.Context, "/v1/reload", nil, nil, &res); err != nil {
+			if err := cl.Post(c.Context, "/v1/reload", nil, req, &res); err != nil {
 				return err
 			}
 			if c.Bool("json") {
 				return printJSON(c.App.Writer, res)
 			}
-			fmt.Fprintln(c.App.Writer, res.Summary)
+			fmt.Fprintf(c.App.Writer, "%s reloaded: %s\n", res.Config, res.Summary)
 			return nil
 		},
 	}
 }
 
 func maintenanceCommand() *cli.Command {
+	flags := func(extra ...cli.Flag) []cli.Flag {
+		return append([]cli.Flag{socketFlag, configFlagNoDefault}, extra...)
+	}
 	return &cli.Command{
 		Name:  "maintenance",
-		Usage: "take the route server out of service gracefully",
+		Usage: "take the route server out of service gracefully, and back",
+		Description: "start tags every route with GRACEFUL_SHUTDOWN (RFC 8326), waits, then closes every session;\n" +
+			"status says where it stands; stop undoes it.",
 		Subcommands: []*cli.Command{{
 			Name:  "start",
 			Usage: "tag every route with GRACEFUL_SHUTDOWN, wait, then close every session",
 			Description: "Members lower the preference of everything learned through the route server\n" +
-				"(RFC 8326) and move traffic to other paths; after --wait every session is closed with\n" +
-				"Cease/Administrative Shutdown and the message (RFC 9003).",
-			Flags: []cli.Flag{socketFlag, configFlagNoDefault,
-				&cli.StringFlag{Name: "message", Aliases: []string{"m"}, Value: "route server maintenance", Usage: "RFC 9003 shutdown message"},
+				"(RFC 8326) and move traffic to other paths; after --wait every session that is not\n" +
+				"already shut down is closed with Cease/Administrative Shutdown and the message (RFC 9003)\n" +
+				"and stays down until `fedrs maintenance stop`. A second start while maintenance runs is\n" +
+				"refused (stop it first to change the message or the wait).\n\n" +
+				"Example: fedrs maintenance start -m \"rs1 software upgrade, back 02:30\" --wait 10m",
+			Flags: flags(
+				&cli.StringFlag{Name: "message", Aliases: []string{"m"}, Value: "route server maintenance", Usage: "RFC 9003 shutdown message (≤ 255 octets)"},
 				&cli.DurationFlag{Name: "wait", Value: 5 * time.Minute, Usage: "time between the GRACEFUL_SHUTDOWN tag and closing the sessions"},
+				jsonFlag,
+			),
+			Action: func(c *cli.Context) error {
+				if c.NArg() > 0 {
+					return &exitError{2, fmt.Errorf("maintenance start takes no arguments (got %q); the message goes in -m", c.Args().First())}
+				}
+				if c.Duration("wait") < 0 {
+					return &exitError{2, fmt.Errorf("--wait %v: want 0s or more", c.Duration("wait"))}
+				}
+				return maintenancePost(c, "/v1/maintenance/start", map[string]string{"message": c.String("message"), "wait": c.Duration("wait").String()})
 			},
+		}, {
+			Name:  "status",
+			Usage: "phase (off, draining, closed), since when, time left, sessions affected",
+			Description: "draining: every route is sent with GRACEFUL_SHUTDOWN and the sessions close when the\n" +
+				"wait ends; closed: maintenance closed the sessions and keeps them down until stop.\n\n" +
+				"Example: fedrs maintenance status",
+			Flags: flags(jsonFlag),
 			Action: func(c *cli.Context) error {
 				cl, err := client(c)
 				if err != nil {
 					return err
 				}
-				var res map[string]string
-				body := map[string]string{"message": c.String("message"), "wait": c.Duration("wait").String()}
-				if err := cl.Post(c.Context, "/v1/maintenance", nil, body, &res); err != nil {
+				var m api.Maintenance
+				if err := cl.Get(c.Context, "/v1/maintenance", nil, &m); err != nil {
 					return err
 				}
-				fmt.Fprintln(c.App.Writer, res["result"])
-				return nil
+				if c.Bool("json") {
+					return printJSON(c.App.Writer, m)
+				}
+				return maintenanceText(c.App.Writer, m)
+			},
+		}, {
+			Name:  "stop",
+			Usage: "end maintenance: remove the GRACEFUL_SHUTDOWN tag, or bring the closed sessions back",
+			Description: "During the wait, the routes are sent again without the GRACEFUL_SHUTDOWN the route server\n" +
+				"added (a member's own 65535:0 stays). After the wait, the sessions maintenance closed are\n" +
+				"enabled again and reconnect (sessions shut down with `fedrs member shutdown` stay down).\n\n" +
+				"Example: fedrs maintenance stop",
+			Flags: flags(jsonFlag),
+			Action: func(c *cli.Context) error {
+				return maintenancePost(c, "/v1/maintenance/stop", nil)
 			},
 		}},
 	}
+}
+
+func maintenancePost(c *cli.Context, path string, body any) error {
+	cl, err := client(c)
+	if err != nil {
+		return err
+	}
+	var m api.Maintenance
+	if err := cl.Post(c.Context, path, nil, body, &m); err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, m)
+	}
+	fmt.Fprintln(c.App.Writer, m.Result)
+	return nil
+}
+
+// maintenanceText prints `fedrs maintenance status`.
+func maintenanceText(w io.Writer, m api.Maintenance) error {
+	ago := func(t *time.Time) string {
+		return fmt.Sprintf("%s (%s ago)", t.Local().Format("2006-01-02 15:04:05"), duration(int64(time.Since(*t).Seconds())))
+	}
+	switch m.Phase {
+	case "off":
+		if m.Since == nil {
+			fmt.Fprintln(w, "maintenance: off")
+			return nil
+		}
+		fmt.Fprintf(w, "maintenance: off since %s; the last one started %s with %q\n", ago(m.Since), ago(m.Started), m.Message)
+		return nil
+	case "draining":
+		fmt.Fprintf(w, "maintenance: draining since %s: every route is sent with GRACEFUL_SHUTDOWN\n", ago(m.Since))
+		fmt.Fprintf(w, "sessions close at %s (in %s) with %q\n", m.ClosesAt.Local().Format("2006-01-02 15:04:05"),
+			duration(int64(m.SecondsLeft)), m.Message)
+		fmt.Fprintf(w, "%d sessions receive GRACEFUL_SHUTDOWN", len(m.Sessions))
+	case "closed":
+		fmt.Fprintf(w, "maintenance: sessions closed since %s with %q (started %s)\n", ago(m.Since), m.Message, ago(m.Started))
+		fmt.Fprintf(w, "%d sessions closed by maintenance (fedrs maintenance stop brings them back)", len(m.Sessions))
+	default:
+		fmt.Fprintf(w, "maintenance: %s", m.Phase)
+	}
+	if len(m.Sessions) > 0 {
+		fmt.Fprintf(w, ": %s", strings.Join(m.Sessions, ", "))
+	}
+	fmt.Fprintln(w)
+	return nil
+}
+
+// memberClear is `fedrs member clear`: one line per session.
+func memberClear(c *cli.Context, cl *api.Client, path string) error {
+	if c.Bool("in") && c.Bool("out") {
+		return &exitError{2, errors.New("choose one of --in or --out")}
+	}
+	dir := "in"
+	if c.Bool("out") {
+		dir = "out"
+	}
+	var res api.ClearResult
+	if err := cl.Post(c.Context, path, url.Values{"direction": {dir}}, nil, &res); err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, res)
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "%s: %s\n", res.Member, res.Result)
+	for _, s := range res.Sessions {
+		line := fmt.Sprintf("  %s (%s): ", s.Neighbor, s.State)
+		if len(s.Families) > 0 {
+			what := "ROUTE-REFRESH sent for "
+			if dir == "out" {
+				what = "resent "
+			}
+			line += what + strings.Join(s.Families, ", ")
+		} else {
+			line += "nothing done"
+		}
+		if len(s.Notes) > 0 {
+			line += "; " + strings.Join(s.Notes, "; ")
+		}
+		fmt.Fprintln(w, line)
+	}
+	return nil
 }
 
 func memberCommand() *cli.Command {
@@ -449,11 +677,7 @@ func memberCommand() *cli.Command {
 			case "shutdown":
 				body = map[string]string{"message": c.String("message")}
 			case "clear":
-				dir := "in"
-				if c.Bool("out") {
-					dir = "out"
-				}
-				q.Set("direction", dir)
+				return memberClear(c, cl, path)
 			}
 			var res map[string]string
 			if err := cl.Post(c.Context, path, q, body, &res); err != nil {
@@ -473,7 +697,13 @@ func memberCommand() *cli.Command {
 			{Name: "enable", Usage: "lift a shutdown or a maximum-prefix hold", ArgsUsage: "MEMBER",
 				Flags: []cli.Flag{socketFlag, configFlagNoDefault}, Action: action("enable")},
 			{Name: "clear", Usage: "soft clear: --in asks the member to resend (ROUTE-REFRESH), --out resends to it", ArgsUsage: "MEMBER",
-				Flags: []cli.Flag{socketFlag, configFlagNoDefault, &cli.BoolFlag{Name: "in", Usage: "ask the member to resend its routes (ROUTE-REFRESH)"},
+				Description: "Works on the member's established sessions, for the address families each one\n" +
+					"negotiated; no session is reset. --in (the default) sends ROUTE-REFRESH where the member's\n" +
+					"router announced route refresh; --out resends the member everything it should hold.\n" +
+					"Prints, per session, what was done and what was not (and why). Exit status 1 when\n" +
+					"nothing could be done on any session.\n\n" +
+					"Example: fedrs member clear nhs-coastal --in",
+				Flags: []cli.Flag{socketFlag, configFlagNoDefault, jsonFlag, &cli.BoolFlag{Name: "in", Usage: "ask the member to resend its routes (ROUTE-REFRESH)"},
 					&cli.BoolFlag{Name: "out", Usage: "resend the member everything it should hold"}},
 				Action: action("clear")},
 		},

@@ -3,8 +3,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
+
+	"github.com/fedrs/fedrs/routeserver/api"
 
 	"github.com/urfave/cli/v2"
 )
@@ -19,7 +23,7 @@ func main() {
 
 // newApp builds the command line.
 func newApp() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:  "fedrs",
 		Usage: "BGP route server and routing-policy engine for federations and Internet Exchanges",
 		Description: "fedrs joins the networks of a federation (hospital trusts, councils, public-sector\n" +
@@ -39,9 +43,14 @@ func newApp() *cli.App {
 			mrtCommand(),
 			labCommand(),
 			versionCommand(),
+			helpCommand(),
 		},
-		HideHelpCommand: true,
+		Flags:       []cli.Flag{&cli.BoolFlag{Name: "version", Aliases: []string{"v"}, Usage: "print the version"}},
+		HideVersion: true,
+		Action:      rootAction,
 	}
+	decorate(app)
+	return app
 }
 
 // exitError carries an exit status.
@@ -53,17 +62,19 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
+// exitCode is 2 for a usage error (the command line or a value in it is
+// wrong: an unknown command, flag or member, a missing argument, a bad
+// prefix, time or number, including those the route server rejects as a
+// bad request or an unknown member) and 1 for any other failure (a file
+// or the route server not there, a route not found, a change refused).
 func exitCode(err error) int {
-	if e, ok := err.(*exitError); ok {
+	var e *exitError
+	if errors.As(err, &e) {
 		return e.code
 	}
+	var se *api.StatusError
+	if errors.As(err, &se) && (se.Status == http.StatusBadRequest || se.Kind == "unknown_member") {
+		return 2
+	}
 	return 1
-}
-
-var configFlag = &cli.StringFlag{
-	Name:    "config",
-	Aliases: []string{"c"},
-	Usage:   "configuration `FILE`",
-	Value:   "/etc/fedrs/fedrs.toml",
-	EnvVars: []string{"FEDRS_CONFIG"},
 }

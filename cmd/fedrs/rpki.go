@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
 	"github.com/fedrs/fedrs/conf"
+	"github.com/fedrs/fedrs/routeserver/api"
 	"github.com/fedrs/fedrs/rpki"
 	"github.com/urfave/cli/v2"
 )
@@ -22,7 +24,8 @@ func loadRPKI(ctx context.Context, path string, timeout time.Duration) (*rpki.Ma
 		return nil, nil, nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	m := rpki.NewManagerFromConfig(cfg, rpki.Options{})
+	// Warnings only: a command's stderr is for what went wrong.
+	m := rpki.NewManagerFromConfig(cfg, rpki.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	go m.Run(ctx)
 	select {
 	case <-m.Ready():
@@ -37,24 +40,53 @@ func rpkiCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "rpki",
 		Usage: "RPKI data: status, origin validation, ASPA",
-		Description: "These commands load the RPKI sources of the configuration (JSON and SLURM files, RTR\n" +
-			"caches, the federation registry) the way the route server does, and answer from them.",
+		Description: "status asks the running route server what it validates with. lookup and aspa (and\n" +
+			"status --offline) load the RPKI sources of the configuration (JSON and SLURM files, RTR\n" +
+			"caches, the federation registry) here, the way the route server does, and answer from them.",
 		Subcommands: []*cli.Command{
 			{
 				Name:  "status",
-				Usage: "sources, serials, counts and ages",
-				Flags: []cli.Flag{configFlag, timeout, jsonFlag},
+				Usage: "the RPKI data the running route server uses: sources, serials, counts, ages",
+				Description: "Asks the running route server over its control socket (GET /v1/rpki) for the RPKI\n" +
+					"data it validates with: the serial and totals of the merged set, and every source (RTR\n" +
+					"cache, JSON file, SLURM file, the federation registry) with its address or path, state,\n" +
+					"serial, VRP and ASPA counts, and when it last changed. Exit status 1 when the route server\n" +
+					"cannot be reached. With --offline, loads the sources of the configuration here instead\n" +
+					"and shows them (the route server is not asked).\n\n" +
+					"Example: fedrs rpki status -c /etc/fedrs/fedrs.toml",
+				Flags: []cli.Flag{socketFlag, configFlag, timeout, jsonFlag,
+					&cli.BoolFlag{Name: "offline", Usage: "load the configured sources here instead of asking the running route server"}},
 				Action: func(c *cli.Context) error {
-					m, _, cancel, err := loadRPKI(c.Context, c.String("config"), c.Duration("timeout"))
-					if err != nil {
-						return err
+					if c.Bool("offline") {
+						m, _, cancel, err := loadRPKI(c.Context, c.String("config"), c.Duration("timeout"))
+						if err != nil {
+							return err
+						}
+						defer cancel()
+						st := m.Status()
+						if c.Bool("json") {
+							return rpki.WriteJSON(c.App.Writer, st)
+						}
+						fmt.Fprintf(c.App.Writer, "RPKI sources of %s, loaded here (--offline):\n", c.String("config"))
+						return st.WriteText(c.App.Writer, time.Time{})
 					}
-					defer cancel()
-					st := m.Status()
+					cl, err := client(c)
+					if err != nil {
+						return &exitError{1, err}
+					}
+					var st api.RPKI
+					if err := cl.Get(c.Context, "/v1/rpki", nil, &st); err != nil {
+						return &exitError{1, fmt.Errorf("%w; fedrs rpki status --offline loads the configured sources here instead", err)}
+					}
 					if c.Bool("json") {
 						return rpki.WriteJSON(c.App.Writer, st)
 					}
-					return st.WriteText(c.App.Writer, time.Now())
+					if st.InUse {
+						fmt.Fprintf(c.App.Writer, "RPKI data the route server validates with (%s):\n", cl.Socket)
+					} else {
+						fmt.Fprintf(c.App.Writer, "The route server's configuration has no RPKI data: routes are not validated (rpki and aspa not-checked) (%s).\n", cl.Socket)
+					}
+					return st.WriteText(c.App.Writer, time.Time{})
 				},
 			},
 			{
@@ -85,10 +117,19 @@ func rpkiCommand() *cli.Command {
 				Name:      "aspa",
 				Usage:     "ASPA upstream verification of an AS_PATH (neighbour first)",
 				ArgsUsage: "AS...",
-				Flags:     []cli.Flag{configFlag, timeout, jsonFlag},
+				Flags: []cli.Flag{configFlag, timeout, jsonFlag,
+					&cli.StringFlag{Name: "neighbor", Usage: "the member's `AS` the path came from: the first AS must be it (default: the path's first AS)"}},
 				Action: func(c *cli.Context) error {
 					if c.NArg() == 0 {
 						return &exitError{2, errors.New("usage: fedrs rpki aspa AS... (the AS_PATH, neighbour first; {A,B} for an AS_SET)")}
+					}
+					var neighbor uint32
+					if v := c.String("neighbor"); v != "" {
+						n, err := rpki.ParseASN(v)
+						if err != nil {
+							return &exitError{2, fmt.Errorf("--neighbor: %w", err)}
+						}
+						neighbor = n
 					}
 					m, _, cancel, err := loadRPKI(c.Context, c.String("config"), c.Duration("timeout"))
 					if err != nil {
@@ -99,8 +140,7 @@ func rpkiCommand() *cli.Command {
 					if err != nil {
 						return &exitError{2, err}
 					}
-					var neighbor uint32
-					if len(asns) > 0 {
+					if neighbor == 0 && len(asns) > 0 {
 						neighbor = asns[0]
 					}
 					ex, err := rpki.CheckPath(m.Snapshot(), c.Args().Slice(), neighbor)

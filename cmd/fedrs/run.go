@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
@@ -76,10 +77,16 @@ func runCommand() *cli.Command {
 					}
 				}()
 			}
-			cfg, err := conf.Load(c.String("config"))
-			if err != nil {
-				return &exitError{2, err}
+			if c.NArg() > 0 {
+				return &exitError{2, fmt.Errorf("run: unexpected argument %q; the configuration is given with -c FILE", c.Args().First())}
 			}
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			// The running configuration file, as reload and the status
+			// name it, whatever the working directory.
+			cfg.File = cfg.AbsFile()
 			level := cfg.Server.LogLevel
 			if c.IsSet("log-level") {
 				level = c.String("log-level")
@@ -93,22 +100,6 @@ func runCommand() *cli.Command {
 	}
 }
 
-// rpkiConfigured reports whether the config asks for any RPKI data.
-func rpkiConfigured(cfg *conf.Config) bool {
-	r := cfg.RPKI
-	return len(r.Caches) > 0 || len(r.Files) > 0 || len(r.SLURM) > 0 || r.Server != "" ||
-		(r.Registry != nil && *r.Registry && registryHasClaims(cfg))
-}
-
-func registryHasClaims(cfg *conf.Config) bool {
-	for _, m := range cfg.Members {
-		if len(m.Prefixes) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // onStopSignal, when set, is called when a stop signal arrives (the
 // hidden --cpuprofile flag ends its profile there).
 var onStopSignal func()
@@ -120,25 +111,35 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 
-	opts := routeserver.Options{Log: log}
-	var mgr *rpki.Manager
-	if rpkiConfigured(cfg) {
-		mgr = rpki.NewManagerFromConfig(cfg, rpki.Options{Logger: log.With("component", "rpki")})
-		opts.RPKI = routeserver.RPKIFrom(mgr)
+	// First of all: what only one route server may use. A second fedrs
+	// with this configuration stops here, before it could disturb the
+	// running one's sessions or its history.
+	claimed, err := claim(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer claimed.release()
+
+	// The RPKI manager always runs, so that a reload that configures RPKI
+	// data (or the registry) puts it in force; with none configured it
+	// holds nothing and routes are not validated. The route server
+	// re-validates on its changes and reconfigures it on reload.
+	mgr := rpki.NewManagerFromConfig(cfg, rpki.Options{Logger: log})
+	opts := routeserver.Options{Log: log, RPKI: mgr}
+	go func() {
+		if err := mgr.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("RPKI manager stopped", "err", err)
+		}
+	}()
+	<-mgr.Ready() // files read: routes are validated from the first UPDATE
+	if cfg.RPKI.Server != "" {
+		rtrSrv := rpki.NewRTRServer(mgr, rpki.ServerOptions{Logger: log})
 		go func() {
-			if err := mgr.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				log.Error("RPKI manager stopped", "err", err)
+			if err := rtrSrv.ListenAndServe(ctx, cfg.RPKI.Server); err != nil && !errors.Is(err, context.Canceled) {
+				log.Error("RTR server stopped", "listen", cfg.RPKI.Server, "err", err)
+				cancel()
 			}
 		}()
-		if cfg.RPKI.Server != "" {
-			srv := rpki.NewRTRServer(mgr, rpki.ServerOptions{})
-			go func() {
-				if err := srv.ListenAndServe(ctx, cfg.RPKI.Server); err != nil && !errors.Is(err, context.Canceled) {
-					log.Error("RTR server stopped", "listen", cfg.RPKI.Server, "err", err)
-					cancel()
-				}
-			}()
-		}
 	}
 	var streamer *bmp.Streamer
 	if len(cfg.BMP) > 0 {
@@ -153,12 +154,9 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 		path := cfg.Path(cfg.Server.History)
 		var err error
 		if rec, err = history.Open(path, hopts); err != nil {
-			return &exitError{2, fmt.Errorf("[server] history: %w", err)}
+			return fmt.Errorf("[server] history: %w", err)
 		}
-		if rep := rec.Recovered(); rep.Runs > 0 {
-			log.Warn("history: the previous run stopped without a clean shutdown; its open intervals were closed at its last heartbeat and marked recovered",
-				"db", path, "last_seen", rep.LastSeen, "routes", rep.Routes, "exposures", rep.Exposures, "sessions", rep.Sessions)
-		}
+		// history.Open logs what it recovered after an unclean stop.
 		// Closed after the route server has stopped, so that the session
 		// downs of the shutdown are recorded.
 		defer func() {
@@ -170,7 +168,7 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	}
 	srv, err := routeserver.New(cfg, opts)
 	if err != nil {
-		return &exitError{2, err}
+		return err
 	}
 	apiOpts := api.Options{Version: versionString(), RPKI: mgr, Log: log}
 	if rec != nil {
@@ -186,9 +184,6 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 		go func() { defer close(bdone); streamer.Run(bctx) }()
 		defer func() { bcancel(); <-bdone }()
 	}
-	if mgr != nil {
-		srv.FollowRPKI(ctx, mgr)
-	}
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sig)
@@ -201,7 +196,7 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	}
 	ctl := api.New(srv, apiOpts)
 	apiDone := make(chan error, 1)
-	go func() { apiDone <- ctl.Serve(ctx, cfg.Server) }()
+	go func() { apiDone <- ctl.ServeOn(ctx, claimed.control, cfg.Server) }()
 	for {
 		select {
 		case err := <-done:
@@ -253,8 +248,12 @@ func checkCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			cfg, err := conf.Load(c.String("config"))
 			if err != nil {
+				var ce *conf.Error
+				if !errors.As(err, &ce) {
+					return &exitError{1, err} // not read at all: one line
+				}
 				fmt.Fprintln(c.App.ErrWriter, err)
-				return &exitError{1, errors.New("configuration is not valid")}
+				return &exitError{1, fmt.Errorf("%s is not valid", c.String("config"))}
 			}
 			n := 0
 			for _, m := range cfg.Members {
@@ -264,10 +263,9 @@ func checkCommand() *cli.Command {
 				return checkDiff(c, cfg)
 			}
 			fmt.Fprintf(c.App.Writer, "%s: valid (%d members, %d neighbours, %d groups)\n", cfg.File, len(cfg.Members), n, len(cfg.Groups))
-			for _, o := range cfg.RegistryOverlaps() {
-				fmt.Fprintf(c.App.Writer, "note: %s\n", o)
-			}
-			return nil
+			// The registry's overlaps, as `fedrs registry check` prints
+			// them (a loaded configuration has no conflicting ones).
+			return rpki.WriteOverlaps(c.App.Writer, rpki.RegistryFromConfig(cfg).Overlaps())
 		},
 	}
 }
@@ -280,19 +278,34 @@ func demoCommand() *cli.Command {
 			"three councils) and one in-process BGP router per member on 127.0.0.x. The members announce\n" +
 			"their prefixes and a few mistakes (a hijack, leaks) and requests (blackhole, action\n" +
 			"communities); the demo prints what each member received and what was filtered, and why.\n" +
-			"No root and no other software needed.",
+			"No root and no other software needed.\n\n" +
+			"Without --once it keeps running and serves the control API on a socket in a temporary\n" +
+			"directory (removed at exit); it prints the fedrs lg command that reaches it.",
+		ArgsUsage: " ",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "once", Usage: "exit with a summary after convergence"},
 			&cli.BoolFlag{Name: "verbose", Usage: "show the route server's logs"},
 		},
 		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return &exitError{2, fmt.Errorf("demo: unexpected argument %q", c.Args().First())}
+			}
 			var log *slog.Logger
 			if c.Bool("verbose") {
-				log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+				log = slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: slog.LevelInfo}))
 			}
 			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			sum, err := demo.Run(ctx, demo.Options{Once: c.Bool("once"), Out: c.App.Writer, Log: log})
+			opts := demo.Options{Once: c.Bool("once"), Out: c.App.Writer, Log: log, Version: versionString()}
+			if !opts.Once {
+				dir, err := os.MkdirTemp("", "fedrs-demo-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
+				opts.Control = filepath.Join(dir, "fedrs.sock")
+			}
+			sum, err := demo.Run(ctx, opts)
 			if err != nil {
 				return err
 			}
@@ -302,39 +315,4 @@ func demoCommand() *cli.Command {
 			return nil
 		},
 	}
-}
-
-func versionCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "version",
-		Usage: "print the version",
-		Action: func(c *cli.Context) error {
-			fmt.Fprintln(c.App.Writer, versionString())
-			return nil
-		},
-	}
-}
-
-// version is set with -ldflags "-X main.version=...".
-var version = ""
-
-func versionString() string {
-	v := version
-	bi, ok := debug.ReadBuildInfo()
-	if v == "" && ok {
-		v = bi.Main.Version
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v += " (" + s.Value[:12] + ")"
-			}
-		}
-	}
-	if v == "" || v == "(devel)" {
-		v = "devel"
-	}
-	goVersion := ""
-	if ok {
-		goVersion = bi.GoVersion
-	}
-	return fmt.Sprintf("fedrs %s %s", v, goVersion)
 }

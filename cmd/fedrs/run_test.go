@@ -53,7 +53,7 @@ func startRun(t *testing.T, extra string) *runFed {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, rstest.Log) }()
+	go func() { done <- run(ctx, cfg, rstest.StrictLog(t)) }()
 	f := &runFed{dir: dir, sock: sock, port: port}
 	stopped := false
 	f.stop = func() {

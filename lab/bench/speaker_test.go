@@ -37,11 +37,10 @@ func TestSpeakersAgainstFedrs(t *testing.T) {
 	if n := mgr.Status().VRPsV4; n != len(tb.VRPs) {
 		t.Fatalf("fedrs loaded %d VRPs, want %d", n, len(tb.VRPs))
 	}
-	srv, err := routeserver.New(cfg, routeserver.Options{Log: log, Listen: []string{"127.0.0.1:0"}, RPKI: routeserver.RPKIFrom(mgr)})
+	srv, err := routeserver.New(cfg, routeserver.Options{Log: log, Listen: []string{"127.0.0.1:0"}, RPKI: mgr})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.FollowRPKI(ctx, mgr)
 	done := make(chan struct{})
 	go func() { defer close(done); srv.Run(ctx) }()
 	defer func() { cancel(); <-done }()

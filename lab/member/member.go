@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -51,8 +52,9 @@ type Config struct {
 
 // Router is one in-process member router.
 type Router struct {
-	cfg Config
-	s   *server.BgpServer
+	cfg   Config
+	s     *server.BgpServer
+	notes *notifyRecord
 }
 
 // Route is a route announced or received.
@@ -96,9 +98,11 @@ func Start(ctx context.Context, cfg Config) (*Router, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	notes := &notifyRecord{}
+	logger = slog.New(notifyLog{inner: logger.Handler(), rec: notes})
 	s := server.NewBgpServer(server.LoggerOption(&slogAdapter{logger.With("member", cfg.Name)}))
 	go s.Serve()
-	r := &Router{cfg: cfg, s: s}
+	r := &Router{cfg: cfg, s: s, notes: notes}
 	listenPort := int32(-1)
 	var listenAddrs []string
 	if cfg.ListenPort != 0 {
@@ -458,8 +462,8 @@ type slogAdapter struct{ l *slog.Logger }
 
 func (a *slogAdapter) args(f gobgplog.Fields) []any {
 	out := make([]any, 0, 2*len(f))
-	for k, v := range f {
-		out = append(out, k, v)
+	for _, k := range slices.Sorted(maps.Keys(f)) { // the same order every time
+		out = append(out, k, f[k])
 	}
 	return out
 }

@@ -89,11 +89,7 @@ func (c *Client) do(req *http.Request, out any) error {
 		return err
 	}
 	if resp.StatusCode >= 300 {
-		var e Error
-		if json.Unmarshal(b, &e) == nil && e.Error != "" {
-			return errors.New(e.Error)
-		}
-		return fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(b))
+		return statusError(resp, b)
 	}
 	if s, ok := out.(*string); ok {
 		*s = string(b)
@@ -123,11 +119,7 @@ func (c *Client) Download(ctx context.Context, path string, q url.Values, w io.W
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		var e Error
-		if json.Unmarshal(b, &e) == nil && e.Error != "" {
-			return nil, errors.New(e.Error)
-		}
-		return nil, fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(b))
+		return nil, statusError(resp, b)
 	}
 	if _, err := io.Copy(w, resp.Body); err != nil {
 		return nil, fmt.Errorf("transfer from the route server broke off: %w", err)
@@ -135,8 +127,33 @@ func (c *Client) Download(ctx context.Context, path string, q url.Values, w io.W
 	return resp.Trailer, nil
 }
 
+// StatusError is an error answer of the control API: its HTTP status
+// (400 a malformed request, 404 an unknown member or route, 409 a reload
+// of another file, 422 a configuration refused) and its message.
+type StatusError struct {
+	Status  int
+	Message string
+	Kind    string // Error.Kind: "unknown_member" or ""
+}
+
+func (e *StatusError) Error() string { return e.Message }
+
+func statusError(resp *http.Response, body []byte) error {
+	var e Error
+	if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		return &StatusError{Status: resp.StatusCode, Message: e.Error, Kind: e.Kind}
+	}
+	return &StatusError{Status: resp.StatusCode, Message: fmt.Sprintf("%s: %s", resp.Status, bytes.TrimSpace(body))}
+}
+
 // connErr explains a failure to reach the control socket.
 func (c *Client) connErr(err error) error {
+	// "dial unix PATH: connect: no such file or directory", without the
+	// request around it.
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		err = fmt.Errorf("%s: %w", op.Op, op.Err)
+	}
 	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) {
 		return fmt.Errorf("cannot reach the route server's control socket %s: is fedrs running (fedrs run), and is this its [server] control path? (%w)", c.Socket, err)
 	}

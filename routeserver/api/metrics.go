@@ -1,6 +1,7 @@
 package api
 
 import (
+	"strings"
 	"time"
 
 	"github.com/fedrs/fedrs/routeserver/session"
@@ -16,7 +17,7 @@ var (
 	descEstablished = prometheus.NewDesc("fedrs_session_established", "1 when the neighbour's session is Established.", []string{"member", "neighbor"}, nil)
 	descFlaps       = prometheus.NewDesc("fedrs_session_flaps_total", "Times the neighbour's established session went down.", []string{"member", "neighbor"}, nil)
 	descPrefixes    = prometheus.NewDesc("fedrs_prefixes", "Routes held from a neighbour by verdict.", []string{"member", "neighbor", "family", "verdict"}, nil)
-	descExported    = prometheus.NewDesc("fedrs_exported_prefixes", "Routes the neighbour holds from the route server (Adj-RIB-Out).", []string{"member", "neighbor", "family"}, nil)
+	descExported    = prometheus.NewDesc("fedrs_exported_prefixes", "Prefixes sent to the neighbour on its established session and not withdrawn since: what its router holds from the route server (0 while the session is down).", []string{"member", "neighbor", "family"}, nil)
 	descPending     = prometheus.NewDesc("fedrs_adj_rib_out_pending", "Prefixes whose export to the neighbour is not sent yet.", []string{"member", "neighbor"}, nil)
 	descUpdIn       = prometheus.NewDesc("fedrs_updates_received_total", "UPDATE messages received from the neighbour.", []string{"member", "neighbor"}, nil)
 	descUpdOut      = prometheus.NewDesc("fedrs_updates_sent_total", "UPDATE messages sent to the neighbour.", []string{"member", "neighbor"}, nil)
@@ -129,9 +130,32 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if h := c.a.opts.History; h != nil {
 		for name, v := range h.Gauges() {
-			ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(name, "History writer: "+name+".", nil, nil), prometheus.GaugeValue, v)
+			typ := prometheus.GaugeValue
+			if strings.HasSuffix(name, "_total") {
+				typ = prometheus.CounterValue
+			}
+			help, ok := historyHelp[name]
+			if !ok {
+				help = "History writer: " + strings.TrimPrefix(name, "fedrs_history_") + "."
+			}
+			ch <- prometheus.MustNewConstMetric(prometheus.NewDesc(name, help, nil, nil), typ, v)
 		}
 	}
+}
+
+// historyHelp is the HELP text of the history writer's metrics (Gauges:
+// names ending in _total are counters).
+var historyHelp = map[string]string{
+	"fedrs_history_queue_length":            "Events waiting for the history writer.",
+	"fedrs_history_queue_limit":             "Bound of the history writer's queue ([history] queue); events beyond it are dropped and the gap recorded.",
+	"fedrs_history_events_committed_total":  "Events committed to the history database.",
+	"fedrs_history_commits_total":           "Transactions committed to the history database.",
+	"fedrs_history_events_dropped_total":    "Events dropped because the history writer's queue was full (recorded as gaps).",
+	"fedrs_history_gaps_total":              "Gaps recorded in the history (periods with dropped events).",
+	"fedrs_history_write_errors_total":      "Failed writes to the history database.",
+	"fedrs_history_db_bytes":                "Size of the history database file.",
+	"fedrs_history_last_commit_age_seconds": "Seconds since the last commit to the history database (0 before the first).",
+	"fedrs_history_behind_seconds":          "Age of the oldest event waiting for the history writer (write-behind lag).",
 }
 
 func timeSince(t time.Time) float64 { return time.Since(t).Seconds() }

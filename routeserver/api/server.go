@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -74,16 +75,33 @@ func New(srv *routeserver.Server, opts Options) *API {
 // Serve listens on the configured control socket and, if configured, the
 // read-only TCP listener, until ctx ends.
 func (a *API) Serve(ctx context.Context, sc conf.Server) error {
-	var servers []*http.Server
-	var errc = make(chan error, 2)
+	var ln net.Listener
 	if sc.Control != "" {
-		ln, err := listenUnix(sc.Control)
-		if err != nil {
+		var err error
+		if ln, err = Listen(sc.Control); err != nil {
 			return err
 		}
+	}
+	return a.ServeOn(ctx, ln, sc)
+}
+
+// ServeOn is Serve with the control socket already open (ln, from Listen;
+// nil for none): fedrs run takes its socket before anything else. Closing
+// ln at the end removes the socket file.
+func (a *API) ServeOn(ctx context.Context, ln net.Listener, sc conf.Server) error {
+	var servers []*http.Server
+	var errc = make(chan error, 2)
+	if ln != nil {
 		hs := &http.Server{Handler: a.Handler(true), ReadHeaderTimeout: 10 * time.Second}
 		servers = append(servers, hs)
 		go func() { errc <- hs.Serve(ln) }()
+	}
+	stop := func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		for _, hs := range servers {
+			hs.Shutdown(sctx)
+		}
 	}
 	if sc.ControlTCP != "" {
 		token := sc.ControlTokenSecret
@@ -91,21 +109,23 @@ func (a *API) Serve(ctx context.Context, sc conf.Server) error {
 			token = sc.ControlToken
 		}
 		var lc net.ListenConfig
-		ln, err := lc.Listen(ctx, "tcp", sc.ControlTCP)
+		tln, err := lc.Listen(ctx, "tcp", sc.ControlTCP)
 		if err != nil {
+			stop()
 			return fmt.Errorf("control API on %s: %w", sc.ControlTCP, err)
 		}
 		if sc.ControlTLSCert != "" {
 			cert, err := tls.LoadX509KeyPair(sc.ControlTLSCert, sc.ControlTLSKey)
 			if err != nil {
-				ln.Close()
+				tln.Close()
+				stop()
 				return fmt.Errorf("control API TLS certificate %s / key %s: %w", sc.ControlTLSCert, sc.ControlTLSKey, err)
 			}
-			ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+			tln = tls.NewListener(tln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 		}
 		hs := &http.Server{Handler: readOnly(token, a.Handler(false)), ReadHeaderTimeout: 10 * time.Second}
 		servers = append(servers, hs)
-		go func() { errc <- hs.Serve(ln) }()
+		go func() { errc <- hs.Serve(tln) }()
 	}
 	if len(servers) == 0 {
 		<-ctx.Done()
@@ -118,25 +138,23 @@ func (a *API) Serve(ctx context.Context, sc conf.Server) error {
 			a.opts.Log.Error("control API stopped", "err", err)
 		}
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	for _, hs := range servers {
-		hs.Shutdown(sctx)
-	}
-	if sc.Control != "" {
-		os.Remove(sc.Control)
-	}
+	stop()
 	return nil
 }
 
-// listenUnix opens the unix socket with mode 0600, replacing a stale one.
-func listenUnix(path string) (net.Listener, error) {
+// Listen opens the control socket at path with mode 0600 (creating its
+// directory), replacing a socket file that nobody answers on (left by a
+// process that was killed). It refuses a socket that answers.
+func Listen(path string) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("control socket directory: %w", err)
 	}
 	if c, err := net.Dial("unix", path); err == nil {
 		c.Close()
 		return nil, fmt.Errorf("control socket %s is in use: is another fedrs running?", path)
+	}
+	if st, err := os.Lstat(path); err == nil && st.Mode()&os.ModeSocket == 0 {
+		return nil, fmt.Errorf("control socket %s: a file that is not a socket is in the way", path)
 	}
 	os.Remove(path)
 	old := umask(0o177)
@@ -179,6 +197,8 @@ func (a *API) Handler(write bool) http.Handler {
 	mux.HandleFunc("GET /v1/route", a.route)
 	mux.HandleFunc("GET /v1/explain", a.explain)
 	mux.HandleFunc("GET /v1/mrt", a.mrtDump)
+	mux.HandleFunc("GET /v1/rpki", a.rpki)
+	mux.HandleFunc("GET /v1/maintenance", a.maintenanceStatus)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
 	if write {
 		mux.HandleFunc("POST /v1/reload", a.reload)
@@ -187,7 +207,9 @@ func (a *API) Handler(write bool) http.Handler {
 		mux.HandleFunc("POST /v1/members/{member}/shutdown", a.shutdown)
 		mux.HandleFunc("POST /v1/members/{member}/enable", a.enable)
 		mux.HandleFunc("POST /v1/members/{member}/clear", a.clear)
-		mux.HandleFunc("POST /v1/maintenance", a.maintenance)
+		mux.HandleFunc("POST /v1/maintenance", a.maintenanceStart)
+		mux.HandleFunc("POST /v1/maintenance/start", a.maintenanceStart)
+		mux.HandleFunc("POST /v1/maintenance/stop", a.maintenanceStop)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, fmt.Errorf("no endpoint %s %s; see the README (\"Control API\")", r.Method, r.URL.Path))
@@ -204,13 +226,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeErr(w http.ResponseWriter, status int, err error) {
-	writeJSON(w, status, Error{Error: err.Error()})
+	e := Error{Error: err.Error()}
+	if errors.Is(err, routeserver.ErrUnknownMember) {
+		e.Kind = "unknown_member"
+	}
+	writeJSON(w, status, e)
 }
 
 // errStatus maps an error to its HTTP status.
 func errStatus(err error) int {
 	if errors.Is(err, routeserver.ErrNotFound) {
 		return http.StatusNotFound
+	}
+	if errors.Is(err, routeserver.ErrWrongState) {
+		return http.StatusConflict
 	}
 	return http.StatusBadRequest
 }
@@ -225,6 +254,7 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 		ConfigFile: cfg.File, ConfigHash: cfg.Hash, Members: len(cfg.Members),
 		PrefixesV4: tot.Prefixes[session.IPv4Unicast], PrefixesV6: tot.Prefixes[session.IPv6Unicast],
 		Routes: tot.Routes, AttrSets: tot.AttrSets, PendingOut: tot.PendingOut, Maintenance: srv.InMaintenance(),
+		MaintenancePhase: string(srv.MaintenanceStatus().Phase),
 	}
 	for _, n := range srv.Neighbors() {
 		st.Neighbors++
@@ -237,7 +267,7 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 			st.Filtered += s.Received[f] - s.Accepted[f]
 		}
 	}
-	if m := a.opts.RPKI; m != nil {
+	if m := a.opts.RPKI; m != nil && rpki.Configured(cfg) {
 		rs := m.Status()
 		st.RPKI = &RPKIStatus{Serial: rs.Serial, Updated: rs.Updated, VRPs: rs.VRPsV4 + rs.VRPsV6, ASPAs: rs.ASPAs, Sources: len(rs.Sources)}
 	}
@@ -274,7 +304,23 @@ func (a *API) neighbor(cfg *conf.Config, n routeserver.Neighbor) Neighbor {
 		Member: m.Name, Description: m.Description, Neighbor: n.Source.Addr.String(), ASN: m.ASN,
 		State: info.State.String(), Since: info.Since, AdminDown: info.AdminDown,
 		Flaps: info.Flaps, MessagesIn: info.MsgIn, MessagesOut: info.MsgOut, UpdatesIn: info.UpdIn, UpdatesOut: info.UpdOut,
-		LastError: info.LastError, LastSent: info.LastNotifySent, LastReceived: info.LastNotifyRecvd,
+		LastError: info.LastError, Passive: n.Peer.Config().Passive,
+		NotificationSent: MakeNotification(info.LastNotifySent), NotificationReceived: MakeNotification(info.LastNotifyRecvd),
+	}
+	if ev := info.LastNotifySent; ev != nil {
+		out.LastSent = ev.String()
+	}
+	if ev := info.LastNotifyRecvd; ev != nil {
+		out.LastReceived = ev.String()
+	}
+	if t := info.DownSince; !t.IsZero() {
+		out.DownSince = &t
+	}
+	if t := info.LastUp; !t.IsZero() {
+		out.LastUp = &t
+	}
+	if t := info.LastErrorAt; !t.IsZero() && info.LastError != "" {
+		out.LastErrorAt = &t
 	}
 	if info.State == session.Established {
 		out.UptimeSeconds = int64(time.Since(info.Since).Seconds())
@@ -381,21 +427,41 @@ func (a *API) routes(w http.ResponseWriter, r *http.Request) {
 		flt.Filtered = true
 		rs, total = a.srv.RIB().Routes(flt, offset, limit)
 	case "exported":
-		rs, total = a.srv.RIB().Exported(mi, offset, limit)
-		if flt.HasFamily {
-			kept := rs[:0]
-			for _, x := range rs {
-				if x.Family == flt.Family {
-					kept = append(kept, x)
-				}
-			}
-			rs = kept
+		out, err := a.exported(mi, rib.HeldFilter{Family: flt.Family, HasFamily: flt.HasFamily}, offset, limit)
+		if err != nil {
+			writeErr(w, http.StatusInternalServerError, err)
+			return
 		}
+		writeJSON(w, http.StatusOK, out)
+		return
 	default:
 		writeErr(w, http.StatusBadRequest, fmt.Errorf("view %q: want received, accepted, filtered or exported", v))
 		return
 	}
 	writeJSON(w, http.StatusOK, RouteList{Total: total, Offset: offset, Limit: limit, Routes: a.toRoutes(rs)})
+}
+
+// exported is what member mi holds from the route server, with the
+// attributes exactly as they were sent (the UPDATE decoded as the member
+// decodes it).
+func (a *API) exported(mi int, flt rib.HeldFilter, offset, limit int) (RouteList, error) {
+	hs, total, pending := a.srv.RIB().Held(mi, flt, offset, limit)
+	out := RouteList{Total: total, Offset: offset, Limit: limit, Pending: pending, Routes: make([]Route, 0, len(hs))}
+	for i := range hs {
+		sent, err := routeserver.SentAttrs(&hs[i])
+		if err != nil {
+			return RouteList{}, fmt.Errorf("%s for %s: %w", hs[i].Prefix, a.srv.MemberName(mi), err)
+		}
+		r := hs[i].Route
+		r.Attrs = sent
+		x := MakeRoute(r, a.srv.MemberName(r.Source.Member))
+		x.Pending = hs[i].Pending
+		out.Routes = append(out.Routes, x)
+	}
+	if why := a.srv.NoSession(mi, flt); why != "" {
+		out.Note = why
+	}
+	return out, nil
 }
 
 // parsePrefix accepts a prefix or an address (as a host prefix).
@@ -461,7 +527,7 @@ func (a *API) route(w http.ResponseWriter, r *http.Request) {
 	for _, x := range a.srv.RIB().Lookup(p, rib.Exact) {
 		if x.Source.Member == mi && (pathID == nil || *pathID == x.PathID) {
 			out := MakeRoute(x, a.srv.MemberName(mi))
-			out.ExportedTo = a.srv.ExportedTo(x)
+			out.ExportedTo, out.PendingTo = a.srv.Receivers(x)
 			writeJSON(w, http.StatusOK, out)
 			return
 		}
@@ -507,13 +573,49 @@ func (a *API) explain(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) reload(w http.ResponseWriter, r *http.Request) {
+	var req ReloadRequest
+	if r.ContentLength != 0 {
+		dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 64<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+			writeErr(w, http.StatusBadRequest, fmt.Errorf("request body: want nothing, or JSON like {\"config\": \"/etc/fedrs/fedrs.toml\"}: %w", err))
+			return
+		}
+	}
+	running := a.srv.Config().AbsFile()
+	if req.Config != "" {
+		if !filepath.IsAbs(req.Config) {
+			writeErr(w, http.StatusBadRequest, fmt.Errorf("config %q: want the absolute path of the configuration file", req.Config))
+			return
+		}
+		if !sameFile(req.Config, running) {
+			writeErr(w, http.StatusConflict, fmt.Errorf("reload refused, nothing changed: this route server runs %s and reloads only that file, not %s "+
+				"(a running route server's configuration file is fixed at its start, as under a service manager); "+
+				"to see what %s would change: fedrs check -c %s --diff", running, req.Config, req.Config, req.Config))
+			return
+		}
+	}
 	res, err := a.srv.ReloadFile()
 	if err != nil {
 		writeErr(w, http.StatusUnprocessableEntity, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ReloadResult{Summary: res.String(), Deferred: res.Deferred, Reevaluated: res.Reevaluated,
+	writeJSON(w, http.StatusOK, ReloadResult{Config: running, Summary: res.String(), Deferred: res.Deferred, Reevaluated: res.Reevaluated,
 		Reset: res.SessionsReset, Added: res.SessionsAdded, Removed: res.SessionsRemoved})
+}
+
+// sameFile reports whether the paths a and b name the same file: the same
+// path, or (through links) the same inode.
+func sameFile(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
 }
 
 // check is a dry-run reload: the import policy of another configuration
@@ -551,7 +653,8 @@ func (a *API) check(w http.ResponseWriter, r *http.Request) {
 	out := CheckResult{
 		Config: cfg.File, ConfigHash: cfg.Hash, RunningConfig: running.File, RunningHash: running.Hash,
 		Changes: res.Changes.String(), Deferred: res.Deferred, Checked: res.Checked, Limit: req.Limit,
-		Totals: CheckTotals{WouldFilter: res.NumFilter, WouldAccept: res.NumAccept, ReasonsChanged: res.NumReasons, WouldWithdraw: res.NumWithdraw},
+		Totals:    CheckTotals{WouldFilter: res.NumFilter, WouldAccept: res.NumAccept, ReasonsChanged: res.NumReasons, WouldWithdraw: res.NumWithdraw},
+		RPKINotes: res.RPKINotes,
 	}
 	conv := func(cs []routeserver.VerdictChange) []CheckRoute {
 		l := make([]CheckRoute, 0, len(cs))
@@ -612,14 +715,31 @@ func (a *API) clear(w http.ResponseWriter, r *http.Request) {
 	if dir == "" {
 		dir = "in"
 	}
-	if err := a.srv.ClearMember(r.PathValue("member"), dir); err != nil {
+	res, err := a.srv.ClearMember(r.PathValue("member"), dir)
+	if err != nil {
 		writeErr(w, errStatus(err), err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"result": "soft clear " + dir + " done"})
+	out := ClearResult{Member: r.PathValue("member"), Direction: dir, Sessions: []ClearSession{}}
+	done := 0
+	for _, cs := range res {
+		out.Sessions = append(out.Sessions, ClearSession{Neighbor: cs.Neighbor, State: cs.State,
+			Families: append([]string{}, cs.Families...), Notes: cs.Notes})
+		if cs.Done() {
+			done++
+		}
+	}
+	what := "ROUTE-REFRESH sent"
+	if dir == "out" {
+		what = "routes resent"
+	}
+	out.Result = fmt.Sprintf("soft clear %s: %s on %d of %d sessions", dir, what, done, len(res))
+	writeJSON(w, http.StatusOK, out)
 }
 
-func (a *API) maintenance(w http.ResponseWriter, r *http.Request) {
+// maintenanceStart is POST /v1/maintenance/start (and POST
+// /v1/maintenance, its first name).
+func (a *API) maintenanceStart(w http.ResponseWriter, r *http.Request) {
 	b, err := readBody(r)
 	if err != nil {
 		writeErr(w, http.StatusBadRequest, err)
@@ -631,13 +751,44 @@ func (a *API) maintenance(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, http.StatusBadRequest, fmt.Errorf("wait: %w", err))
 			return
 		}
+		if wait < 0 {
+			writeErr(w, http.StatusBadRequest, fmt.Errorf("wait %q: want a duration of 0s or more, e.g. 5m", b.Wait))
+			return
+		}
+	}
+	if len(b.Message) > 255 {
+		writeErr(w, http.StatusBadRequest, fmt.Errorf("message is %d octets; RFC 9003 allows at most 255", len(b.Message)))
+		return
 	}
 	if b.Message == "" {
 		b.Message = "route server maintenance"
 	}
-	// The shutdown after the wait outlives this request.
-	a.srv.Maintenance(context.Background(), b.Message, wait)
-	writeJSON(w, http.StatusOK, map[string]string{"result": fmt.Sprintf("GRACEFUL_SHUTDOWN sent on every route; sessions close in %v", wait)})
+	st, err := a.srv.StartMaintenance(b.Message, wait)
+	if err != nil {
+		writeErr(w, errStatus(err), err)
+		return
+	}
+	out := MakeMaintenance(st)
+	out.Result = fmt.Sprintf("GRACEFUL_SHUTDOWN sent on every route to %d sessions; sessions close in %v (at %s)",
+		len(st.Sessions), wait, st.CloseAt.Format(time.RFC3339))
+	writeJSON(w, http.StatusOK, out)
+}
+
+// maintenanceStatus is GET /v1/maintenance.
+func (a *API) maintenanceStatus(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, MakeMaintenance(a.srv.MaintenanceStatus()))
+}
+
+// maintenanceStop is POST /v1/maintenance/stop.
+func (a *API) maintenanceStop(w http.ResponseWriter, r *http.Request) {
+	res, err := a.srv.StopMaintenance()
+	if err != nil {
+		writeErr(w, errStatus(err), err)
+		return
+	}
+	out := MakeMaintenance(a.srv.MaintenanceStatus())
+	out.Result = res
+	writeJSON(w, http.StatusOK, out)
 }
 
 // MRTStatsTrailer is the HTTP trailer of GET /v1/mrt: the dump's

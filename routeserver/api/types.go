@@ -19,27 +19,30 @@ import (
 
 // Status is GET /v1/status.
 type Status struct {
-	Version       string       `json:"version"`
-	ASN           uint32       `json:"asn"`
-	RouterID      string       `json:"router_id"`
-	Started       time.Time    `json:"started"`
-	UptimeSeconds int64        `json:"uptime_seconds"`
-	ConfigFile    string       `json:"config_file"`
-	ConfigHash    string       `json:"config_hash"`
-	Members       int          `json:"members"`
-	Neighbors     int          `json:"neighbors"`
-	SessionsUp    int          `json:"sessions_up"`
-	PrefixesV4    int          `json:"prefixes_ipv4"`
-	PrefixesV6    int          `json:"prefixes_ipv6"`
-	Routes        int          `json:"routes"`
-	Accepted      int          `json:"accepted"`
-	Filtered      int          `json:"filtered"`
-	AttrSets      int          `json:"attribute_sets"`
-	PendingOut    int          `json:"pending_out"`
-	Maintenance   bool         `json:"maintenance"`
-	RPKI          *RPKIStatus  `json:"rpki,omitempty"`
-	History       any          `json:"history,omitempty"`
-	BMP           []bmp.Status `json:"bmp,omitempty"`
+	Version       string    `json:"version"`
+	ASN           uint32    `json:"asn"`
+	RouterID      string    `json:"router_id"`
+	Started       time.Time `json:"started"`
+	UptimeSeconds int64     `json:"uptime_seconds"`
+	ConfigFile    string    `json:"config_file"`
+	ConfigHash    string    `json:"config_hash"`
+	Members       int       `json:"members"`
+	Neighbors     int       `json:"neighbors"`
+	SessionsUp    int       `json:"sessions_up"`
+	PrefixesV4    int       `json:"prefixes_ipv4"`
+	PrefixesV6    int       `json:"prefixes_ipv6"`
+	Routes        int       `json:"routes"`
+	Accepted      int       `json:"accepted"`
+	Filtered      int       `json:"filtered"`
+	AttrSets      int       `json:"attribute_sets"`
+	PendingOut    int       `json:"pending_out"`
+	Maintenance   bool      `json:"maintenance"`
+	// MaintenancePhase is off, draining or closed (GET /v1/maintenance
+	// has the details).
+	MaintenancePhase string       `json:"maintenance_phase"`
+	RPKI             *RPKIStatus  `json:"rpki,omitempty"`
+	History          any          `json:"history,omitempty"`
+	BMP              []bmp.Status `json:"bmp,omitempty"`
 	// MRT is the state of the periodic MRT dumps ([mrt] dump_dir).
 	MRT *mrt.PeriodicStatus `json:"mrt,omitempty"`
 }
@@ -76,10 +79,52 @@ type Neighbor struct {
 	MessagesOut   uint64      `json:"messages_out"`
 	UpdatesIn     uint64      `json:"updates_in"`
 	UpdatesOut    uint64      `json:"updates_out"`
-	LastError     string      `json:"last_error,omitempty"`
-	LastSent      string      `json:"last_notification_sent,omitempty"`
-	LastReceived  string      `json:"last_notification_received,omitempty"`
-	Negotiated    *Negotiated `json:"negotiated,omitempty"`
+	// Passive: the route server waits for the member to connect.
+	Passive bool `json:"passive,omitempty"`
+	// DownSince is when the session last left Established, or when the
+	// route server started if it never was; absent while Established.
+	DownSince *time.Time `json:"down_since,omitempty"`
+	// LastUp is when the session last reached Established; absent if
+	// it never did.
+	LastUp      *time.Time `json:"last_up,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
+	// LastSent and LastReceived are the NOTIFICATIONs as one line of
+	// text; NotificationSent and NotificationReceived decode them.
+	LastSent             string        `json:"last_notification_sent,omitempty"`
+	LastReceived         string        `json:"last_notification_received,omitempty"`
+	NotificationSent     *Notification `json:"notification_sent,omitempty"`
+	NotificationReceived *Notification `json:"notification_received,omitempty"`
+	Negotiated           *Negotiated   `json:"negotiated,omitempty"`
+}
+
+// Notification is a NOTIFICATION message sent or received, decoded.
+type Notification struct {
+	At          time.Time `json:"at"`
+	Code        uint8     `json:"code"`
+	CodeName    string    `json:"code_name"`
+	Subcode     uint8     `json:"subcode"`
+	SubcodeName string    `json:"subcode_name,omitempty"`
+	// ShutdownMessage is the RFC 9003 shutdown communication of a Cease
+	// Administrative Shutdown or Reset.
+	ShutdownMessage string `json:"shutdown_message,omitempty"`
+	// Data is the rest of the data, in hex.
+	Data string `json:"data,omitempty"`
+}
+
+// MakeNotification decodes a NOTIFICATION of the session package (nil
+// for none).
+func MakeNotification(ev *session.NotificationEvent) *Notification {
+	if ev == nil || ev.Notification == nil {
+		return nil
+	}
+	n := ev.Notification
+	out := &Notification{At: ev.At, Code: n.Code, CodeName: n.CodeName(), Subcode: n.Subcode, SubcodeName: n.SubcodeName()}
+	out.ShutdownMessage, _ = n.ShutdownMessage()
+	if d := n.ExtraData(); len(d) > 0 {
+		out.Data = fmt.Sprintf("%x", d)
+	}
+	return out
 }
 
 // FamilyCnt are a neighbour's counters for one family.
@@ -139,7 +184,15 @@ type Route struct {
 	Registry         string   `json:"registry"`
 	Blackhole        bool     `json:"blackhole,omitempty"`
 	GracefulShutdown bool     `json:"graceful_shutdown,omitempty"`
-	ExportedTo       []string `json:"exported_to,omitempty"`
+	// ExportedTo lists the members that hold this route: it was sent to
+	// them on an established session and neither withdrawn nor replaced
+	// since. PendingTo lists those with a change of the prefix queued
+	// (about to receive it, or what they hold for it is about to change).
+	ExportedTo []string `json:"exported_to,omitempty"`
+	PendingTo  []string `json:"pending_to,omitempty"`
+	// Pending marks, in a member's exported view, a prefix with a change
+	// queued for the member: what it holds is about to change.
+	Pending bool `json:"pending,omitempty"`
 }
 
 // RouteList is a page of routes.
@@ -148,10 +201,26 @@ type RouteList struct {
 	Offset int     `json:"offset"`
 	Limit  int     `json:"limit"`
 	Routes []Route `json:"routes"`
+	// Pending counts, in a member's exported view, the prefixes with a
+	// change queued for the member (sent within milliseconds normally).
+	Pending int `json:"pending,omitempty"`
+	// Note says, in a member's exported view, why it holds nothing for a
+	// family (no established session carrying it).
+	Note string `json:"note,omitempty"`
+}
+
+// ReloadRequest is the optional body of POST /v1/reload.
+type ReloadRequest struct {
+	// Config, when set, is the absolute path of the file the client means
+	// to apply. The route server reloads only its own configuration file
+	// (fixed at its start) and refuses when Config is another file.
+	Config string `json:"config,omitempty"`
 }
 
 // ReloadResult is POST /v1/reload.
 type ReloadResult struct {
+	// Config is the file that was reloaded.
+	Config      string   `json:"config"`
 	Summary     string   `json:"summary"`
 	Deferred    []string `json:"deferred,omitempty"`
 	Reevaluated int      `json:"reevaluated"`
@@ -191,6 +260,10 @@ type CheckResult struct {
 	WouldWithdraw  []CheckRoute `json:"would_withdraw"`
 	Totals         CheckTotals  `json:"totals"`
 	Limit          int          `json:"limit"`
+	// RPKINotes say what of the new configuration's RPKI data the dry run
+	// could not predict (an RTR cache not connected yet, a file that does
+	// not load).
+	RPKINotes []string `json:"rpki_notes,omitempty"`
 }
 
 // CheckTotals count every route of each kind, listed or not.
@@ -221,9 +294,74 @@ func MakeCheckRoute(c routeserver.VerdictChange) CheckRoute {
 	return out
 }
 
+// ClearResult is POST /v1/members/{member}/clear: per session, what the
+// soft clear did.
+type ClearResult struct {
+	Member    string         `json:"member"`
+	Direction string         `json:"direction"`
+	Result    string         `json:"result"`
+	Sessions  []ClearSession `json:"sessions"`
+}
+
+// ClearSession is one session of a soft clear.
+type ClearSession struct {
+	Neighbor string `json:"neighbor"`
+	State    string `json:"state"`
+	// Families: ROUTE-REFRESH sent (in) or Adj-RIB-Out resent (out).
+	Families []string `json:"families"`
+	Notes    []string `json:"notes,omitempty"`
+}
+
+// Maintenance is GET /v1/maintenance, and the answer of POST
+// /v1/maintenance/start and /stop (with Result).
+type Maintenance struct {
+	// Phase: "off"; "draining": every route is sent with
+	// GRACEFUL_SHUTDOWN and the sessions close at closes_at; "closed":
+	// maintenance closed the sessions, which stay down until it stops.
+	Phase string `json:"phase"`
+	// Since is when the phase began (absent: off since the start).
+	Since   *time.Time `json:"since,omitempty"`
+	Started *time.Time `json:"started,omitempty"`
+	Message string     `json:"message,omitempty"`
+	// WaitSeconds is the wait between the tag and the close.
+	WaitSeconds float64 `json:"wait_seconds,omitempty"`
+	// ClosesAt and SecondsLeft: while draining, when the sessions close.
+	ClosesAt    *time.Time `json:"closes_at,omitempty"`
+	SecondsLeft float64    `json:"seconds_left,omitempty"`
+	// Sessions are the neighbours affected ("member address"): while
+	// draining those receiving GRACEFUL_SHUTDOWN, once closed those
+	// maintenance closed (and a stop brings back).
+	Sessions []string `json:"sessions"`
+	// Result says what a start or stop did.
+	Result string `json:"result,omitempty"`
+}
+
+// MakeMaintenance converts the route server's maintenance status.
+func MakeMaintenance(st routeserver.MaintenanceStatus) Maintenance {
+	out := Maintenance{Phase: string(st.Phase), Sessions: append([]string{}, st.Sessions...)}
+	opt := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		return &t
+	}
+	out.Since = opt(st.Since)
+	if !st.Started.IsZero() {
+		out.Started, out.Message, out.WaitSeconds = opt(st.Started), st.Message, st.Wait.Seconds()
+	}
+	if st.Phase == routeserver.MaintenanceDraining {
+		out.ClosesAt = opt(st.CloseAt)
+		out.SecondsLeft = max(time.Until(st.CloseAt).Seconds(), 0)
+	}
+	return out
+}
+
 // Error is every error answer.
 type Error struct {
 	Error string `json:"error"`
+	// Kind is "unknown_member" when the request named a member the
+	// route server does not have (status 404, like an unknown route).
+	Kind string `json:"kind,omitempty"`
 }
 
 // MakeRoute converts a RIB route.

@@ -24,6 +24,7 @@ import (
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/policy"
 	"github.com/fedrs/fedrs/routeserver"
+	"github.com/fedrs/fedrs/routeserver/api"
 	"github.com/fedrs/fedrs/routeserver/rib"
 )
 
@@ -36,6 +37,11 @@ type Options struct {
 	Log  *slog.Logger
 	// Timeout bounds the wait for sessions and convergence (default 60s).
 	Timeout time.Duration
+	// Control, when set and not Once, is the unix socket path on which the
+	// running demo serves the control API, for fedrs lg.
+	Control string
+	// Version is the version the control API reports.
+	Version string
 }
 
 // Summary is what a run established.
@@ -113,7 +119,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		m := &cfg.Members[i]
 		r, err := member.Start(ctx, member.Config{
 			Name: m.Name, ASN: m.ASN, LocalAddr: m.Neighbors[0], RSAddr: netip.MustParseAddr("127.0.0.1"),
-			RSPort: port, RSASN: cfg.Server.ASN, MD5: m.MD5Secret, Log: opts.Log,
+			RSPort: port, RSASN: cfg.Server.ASN, MD5: m.MD5Secret, Log: opts.Log.With("component", "member router"),
 		})
 		if err != nil {
 			return nil, err
@@ -147,11 +153,29 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		<-srvDone
 		return sum, nil
 	}
+	apiDone := make(chan error, 1)
+	if opts.Control != "" {
+		ln, err := api.Listen(opts.Control)
+		if err != nil {
+			srv.Shutdown("fedrs demo stopped")
+			return nil, err
+		}
+		go func() {
+			apiDone <- api.New(srv, api.Options{Version: opts.Version, Log: opts.Log}).ServeOn(rctx, ln, conf.Server{})
+		}()
+		fmt.Fprintf(opts.Out, "\nAsk the running demo with the looking glass, e.g.:\n"+
+			"  fedrs lg summary --socket %[1]s\n"+
+			"  fedrs lg routes nhs-coastal --filtered --socket %[1]s\n"+
+			"  fedrs lg explain nhs-coastal 10.40.7.0/24 --socket %[1]s\n", opts.Control)
+	} else {
+		close(apiDone)
+	}
 	fmt.Fprintf(opts.Out, "\nThe federation keeps running; press Ctrl-C to stop.\n")
 	<-ctx.Done()
 	srv.Shutdown("fedrs demo stopped")
 	stop()
 	<-srvDone
+	<-apiDone
 	return sum, nil
 }
 
@@ -277,7 +301,7 @@ func converge(ctx context.Context, srv *routeserver.Server, cfg *conf.Config, ro
 		ok := distinct() > 0
 		if ok {
 			for i := range cfg.Members {
-				_, want := srv.RIB().Exported(i, 0, 0)
+				_, want := srv.RIB().Exportable(i, 0, 0)
 				got, err := routers[cfg.Members[i].Name].Received(ctx)
 				if err != nil || len(got) != want {
 					ok = false

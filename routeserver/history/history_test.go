@@ -109,9 +109,9 @@ func (f *fed) ribExported() (map[string][]string, map[string]bool) {
 	for _, n := range f.Srv.Neighbors() {
 		name := f.specs[n.Member].Name
 		up[name] = f.Srv.RIB().Stats(n.Source).Up
-		rs, _ := f.Srv.RIB().Exported(n.Member, 0, 0)
+		hs, _, _ := f.Srv.RIB().Held(n.Member, rib.HeldFilter{}, 0, 0)
 		var out []string
-		for _, r := range rs {
+		for _, r := range hs {
 			from, _, _ := strings.Cut(r.Source.Name, " ")
 			out = append(out, r.Prefix.String()+"|"+from)
 		}
@@ -139,7 +139,10 @@ func (f *fed) take(ctx context.Context) snapshot {
 		}
 		after := f.ribRoutes()
 		expAfter, upAfter := f.ribExported()
-		if slices.Equal(before, after) && fmt.Sprint(expBefore) == fmt.Sprint(expAfter) && fmt.Sprint(upBefore) == fmt.Sprint(upAfter) {
+		// Nothing in flight either: the history records an export when the
+		// route server decides it, its writer sends it milliseconds later.
+		if slices.Equal(before, after) && fmt.Sprint(expBefore) == fmt.Sprint(expAfter) && fmt.Sprint(upBefore) == fmt.Sprint(upAfter) &&
+			f.Srv.RIB().PendingOut() == 0 {
 			return snapshot{at: at, routes: after, exported: expAfter, up: upAfter}
 		}
 	}

@@ -473,24 +473,24 @@ type gap struct {
 
 func (g *gap) total() uint64 { return g.routes + g.exposures + g.others }
 
-// Gauges are the writer's counters as Prometheus gauges (names prefixed
-// "fedrs_history_"), for the control API's /metrics.
+// Gauges are the writer's metrics (names prefixed "fedrs_history_"; those
+// ending in _total are counters), for the control API's /metrics.
 func (r *Recorder) Gauges() map[string]float64 {
 	st := r.Stats()
 	g := map[string]float64{
-		"fedrs_history_queue":             float64(st.Queue),
-		"fedrs_history_queue_limit":       float64(st.QueueLimit),
-		"fedrs_history_events_committed":  float64(st.Committed),
-		"fedrs_history_commits":           float64(st.Commits),
-		"fedrs_history_events_dropped":    float64(st.Dropped),
-		"fedrs_history_gaps":              float64(st.Gaps),
-		"fedrs_history_write_errors":      float64(st.WriteErrs),
-		"fedrs_history_db_bytes":          float64(st.DBSize),
-		"fedrs_history_last_commit_age_s": 0,
-		"fedrs_history_behind_s":          st.Behind.Seconds(),
+		"fedrs_history_queue_length":            float64(st.Queue),
+		"fedrs_history_queue_limit":             float64(st.QueueLimit),
+		"fedrs_history_events_committed_total":  float64(st.Committed),
+		"fedrs_history_commits_total":           float64(st.Commits),
+		"fedrs_history_events_dropped_total":    float64(st.Dropped),
+		"fedrs_history_gaps_total":              float64(st.Gaps),
+		"fedrs_history_write_errors_total":      float64(st.WriteErrs),
+		"fedrs_history_db_bytes":                float64(st.DBSize),
+		"fedrs_history_last_commit_age_seconds": 0,
+		"fedrs_history_behind_seconds":          st.Behind.Seconds(),
 	}
 	if !st.LastCommit.IsZero() {
-		g["fedrs_history_last_commit_age_s"] = time.Since(st.LastCommit).Seconds()
+		g["fedrs_history_last_commit_age_seconds"] = time.Since(st.LastCommit).Seconds()
 	}
 	return g
 }

@@ -88,10 +88,11 @@ func (r *RIB) Routes(flt Filter, offset, limit int) (out []Route, total int) {
 	return out, total
 }
 
-// Exported returns what target member receives: per prefix the route
-// chosen for it (the best of the routes its export policy allows), in
-// prefix order, with paging as Routes.
-func (r *RIB) Exported(member int, offset, limit int) (out []Route, total int) {
+// Exportable returns what the export policy gives member: per prefix the
+// route chosen for it (the best of the routes its export policy allows),
+// in prefix order, with paging as Routes. It is the decision, whether or
+// not a session of the member is up: what the member holds is Held.
+func (r *RIB) Exportable(member int, offset, limit int) (out []Route, total int) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	target := r.anySource(member)
@@ -117,8 +118,9 @@ func (r *RIB) Exported(member int, offset, limit int) (out []Route, total int) {
 	return out, total
 }
 
-// ExportedTo returns the route member receives for prefix (ok false: none).
-func (r *RIB) ExportedTo(member int, p netip.Prefix) (Route, bool) {
+// ExportableTo returns the route the export policy chooses for member for
+// prefix (ok false: none), whether or not the member's session is up.
+func (r *RIB) ExportableTo(member int, p netip.Prefix) (Route, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	target := r.anySource(member)

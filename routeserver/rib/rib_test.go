@@ -217,7 +217,7 @@ func TestMEDOnlyWithinNeighbourAS(t *testing.T) {
 	// Candidates: 0 (AS100, MED 50) loses to 1 (AS100, MED 10); 2 (AS200)
 	// is not compared by MED with either; the router ID then decides
 	// between 1 (192.0.2.2) and 2 (192.0.2.3): member 1.
-	got, ok := tr.r.ExportedTo(3, netip.MustParsePrefix(p))
+	got, ok := tr.r.ExportableTo(3, netip.MustParsePrefix(p))
 	if !ok || got.Source.Member != 1 {
 		t.Fatalf("best for member 3 is %+v, want member 1's", got.Source)
 	}

@@ -31,6 +31,9 @@ type Member struct {
 	Addr  string // 127.0.0.x
 	Extra string // more TOML lines for the [[member]] table
 	Raw   bool   // configured, but no router is started for it
+	// Prefixes, when set, are the member's prefixes (its registrations)
+	// instead of the shared 10.0.0.0/8 and 2001:db8::/32.
+	Prefixes []string
 }
 
 // Fed is a running route server with its members.
@@ -50,9 +53,17 @@ func Config(specs []Member, extra string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[server]\nasn = %d\nrouter_id = \"10.255.255.254\"\nlisten = [\"127.0.0.1:179\"]\ncontrol = \"\"\n%s\n", RSASN, extra)
 	for _, m := range specs {
+		prefixes := `["10.0.0.0/8 le 32 shared", "2001:db8::/32 le 128 shared"]`
+		if m.Prefixes != nil {
+			q := make([]string, len(m.Prefixes))
+			for i, p := range m.Prefixes {
+				q[i] = fmt.Sprintf("%q", p)
+			}
+			prefixes = "[" + strings.Join(q, ", ") + "]"
+		}
 		fmt.Fprintf(&b, "[[member]]\nname = %q\nasn = %d\nneighbors = [%q]\npassive = true\n"+
-			"prefixes = [\"10.0.0.0/8 le 32 shared\", \"2001:db8::/32 le 128 shared\"]\norigin_asns = [\"%d\", \"65000-65999\"]\n%s\n",
-			m.Name, m.ASN, m.Addr, m.ASN, m.Extra)
+			"prefixes = %s\norigin_asns = [\"%d\", \"65000-65999\"]\n%s\n",
+			m.Name, m.ASN, m.Addr, prefixes, m.ASN, m.Extra)
 	}
 	return b.String()
 }
@@ -66,7 +77,8 @@ func Three() []Member {
 	}
 }
 
-// Start starts the route server with opts (Listen and Log are set here)
+// Start starts the route server with opts (Listen is set here, and Log
+// to StrictLog unless given)
 // and every non-raw member, and waits until their sessions are up.
 func Start(t testing.TB, specs []Member, extra string, opts routeserver.Options) *Fed {
 	t.Helper()
@@ -82,7 +94,9 @@ func Start(t testing.TB, specs []Member, extra string, opts routeserver.Options)
 // file, for reload tests); specs says which member routers to start.
 func StartConfig(t testing.TB, cfg *conf.Config, specs []Member, opts routeserver.Options) *Fed {
 	t.Helper()
-	opts.Log = Log
+	if opts.Log == nil {
+		opts.Log = StrictLog(t)
+	}
 	opts.Listen = []string{"127.0.0.1:0"}
 	srv, err := routeserver.New(cfg, opts)
 	if err != nil {

@@ -416,7 +416,11 @@ func (c *conn) close(n *Notification, reason string, err error) {
 			}
 			c.wmu.Unlock()
 			if n.Code != ErrCease || n.Subcode != CeaseCollision {
-				c.p.log.Warn("NOTIFICATION sent", "notification", n.String(), "reason", reason, "err", err)
+				args := []any{"notification", n.String(), "reason", reason}
+				if err != nil {
+					args = append(args, "err", err)
+				}
+				c.p.log.Warn("NOTIFICATION sent", args...)
 			}
 		}
 		c.nc.Close()

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"syscall"
 )
 
 // Listener accepts BGP connections on the configured addresses and hands
@@ -42,6 +43,16 @@ func Listen(ctx context.Context, addrs []string, lookup func(netip.Addr) *Peer, 
 		// Plain TCP: Go listens with MPTCP by default, and MPTCP sockets
 		// refuse TCP-MD5 (ENOPROTOOPT) and the TTL options GTSM needs.
 		lc.SetMultipathTCP(false)
+		// The kernel answers a SYN from the listening socket, before the
+		// accepted connection exists to take GTSM's options: a GTSM peer
+		// (RFC 5082 §3: every packet of the session with TTL 255) would
+		// drop a SYN-ACK sent with the default TTL. Sending with TTL 255
+		// costs other peers nothing; the minimum TTL is set per accepted
+		// connection of a GTSM neighbour only.
+		v6 := ap.Addr().Is6()
+		lc.Control = func(_, _ string, c syscall.RawConn) error {
+			return control(c, func(fd uintptr) error { return setSendTTL255(fd, v6) })
+		}
 		ln, err := lc.Listen(ctx, network, ap.String())
 		if err != nil {
 			l.Close()

@@ -93,6 +93,25 @@ func (n *Notification) ShutdownMessage() (string, bool) {
 
 func (n *Notification) Error() string { return n.String() }
 
+// CodeName names the error code ("Cease", "Hold Timer Expired").
+func (n *Notification) CodeName() string { return codeName(n.Code) }
+
+// SubcodeName names the subcode ("Administrative Shutdown"); "" for
+// subcode 0 (unspecific).
+func (n *Notification) SubcodeName() string { return subcodeName(n.Code, n.Subcode) }
+
+// ExtraData is the data other than a well-formed RFC 9003 shutdown
+// communication (and other than the empty one, a single zero octet).
+func (n *Notification) ExtraData() []byte {
+	if msg, ok := n.ShutdownMessage(); ok {
+		return n.Data[1+len(msg):]
+	}
+	if n.Code == ErrCease && len(n.Data) == 1 && n.Data[0] == 0 {
+		return nil
+	}
+	return n.Data
+}
+
 // String decodes the codes for logs: "Cease/Administrative Shutdown: "maintenance"".
 func (n *Notification) String() string {
 	var b strings.Builder

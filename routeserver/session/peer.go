@@ -123,19 +123,36 @@ type DownEvent struct {
 
 // Info is a snapshot of a peer for status and the looking glass.
 type Info struct {
-	Name            string
-	PeerAddr        netip.Addr
-	State           State
-	Since           time.Time // of the current state
-	Negotiated      *Negotiated
-	LastError       string
-	LastNotifySent  string
-	LastNotifyRecvd string
-	AdminDown       bool
-	IdleUntil       time.Time
-	Flaps           uint64
-	MsgIn, MsgOut   uint64
-	UpdIn, UpdOut   uint64
+	Name       string
+	PeerAddr   netip.Addr
+	State      State
+	Since      time.Time // of the current state
+	Negotiated *Negotiated
+	// DownSince is when the session last left Established, or when the
+	// peer started if it never was (zero while Established).
+	DownSince time.Time
+	// LastUp is when the session last reached Established (zero: never).
+	LastUp    time.Time
+	LastError string
+	// LastErrorAt is when LastError was recorded.
+	LastErrorAt time.Time
+	// LastNotifySent and LastNotifyRecvd are the last NOTIFICATIONs sent
+	// to and received from the neighbour, on any connection (nil: none
+	// since the start). Collision resolution is left out: it closes a
+	// duplicate connection, not the session.
+	LastNotifySent, LastNotifyRecvd *NotificationEvent
+	AdminDown                       bool
+	IdleUntil                       time.Time
+	Flaps                           uint64
+	MsgIn, MsgOut                   uint64
+	UpdIn, UpdOut                   uint64
+}
+
+// NotificationEvent is a NOTIFICATION with the time it was sent or
+// received.
+type NotificationEvent struct {
+	*Notification
+	At time.Time
 }
 
 // Peer runs the FSM of one neighbour.
@@ -153,11 +170,18 @@ type Peer struct {
 
 	mu        sync.Mutex // guards the fields below, for Info
 	since     time.Time
+	downSince time.Time
+	lastUp    time.Time
 	neg       *Negotiated
 	lastErr   string
-	lastSent  string
-	lastRecvd string
+	lastErrAt time.Time
+	lastSent  *NotificationEvent
+	lastRecvd *NotificationEvent
 	adminDown bool
+	// adminNote is the NOTIFICATION of the administrative shutdown in
+	// force: connections the neighbour opens meanwhile are refused with
+	// it, so that its operator keeps reading the same message.
+	adminNote *Notification
 	idleUntil time.Time
 	estConn   *conn // the established connection, for other goroutines
 	current   *conn // the established connection, owned by Run
@@ -183,8 +207,9 @@ func NewPeer(cfg Config, h Handler, log *slog.Logger) *Peer {
 		log:    log.With("neighbor", cfg.Name),
 		events: make(chan any, 16),
 		done:   make(chan struct{}),
-		since:  time.Now(),
 	}
+	p.since = time.Now()
+	p.downSince = p.since
 	return p
 }
 
@@ -201,7 +226,8 @@ func (p *Peer) Info() Info {
 	defer p.mu.Unlock()
 	return Info{
 		Name: p.cfg.Name, PeerAddr: p.cfg.PeerAddr, State: p.State(), Since: p.since,
-		Negotiated: p.neg, LastError: p.lastErr, LastNotifySent: p.lastSent, LastNotifyRecvd: p.lastRecvd,
+		Negotiated: p.neg, DownSince: p.downSince, LastUp: p.lastUp,
+		LastError: p.lastErr, LastErrorAt: p.lastErrAt, LastNotifySent: p.lastSent, LastNotifyRecvd: p.lastRecvd,
 		AdminDown: p.adminDown, IdleUntil: p.idleUntil, Flaps: p.flaps.Load(),
 		MsgIn: p.msgIn.Load(), MsgOut: p.msgOut.Load(), UpdIn: p.updIn.Load(), UpdOut: p.updOut.Load(),
 	}
@@ -260,7 +286,17 @@ func (p *Peer) Run(ctx context.Context) {
 		retry    = time.NewTimer(time.Hour)
 		failures int
 		dialing  bool
+		// waiting are administrative requests whose connections are
+		// closing: their callers return once Run has processed every
+		// one of them (state, counters, the RIB's session down), so that
+		// what the looking glass shows afterwards is the outcome.
+		waiting []*adminWait
 	)
+	defer func() {
+		for _, w := range waiting {
+			close(w.done)
+		}
+	}()
 	retry.Stop()
 	defer retry.Stop()
 
@@ -314,7 +350,7 @@ func (p *Peer) Run(ctx context.Context) {
 				case evOpen:
 					e.reply <- false
 				case evAccepted:
-					rejectConn(e.nc, n)
+					p.reject(e.nc, n)
 				case evDialed:
 					if e.err == nil {
 						e.nc.Close()
@@ -342,13 +378,13 @@ func (p *Peer) Run(ctx context.Context) {
 			case evAccepted:
 				switch {
 				case p.isAdminDown():
-					rejectConn(e.nc, NewShutdown(CeaseAdminShutdown, "neighbor administratively down"))
+					p.reject(e.nc, p.adminNotification())
 				case time.Now().Before(p.getIdleUntil()):
-					rejectConn(e.nc, &Notification{Code: ErrCease, Subcode: CeaseConnRejected})
+					p.reject(e.nc, &Notification{Code: ErrCease, Subcode: CeaseConnRejected})
 				case p.current != nil:
 					// §6.8: a collision with an Established session closes
 					// the new connection.
-					rejectConn(e.nc, &Notification{Code: ErrCease, Subcode: CeaseCollision})
+					p.reject(e.nc, &Notification{Code: ErrCease, Subcode: CeaseCollision})
 				default:
 					startConn(e.nc, false)
 				}
@@ -361,7 +397,7 @@ func (p *Peer) Run(ctx context.Context) {
 					break
 				}
 				if p.isAdminDown() || p.current != nil {
-					rejectConn(e.nc, &Notification{Code: ErrCease, Subcode: CeaseCollision})
+					p.reject(e.nc, &Notification{Code: ErrCease, Subcode: CeaseCollision})
 					break
 				}
 				startConn(e.nc, true)
@@ -383,6 +419,8 @@ func (p *Peer) Run(ctx context.Context) {
 				p.mu.Lock()
 				p.neg = e.c.neg
 				p.estConn = e.c
+				p.lastUp = time.Now()
+				p.downSince = time.Time{}
 				p.mu.Unlock()
 				e.c.setState(Established)
 				p.log.Info("session established", "remote", e.c.neg.RemoteAddr, "hold", e.c.neg.HoldTime,
@@ -390,6 +428,9 @@ func (p *Peer) Run(ctx context.Context) {
 				e.c.establish(p.h.Established(p, e.c.neg))
 			case evClosed:
 				wasCurrent := p.finish(e, conns)
+				for _, w := range waiting {
+					delete(w.conns, e.c)
+				}
 				if !p.isAdminDown() {
 					d := backoff()
 					if wasCurrent {
@@ -401,18 +442,37 @@ func (p *Peer) Run(ctx context.Context) {
 					schedule(d)
 				}
 			case evAdmin:
-				p.admin(e, conns)
+				closing := p.admin(e, conns)
 				if e.kind == adminEnable || e.kind == adminReset {
 					failures = 0
 					schedule(time.Duration(rand.Int64N(int64(200 * time.Millisecond))))
 				}
 				if e.done != nil {
-					close(e.done)
+					waiting = append(waiting, &adminWait{conns: closing, done: e.done})
 				}
 			}
 		}
 		refreshState()
+		// Answer the administrative requests whose connections are all
+		// closed, now that the state says so.
+		kept := waiting[:0]
+		for _, w := range waiting {
+			if len(w.conns) == 0 {
+				close(w.done)
+			} else {
+				kept = append(kept, w)
+			}
+		}
+		clear(waiting[len(kept):])
+		waiting = kept
 	}
+}
+
+// adminWait is an administrative request waiting for the connections it
+// closed.
+type adminWait struct {
+	conns map[*conn]bool
+	done  chan struct{}
 }
 
 // retryDelay is the wait before the next outgoing connection attempt
@@ -429,8 +489,8 @@ func retryDelay(base time.Duration, failures int, randN func(int64) int64) time.
 // established one.
 func (p *Peer) finish(e evClosed, conns map[*conn]bool) bool {
 	delete(conns, e.c)
-	if e.ev.Sent != nil {
-		p.setSent(e.ev.Sent)
+	if n := e.ev.Sent; n != nil && (n.Code != ErrCease || n.Subcode != CeaseCollision) {
+		p.setSent(n)
 	}
 	if e.ev.Received != nil {
 		p.setRecvd(e.ev.Received)
@@ -448,9 +508,13 @@ func (p *Peer) finish(e evClosed, conns map[*conn]bool) bool {
 	p.mu.Lock()
 	p.neg = nil
 	p.estConn = nil
+	p.downSince = time.Now()
 	p.mu.Unlock()
-	p.log.Warn("session down", "reason", e.ev.Reason, "sent", notifString(e.ev.Sent),
-		"received", notifString(e.ev.Received), "err", e.ev.Err, "graceful_restart", e.ev.GracefulRestart)
+	args := []any{"reason", e.ev.Reason, "sent", notifString(e.ev.Sent), "received", notifString(e.ev.Received)}
+	if e.ev.Err != nil {
+		args = append(args, "err", e.ev.Err)
+	}
+	p.log.Warn("session down", append(args, "graceful_restart", e.ev.GracefulRestart)...)
 	p.h.Down(p, e.ev)
 	return true
 }
@@ -480,38 +544,69 @@ func (p *Peer) resolveCollision(c *conn, id netip.Addr, conns map[*conn]bool) bo
 	return true
 }
 
-func (p *Peer) admin(e evAdmin, conns map[*conn]bool) {
+// admin carries out an administrative request; it returns the
+// connections it closed (their evClosed is still to come).
+func (p *Peer) admin(e evAdmin, conns map[*conn]bool) map[*conn]bool {
+	closeAll := func() map[*conn]bool {
+		closing := make(map[*conn]bool, len(conns))
+		for c := range conns {
+			c.close(e.n, e.reason, nil)
+			closing[c] = true
+		}
+		return closing
+	}
 	switch e.kind {
 	case adminShutdown:
 		p.mu.Lock()
 		p.adminDown = true
+		p.adminNote = e.n
 		p.mu.Unlock()
-		for c := range conns {
-			c.close(e.n, e.reason, nil)
-		}
+		return closeAll()
 	case adminIdle:
 		p.mu.Lock()
 		if e.idleFor > 0 {
 			p.idleUntil = time.Now().Add(e.idleFor)
 		} else {
 			p.adminDown = true // stays down until an operator enables it
+			p.adminNote = nil
 		}
 		p.mu.Unlock()
-		for c := range conns {
-			c.close(e.n, e.reason, nil)
-		}
+		return closeAll()
 	case adminReset:
 		p.mu.Lock()
 		p.idleUntil = time.Time{}
 		p.mu.Unlock()
-		for c := range conns {
-			c.close(e.n, e.reason, nil)
-		}
+		return closeAll()
 	case adminEnable:
 		p.mu.Lock()
 		p.adminDown = false
+		p.adminNote = nil
 		p.idleUntil = time.Time{}
 		p.mu.Unlock()
+	}
+	return nil
+}
+
+// adminNotification is what a connection opened while the neighbour is
+// administratively down is refused with: the shutdown's own NOTIFICATION
+// (its RFC 9003 message), else a plain Administrative Shutdown.
+func (p *Peer) adminNotification() *Notification {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.adminNote != nil {
+		return p.adminNote
+	}
+	return NewShutdown(CeaseAdminShutdown, "neighbor administratively down")
+}
+
+// reject sends n on a connection we do not want and closes it; n counts
+// as the last NOTIFICATION sent unless it resolves a collision.
+func (p *Peer) reject(nc net.Conn, n *Notification) {
+	if rejectConn(nc, n) == nil {
+		p.msgOut.Add(1)
+		if n.Code != ErrCease || n.Subcode != CeaseCollision {
+			p.setSent(n)
+		}
 	}
 }
 
@@ -528,13 +623,17 @@ func (p *Peer) sendAdmin(e evAdmin) {
 }
 
 // Shutdown closes the session with Cease "Administrative Shutdown" and the
-// RFC 9003 message msg, and keeps the neighbour down until Enable.
+// RFC 9003 message msg, and keeps the neighbour down until Enable;
+// connections the neighbour opens meanwhile are refused with the same
+// NOTIFICATION. It returns once the session is down (Info and the
+// Handler's Down reflect it).
 func (p *Peer) Shutdown(msg string) {
 	p.sendAdmin(evAdmin{kind: adminShutdown, n: NewShutdown(CeaseAdminShutdown, msg), reason: "administrative shutdown"})
 }
 
 // Reset closes the session with Cease "Administrative Reset" and the
-// message msg; the neighbour reconnects as usual.
+// message msg, returning once it is down; the neighbour reconnects as
+// usual.
 func (p *Peer) Reset(msg string) {
 	p.sendAdmin(evAdmin{kind: adminReset, n: NewShutdown(CeaseAdminReset, msg), reason: "administrative reset"})
 }
@@ -632,18 +731,19 @@ func (p *Peer) getIdleUntil() time.Time {
 func (p *Peer) setErr(s string) {
 	p.mu.Lock()
 	p.lastErr = s
+	p.lastErrAt = time.Now()
 	p.mu.Unlock()
 }
 
 func (p *Peer) setSent(n *Notification) {
 	p.mu.Lock()
-	p.lastSent = n.String()
+	p.lastSent = &NotificationEvent{Notification: n, At: time.Now()}
 	p.mu.Unlock()
 }
 
 func (p *Peer) setRecvd(n *Notification) {
 	p.mu.Lock()
-	p.lastRecvd = n.String()
+	p.lastRecvd = &NotificationEvent{Notification: n, At: time.Now()}
 	p.mu.Unlock()
 }
 
@@ -673,10 +773,11 @@ func (p *Peer) dial(ctx context.Context) (net.Conn, error) {
 }
 
 // rejectConn sends n on a connection we do not want and closes it.
-func rejectConn(nc net.Conn, n *Notification) {
+func rejectConn(nc net.Conn, n *Notification) error {
 	nc.SetWriteDeadline(time.Now().Add(time.Second))
-	nc.Write(AppendMessage(nil, MsgNotification, n.body()))
+	_, err := nc.Write(AppendMessage(nil, MsgNotification, n.body()))
 	nc.Close()
+	return err
 }
 
 func notifString(n *Notification) string {

@@ -445,8 +445,16 @@ func TestShutdownMessageBothWays(t *testing.T) {
 	peer := r.peers[netip.MustParseAddr("127.0.0.6")]
 	waitFor(t, 5*time.Second, "RS Established", func() bool { return peer.State() == session.Established })
 	peer.Shutdown("route server maintenance")
-	waitFor(t, 5*time.Second, "second down event", func() bool { _, _, d, _ := r.h.snapshot(); return len(d) == 2 })
+	// Shutdown returns once the session is down: the Handler has had
+	// Down and Info shows the NOTIFICATION (no waiting here).
 	_, _, downs, _ = r.h.snapshot()
+	if len(downs) != 2 {
+		t.Fatalf("Shutdown returned with %d down events, want 2", len(downs))
+	}
+	if info := peer.Info(); info.State == session.Established || info.LastNotifySent == nil ||
+		info.LastNotifySent.String() != `Cease/Administrative Shutdown: "route server maintenance"` || info.DownSince.IsZero() {
+		t.Fatalf("Info after Shutdown: %+v", info)
+	}
 	if got, _ := downs[1].Sent.ShutdownMessage(); got != "route server maintenance" {
 		t.Fatalf("sent %v", downs[1].Sent)
 	}

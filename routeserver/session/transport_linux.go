@@ -55,6 +55,20 @@ func setGTSM(fd uintptr, v6 bool, hops int) error {
 	return nil
 }
 
+// setSendTTL255 makes the socket send with TTL (hop limit) 255.
+func setSendTTL255(fd uintptr, v6 bool) error {
+	var err error
+	if v6 {
+		err = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, 255)
+	} else {
+		err = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_TTL, 255)
+	}
+	if err != nil {
+		return fmt.Errorf("setting TTL 255 on the listening socket: %w", err)
+	}
+	return nil
+}
+
 // control runs f on the raw socket of c.
 func control(c syscall.RawConn, f func(fd uintptr) error) error {
 	var ferr error

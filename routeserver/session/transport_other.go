@@ -16,6 +16,8 @@ func setGTSM(fd uintptr, v6 bool, hops int) error {
 	return errors.New("GTSM is only supported on Linux")
 }
 
+func setSendTTL255(fd uintptr, v6 bool) error { return nil }
+
 func control(c syscall.RawConn, f func(fd uintptr) error) error {
 	var ferr error
 	if err := c.Control(func(fd uintptr) { ferr = f(fd) }); err != nil {
