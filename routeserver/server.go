@@ -81,7 +81,7 @@ type Server struct {
 	started time.Time
 
 	reloadMu    sync.Mutex
-	policyMu    sync.RWMutex // held by UPDATE processing; Reload takes it to swap policy
+	policyMu    sync.RWMutex // read-held by UPDATE processing (judgement to RIB); Reload and RPKI re-validation passes write-hold it
 	maintenance atomic.Bool  // every export tagged GRACEFUL_SHUTDOWN
 	maint       maintenance  // its phases (maintenance.go)
 	monitors    []Monitor    // history and BMP: session events
