@@ -64,7 +64,8 @@ func WriteStatus(w io.Writer, s Status) error {
 }
 
 // WriteRoutes prints routes one per line: prefix, next hop, AS_PATH,
-// communities, large communities, OTC, and the neighbour it came from.
+// MED, communities, large communities, OTC, and the neighbour it came
+// from.
 //
 // Routes read from fedrs (the route server's view) also have a VERDICT
 // column: accepted, or filtered with the reasons.
@@ -74,7 +75,7 @@ func WriteRoutes(w io.Writer, routes []Route) error {
 		verdicts = verdicts || r.Verdict != ""
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	head := "PREFIX\tNEXT HOP\tAS_PATH\tCOMMUNITIES\tLARGE COMMUNITIES\tOTC\tFROM"
+	head := "PREFIX\tNEXT HOP\tAS_PATH\tMED\tCOMMUNITIES\tLARGE COMMUNITIES\tOTC\tFROM"
 	if verdicts {
 		head += "\tVERDICT"
 	}
@@ -91,7 +92,11 @@ func WriteRoutes(w io.Writer, routes []Route) error {
 		if r.OTC != 0 {
 			otc = fmt.Sprint(r.OTC)
 		}
-		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", r.Prefix, r.NextHop, joinASNs(r.ASPath, " "),
+		med := "-"
+		if r.MED != nil {
+			med = fmt.Sprint(*r.MED)
+		}
+		line := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", r.Prefix, r.NextHop, joinASNs(r.ASPath, " "), med,
 			dash(strings.Join(cs, " ")), dash(strings.Join(ls, " ")), otc, r.From)
 		if verdicts {
 			line += "\t" + dash(r.Verdict)

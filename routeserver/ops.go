@@ -17,6 +17,15 @@ import (
 // ErrNotFound is returned for unknown members and routes.
 var ErrNotFound = errors.New("not found")
 
+// ErrUnknownMember is returned for a member name that is not in the
+// running configuration; it is an ErrNotFound.
+var ErrUnknownMember error = unknownMember{}
+
+type unknownMember struct{}
+
+func (unknownMember) Error() string        { return ErrNotFound.Error() }
+func (unknownMember) Is(target error) bool { return target == ErrNotFound }
+
 // ErrWrongState is returned for an operation the route server's current
 // state does not allow (a soft clear of a member with no established
 // session, maintenance started twice).
@@ -39,7 +48,7 @@ func (s *Server) MemberIndex(name string) (int, error) {
 			return i, nil
 		}
 	}
-	return -1, fmt.Errorf("member %q: %w (members are named in the configuration, e.g. %q)", name, ErrNotFound, s.exampleMember())
+	return -1, fmt.Errorf("member %q: %w (members are named in the configuration, e.g. %q)", name, ErrUnknownMember, s.exampleMember())
 }
 
 func (s *Server) exampleMember() string {

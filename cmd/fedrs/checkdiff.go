@@ -18,7 +18,7 @@ import (
 func checkDiff(c *cli.Context, cfg *conf.Config) error {
 	sock := c.String("socket")
 	if sock == "" {
-		sock = cfg.Server.Control
+		sock = cfg.ControlPath()
 	}
 	if sock == "" {
 		return &exitError{2, fmt.Errorf("%s has no [server] control socket; name the running server's with --socket", cfg.File)}

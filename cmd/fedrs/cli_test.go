@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -128,9 +130,68 @@ func TestLookingGlass(t *testing.T) {
 	}
 }
 
+// TestVersion: the version comes from the build information: module
+// version, VCS revision with its time and the modified flag.
 func TestVersion(t *testing.T) {
 	out, err := runCLI(t, "version")
-	if err != nil || !strings.HasPrefix(out, "fedrs ") {
+	if err != nil || !strings.HasPrefix(out, "fedrs ") || !strings.Contains(out, "module    github.com/fedrs/fedrs\n") {
 		t.Fatalf("version: %v %q", err, out)
+	}
+	bi := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "github.com/fedrs/fedrs", Version: "v0.4.0"},
+		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "0123456789abcdef0123456789abcdef01234567"},
+			{Key: "vcs.time", Value: "2026-12-01T10:00:00Z"}, {Key: "vcs.modified", Value: "true"}}}
+	var b strings.Builder
+	writeVersion(&b, fromBuildInfo(bi, true))
+	for _, want := range []string{"fedrs v0.4.0\n", "module    github.com/fedrs/fedrs\n",
+		"revision  0123456789abcdef0123456789abcdef01234567 (2026-12-01T10:00:00Z, modified)\n", "go        go1.26.8 "} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("version lacks %q:\n%s", want, b.String())
+		}
+	}
+	if v := "fedrs v0.4.0 (0123456789ab, modified) go1.26.8"; fromBuildInfo(bi, true).String() != v {
+		t.Errorf("one-line version %q, want %q", fromBuildInfo(bi, true).String(), v)
+	}
+	b.Reset()
+	writeVersion(&b, fromBuildInfo(&debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}}, true))
+	if !strings.Contains(b.String(), "fedrs devel\n") || !strings.Contains(b.String(), "revision  unknown (built without VCS information)") {
+		t.Errorf("without VCS information:\n%s", b.String())
+	}
+}
+
+// TestVersionOfBinary: fedrs --version and fedrs version print what the
+// Go toolchain reads from the same binary (go version -m).
+func TestVersionOfBinary(t *testing.T) {
+	bin := fedrsBinary(t)
+	a, b := fedrsCmd(t, nil, "--version"), fedrsCmd(t, nil, "version")
+	if a.code != 0 || b.code != 0 || a.stdout != b.stdout || a.stderr != "" {
+		t.Fatalf("--version and version differ:\n%s\n%s", a, b)
+	}
+	m, err := exec.Command("go", "version", "-m", bin).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := map[string]string{}
+	for _, l := range strings.Split(string(m), "\n") {
+		f := strings.Fields(l)
+		switch {
+		case len(f) >= 3 && f[0] == "mod":
+			info["module"], info["version"] = f[1], f[2]
+		case len(f) >= 2 && f[0] == "build" && strings.HasPrefix(f[1], "vcs.revision="):
+			info["revision"] = strings.TrimPrefix(f[1], "vcs.revision=")
+		}
+	}
+	want := []string{"module    " + info["module"] + "\n"}
+	if v := info["version"]; v != "(devel)" {
+		want = append(want, "fedrs "+v+"\n")
+	}
+	if r := info["revision"]; r != "" {
+		want = append(want, "revision  "+r)
+	} else {
+		want = append(want, "revision  unknown")
+	}
+	for _, w := range want {
+		if !strings.Contains(a.stdout, w) {
+			t.Errorf("fedrs --version lacks %q (go version -m says %v):\n%s", w, info, a.stdout)
+		}
 	}
 }

@@ -28,10 +28,12 @@ var examples = map[string]string{
 	"member shutdown":       "fedrs member shutdown nhs-coastal -m \"fibre works until 14:00\"",
 	"member enable":         "fedrs member enable nhs-coastal",
 	"member clear":          "fedrs member clear nhs-coastal --in\nfedrs member clear nhs-coastal --out",
-	"maintenance":           "fedrs maintenance start -m \"route server upgrade\" --wait 10m",
+	"maintenance":           "fedrs maintenance start -m \"route server upgrade\" --wait 10m\nfedrs maintenance status\nfedrs maintenance stop",
 	"maintenance start":     "fedrs maintenance start -m \"route server upgrade\" --wait 10m",
+	"maintenance status":    "fedrs maintenance status\nfedrs maintenance status --json",
+	"maintenance stop":      "fedrs maintenance stop",
 	"rpki":                  "fedrs rpki status\nfedrs rpki lookup 10.40.0.0/16 4200002001",
-	"rpki status":           "fedrs rpki status\nfedrs rpki status --json",
+	"rpki status":           "fedrs rpki status\nfedrs rpki status --offline -c /etc/fedrs/fedrs.toml.new",
 	"rpki lookup":           "fedrs rpki lookup 10.40.0.0/16 4200002001",
 	"rpki aspa":             "fedrs rpki aspa 4200001003 64500 64501",
 	"registry":              "fedrs registry check\nfedrs registry export-slurm -o /var/lib/fedrs/registry.slurm.json",
@@ -78,14 +80,39 @@ func decorate(app *cli.App) {
 			}
 			c.HideHelpCommand = true
 			c.OnUsageError = usageError
+			c.Flags = freshFlags(c.Flags)
 			c.CustomHelpTemplate = helpTemplate(p, c)
 			if len(c.Subcommands) > 0 && c.Action == nil {
 				c.Action = parentAction
+			}
+			if len(c.Subcommands) == 0 && c.Action != nil && !c.SkipFlagParsing && strings.TrimSpace(c.ArgsUsage) == "" {
+				c.Action = noArguments(p, c.Action)
 			}
 			walk(p, c.Subcommands)
 		}
 	}
 	walk("", app.Commands)
+}
+
+// freshFlags copies the flags that are shared between commands (package
+// variables such as configFlag): urfave/cli keeps state in a flag (the
+// value read from $FEDRS_CONFIG becomes its default for the next run), so
+// each app gets its own.
+func freshFlags(fs []cli.Flag) []cli.Flag {
+	out := make([]cli.Flag, len(fs))
+	for i, f := range fs {
+		switch x := f.(type) {
+		case *cli.StringFlag:
+			c := *x
+			out[i] = &c
+		case *cli.BoolFlag:
+			c := *x
+			out[i] = &c
+		default:
+			out[i] = f
+		}
+	}
+	return out
 }
 
 func indent(s string) string {
@@ -154,6 +181,17 @@ func unknownCommand(path, name string, cs []*cli.Command) error {
 		msg += "; the commands are " + strings.Join(names, ", ")
 	}
 	return &exitError{2, errors.New(msg)}
+}
+
+// noArguments guards a command that takes no arguments: one given is a
+// usage error naming it (not silently ignored).
+func noArguments(path string, action cli.ActionFunc) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if c.NArg() > 0 {
+			return &exitError{2, fmt.Errorf("%s: unexpected argument %q; it takes options only (see fedrs %s --help)", path, c.Args().First(), path)}
+		}
+		return action(c)
+	}
 }
 
 // parentAction runs for a command with subcommands when no subcommand
@@ -226,9 +264,16 @@ func helpCommand() *cli.Command {
 		Name:      "help",
 		Usage:     "show the commands, or the help of one",
 		ArgsUsage: "[COMMAND [SUBCOMMAND]]",
+		// "fedrs help --help" is this command's own help.
+		SkipFlagParsing: true,
+		HideHelp:        true,
 		Action: func(c *cli.Context) error {
 			if !c.Args().Present() {
 				return cli.ShowAppHelp(c)
+			}
+			if a := c.Args().First(); c.NArg() == 1 && (a == "--help" || a == "-h") {
+				cli.HelpPrinter(c.App.Writer, c.Command.CustomHelpTemplate, c.Command)
+				return nil
 			}
 			cs := c.App.Commands
 			var path []string

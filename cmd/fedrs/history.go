@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -217,7 +219,11 @@ func newHistoryRun(c *cli.Context, flags []cli.Flag) (*historyRun, error) {
 			return nil, &exitError{2, fmt.Errorf("%s does not apply to fedrs history at: TIME is one instant (for a time range, use history prefix, member, filtered or sessions)", a)}
 		}
 		if !ok {
-			return nil, &exitError{2, fmt.Errorf("unknown option %s; see fedrs history %s --help", a, c.Command.Name)}
+			msg := fmt.Sprintf("unknown option %s", a)
+			if s := nearest(name, slices.Collect(maps.Keys(byName))); s != "" {
+				msg += fmt.Sprintf("; did you mean %s?", dashed(s))
+			}
+			return nil, &exitError{2, fmt.Errorf("history %s: %s (see fedrs history %s --help)", c.Command.Name, msg, c.Command.Name)}
 		}
 		canonical := f.Names()[0]
 		if _, isBool := f.(*cli.BoolFlag); isBool {
@@ -240,12 +246,12 @@ func newHistoryRun(c *cli.Context, flags []cli.Flag) (*historyRun, error) {
 	if path == "" {
 		cfg, err := conf.Load(h.vals["config"])
 		if err != nil {
-			return nil, &exitError{2, fmt.Errorf("finding the history database: %w (or give it with --db PATH)", err)}
+			return nil, &exitError{1, fmt.Errorf("finding the history database: %w (or give it with --db PATH)", err)}
 		}
 		if cfg.Server.History == "" {
 			return nil, &exitError{2, fmt.Errorf("%s: [server] history is not set, so no history is recorded; give a database with --db PATH", cfg.File)}
 		}
-		path = cfg.Server.History
+		path = cfg.Path(cfg.Server.History) // relative to the configuration file, as fedrs run reads it
 	}
 	r, err := history.OpenReader(path)
 	if err != nil {

@@ -147,7 +147,7 @@ func labUp(c *cli.Context) error {
 	}
 	topo, err := lab.ReadTopology(file)
 	if err != nil {
-		return &exitError{2, err}
+		return err // a file missing or wrong: a failure (exit status 1), as fedrs check
 	}
 	opts, err := labOptions(c)
 	if err != nil {
@@ -398,7 +398,7 @@ func labTest(c *cli.Context) error {
 	}
 	sc, err := lab.ReadScenario(file)
 	if err != nil {
-		return &exitError{2, err}
+		return err // a failure (exit status 1), as fedrs check
 	}
 	if d := c.Duration("settle"); d > 0 {
 		sc.Settle = d.String()

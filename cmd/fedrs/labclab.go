@@ -40,7 +40,7 @@ func labClab(c *cli.Context) error {
 	}
 	topo, what, err := readTopologyOrScenario(file)
 	if err != nil {
-		return &exitError{2, err}
+		return err // a failure (exit status 1), as fedrs check
 	}
 	opts := lab.ClabOptions{Images: map[string]string{}}
 	for _, kv := range c.StringSlice("image") {

@@ -85,7 +85,7 @@ func lgSummary(c *cli.Context) error {
 		return printJSON(c.App.Writer, map[string]any{"status": st, "neighbors": ns})
 	}
 	w := c.App.Writer
-	fmt.Fprintf(w, "fedrs %s  AS%d  router-id %s  up %s\n", st.Version, st.ASN, st.RouterID, duration(st.UptimeSeconds))
+	fmt.Fprintf(w, "fedrs %s  AS%d  router-id %s  up %s\n", strings.TrimPrefix(st.Version, "fedrs "), st.ASN, st.RouterID, duration(st.UptimeSeconds))
 	fmt.Fprintf(w, "config %s (%.12s)\n", st.ConfigFile, st.ConfigHash)
 	fmt.Fprintf(w, "sessions %d/%d up, %d members; RIB %d IPv4 + %d IPv6 prefixes, %d routes (%d accepted, %d filtered), %d attribute sets; %d exports pending\n",
 		st.SessionsUp, st.Neighbors, st.Members, st.PrefixesV4, st.PrefixesV6, st.Routes, st.Accepted, st.Filtered, st.AttrSets, st.PendingOut)

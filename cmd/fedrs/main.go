@@ -63,16 +63,17 @@ func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
 // exitCode is 2 for a usage error (the command line or a value in it is
-// malformed: an unknown command or flag, a missing argument, a bad prefix,
-// time or number, including those the route server rejects as a bad
-// request) and 1 for any other failure.
+// wrong: an unknown command, flag or member, a missing argument, a bad
+// prefix, time or number, including those the route server rejects as a
+// bad request or an unknown member) and 1 for any other failure (a file
+// or the route server not there, a route not found, a change refused).
 func exitCode(err error) int {
 	var e *exitError
 	if errors.As(err, &e) {
 		return e.code
 	}
 	var se *api.StatusError
-	if errors.As(err, &se) && se.Status == http.StatusBadRequest {
+	if errors.As(err, &se) && (se.Status == http.StatusBadRequest || se.Kind == "unknown_member") {
 		return 2
 	}
 	return 1

@@ -43,7 +43,7 @@ func TestMaintenanceAndClearCLI(t *testing.T) {
 			"127.0.0.11 (Established): ROUTE-REFRESH sent for ipv4-unicast, ipv6-unicast"}},
 		{[]string{"member", "clear", "nhs-a", "--out"}, 0, []string{"nhs-a: soft clear out: routes resent on 1 of 1 sessions",
 			"127.0.0.11 (Established): resent ipv4-unicast, ipv6-unicast"}},
-		{[]string{"member", "clear", "nobody"}, 1, []string{`member "nobody": not found`}},
+		{[]string{"member", "clear", "nobody"}, 2, []string{`member "nobody": not found`}}, // an unknown member is a usage error, as in every command
 	}
 	for _, s := range steps {
 		out, err := run(s.args...)

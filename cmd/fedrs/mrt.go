@@ -46,7 +46,11 @@ func mrtDump(c *cli.Context) error {
 	// Into a temporary file next to FILE, renamed when complete.
 	f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*")
 	if err != nil {
-		return err
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("-o %s: cannot write in %s: %w", out, filepath.Dir(out), err)
 	}
 	tmp := f.Name()
 	trailer, err := cl.Download(c.Context, "/v1/mrt", nil, f)

@@ -64,7 +64,9 @@ func TestReloadNamesItsFile(t *testing.T) {
 	refused("-c NEW --socket", "reload", "-c", newFile, "--socket", sock)
 	t.Setenv(configEnv, newFile)
 	refused("FEDRS_CONFIG=NEW", "reload")
-	t.Setenv(configEnv, "")
+	// Unset again: nothing of it stays for the next commands (urfave/cli
+	// keeps a flag's environment value in the flag).
+	os.Unsetenv(configEnv)
 
 	if got := fed.Srv.Config().Hash; got != hash {
 		t.Errorf("running configuration changed: hash %s, was %s", got, hash)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -23,7 +24,8 @@ func loadRPKI(ctx context.Context, path string, timeout time.Duration) (*rpki.Ma
 		return nil, nil, nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	m := rpki.NewManagerFromConfig(cfg, rpki.Options{})
+	// Warnings only: a command's stderr is for what went wrong.
+	m := rpki.NewManagerFromConfig(cfg, rpki.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	go m.Run(ctx)
 	select {
 	case <-m.Ready():

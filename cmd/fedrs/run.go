@@ -248,8 +248,12 @@ func checkCommand() *cli.Command {
 		Action: func(c *cli.Context) error {
 			cfg, err := conf.Load(c.String("config"))
 			if err != nil {
+				var ce *conf.Error
+				if !errors.As(err, &ce) {
+					return &exitError{1, err} // not read at all: one line
+				}
 				fmt.Fprintln(c.App.ErrWriter, err)
-				return &exitError{1, errors.New("configuration is not valid")}
+				return &exitError{1, fmt.Errorf("%s is not valid", c.String("config"))}
 			}
 			n := 0
 			for _, m := range cfg.Members {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"runtime"
 	"runtime/debug"
 
@@ -22,9 +23,10 @@ type buildInfo struct {
 	Go             string
 }
 
-func readBuildInfo() buildInfo {
+func readBuildInfo() buildInfo { return fromBuildInfo(debug.ReadBuildInfo()) }
+
+func fromBuildInfo(bi *debug.BuildInfo, ok bool) buildInfo {
 	b := buildInfo{Module: "github.com/fedrs/fedrs", Version: version, Go: runtime.Version()}
-	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return b
 	}
@@ -53,8 +55,9 @@ func readBuildInfo() buildInfo {
 
 // versionString is the one-line version the route server reports (control
 // API status, BMP, history): "fedrs VERSION (REVISION) GO".
-func versionString() string {
-	b := readBuildInfo()
+func versionString() string { return readBuildInfo().String() }
+
+func (b buildInfo) String() string {
 	v := "fedrs " + b.Version
 	if b.Revision != "" {
 		rev := b.Revision[:min(12, len(b.Revision))]
@@ -67,8 +70,13 @@ func versionString() string {
 }
 
 func printVersion(c *cli.Context) error {
-	b := readBuildInfo()
-	w := c.App.Writer
+	writeVersion(c.App.Writer, readBuildInfo())
+	return nil
+}
+
+// writeVersion prints the version, module, VCS revision (with its time and
+// whether the tree was modified) and Go version, one per line.
+func writeVersion(w io.Writer, b buildInfo) {
 	fmt.Fprintf(w, "fedrs %s\n", b.Version)
 	fmt.Fprintf(w, "module    %s\n", b.Module)
 	switch {
@@ -88,7 +96,6 @@ func printVersion(c *cli.Context) error {
 		fmt.Fprintf(w, "revision  %s\n", rev)
 	}
 	fmt.Fprintf(w, "go        %s %s/%s\n", b.Go, runtime.GOOS, runtime.GOARCH)
-	return nil
 }
 
 func versionCommand() *cli.Command {

@@ -133,6 +133,7 @@ func (c *Client) Download(ctx context.Context, path string, q url.Values, w io.W
 type StatusError struct {
 	Status  int
 	Message string
+	Kind    string // Error.Kind: "unknown_member" or ""
 }
 
 func (e *StatusError) Error() string { return e.Message }
@@ -140,7 +141,7 @@ func (e *StatusError) Error() string { return e.Message }
 func statusError(resp *http.Response, body []byte) error {
 	var e Error
 	if json.Unmarshal(body, &e) == nil && e.Error != "" {
-		return &StatusError{Status: resp.StatusCode, Message: e.Error}
+		return &StatusError{Status: resp.StatusCode, Message: e.Error, Kind: e.Kind}
 	}
 	return &StatusError{Status: resp.StatusCode, Message: fmt.Sprintf("%s: %s", resp.Status, bytes.TrimSpace(body))}
 }

@@ -226,7 +226,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeErr(w http.ResponseWriter, status int, err error) {
-	writeJSON(w, status, Error{Error: err.Error()})
+	e := Error{Error: err.Error()}
+	if errors.Is(err, routeserver.ErrUnknownMember) {
+		e.Kind = "unknown_member"
+	}
+	writeJSON(w, status, e)
 }
 
 // errStatus maps an error to its HTTP status.

@@ -359,6 +359,9 @@ func MakeMaintenance(st routeserver.MaintenanceStatus) Maintenance {
 // Error is every error answer.
 type Error struct {
 	Error string `json:"error"`
+	// Kind is "unknown_member" when the request named a member the
+	// route server does not have (status 404, like an unknown route).
+	Kind string `json:"kind,omitempty"`
 }
 
 // MakeRoute converts a RIB route.
