@@ -185,9 +185,7 @@ func (s *Server) Reload(newCfg *conf.Config) (ReloadResult, error) {
 		if have {
 			continue
 		}
-		s.mu.Lock()
-		n := s.addNeighbor(mi, addr)
-		s.mu.Unlock()
+		n := s.addNeighbor(mi, addr) // not under s.mu: it locks the RIB
 		if s.ln != nil && n.cfg.MD5Key != "" {
 			if err := s.ln.SetMD5(n.cfg.PeerAddr, n.cfg.MD5Key); err != nil {
 				s.log.Error("TCP-MD5 on reload", "neighbor", n.name, "err", err)
