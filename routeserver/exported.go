@@ -2,6 +2,7 @@ package routeserver
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,19 +51,22 @@ func (s *Server) explainDelivery(r rib.Route, ti int, x *policy.ExportTrace) {
 		return
 	}
 	held, pending := s.rib.Receivers(r)
-	for _, m := range held {
-		if m != ti {
-			continue
-		}
-		x.Delivery = policy.DeliverySent
-		x.DeliveryDetail = target + " holds this route"
-		if h, ok := s.rib.HeldRoute(ti, r.Prefix); ok {
+	if slices.Contains(held, ti) {
+		// What it holds, read again: the same route unless it changed
+		// in between (then judged below, as it stands now).
+		if h, ok := s.rib.HeldRoute(ti, r.Prefix); ok && h.Source == r.Source && h.PathID == r.PathID {
+			x.Delivery = policy.DeliverySent
+			x.DeliveryDetail = target + " holds this route"
+			x.Sent = nil // the policy's rendering; replaced by what went on the wire
 			if a, err := SentAttrs(&h); err == nil {
 				t := policy.RouteTextOf(r.Prefix, &a.Attrs)
 				x.Sent = &t
+			} else {
+				x.DeliveryDetail += " (the attributes sent cannot be shown: " + err.Error() + ")"
 			}
+			return
 		}
-		return
+		held, pending = s.rib.Receivers(r)
 	}
 	for _, m := range pending {
 		if m == ti {

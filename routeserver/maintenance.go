@@ -180,17 +180,26 @@ func (s *Server) closeForMaintenance(run uint64) {
 	}
 	s.mu.RUnlock()
 	closed := make(map[netip.Addr]string, len(nbrs))
-	var wg sync.WaitGroup
 	for _, n := range nbrs {
 		closed[n.src.Addr] = n.name
+	}
+	// Recorded before the sessions close, so that a member an operator
+	// shuts down meanwhile (forgetMaintenance) is not brought back by
+	// StopMaintenance.
+	m.mu.Lock()
+	m.closed = closed
+	m.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, n := range nbrs {
 		wg.Add(1)
 		go func(p *session.Peer) { defer wg.Done(); p.Shutdown(msg) }(n.peer)
 	}
 	wg.Wait()
 	m.mu.Lock()
-	m.phase, m.since, m.closed = MaintenanceClosed, time.Now(), closed
+	m.phase, m.since = MaintenanceClosed, time.Now()
+	k := len(m.closed)
 	m.mu.Unlock()
-	s.log.Warn("maintenance: sessions closed; `fedrs maintenance stop` brings them back", "sessions", len(closed), "message", msg)
+	s.log.Warn("maintenance: sessions closed; `fedrs maintenance stop` brings them back", "sessions", k, "message", msg)
 }
 
 // StopMaintenance ends maintenance. While draining, the routes are sent

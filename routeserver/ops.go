@@ -90,8 +90,11 @@ func (s *Server) ShutdownMember(name, msg string) error {
 		return err
 	}
 	for _, n := range s.neighborsOf(i) {
+		// Before and after: maintenance closing the sessions meanwhile
+		// must not count this one as its own (stop would bring it back).
 		s.forgetMaintenance(n.src.Addr)
 		n.peer.Shutdown(msg)
+		s.forgetMaintenance(n.src.Addr)
 	}
 	return nil
 }

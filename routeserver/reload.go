@@ -27,6 +27,10 @@ type ReloadResult struct {
 	RPKIInUse           bool
 	RPKISerial          uint32
 	RPKIVRPs, RPKIASPAs int
+	// RPKIProblems name the configured RPKI files and SLURM files that
+	// could not be read or parsed, and what that means for the data in
+	// force (the reload goes on: a source's previous data, if any, stays).
+	RPKIProblems []string
 }
 
 func (r ReloadResult) String() string {
@@ -41,6 +45,9 @@ func (r ReloadResult) String() string {
 		fmt.Fprintf(&b, "\nRPKI data in force: serial %d, %d VRPs, %d ASPAs", r.RPKISerial, r.RPKIVRPs, r.RPKIASPAs)
 	} else if !r.RPKIInUse && r.Changes.RPKI {
 		b.WriteString("\nRPKI: no data configured; routes are not validated (not-checked)")
+	}
+	for _, p := range r.RPKIProblems {
+		b.WriteString("\nRPKI source not loaded: " + p)
 	}
 	if len(r.Deferred) > 0 {
 		fmt.Fprintf(&b, "\nnot applied until restart: %s", strings.Join(r.Deferred, ", "))
@@ -159,6 +166,7 @@ func (s *Server) Reload(newCfg *conf.Config) (ReloadResult, error) {
 		snap := m.Configure(cfg)
 		res.RPKISerial, res.RPKIVRPs, res.RPKIASPAs = snap.Serial, snap.VRPs.Len(), snap.ASPAs.Len()
 		res.RPKIInUse = rpki.Configured(cfg)
+		res.RPKIProblems = rpkiFileProblems(m)
 	}
 
 	// Restart reset neighbours with their new session settings.
@@ -185,9 +193,7 @@ func (s *Server) Reload(newCfg *conf.Config) (ReloadResult, error) {
 		if have {
 			continue
 		}
-		s.mu.Lock()
-		n := s.addNeighbor(mi, addr)
-		s.mu.Unlock()
+		n := s.addNeighbor(mi, addr) // not under s.mu: it locks the RIB
 		if s.ln != nil && n.cfg.MD5Key != "" {
 			if err := s.ln.SetMD5(n.cfg.PeerAddr, n.cfg.MD5Key); err != nil {
 				s.log.Error("TCP-MD5 on reload", "neighbor", n.name, "err", err)
@@ -248,4 +254,21 @@ func keepProcessSettings(old, newCfg *conf.Config) (*conf.Config, []string) {
 	nc.BMP, nc.MRT = old.BMP, old.MRT
 	nc.RPKI.Server = old.RPKI.Server
 	return &nc, deferred
+}
+
+// rpkiFileProblems describes the RPKI and SLURM files of m that the last
+// read could not load, with what that leaves in force.
+func rpkiFileProblems(m *rpki.Manager) []string {
+	var out []string
+	for _, src := range m.Status().Sources {
+		if (src.Kind != "file" && src.Kind != "slurm") || src.LastError == "" {
+			continue
+		}
+		what := "it contributes nothing"
+		if src.VRPs > 0 || src.ASPAs > 0 {
+			what = "its previous data stays in force"
+		}
+		out = append(out, fmt.Sprintf("%s %s (%s: %s): %s", src.Kind, src.Name, src.State, src.LastError, what))
+	}
+	return out
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -252,4 +255,53 @@ func TestReloadRederivesRegistryVRPs(t *testing.T) {
 	waitFirstAS(ctx, t, ra, "remove nhs-b", "10.1.7.0/24", regC.ASN)
 	delete(before, "nhs-b")
 	f.same(ctx, "remove nhs-b", before)
+}
+
+// TestReloadReportsBrokenRPKIFile: a reload whose [rpki] names a file that
+// is missing or does not parse goes on (nothing else is lost) but says so
+// in its answer, next to the RPKI data in force, instead of reporting that
+// data as if every configured source were in it.
+func TestReloadReportsBrokenRPKIFile(t *testing.T) {
+	dir := t.TempDir()
+	good, missing, bad := filepath.Join(dir, "good.json"), filepath.Join(dir, "missing.json"), filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(good, []byte(vrpJSON("10.1.0.0/16", 24, regA.ASN)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte(`{"roas": [`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfgWith := func(files ...string) *conf.Config {
+		q := make([]string, len(files))
+		for i, f := range files {
+			q[i] = fmt.Sprintf("%q", f)
+		}
+		text := rstest.Config([]rstest.Member{regA}, fmt.Sprintf("\n[rpki]\nregistry = false\nfiles = [%s]\n", strings.Join(q, ", ")))
+		cfg, err := conf.Parse([]byte(text), "test.toml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	cfg := cfgWith(good)
+	srv, err := routeserver.New(cfg, routeserver.Options{Log: rstest.Log, RPKI: startManager(t, cfg)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := srv.Reload(cfgWith(good, missing, bad))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := res.String()
+	for _, want := range []string{
+		"RPKI data in force: serial 1, 1 VRPs",
+		"RPKI source not loaded: file " + missing + " (missing: ",
+		"RPKI source not loaded: file " + bad + " (error: ",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("reload answer lacks %q:\n%s", want, text)
+		}
+	}
+	if len(res.RPKIProblems) != 2 || !strings.HasSuffix(res.RPKIProblems[0], "it contributes nothing") {
+		t.Errorf("RPKIProblems %q", res.RPKIProblems)
+	}
 }

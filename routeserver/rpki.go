@@ -93,9 +93,14 @@ func (s *Server) evaluator() rib.Evaluator {
 
 // followRPKI re-validates the affected routes whenever m publishes a
 // change, until ctx ends. Changes arriving while a pass runs are merged
-// into the next one. A pass holds policyMu like UPDATE processing, so it
-// never interleaves with a reload's swap of policy and re-evaluation, and
-// it uses the engine in force when it starts.
+// into the next one. A pass holds policyMu exclusively: UPDATE processing
+// holds it (read) from judging a route to putting it in the RIB, so a
+// route judged with the data in force before the change is in the RIB
+// when the pass runs and gets re-validated (with a read lock the pass
+// could run in between and the route keep its stale verdict); and a pass
+// never interleaves with a reload's swap of policy and re-evaluation. It
+// costs UPDATE processing little: Reevaluate holds the RIB's write lock
+// for the pass anyway.
 func (s *Server) followRPKI(ctx context.Context, m *rpki.Manager) {
 	pending := make(chan rpki.Change, 64)
 	unsub := m.Subscribe(func(c rpki.Change) {
@@ -140,9 +145,9 @@ func (s *Server) followRPKI(ctx context.Context, m *rpki.Manager) {
 					}
 					return false
 				}
-				s.policyMu.RLock()
+				s.policyMu.Lock()
 				n := s.rib.Reevaluate(match, s.evaluator(), false, "rpki")
-				s.policyMu.RUnlock()
+				s.policyMu.Unlock()
 				s.log.Info("RPKI data changed: routes re-validated", "verdicts_changed", n, "changes", len(batch), "aspa_changed", all)
 			}
 		}

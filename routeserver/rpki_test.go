@@ -6,12 +6,14 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/lab/member"
+	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/policy"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/rib"
@@ -218,4 +220,57 @@ func startManager(t testing.TB, cfg *conf.Config) *rpki.Manager {
 		t.Fatal("RPKI manager not ready")
 	}
 	return mgr
+}
+
+// TestRPKIStateResent: a re-validation that changes a route's RPKI state
+// but not who gets it re-sends the route, so that the members hold the
+// new informational community (RS:1000:state) rather than the old one,
+// and the looking glass's exported view (the attributes as sent) is what
+// they hold.
+func TestRPKIStateResent(t *testing.T) {
+	a := rstest.Three()[0]
+	f := startRPKIFed(t, vrpJSON("10.200.0.0/16", 24, a.ASN)) // does not cover p
+	ctx := rstest.Ctx(t)
+	ra, rc := f.Members["nhs-a"], f.Members["council-c"]
+	p := netip.MustParsePrefix("10.9.1.0/24")
+	if err := ra.Announce(ctx, member.Route{Prefix: p}); err != nil {
+		t.Fatal(err)
+	}
+	rov := func(state uint32) string { return fmt.Sprintf("%d:%d:%d", rstest.RSASN, policy.InfoROV, state) }
+	holds := func(state uint32) func([]member.Route) bool {
+		return func(rs []member.Route) bool {
+			for _, r := range rs {
+				if r.Prefix == p && slices.Contains(r.Large, rov(state)) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	if _, err := rc.WaitFor(ctx, p.String()+" with ROV not-found", holds(policy.InfoUnknown)); err != nil {
+		t.Fatal(err)
+	}
+	// A VRP now covers and matches p: valid, still sent to council-c.
+	f.publish(t, vrpJSON("10.9.0.0/16", 24, a.ASN))
+	if _, err := rc.WaitFor(ctx, p.String()+" re-sent with ROV valid", holds(policy.InfoValid)); err != nil {
+		t.Fatal(err)
+	}
+	ci, err := f.Srv.MemberIndex("council-c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait.EventuallyErr(t, 10*time.Second, "the exported view to show what council-c holds", func() error {
+		h, ok := f.Srv.RIB().HeldRoute(ci, p)
+		if !ok || h.Pending {
+			return fmt.Errorf("held %v, pending %v", ok, h.Pending)
+		}
+		sent, err := routeserver.SentAttrs(&h)
+		if err != nil {
+			return err
+		}
+		if got := policy.RouteTextOf(p, &sent.Attrs); !slices.Contains(got.Large, rov(policy.InfoValid)) {
+			return fmt.Errorf("exported view %+v lacks %s", got, rov(policy.InfoValid))
+		}
+		return nil
+	})
 }

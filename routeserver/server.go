@@ -81,7 +81,7 @@ type Server struct {
 	started time.Time
 
 	reloadMu    sync.Mutex
-	policyMu    sync.RWMutex // held by UPDATE processing; Reload takes it to swap policy
+	policyMu    sync.RWMutex // read-held by UPDATE processing (judgement to RIB); Reload and RPKI re-validation passes write-hold it
 	maintenance atomic.Bool  // every export tagged GRACEFUL_SHUTDOWN
 	maint       maintenance  // its phases (maintenance.go)
 	monitors    []Monitor    // history and BMP: session events
@@ -202,6 +202,13 @@ func limits(cfg *conf.Config) []rib.Limit {
 	return out
 }
 
+// addNeighbor creates member's neighbour addr (its RIB source and its
+// peer, not started) and enters it in s.nbrs. It must be called without
+// Server.mu held (it takes the RIB's lock, then
+// Server.mu): the RIB's writers take Server.mu (Engine, to build a
+// template) while they hold the RIB's lock, so locking the RIB under
+// Server.mu can deadlock. It reads s.cfg unlocked: only New and Reload
+// (its one writer) call it.
 func (s *Server) addNeighbor(member int, addr netip.Addr) *neighbor {
 	m := &s.cfg.Members[member]
 	name := m.Name + " " + addr.String()
@@ -209,7 +216,9 @@ func (s *Server) addNeighbor(member int, addr netip.Addr) *neighbor {
 	n.cfg = s.sessionConfig(member, addr)
 	n.src = s.rib.AddSource(member, name, addr)
 	n.peer = session.NewPeer(n.cfg, n, s.log.With("member", m.Name))
+	s.mu.Lock()
 	s.nbrs[addr] = n
+	s.mu.Unlock()
 	return n
 }
 

@@ -295,7 +295,7 @@ func lgRoutes(c *cli.Context) error {
 	fmt.Fprintf(c.App.Writer, "%d of %d routes shown\n", len(rl.Routes), rl.Total)
 	if view == "exported" {
 		if rl.Pending > 0 {
-			fmt.Fprintf(c.App.Writer, "%d prefixes have a change queued for the member (marked *): what it holds is about to change\n", rl.Pending)
+			fmt.Fprintf(c.App.Writer, "%d prefixes have a change queued for the member (those listed are marked *): what it holds there is about to change\n", rl.Pending)
 		}
 		if rl.Note != "" {
 			fmt.Fprintln(c.App.Writer, "note:", rl.Note)

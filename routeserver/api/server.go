@@ -601,7 +601,7 @@ func (a *API) reload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, ReloadResult{Config: running, Summary: res.String(), Deferred: res.Deferred, Reevaluated: res.Reevaluated,
-		Reset: res.SessionsReset, Added: res.SessionsAdded, Removed: res.SessionsRemoved})
+		Reset: res.SessionsReset, Added: res.SessionsAdded, Removed: res.SessionsRemoved, RPKIProblems: res.RPKIProblems})
 }
 
 // sameFile reports whether the paths a and b name the same file: the same

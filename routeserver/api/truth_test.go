@@ -176,7 +176,12 @@ func TestExportedIsWhatMembersHold(t *testing.T) {
 	}
 
 	// council-c's session goes down: nothing is exported to it any more.
-	e.fed.Members["council-c"].Stop()
+	// Its router shuts the session down and enables it again rather than
+	// stopping and starting: gobgp's StartBgp writes package globals that
+	// the other, running speakers read (a data race under -race).
+	if err := e.fed.Members["council-c"].Shutdown(ctx, "council-c maintenance"); err != nil {
+		t.Fatal(err)
+	}
 	wait.EventuallyErr(t, 10*time.Second, "council-c's session to go down and its exports to end", func() error {
 		if got, _ := exportedTo("nhs-a", "10.1.0.0/16"); !slices.Equal(got, []string{"nhs-b"}) {
 			return fmt.Errorf("10.1.0.0/16 exported to %v, want nhs-b only", got)
@@ -190,7 +195,9 @@ func TestExportedIsWhatMembersHold(t *testing.T) {
 		t.Errorf("explain toward council-c while it is down:\n%s", x)
 	}
 	// It comes back: the routes are sent again, and only then exported.
-	e.fed.StartMember(specs[2])
+	if err := e.fed.Members["council-c"].Enable(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.fed.Members["council-c"].WaitEstablished(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -227,6 +227,9 @@ type ReloadResult struct {
 	Reset       int      `json:"sessions_reset"`
 	Added       int      `json:"sessions_added"`
 	Removed     int      `json:"sessions_removed"`
+	// RPKIProblems name the RPKI and SLURM files the reload could not
+	// read or parse (also in Summary).
+	RPKIProblems []string `json:"rpki_problems,omitempty"`
 }
 
 // CheckRequest is the body of POST /v1/check.

@@ -48,47 +48,87 @@ type HeldFilter struct {
 // returning at most limit (0: all); total counts every prefix it holds and
 // pending the prefixes with a change queued for it (held or not yet).
 // A member with no established session holds nothing.
+//
+// Routing is not held up for the sort: the prefixes held are copied under
+// the read lock, sorted without it, and read again (under the read lock)
+// for the page, skipping what changed meanwhile.
 func (r *RIB) Held(member int, flt HeldFilter, offset, limit int) (out []Held, total, pending int) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
 	for f := session.Family(0); f < session.NumFamilies; f++ {
 		if flt.HasFamily && flt.Family != f {
 			continue
 		}
-		s := r.carrier(member, f)
-		if s == nil {
+		keys, p, ok := r.heldPrefixes(member, f)
+		if !ok {
 			continue
 		}
-		o := s.out
-		o.mu.Lock()
-		t := r.tables[f]
-		var idxs []uint32
-		for wi, w := range o.adv[f] {
-			for w != 0 {
-				bit := uint32(wi)<<6 | uint32(bits.TrailingZeros64(w))
-				w &= w - 1
-				idxs = append(idxs, bit)
-			}
-		}
-		pending += o.ndirty[f]
-		slices.SortFunc(idxs, func(a, b uint32) int { return comparePrefix(t.prefix(a), t.prefix(b)) })
-		for _, idx := range idxs {
-			ci := r.bestFor(t.entry(idx), s)
-			dirty := o.dirty[f].has(idx)
-			if ci == 0 {
-				// Held, about to be withdrawn: what was sent is gone
-				// from the RIB. Counted as pending only.
-				continue
-			}
-			total++
-			if total <= offset || (limit > 0 && len(out) >= limit) {
-				continue
-			}
-			out = append(out, Held{Route: r.view(f, idx, ci), Template: r.templateFor(s, o, ci), AS4: o.as4, Pending: dirty})
-		}
-		o.mu.Unlock()
+		pending += p
+		slices.SortFunc(keys, func(a, b heldKey) int { return comparePrefix(a.p, b.p) })
+		out, total = r.heldPage(member, f, keys, out, total, offset, limit)
 	}
 	return out, total, pending
+}
+
+// heldKey is one prefix a target holds, with its entry index.
+type heldKey struct {
+	p   netip.Prefix
+	idx uint32
+}
+
+// heldPrefixes copies the prefixes member holds in family f (ok false: no
+// established session carries f) and counts its pending changes.
+func (r *RIB) heldPrefixes(member int, f session.Family) (keys []heldKey, pending int, ok bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	s := r.carrier(member, f)
+	if s == nil {
+		return nil, 0, false
+	}
+	o := s.out
+	o.mu.Lock()
+	adv := slices.Clone(o.adv[f])
+	pending = o.ndirty[f]
+	o.mu.Unlock()
+	t := r.tables[f]
+	keys = make([]heldKey, 0, popcount(adv))
+	for wi, w := range adv {
+		for w != 0 {
+			idx := uint32(wi)<<6 | uint32(bits.TrailingZeros64(w))
+			w &= w - 1
+			keys = append(keys, heldKey{t.prefix(idx), idx})
+		}
+	}
+	return keys, pending, true
+}
+
+// heldPage walks keys (sorted) and appends the page's routes to out.
+func (r *RIB) heldPage(member int, f session.Family, keys []heldKey, out []Held, total, offset, limit int) ([]Held, int) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	s := r.carrier(member, f)
+	if s == nil {
+		return out, total
+	}
+	o := s.out
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	t := r.tables[f]
+	for _, k := range keys {
+		if !o.adv[f].has(k.idx) || t.prefix(k.idx) != k.p {
+			continue // withdrawn meanwhile, or the entry now holds another prefix
+		}
+		ci := r.bestFor(t.entry(k.idx), s)
+		if ci == 0 {
+			// Held, about to be withdrawn: what was sent is gone from
+			// the RIB. Counted as pending only.
+			continue
+		}
+		total++
+		if total <= offset || (limit > 0 && len(out) >= limit) {
+			continue
+		}
+		out = append(out, Held{Route: r.view(f, k.idx, ci), Template: r.templateFor(s, o, ci), AS4: o.as4, Pending: o.dirty[f].has(k.idx)})
+	}
+	return out, total
 }
 
 // carrier returns an established source of member that carries family f

@@ -2,6 +2,7 @@ package rib
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/fedrs/fedrs/policy"
 	"github.com/fedrs/fedrs/routeserver/session"
@@ -38,6 +39,12 @@ func (r *RIB) Reevaluate(match func(session.Family, netip.Prefix) bool, eval Eva
 				continue
 			}
 			touched := false
+			// Candidates whose UPDATE changes (the template depends on
+			// the mods, informational communities included, and on the
+			// profile's variant): a target they stay best for gets them
+			// again.
+			var buf [4]uint32
+			resend := buf[:0]
 			for ci := e.head; ci != 0; ci = r.cands[ci].next {
 				c := &r.cands[ci]
 				src := r.sources[c.src]
@@ -54,6 +61,9 @@ func (r *RIB) Reevaluate(match func(session.Family, netip.Prefix) bool, eval Eva
 					r.snapshotBest(f, e)
 					touched = true
 				}
+				if v.Mods != c.mods || pid != c.profile {
+					resend = append(resend, ci)
+				}
 				if r.applyVerdict(c, src, f, p, a, v, pid, cause) {
 					changed++
 				}
@@ -65,10 +75,15 @@ func (r *RIB) Reevaluate(match func(session.Family, netip.Prefix) bool, eval Eva
 			if r.obs != nil {
 				r.observed(f, idx)
 			}
-			// Resend where a target's best changed; a route whose verdict
-			// changed but stays best keeps its attributes on the wire.
+			// Resend where a target's best changed, or where it stays
+			// but goes out differently (a new RPKI state's informational
+			// community): what a member holds is what the RIB would
+			// send it now.
 			for _, s := range r.targets {
-				if s.sendFam[f] && r.bestFor(e, s) != r.scratch[s.idx] {
+				if !s.sendFam[f] {
+					continue
+				}
+				if b := r.bestFor(e, s); b != r.scratch[s.idx] || (b != 0 && slices.Contains(resend, b)) {
 					r.markDirty(s, f, idx)
 				}
 			}
