@@ -119,10 +119,19 @@ func (g *gate) mark(f session.Family, idx uint32) {
 func (g *gate) allDone(done uint32) bool { return int32(g.last-done) <= 0 }
 
 // ready reports whether entry idx's latest change is committed (done is
-// the low 32 bits of Committed).
+// the low 32 bits of Committed; Fill calls it only when !allDone(done)).
+// A waiting stamp lies in (done, last], the events handed over and not
+// committed yet, a short window: that is the test. Comparing the stamp
+// with done alone (serial arithmetic) would hold for good every entry
+// left unchanged for 2^31 events, which a route server up for months
+// reaches: its stamp would look newer than done.
 func (g *gate) ready(f session.Family, idx, done uint32) bool {
 	s := g.stamp[f]
-	return int(idx) >= len(s) || int32(s[idx]-done) <= 0
+	if int(idx) >= len(s) {
+		return true
+	}
+	d := s[idx] - done
+	return d == 0 || d > g.last-done
 }
 
 // hold puts the entries Fill skipped for target s back as dirty and has
