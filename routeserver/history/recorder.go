@@ -384,13 +384,25 @@ func (r *Recorder) SourceRoutesEnd(s *rib.Source, f session.Family, cause string
 }
 
 // PrefixExposure implements rib.ExposureObserver. Called with the RIB
-// locked: it only queues, with the time of the route event before it. exp is the RIB's (valid during the call): one
+// locked: it only queues, with the time of the route event before it (or
+// of the session down, or of the re-evaluation pass, that it follows).
+// exp is the RIB's (valid during the call): one
 // exposure, the common case, is kept in the event itself, more are copied.
 func (r *Recorder) PrefixExposure(f session.Family, p netip.Prefix, exp []rib.Exposure) {
 	if !r.exports.Load() {
 		return
 	}
 	r.q.pushExposure(f, p, exp, r)
+}
+
+// PassStarted implements rib.PassObserver: a re-evaluation pass (a
+// policy reload, an RPKI change) starts at at, and the exposures it
+// reports without a route event of their prefix changed then, not at the
+// last route event queued before the pass.
+func (r *Recorder) PassStarted(at time.Time) {
+	r.q.mu.Lock()
+	r.q.lastAt = at.UnixMicro()
+	r.q.mu.Unlock()
 }
 
 // ConfigLoaded records a configuration load; it also applies [history]

@@ -2,6 +2,7 @@ package rib
 
 import (
 	"net/netip"
+	"time"
 
 	"github.com/fedrs/fedrs/policy"
 	"github.com/fedrs/fedrs/routeserver/session"
@@ -26,6 +27,27 @@ type Exposure struct {
 type ExposureObserver interface {
 	Observer
 	PrefixExposure(f session.Family, p netip.Prefix, exp []Exposure)
+}
+
+// PassObserver is an ExposureObserver that wants the time of a
+// re-evaluation pass (a policy reload, an RPKI change): the RIB calls
+// PassStarted before the pass reports its changes, and the exposures it
+// then reports for prefixes without a route event of their own (a reload
+// that changes only to whom a route is exported) changed at that time.
+type PassObserver interface {
+	PassStarted(at time.Time)
+}
+
+// passStarted starts a re-evaluation pass: the changes it reports happen
+// now. RIB write lock held; the caller resets r.now.
+func (r *RIB) passStarted() {
+	if r.obs == nil {
+		return
+	}
+	r.now = time.Now()
+	if po, ok := r.obs.(PassObserver); ok {
+		po.PassStarted(r.now)
+	}
 }
 
 // SetMembers tells the RIB how many members exist (for exposure sets).

@@ -3,6 +3,7 @@ package rib
 import (
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/fedrs/fedrs/policy"
 	"github.com/fedrs/fedrs/routeserver/session"
@@ -22,6 +23,8 @@ type Evaluator func(src *Source, f session.Family, p netip.Prefix, a *wire.AttrS
 func (r *RIB) Reevaluate(match func(session.Family, netip.Prefix) bool, eval Evaluator, newGen bool, cause string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.passStarted()
+	defer func() { r.now = time.Time{} }()
 	if newGen {
 		r.gen++
 		return r.reevaluateAll(eval, cause)

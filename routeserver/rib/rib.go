@@ -212,6 +212,14 @@ func (m *multiObserver) PrefixExposure(f session.Family, p netip.Prefix, exp []E
 	}
 }
 
+func (m *multiObserver) PassStarted(at time.Time) {
+	for _, o := range m.list {
+		if po, ok := o.(PassObserver); ok {
+			po.PassStarted(at)
+		}
+	}
+}
+
 // Attrs returns the attribute table.
 func (r *RIB) Attrs() *wire.Table { return r.attrs }
 
