@@ -686,9 +686,13 @@ func (w *writer) drainJournal() {
 // the writer's state: a start after a crash needs them to apply what the
 // dead run journaled.
 func (w *writer) loadOpen() error {
+	// The version's exposure is its last exposure row while that is
+	// open; a closed last row ended it (the set went to nobody, and the
+	// first set was not in the route row): no row to close then.
 	rows, err := w.db.QueryContext(w.ctx, `SELECT r.id, r.family, r.pstart, r.plen, r.path_id, r.source_id, r.attrs_id, r.verdict_id, r.set_id,
 		(SELECT e.valid_from FROM exposures e WHERE e.route_id = r.id ORDER BY e.valid_from DESC LIMIT 1),
-		(SELECT e.set_id FROM exposures e WHERE e.route_id = r.id ORDER BY e.valid_from DESC LIMIT 1)
+		(SELECT e.set_id FROM exposures e WHERE e.route_id = r.id ORDER BY e.valid_from DESC LIMIT 1),
+		(SELECT e.valid_to IS NULL FROM exposures e WHERE e.route_id = r.id ORDER BY e.valid_from DESC LIMIT 1)
 		FROM routes r WHERE r.valid_to IS NULL ORDER BY r.id`)
 	if err != nil {
 		return err
@@ -698,8 +702,8 @@ func (w *writer) loadOpen() error {
 		var o openRoute
 		var fam, plen int
 		var start []byte
-		var set, expFrom, expSet sql.NullInt64
-		if err := rows.Scan(&o.row, &fam, &start, &plen, &o.pathID, &o.src, &o.attrs, &o.verdict, &set, &expFrom, &expSet); err != nil {
+		var set, expFrom, expSet, expOpen sql.NullInt64
+		if err := rows.Scan(&o.row, &fam, &start, &plen, &o.pathID, &o.src, &o.attrs, &o.verdict, &set, &expFrom, &expSet, &expOpen); err != nil {
 			return err
 		}
 		f := session.IPv4Unicast
@@ -715,8 +719,11 @@ func (w *writer) loadOpen() error {
 			copy(k.addr[:], start)
 		}
 		o.inRow, o.expSet = set.Valid, int32(set.Int64)
-		if expFrom.Valid {
+		switch {
+		case expFrom.Valid && expOpen.Int64 == 1:
 			o.expFrom, o.expSet = expFrom.Int64, int32(expSet.Int64)
+		case expFrom.Valid:
+			o.expSet = 0 // ended: exported to nobody since
 		}
 		w.open[k] = append(w.open[k], o)
 	}
