@@ -598,11 +598,35 @@ func (w *writer) replayOne() (bool, error) {
 	if err := w.begin(); err != nil {
 		return false, err
 	}
-	ids, data, err := w.rowAttrs(data, w.jattrs[id])
-	if err != nil {
+	if err := w.applyRow(id, data); err != nil {
 		w.tx.Rollback()
 		w.tx = nil
-		return false, fmt.Errorf("journal row %d: %w", id, err)
+		w.resync()
+		return false, err
+	}
+	err = w.tx.Commit()
+	w.tx = nil
+	if err != nil {
+		w.resync()
+		return false, err
+	}
+	delete(w.jattrs, id)
+	w.jrows--
+	w.jevents -= int(events)
+	var first sql.NullInt64
+	if w.db.QueryRowContext(w.ctx, "SELECT MIN(first_at) FROM journal").Scan(&first) == nil {
+		w.joldest = first.Int64
+	}
+	w.r.lastCommit.Store(now())
+	w.r.commits.Add(1)
+	return true, nil
+}
+
+// applyRow applies journal row id (its data) and deletes it, in w.tx.
+func (w *writer) applyRow(id int64, data []byte) error {
+	ids, data, err := w.rowAttrs(data, w.jattrs[id])
+	if err != nil {
+		return fmt.Errorf("journal row %d: %w", id, err)
 	}
 	d := recReader{b: data}
 	var r rec
@@ -616,70 +640,75 @@ func (w *writer) replayOne() (bool, error) {
 			}
 		}
 		if err := w.applyRec(&r); err != nil {
-			w.tx.Rollback()
-			w.tx = nil
-			return false, fmt.Errorf("applying journal row %d: %w", id, err)
+			return fmt.Errorf("applying journal row %d: %w", id, err)
 		}
 	}
 	if d.err != nil {
-		w.tx.Rollback()
-		w.tx = nil
-		return false, fmt.Errorf("journal row %d: %w", id, d.err)
+		return fmt.Errorf("journal row %d: %w", id, d.err)
 	}
 	if _, err := w.tx.ExecContext(w.ctx, "DELETE FROM journal WHERE id = ?", id); err != nil {
-		w.tx.Rollback()
-		w.tx = nil
-		return false, err
+		return fmt.Errorf("journal row %d: %w", id, err)
 	}
-	if err := w.flush(); err != nil {
-		w.tx.Rollback()
-		w.tx = nil
-		return false, err
+	return w.flush()
+}
+
+// resync reads the writer's state from the database again after a
+// transaction that applied journal rows was rolled back: the caches may
+// name rows that no longer exist, and the open route versions moved with
+// the events applied before the failure.
+func (w *writer) resync() {
+	w.resetCaches()
+	w.reloadMembers()
+	clear(w.open)
+	if err := w.loadOpen(); err != nil {
+		w.r.log.Error("history: re-reading the open route versions failed", "db", w.r.path, "err", err)
 	}
-	if err := w.tx.Commit(); err != nil {
-		w.tx = nil
-		return false, err
-	}
-	w.tx = nil
-	delete(w.jattrs, id)
-	w.jrows--
-	w.jevents -= int(events)
-	var first sql.NullInt64
-	if w.db.QueryRowContext(w.ctx, "SELECT MIN(first_at) FROM journal").Scan(&first) == nil {
-		w.joldest = first.Int64
-	}
-	w.r.lastCommit.Store(now())
-	w.r.commits.Add(1)
-	return true, nil
 }
 
 // dropJournalRow gives up on the oldest journal row (it cannot be
-// applied): its events are recorded as a gap.
-func (w *writer) dropJournalRow(cause error) {
+// applied): its events are recorded as a gap. It reports whether the row
+// is gone; one that cannot even be deleted (the disk is full) stays, to
+// be applied later or by the next start.
+func (w *writer) dropJournalRow(cause error) bool {
 	var id, first, last, events int64
 	if err := w.db.QueryRowContext(w.ctx, "SELECT id, first_at, last_at, events FROM journal ORDER BY id LIMIT 1").Scan(&id, &first, &last, &events); err != nil {
-		return
+		return errors.Is(err, sql.ErrNoRows)
+	}
+	res, err := w.db.ExecContext(w.ctx, "DELETE FROM journal WHERE id = ?", id)
+	if err == nil {
+		if n, _ := res.RowsAffected(); n != 1 {
+			err = fmt.Errorf("%d rows deleted", n)
+		}
+	}
+	if err != nil {
+		w.r.log.Error("history: a journal row could not be applied nor set aside; it stays, to be applied later (or by the next start)",
+			"db", w.r.path, "row", id, "events", events, "err", fmt.Errorf("%w; deleting it: %w", cause, err))
+		return false
 	}
 	w.r.log.Error("history: a journal row could not be applied; its events are recorded as a gap", "db", w.r.path, "row", id, "events", events, "err", cause)
-	w.db.ExecContext(w.ctx, "DELETE FROM journal WHERE id = ?", id)
 	delete(w.jattrs, id)
 	w.pending.merge(gap{first: first, last: last, routes: uint64(events)})
 	w.r.dropped.Add(uint64(events))
 	w.readJournalState()
+	return true
 }
 
-// drainJournal applies the whole journal.
-func (w *writer) drainJournal() {
+// drainJournal applies the whole journal; false when a row could be
+// neither applied nor set aside (it stays, and what follows it).
+func (w *writer) drainJournal() bool {
 	for w.jrows > 0 {
 		ok, err := w.replayOne()
 		if err != nil {
-			w.dropJournalRow(err)
+			if !w.dropJournalRow(err) {
+				return false
+			}
 			continue
 		}
 		if !ok {
-			return
+			return true
 		}
 	}
+	return true
 }
 
 // loadOpen reads the open route versions (and their open exposures) into

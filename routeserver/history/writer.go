@@ -115,8 +115,10 @@ type writer struct {
 	joldest    int64 // time of the oldest journaled event (0: none)
 	journaling bool  // the batch in hand goes to the journal
 	hold       holdState
-	syncFull   bool // PRAGMA synchronous = FULL ([history] durable)
-	ckptOff    bool // PRAGMA wal_autocheckpoint = 0 (journaling)
+	replayAt   time.Time     // no journal row is applied before (after a row could not be)
+	replayWait time.Duration // the wait before replayAt
+	syncFull   bool          // PRAGMA synchronous = FULL ([history] durable)
+	ckptOff    bool          // PRAGMA wal_autocheckpoint = 0 (journaling)
 }
 
 func newWriter(ctx context.Context, r *Recorder) (*writer, error) {
@@ -154,7 +156,9 @@ func (w *writer) replayDead() error {
 	if err := w.loadOpen(); err != nil {
 		return fmt.Errorf("%s: reading the open route versions: %w", w.r.path, err)
 	}
-	w.drainJournal()
+	if !w.drainJournal() {
+		return fmt.Errorf("%s: the previous run's journal could not be applied (see the log); nothing was changed", w.r.path)
+	}
 	clear(w.open)
 	w.r.recovered.Journaled = int64(events)
 	w.r.log.Info("history: applied the events the previous run had journaled", "db", w.r.path, "events", events, "took", time.Since(start).Round(time.Millisecond))
@@ -312,9 +316,11 @@ func (w *writer) run() {
 			continue
 		}
 		if q.controlQueued() {
-			// Sync or stop: everything reaches the tables, in order.
-			w.drainJournal()
-			if w.persist(q.take(maxApply), false) {
+			// Sync or stop: everything reaches the tables, in order
+			// (or, when the journal cannot be applied, the journal: a
+			// stop then leaves it to the next start).
+			drained := w.drainJournal()
+			if w.persist(q.take(maxApply), !drained) {
 				return
 			}
 			continue
@@ -330,9 +336,15 @@ func (w *writer) run() {
 				}
 				continue
 			}
-			if w.jrows > 0 && (!holding || ageOf(w.joldest) >= time.Duration(w.r.writeBehind.Load())) {
-				if _, err := w.replayOne(); err != nil {
-					w.dropJournalRow(err)
+			if w.jrows > 0 && (!holding || ageOf(w.joldest) >= time.Duration(w.r.writeBehind.Load())) && !time.Now().Before(w.replayAt) {
+				w.replayAt = time.Time{}
+				if _, err := w.replayOne(); err != nil && !w.dropJournalRow(err) {
+					// Neither applied nor set aside (the disk is full):
+					// try again later, not in a loop.
+					w.replayWait = min(max(2*w.replayWait, time.Second), time.Minute)
+					w.replayAt = time.Now().Add(w.replayWait)
+				} else {
+					w.replayWait = 0
 				}
 				w.publishJournal()
 				continue
@@ -1104,6 +1116,15 @@ func (w *writer) insertGap(g gap, reason string) error {
 // stop closes every open interval at the stop time and records the clean
 // stop.
 func (w *writer) stop(ev *item) error {
+	if w.jrows > 0 {
+		// The journal could not be applied: closing the versions now
+		// would put its earlier events after their end. The run stays
+		// open, as after a crash: the next start applies the journal,
+		// then closes the run at its last_seen, with a notice.
+		w.r.log.Error("history: stopping with route events journaled that could not be applied; the next start applies them and recovers this run",
+			"db", w.r.path, "events", w.jevents)
+		return nil
+	}
 	cause, err := w.cause("stopped: route server shut down")
 	if err != nil {
 		return err
