@@ -101,11 +101,11 @@ func TestDurableExports(t *testing.T) {
 		t.Fatalf("council-c received 10.62.0.0/16 while its history event was not committed (recorded: %v)", recorded(p2))
 	}
 
-	paused.Store(false)
-	close(release)
 	if recorded(p2) {
 		t.Fatal("10.62.0.0/16 is in the database although the writer is paused: the test did not pause it")
 	}
+	paused.Store(false)
+	close(release)
 	if _, err := c.WaitFor(ctx, "10.62.0.0/16 once committed", rstest.Has(p2)); err != nil {
 		t.Fatal(err)
 	}
