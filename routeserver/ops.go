@@ -107,6 +107,9 @@ func (s *Server) EnableMember(name string) error {
 		return err
 	}
 	for _, n := range s.neighborsOf(i) {
+		// An operator's enable takes the session out of maintenance's
+		// closed set: maintenance status no longer lists it as closed.
+		s.forgetMaintenance(n.src.Addr)
 		n.peer.Enable()
 	}
 	return nil

@@ -225,6 +225,7 @@ func (s *Server) Reload(newCfg *conf.Config) (ReloadResult, error) {
 			if m.Shutdown {
 				go n.peer.Shutdown("member administratively down in the configuration")
 			} else {
+				s.forgetMaintenance(n.src.Addr)
 				go n.peer.Enable()
 			}
 		}
