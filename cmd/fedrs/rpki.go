@@ -58,14 +58,15 @@ func rpkiCommand() *cli.Command {
 					&cli.BoolFlag{Name: "offline", Usage: "load the configured sources here instead of asking the running route server"}},
 				Action: func(c *cli.Context) error {
 					if c.Bool("offline") {
-						m, _, cancel, err := loadRPKI(c.Context, c.String("config"), c.Duration("timeout"))
+						m, cfg, cancel, err := loadRPKI(c.Context, c.String("config"), c.Duration("timeout"))
 						if err != nil {
 							return err
 						}
 						defer cancel()
 						st := m.Status()
 						if c.Bool("json") {
-							return rpki.WriteJSON(c.App.Writer, st)
+							// The same shape as the route server's answer.
+							return rpki.WriteJSON(c.App.Writer, api.RPKI{InUse: rpki.Configured(cfg), Status: st})
 						}
 						fmt.Fprintf(c.App.Writer, "RPKI sources of %s, loaded here (--offline):\n", c.String("config"))
 						return st.WriteText(c.App.Writer, time.Time{})
