@@ -9,4 +9,8 @@
 // subscribes to Changes to re-validate only the routes an update affects.
 // An RTRServer serves the published VRPs to members' routers. Subpackage rtr
 // is the RTR PDU codec.
+//
+// The Manager's files: manager.go (snapshots, changes, subscribers, the Run
+// loop), configure.go (sources from the configuration, reload, Preview),
+// sources.go (merging the sources, polling the files) and status.go.
 package rpki
