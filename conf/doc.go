@@ -24,4 +24,9 @@
 // Diff compares two loaded configurations for a reload: members added,
 // removed and changed (with whether their sessions must be reset), and
 // server settings that need a restart.
+//
+// Validation is in validate.go (Validate and the checks every section
+// shares), validateglobal.go ([server], [history], [rpki], [policy]),
+// validatemembers.go ([[group]], [[member]], the prefix registry) and
+// monitoring.go ([bmp], [mrt]).
 package conf
