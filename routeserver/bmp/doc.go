@@ -22,4 +22,9 @@
 //
 // Messages are encoded with gobgp's pkg/packet/bmp; the UPDATEs inside
 // them with fedrs's own wire encoder, the same that talks to members.
+//
+// Files: stream.go (the Streamer, its status and the routeserver.Monitor
+// events), collector.go (one collector: its queue, dialling and
+// reconnecting), connection.go (one connection: the initial state, then
+// the live events) and encode.go (the BMP messages).
 package bmp
