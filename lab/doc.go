@@ -13,4 +13,9 @@
 // read each daemon's view back through its own control interface, and the
 // Wait functions poll them with bounded time. Load reopens a lab from its
 // state file in another process.
+//
+// The Lab's files: lab.go (the Lab, its nodes, commands, sessions, routes
+// and status), up.go (Prerequisites, Up, starting the daemons) and down.go
+// (Down, and the labs found in a run root: Load, List, Leftovers,
+// DownName).
 package lab
