@@ -23,4 +23,8 @@
 // the route server's start until every member holds every route it should:
 // the other members' prefixes minus the invalid ones. CPU time and VmHWM
 // are read from /proc for every process in the route server's namespace.
+//
+// The Table's files: table.go (its types, the mixes, lookups and sizes),
+// generate.go (NewTable: layout and generation from the seed) and addrs.go
+// (the address plan and the probes).
 package bench
