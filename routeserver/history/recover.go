@@ -14,28 +14,16 @@ import (
 const recoveredCause = "recovered: the previous run ended without a clean stop (crash, kill or power loss); closed at its last heartbeat"
 
 // startRun closes what an unclean previous run left open and records this
-// run.
+// run: it refuses a database another live process writes, applies what
+// the dead runs journaled (replayDead), closes their open intervals
+// (closeUnclean) and inserts this run's row.
 func (w *writer) startRun() error {
 	ctx, path := w.ctx, w.r.path
 	host, _ := os.Hostname()
-	type prev struct {
-		id, lastSeen, pid int64
-		host              string
-	}
-	var prevs []prev
-	rows, err := w.db.QueryContext(ctx, "SELECT id, last_seen, pid, host FROM runs WHERE stopped_at IS NULL")
+	prevs, err := w.uncleanRuns()
 	if err != nil {
-		return fmt.Errorf("%s: reading runs: %w", path, err)
+		return err
 	}
-	for rows.Next() {
-		var p prev
-		if err := rows.Scan(&p.id, &p.lastSeen, &p.pid, &p.host); err != nil {
-			rows.Close()
-			return fmt.Errorf("%s: reading runs: %w", path, err)
-		}
-		prevs = append(prevs, p)
-	}
-	rows.Close()
 	nowUS := now()
 	var lastSeen int64
 	for _, p := range prevs {
@@ -55,33 +43,7 @@ func (w *writer) startRun() error {
 	}
 	defer tx.Rollback()
 	if len(prevs) > 0 {
-		var causeID int64
-		if err := tx.QueryRowContext(ctx, "INSERT INTO causes (text) VALUES (?) ON CONFLICT(text) DO UPDATE SET text = excluded.text RETURNING id",
-			recoveredCause).Scan(&causeID); err != nil {
-			return fmt.Errorf("%s: recovery: %w", path, err)
-		}
-		rep := &w.r.recovered
-		rep.Runs, rep.LastSeen = len(prevs), time.UnixMicro(lastSeen)
-		exec := func(n *int64, q string, args ...any) error {
-			res, err := tx.ExecContext(ctx, q, args...)
-			if err != nil {
-				return fmt.Errorf("%s: recovery: %w", path, err)
-			}
-			*n, _ = res.RowsAffected()
-			return nil
-		}
-		if err := exec(&rep.Exposures, openExposures("valid_to = MAX(valid_from, ?), recovered = 1"), lastSeen); err != nil {
-			return err
-		}
-		if err := exec(&rep.Routes, "UPDATE routes SET valid_to = MAX(valid_from, ?), to_cause = ?, recovered = 1 WHERE valid_to IS NULL", lastSeen, causeID); err != nil {
-			return err
-		}
-		if err := exec(&rep.Sessions, "UPDATE sessions SET down_at = MAX(COALESCE(up_at, 0), ?), down_reason = ?, recovered = 1 WHERE down_at IS NULL", lastSeen, recoveredCause); err != nil {
-			return err
-		}
-		var n int64
-		if err := exec(&n, "UPDATE runs SET stopped_at = last_seen, clean = 0, recovered_at = ?, recovered_routes = ?, recovered_exposures = ?, recovered_sessions = ? WHERE stopped_at IS NULL",
-			nowUS, rep.Routes, rep.Exposures, rep.Sessions); err != nil {
+		if err := w.closeUnclean(tx, len(prevs), lastSeen, nowUS); err != nil {
 			return err
 		}
 	}
@@ -97,6 +59,66 @@ func (w *writer) startRun() error {
 			"db", path, "last_seen", rep.LastSeen, "routes", rep.Routes, "exposures", rep.Exposures, "sessions", rep.Sessions)
 	}
 	return nil
+}
+
+// uncleanRun is a run the database records as not stopped: dead, or
+// another process writing.
+type uncleanRun struct {
+	id, lastSeen, pid int64
+	host              string
+}
+
+// uncleanRuns reads the runs that have not recorded a stop.
+func (w *writer) uncleanRuns() ([]uncleanRun, error) {
+	var prevs []uncleanRun
+	rows, err := w.db.QueryContext(w.ctx, "SELECT id, last_seen, pid, host FROM runs WHERE stopped_at IS NULL")
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading runs: %w", w.r.path, err)
+	}
+	for rows.Next() {
+		var p uncleanRun
+		if err := rows.Scan(&p.id, &p.lastSeen, &p.pid, &p.host); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("%s: reading runs: %w", w.r.path, err)
+		}
+		prevs = append(prevs, p)
+	}
+	rows.Close()
+	return prevs, nil
+}
+
+// closeUnclean closes, in tx, what the unclean runs (runs of them, the
+// newest seen at lastSeen) left open, at lastSeen, marked recovered, and
+// marks the runs stopped; it fills the recovery report.
+func (w *writer) closeUnclean(tx *sql.Tx, runs int, lastSeen, nowUS int64) error {
+	ctx, path := w.ctx, w.r.path
+	var causeID int64
+	if err := tx.QueryRowContext(ctx, "INSERT INTO causes (text) VALUES (?) ON CONFLICT(text) DO UPDATE SET text = excluded.text RETURNING id",
+		recoveredCause).Scan(&causeID); err != nil {
+		return fmt.Errorf("%s: recovery: %w", path, err)
+	}
+	rep := &w.r.recovered
+	rep.Runs, rep.LastSeen = runs, time.UnixMicro(lastSeen)
+	exec := func(n *int64, q string, args ...any) error {
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("%s: recovery: %w", path, err)
+		}
+		*n, _ = res.RowsAffected()
+		return nil
+	}
+	if err := exec(&rep.Exposures, openExposures("valid_to = MAX(valid_from, ?), recovered = 1"), lastSeen); err != nil {
+		return err
+	}
+	if err := exec(&rep.Routes, "UPDATE routes SET valid_to = MAX(valid_from, ?), to_cause = ?, recovered = 1 WHERE valid_to IS NULL", lastSeen, causeID); err != nil {
+		return err
+	}
+	if err := exec(&rep.Sessions, "UPDATE sessions SET down_at = MAX(COALESCE(up_at, 0), ?), down_reason = ?, recovered = 1 WHERE down_at IS NULL", lastSeen, recoveredCause); err != nil {
+		return err
+	}
+	var n int64
+	return exec(&n, "UPDATE runs SET stopped_at = last_seen, clean = 0, recovered_at = ?, recovered_routes = ?, recovered_exposures = ?, recovered_sessions = ? WHERE stopped_at IS NULL",
+		nowUS, rep.Routes, rep.Exposures, rep.Sessions)
 }
 
 func processAlive(pid int) bool {

@@ -66,18 +66,7 @@ func (w *writer) commitBatch(t *taken, from cursor, journal bool, syncs *[]chan 
 	}
 	if err := w.begin(); err != nil {
 		w.failed(err, batch, from, g)
-		for bi := from.b; bi < len(batch); bi++ {
-			b := batch[bi]
-			for i := range b.ev {
-				if bi == from.b && i < from.i {
-					continue
-				}
-				it := t.read(b, i)
-				if c := it.syncChan(); c != nil {
-					*syncs = append(*syncs, c)
-				}
-			}
-		}
+		t.syncsFrom(from, syncs)
 		return rest, true, w.hasStop(batch)
 	}
 	w.journaling = journal
@@ -111,22 +100,7 @@ scan:
 		err = w.flushJournal()
 	}
 	if stop {
-		// Whatever arrived after the stop cannot be written any more.
-		w.r.q.close()
-		rest := w.r.q.take(math.MaxInt)
-		g2 := rest.gap
-		for _, b := range rest.blocks {
-			for i := range b.ev {
-				it := rest.read(b, i)
-				if c := it.syncChan(); c != nil {
-					*syncs = append(*syncs, c)
-					continue
-				}
-				g2.add(b.ev[i])
-			}
-		}
-		w.r.q.recycle(rest.blocks)
-		g.merge(g2)
+		g.merge(w.afterStop(syncs))
 	}
 	if err == nil && g.total() > 0 {
 		err = w.insertGap(g, "queue full")
@@ -150,6 +124,45 @@ scan:
 	w.jnew = w.jnew[:0]
 	w.r.committed.Add(n)
 	return rest, done, stop
+}
+
+// syncsFrom collects the Sync channels of t's events from cursor from
+// (a batch that could not be written still answers its Syncs).
+func (t *taken) syncsFrom(from cursor, syncs *[]chan struct{}) {
+	batch := t.blocks
+	for bi := from.b; bi < len(batch); bi++ {
+		b := batch[bi]
+		for i := range b.ev {
+			if bi == from.b && i < from.i {
+				continue
+			}
+			it := t.read(b, i)
+			if c := it.syncChan(); c != nil {
+				*syncs = append(*syncs, c)
+			}
+		}
+	}
+}
+
+// afterStop closes the queue after a stop event and empties it: whatever
+// arrived after the stop cannot be written any more. It returns those
+// events as a gap and collects their Sync channels.
+func (w *writer) afterStop(syncs *[]chan struct{}) gap {
+	w.r.q.close()
+	rest := w.r.q.take(math.MaxInt)
+	g2 := rest.gap
+	for _, b := range rest.blocks {
+		for i := range b.ev {
+			it := rest.read(b, i)
+			if c := it.syncChan(); c != nil {
+				*syncs = append(*syncs, c)
+				continue
+			}
+			g2.add(b.ev[i])
+		}
+	}
+	w.r.q.recycle(rest.blocks)
+	return g2
 }
 
 func (w *writer) hasStop(batch events) bool {
