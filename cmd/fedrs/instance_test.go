@@ -317,6 +317,10 @@ func TestRunRecoversStaleSocket(t *testing.T) {
 	if code := second.state.ExitCode(); code != 0 {
 		t.Errorf("second run stopped with status %d\n%s", code, second.stderr)
 	}
+	// The killed run left its history run open: the second says so, once.
+	if n := strings.Count(second.stderr.String(), "marked recovered"); n != 1 {
+		t.Errorf("the second run said %d times that it recovered the previous run (marked recovered); want once:\n%s", n, second.stderr)
+	}
 	if _, err := os.Stat(sock); err == nil {
 		t.Error("a clean stop left the socket file")
 	}

@@ -292,3 +292,107 @@ func (r *Reader) TransferNotices(ctx context.Context, t time.Time, member string
 	}
 	return out, nil
 }
+
+// attachExports loads the exposure intervals of vs (only the one in force
+// at `at` when it is not zero). A version's stored intervals are its
+// first export set (routes.set_id) from its start, then its exposure rows
+// in order; each lasts until the next one starts, its own end, or the
+// version's end, and rows of the empty set only end the previous one.
+// Each is then intersected with the members' sessions (sessionIndex.refine).
+func (r *Reader) attachExports(ctx context.Context, vs []Version, at time.Time) error {
+	if len(vs) == 0 {
+		return nil
+	}
+	idx := make(map[int64]int, len(vs))
+	rows := make([][]expRowOut, len(vs))
+	lo, hi := int64(forever), int64(0)
+	for i := range vs {
+		idx[vs[i].ID] = i
+		lo = min(lo, vs[i].From.UnixMicro())
+		if vs[i].To == nil {
+			hi = forever
+		} else {
+			hi = max(hi, vs[i].To.UnixMicro())
+		}
+	}
+	if !at.IsZero() {
+		lo, hi = at.UnixMicro(), at.UnixMicro()+1
+	}
+	ix, err := r.sessionIndex(ctx, lo, hi)
+	if err != nil {
+		return err
+	}
+	const chunk = 500
+	for lo := 0; lo < len(vs); lo += chunk {
+		hi := min(lo+chunk, len(vs))
+		var ph []string
+		var args []any
+		for _, v := range vs[lo:hi] {
+			ph = append(ph, "?")
+			args = append(args, v.ID)
+		}
+		q := "SELECT e.route_id, e.valid_from, e.valid_to, e.recovered, e.set_id, COALESCE(ms.members, '') FROM exposures e LEFT JOIN member_sets ms ON ms.id = e.set_id WHERE e.route_id IN (" +
+			strings.Join(ph, ",") + ") ORDER BY e.route_id, e.valid_from"
+		res, err := r.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return r.wrap(err)
+		}
+		for res.Next() {
+			var id int64
+			var e expRowOut
+			if err := res.Scan(&id, &e.from, &e.to, &e.recovered, &e.set, &e.members); err != nil {
+				res.Close()
+				return r.wrap(err)
+			}
+			rows[idx[id]] = append(rows[idx[id]], e)
+		}
+		res.Close()
+		if err := res.Err(); err != nil {
+			return r.wrap(err)
+		}
+	}
+	for i := range vs {
+		v := &vs[i]
+		var segs []Export
+		end := func(t time.Time) { // ends the last interval at t if still open
+			if n := len(segs); n > 0 && segs[n-1].To == nil {
+				segs[n-1].To = &t
+			}
+		}
+		if v.firstSet != nil && len(v.firstSet) > 0 {
+			segs = append(segs, Export{From: v.From, Members: v.firstSet})
+		}
+		for _, e := range rows[i] {
+			from := time.UnixMicro(e.from)
+			end(from)
+			if e.set == 0 {
+				continue
+			}
+			segs = append(segs, Export{From: from, To: timePtr(e.to), Members: strings.Fields(e.members), Recovered: e.recovered})
+		}
+		if n := len(segs); n > 0 && segs[n-1].To == nil && v.To != nil {
+			segs[n-1].To, segs[n-1].Recovered = v.To, segs[n-1].Recovered || v.Recovered
+		}
+		fam := 4
+		if v.Prefix.Addr().Is6() {
+			fam = 6
+		}
+		segs = ix.refine(segs, fam)
+		for _, s := range segs {
+			if !at.IsZero() && (s.From.After(at) || (s.To != nil && !s.To.After(at))) {
+				continue
+			}
+			v.Exports = append(v.Exports, s)
+		}
+	}
+	return nil
+}
+
+// expRowOut is one exposures row as attachExports reads it.
+type expRowOut struct {
+	from      int64
+	to        sql.NullInt64
+	recovered bool
+	set       int64
+	members   string
+}

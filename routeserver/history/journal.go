@@ -5,12 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net/netip"
-	"slices"
 	"time"
 
-	"github.com/fedrs/fedrs/routeserver/rib"
-	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
 )
 
@@ -28,40 +24,6 @@ import (
 // transaction). A start after a crash applies what the dead run
 // journaled before it closes the intervals left open at its last_seen.
 
-// Journal record operations.
-const (
-	recRoute      = 1 // a route version starts or ends (with the prefix's exposure when hasExp)
-	recExposure   = 2 // a prefix's exposure changes
-	recSourceEnd  = 3 // every route of a source in a family ends (session down)
-	recExportsOff = 4 // exposures stop being recorded ([history] exports = false)
-)
-
-// rec is one route-table event resolved to database ids: what the
-// journal stores, and what applyRec writes.
-type rec struct {
-	op     uint8
-	at     int64
-	k      prefixKey
-	pathID uint32
-	src    int32
-	// attrs is the attribute set's id; 0: the route went away; -n in a
-	// journal row: the row's n-th attribute set, interned when the row is
-	// applied (interning a table load's many sets is what would cost).
-	attrs    int32
-	verdict  int32
-	filtered bool
-	hasExp   bool
-	cause    int32
-	exps     []expRef
-}
-
-// expRef is one exposure entry resolved: the route (source, path id) and
-// its member set.
-type expRef struct {
-	pathID   uint32
-	src, set int32
-}
-
 // Limits of the journal.
 const (
 	// journalEvery: while the writer holds, the queue is journaled at
@@ -74,318 +36,6 @@ const (
 	// maxApply bounds the events applied directly in one transaction.
 	maxApply = 16 * blockEvents
 )
-
-// resolve turns a queued route, exposure or source-end event into r,
-// interning what it refers to; ok is false for events that are not for
-// the route tables (or exposures while they are not recorded).
-func (w *writer) resolve(ev *item, r *rec) (ok bool, err error) {
-	*r = rec{at: ev.at, exps: r.exps[:0]}
-	switch ev.kind {
-	case evRoute:
-		r.op, r.k, r.pathID = recRoute, ev.key(), ev.pathID
-		if r.src, err = w.source(ev.src); err != nil {
-			return false, err
-		}
-		if ev.attrs != nil {
-			if w.journaling {
-				r.attrs = w.jbuf.attr(ev.attrs, w.attrPtr)
-			} else if r.attrs, err = w.attrSet(ev.attrs); err != nil {
-				return false, err
-			}
-			if r.verdict, err = w.verdict(ev.verdict); err != nil {
-				return false, err
-			}
-			r.filtered = !ev.verdict.Accepted()
-		}
-		if r.cause, err = w.cause(ev.cause); err != nil {
-			return false, err
-		}
-		if ev.hasExp && w.exports {
-			r.hasExp = true
-			err = w.resolveExps(ev, r)
-		}
-		return true, err
-	case evExposure:
-		if !w.exports {
-			return false, nil
-		}
-		r.op, r.k, r.hasExp = recExposure, ev.key(), true
-		return true, w.resolveExps(ev, r)
-	case evSourceEnd:
-		r.op, r.k = recSourceEnd, prefixKey{fam: uint8(ev.fam)}
-		if r.src, err = w.source(ev.src); err != nil {
-			return false, err
-		}
-		r.cause, err = w.cause(ev.cause)
-		return true, err
-	}
-	return false, nil
-}
-
-func (w *writer) resolveExps(ev *item, r *rec) error {
-	var one [1]rib.Exposure
-	for _, e := range ev.exposures(w.taken, &one) {
-		src, err := w.source(e.Source)
-		if err != nil {
-			return err
-		}
-		set, err := w.memberSet(e.Members)
-		if err != nil {
-			return err
-		}
-		r.exps = append(r.exps, expRef{pathID: e.PathID, src: src, set: set})
-	}
-	return nil
-}
-
-// applyRec writes a resolved event to the route tables.
-func (w *writer) applyRec(r *rec) error {
-	switch r.op {
-	case recRoute:
-		if err := w.applyRoute(r); err != nil {
-			return err
-		}
-		if r.hasExp {
-			return w.applyExposure(r)
-		}
-		return nil
-	case recExposure:
-		return w.applyExposure(r)
-	case recSourceEnd:
-		return w.applySourceEnd(r)
-	case recExportsOff:
-		return w.closeAllExposures(r.at)
-	}
-	return fmt.Errorf("journal: unknown operation %d", r.op)
-}
-
-func (w *writer) applyRoute(r *rec) error {
-	list := w.open[r.k]
-	idx := -1
-	for i := range list {
-		if list[i].src == r.src && list[i].pathID == r.pathID {
-			idx = i
-			break
-		}
-	}
-	if r.attrs != 0 && idx >= 0 && list[idx].attrs == r.attrs && list[idx].verdict == r.verdict {
-		return nil // the same version again (a repeated UPDATE)
-	}
-	if idx >= 0 {
-		// Its open exposure, if any, ends with it: an exposure left open
-		// lasts until its route version's end (see the schema), which
-		// saves a write per route change.
-		w.closeRoute(list[idx].row, r.at, r.cause)
-		list = slices.Delete(list, idx, idx+1)
-	}
-	if r.attrs != 0 {
-		row := w.nextRoute
-		w.nextRoute++
-		pfx := r.k.prefix()
-		start, end := prefixRange(pfx)
-		filtered := 0
-		if r.filtered {
-			filtered = 1
-		}
-		w.addRoute(routeRow{id: row, family: familyNumber(session.Family(r.k.fam)), start: start, end: end, plen: pfx.Bits(), pathID: r.pathID,
-			src: r.src, attrs: r.attrs, verdict: r.verdict, filtered: filtered, from: r.at, fromCause: r.cause})
-		list = append(list, openRoute{src: r.src, attrs: r.attrs, verdict: r.verdict, pathID: r.pathID, row: row})
-	}
-	if len(list) == 0 {
-		delete(w.open, r.k)
-	} else {
-		w.open[r.k] = list
-	}
-	return w.maybeFlush()
-}
-
-func (w *writer) applyExposure(r *rec) error {
-	list := w.open[r.k]
-	for i := range list {
-		o := &list[i]
-		var set int32
-		for _, e := range r.exps {
-			if e.pathID == o.pathID && e.src == o.src {
-				set = e.set
-				break
-			}
-		}
-		w.setExposure(o, set, r.at)
-	}
-	return w.maybeFlush()
-}
-
-// applySourceEnd closes every open route version of a source in a family
-// (its session went down).
-func (w *writer) applySourceEnd(r *rec) error {
-	for k, list := range w.open {
-		if k.fam != r.k.fam {
-			continue
-		}
-		kept := list[:0]
-		for _, o := range list {
-			if o.src == r.src {
-				w.closeRoute(o.row, r.at, r.cause)
-			} else {
-				kept = append(kept, o)
-			}
-		}
-		switch {
-		case len(kept) == 0:
-			delete(w.open, k)
-		case len(kept) < len(list):
-			clear(list[len(kept):])
-			w.open[k] = kept
-		}
-		if err := w.maybeFlush(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// ---- encoding ----
-
-// appendRec appends r to a journal blob; prevAt is the time of the
-// record before it (times are stored as differences).
-func appendRec(b []byte, r *rec, prevAt int64) []byte {
-	b = append(b, r.op)
-	b = binary.AppendVarint(b, r.at-prevAt)
-	switch r.op {
-	case recRoute, recExposure:
-		b = append(b, r.k.fam, r.k.bits)
-		if r.k.fam == uint8(session.IPv4Unicast) {
-			b = append(b, r.k.addr[12:]...)
-		} else {
-			b = append(b, r.k.addr[:]...)
-		}
-		if r.op == recRoute {
-			var flags byte
-			if r.filtered {
-				flags |= 1
-			}
-			if r.hasExp {
-				flags |= 2
-			}
-			b = binary.AppendUvarint(b, uint64(r.pathID))
-			b = binary.AppendUvarint(b, uint64(r.src))
-			b = binary.AppendVarint(b, int64(r.attrs))
-			b = binary.AppendUvarint(b, uint64(r.verdict))
-			b = binary.AppendUvarint(b, uint64(r.cause))
-			b = append(b, flags)
-		}
-		if r.hasExp {
-			b = binary.AppendUvarint(b, uint64(len(r.exps)))
-			for _, e := range r.exps {
-				b = binary.AppendUvarint(b, uint64(e.pathID))
-				b = binary.AppendUvarint(b, uint64(e.src))
-				b = binary.AppendUvarint(b, uint64(e.set))
-			}
-		}
-	case recSourceEnd:
-		b = append(b, r.k.fam)
-		b = binary.AppendUvarint(b, uint64(r.src))
-		b = binary.AppendUvarint(b, uint64(r.cause))
-	}
-	return b
-}
-
-var errJournalCorrupt = errors.New("journal row is corrupt")
-
-// recReader decodes a journal blob.
-type recReader struct {
-	b      []byte
-	prevAt int64
-	err    error
-}
-
-func (d *recReader) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.err = errJournalCorrupt
-		d.b = nil
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *recReader) varint() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.err = errJournalCorrupt
-		d.b = nil
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *recReader) bytes(n int) []byte {
-	if len(d.b) < n {
-		d.err = errJournalCorrupt
-		d.b = nil
-		return make([]byte, n)
-	}
-	out := d.b[:n]
-	d.b = d.b[n:]
-	return out
-}
-
-// next decodes the next record into r; false at the end or on an error
-// (d.err).
-func (d *recReader) next(r *rec) bool {
-	if len(d.b) == 0 || d.err != nil {
-		return false
-	}
-	*r = rec{exps: r.exps[:0], op: d.bytes(1)[0]}
-	delta, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.err = errJournalCorrupt
-		return false
-	}
-	d.b = d.b[n:]
-	r.at = d.prevAt + delta
-	d.prevAt = r.at
-	switch r.op {
-	case recRoute, recExposure:
-		h := d.bytes(2)
-		r.k.fam, r.k.bits = h[0], h[1]
-		if r.k.fam == uint8(session.IPv4Unicast) {
-			r.k.addr = [16]byte{10: 0xff, 11: 0xff}
-			copy(r.k.addr[12:], d.bytes(4))
-		} else {
-			copy(r.k.addr[:], d.bytes(16))
-		}
-		if r.op == recRoute {
-			r.pathID = uint32(d.uvarint())
-			r.src = int32(d.uvarint())
-			r.attrs = int32(d.varint())
-			r.verdict = int32(d.uvarint())
-			r.cause = int32(d.uvarint())
-			flags := d.bytes(1)[0]
-			r.filtered, r.hasExp = flags&1 != 0, flags&2 != 0
-		} else {
-			r.hasExp = true
-		}
-		if r.hasExp {
-			n := d.uvarint()
-			for i := uint64(0); i < n && d.err == nil; i++ {
-				r.exps = append(r.exps, expRef{pathID: uint32(d.uvarint()), src: int32(d.uvarint()), set: int32(d.uvarint())})
-			}
-		}
-	case recSourceEnd:
-		r.k.fam = d.bytes(1)[0]
-		r.src = int32(d.uvarint())
-		r.cause = int32(d.uvarint())
-	case recExportsOff:
-	default:
-		d.err = fmt.Errorf("%w: operation %d", errJournalCorrupt, r.op)
-	}
-	return d.err == nil
-}
-
-// ---- writing and applying the journal ----
 
 // journalBuf is what the writer keeps while journaling a batch: the
 // records, and the attribute sets they use that are not interned yet.
@@ -471,106 +121,6 @@ func (w *writer) flushJournal() error {
 	return nil
 }
 
-// appendAttrKey appends a's identity as the attribute table keys it:
-// family, next hop, link-local next hop (each length-prefixed) and the
-// canonical attributes.
-func appendAttrKey(b []byte, a *wire.AttrSet) []byte {
-	b = append(b, byte(a.Family))
-	for _, ad := range []netip.Addr{a.NextHop, a.NextHopLL} {
-		s := ad.AsSlice()
-		b = append(b, byte(len(s)))
-		b = append(b, s...)
-	}
-	return append(b, a.Raw()...)
-}
-
-// decodeAttrKey rebuilds an attribute set from its key (a start after a
-// crash applies journal rows whose sets only the dead run held): the
-// attributes are decoded again as an UPDATE carrying them would be.
-func decodeAttrKey(key []byte, t *wire.Table) (*wire.AttrSet, error) {
-	bad := fmt.Errorf("%w: attribute set key", errJournalCorrupt)
-	if len(key) < 3 {
-		return nil, bad
-	}
-	f := session.Family(key[0])
-	var nh [2][]byte
-	rest := key[1:]
-	for i := range nh {
-		if len(rest) < 1 || len(rest) < 1+int(rest[0]) {
-			return nil, bad
-		}
-		nh[i], rest = rest[1:1+int(rest[0])], rest[1+int(rest[0]):]
-	}
-	attrs := append([]byte(nil), rest...)
-	var nlri []byte
-	switch f {
-	case session.IPv4Unicast:
-		if len(nh[0]) != 4 {
-			return nil, bad
-		}
-		attrs = append(attrs, wire.FlagTransitive, 3, 4)
-		attrs = append(attrs, nh[0]...)
-		nlri = []byte{0} // 0.0.0.0/0: the set needs a route to carry it
-	case session.IPv6Unicast:
-		v := []byte{0, 2, 1, byte(len(nh[0]) + len(nh[1]))}
-		v = append(append(append(v, nh[0]...), nh[1]...), 0, 0) // reserved, then ::/0
-		attrs = append(attrs, wire.FlagOptional|wire.FlagExtLen, wire.AttrMPReach, byte(len(v)>>8), byte(len(v)))
-		attrs = append(attrs, v...)
-	default:
-		return nil, bad
-	}
-	body := binary.BigEndian.AppendUint16([]byte{0, 0}, uint16(len(attrs)))
-	body = append(append(body, attrs...), nlri...)
-	d := wire.Decoder{FourOctetAS: true, Table: t}
-	u, err := d.Decode(body)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", bad, err)
-	}
-	if u.Attrs[f] == nil {
-		return nil, fmt.Errorf("%w: %v", bad, u.TreatAsWithdraw)
-	}
-	return u.Attrs[f], nil
-}
-
-// rowAttrs reads the attribute section of a journal row and interns its
-// sets: from the sets held in memory (ptrs) or, after a crash, from their
-// keys. It returns the ids by number and the rest of the row.
-func (w *writer) rowAttrs(data []byte, ptrs []*wire.AttrSet) ([]int32, []byte, error) {
-	n, k := binary.Uvarint(data)
-	if k <= 0 {
-		return nil, nil, errJournalCorrupt
-	}
-	data = data[k:]
-	ids := make([]int32, 0, n)
-	var scratch *wire.Table
-	for i := uint64(0); i < n; i++ {
-		l, k := binary.Uvarint(data)
-		if k <= 0 || uint64(len(data)-k) < l {
-			return nil, nil, errJournalCorrupt
-		}
-		key := data[k : k+int(l)]
-		data = data[k+int(l):]
-		var a *wire.AttrSet
-		if int(i) < len(ptrs) {
-			a = ptrs[i]
-		} else {
-			if scratch == nil {
-				scratch = wire.NewTable()
-			}
-			var err error
-			if a, err = decodeAttrKey(key, scratch); err != nil {
-				return nil, nil, err
-			}
-		}
-		id, err := w.attrSet(a)
-		if err != nil {
-			return nil, nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, data, nil
-}
-
 // journalOldest reads when the oldest journaled event happened (0: the
 // journal is empty), and the rows and events waiting.
 func (w *writer) readJournalState() error {
@@ -652,6 +202,45 @@ func (w *writer) applyRow(id int64, data []byte) error {
 	return w.flush()
 }
 
+// rowAttrs reads the attribute section of a journal row and interns its
+// sets: from the sets held in memory (ptrs) or, after a crash, from their
+// keys. It returns the ids by number and the rest of the row.
+func (w *writer) rowAttrs(data []byte, ptrs []*wire.AttrSet) ([]int32, []byte, error) {
+	n, k := binary.Uvarint(data)
+	if k <= 0 {
+		return nil, nil, errJournalCorrupt
+	}
+	data = data[k:]
+	ids := make([]int32, 0, n)
+	var scratch *wire.Table
+	for i := uint64(0); i < n; i++ {
+		l, k := binary.Uvarint(data)
+		if k <= 0 || uint64(len(data)-k) < l {
+			return nil, nil, errJournalCorrupt
+		}
+		key := data[k : k+int(l)]
+		data = data[k+int(l):]
+		var a *wire.AttrSet
+		if int(i) < len(ptrs) {
+			a = ptrs[i]
+		} else {
+			if scratch == nil {
+				scratch = wire.NewTable()
+			}
+			var err error
+			if a, err = decodeAttrKey(key, scratch); err != nil {
+				return nil, nil, err
+			}
+		}
+		id, err := w.attrSet(a)
+		if err != nil {
+			return nil, nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, data, nil
+}
+
 // resync reads the writer's state from the database again after a
 // transaction that applied journal rows was rolled back: the caches may
 // name rows that no longer exist, and the open route versions moved with
@@ -709,52 +298,4 @@ func (w *writer) drainJournal() bool {
 		}
 	}
 	return true
-}
-
-// loadOpen reads the open route versions (and their open exposures) into
-// the writer's state: a start after a crash needs them to apply what the
-// dead run journaled.
-func (w *writer) loadOpen() error {
-	// The version's exposure is its last exposure row while that is
-	// open; a closed last row ended it (the set went to nobody, and the
-	// first set was not in the route row): no row to close then.
-	rows, err := w.db.QueryContext(w.ctx, `SELECT r.id, r.family, r.pstart, r.plen, r.path_id, r.source_id, r.attrs_id, r.verdict_id, r.set_id,
-		(SELECT e.valid_from FROM exposures e WHERE e.route_id = r.id ORDER BY e.valid_from DESC LIMIT 1),
-		(SELECT e.set_id FROM exposures e WHERE e.route_id = r.id ORDER BY e.valid_from DESC LIMIT 1),
-		(SELECT e.valid_to IS NULL FROM exposures e WHERE e.route_id = r.id ORDER BY e.valid_from DESC LIMIT 1)
-		FROM routes r WHERE r.valid_to IS NULL ORDER BY r.id`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var o openRoute
-		var fam, plen int
-		var start []byte
-		var set, expFrom, expSet, expOpen sql.NullInt64
-		if err := rows.Scan(&o.row, &fam, &start, &plen, &o.pathID, &o.src, &o.attrs, &o.verdict, &set, &expFrom, &expSet, &expOpen); err != nil {
-			return err
-		}
-		f := session.IPv4Unicast
-		if fam == 6 {
-			f = session.IPv6Unicast
-		}
-		var k prefixKey
-		k.fam, k.bits = uint8(f), uint8(plen)
-		if f == session.IPv4Unicast {
-			k.addr = [16]byte{10: 0xff, 11: 0xff}
-			copy(k.addr[12:], start)
-		} else {
-			copy(k.addr[:], start)
-		}
-		o.inRow, o.expSet = set.Valid, int32(set.Int64)
-		switch {
-		case expFrom.Valid && expOpen.Int64 == 1:
-			o.expFrom, o.expSet = expFrom.Int64, int32(expSet.Int64)
-		case expFrom.Valid:
-			o.expSet = 0 // ended: exported to nobody since
-		}
-		w.open[k] = append(w.open[k], o)
-	}
-	return rows.Err()
 }

@@ -477,14 +477,6 @@ type rpkiInfo struct {
 	vrps, aspas, changed int
 }
 
-// gap accumulates what was dropped while the queue was full.
-type gap struct {
-	first, last               int64
-	routes, exposures, others uint64
-}
-
-func (g *gap) total() uint64 { return g.routes + g.exposures + g.others }
-
 // Gauges are the writer's metrics (names prefixed "fedrs_history_"; those
 // ending in _total are counters), for the control API's /metrics.
 func (r *Recorder) Gauges() map[string]float64 {
