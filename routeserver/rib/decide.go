@@ -46,9 +46,6 @@ func (r *RIB) selectBest(head uint32, target int) uint32 {
 	}
 	for ci := head; ci != 0; ci = r.cands[ci].next {
 		c := &r.cands[ci]
-		if c.profile == 0 && c.filtered != 0 {
-			continue
-		}
 		if c.filtered != 0 {
 			continue
 		}
