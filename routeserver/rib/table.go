@@ -2,6 +2,7 @@ package rib
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"net/netip"
 )
 
@@ -220,3 +221,5 @@ func (b bitset) clear(i uint32) bool {
 	b[w] &^= m
 	return true
 }
+
+func bitsOnes(w uint64) int { return bits.OnesCount64(w) }
