@@ -222,7 +222,7 @@ func (s *Speaker) encodable(rt Route) (*announcement, error) {
 	}
 	a := &announcement{rw: policy.Rewrite{PrependAS: s.cfg.ASN, PrependN: 1}}
 	for _, c := range rt.Communities {
-		v, err := parseCommunity(c)
+		v, err := ParseCommunity(c)
 		if err != nil {
 			return nil, err
 		}
@@ -263,8 +263,8 @@ func appendASPath(b []byte, path []uint32) []byte {
 	return append(b, v...)
 }
 
-// parseCommunity parses "A:B" (or a number) into a 32-bit community.
-func parseCommunity(s string) (uint32, error) {
+// ParseCommunity parses "A:B" (or a number) into a 32-bit community.
+func ParseCommunity(s string) (uint32, error) {
 	a, b, ok := strings.Cut(s, ":")
 	if !ok {
 		v, err := strconv.ParseUint(s, 10, 32)
