@@ -12,11 +12,11 @@ import (
 
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/lab/member"
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/policy"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/rib"
-	"github.com/fedrs/fedrs/routeserver/rstest"
 )
 
 // registryFed is a route server whose only RPKI data is the ownership

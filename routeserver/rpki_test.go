@@ -13,11 +13,11 @@ import (
 
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/lab/member"
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/policy"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/rib"
-	"github.com/fedrs/fedrs/routeserver/rstest"
 	"github.com/fedrs/fedrs/rpki"
 )
 

@@ -18,8 +18,8 @@ import (
 
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/lab/member"
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/routeserver"
-	"github.com/fedrs/fedrs/routeserver/rstest"
 	"github.com/fedrs/fedrs/routeserver/session"
 )
 

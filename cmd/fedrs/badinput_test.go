@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/lab/member"
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/routeserver/api"
-	"github.com/fedrs/fedrs/routeserver/rstest"
 )
 
 // runningFed is a fedrs run child process with the three test members

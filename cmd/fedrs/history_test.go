@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/lab/member"
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/history"
-	"github.com/fedrs/fedrs/routeserver/rstest"
 )
 
 // TestHistoryCLI: fedrs history answers from the database of a running

@@ -17,10 +17,10 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/lab/member"
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/routeserver/api"
 	"github.com/fedrs/fedrs/routeserver/history"
-	"github.com/fedrs/fedrs/routeserver/rstest"
 )
 
 // counter is a TCP listener on a member's (or collector's) address that

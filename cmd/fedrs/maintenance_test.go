@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/routeserver/api"
-	"github.com/fedrs/fedrs/routeserver/rstest"
 )
 
 // TestMaintenanceAndClearCLI: `fedrs maintenance start|status|stop` and

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/fedrs/fedrs/lab/member"
-	"github.com/fedrs/fedrs/routeserver/rstest"
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"

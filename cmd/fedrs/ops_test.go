@@ -18,10 +18,10 @@ import (
 
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/lab/member"
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/api"
 	"github.com/fedrs/fedrs/routeserver/rib"
-	"github.com/fedrs/fedrs/routeserver/rstest"
 	gobmp "github.com/osrg/gobgp/v3/pkg/packet/bmp"
 	gomrt "github.com/osrg/gobgp/v3/pkg/packet/mrt"
 )

@@ -14,7 +14,7 @@ import (
 
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/lab/member"
-	"github.com/fedrs/fedrs/routeserver/rstest"
+	"github.com/fedrs/fedrs/lab/rstest"
 )
 
 // runFed is `fedrs run` (run) in-process on a free loopback port, with a

@@ -1,7 +1,8 @@
 // Package member runs in-process member routers on gobgp's BGP server: real
 // BGP speakers on 127.0.0.x that peer with the route server, announce and
-// withdraw routes, and report what they received. The demo and the tests
-// use them; no root and no other software is needed.
+// withdraw routes, and report what they received. The tests use them
+// (fedrs demo runs routeserver/speaker instead); no root and no other
+// software is needed.
 package member
 
 import (
@@ -12,10 +13,10 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/fedrs/fedrs/routeserver/speaker"
 	api "github.com/osrg/gobgp/v3/api"
 	"github.com/osrg/gobgp/v3/pkg/apiutil"
 	gobgplog "github.com/osrg/gobgp/v3/pkg/log"
@@ -284,22 +285,7 @@ func (r *Router) apiPath(rt Route, withdraw bool) (*api.Path, error) {
 }
 
 // ParseCommunity parses "A:B" into a 32-bit community.
-func ParseCommunity(s string) (uint32, error) {
-	a, b, ok := strings.Cut(s, ":")
-	if !ok {
-		v, err := strconv.ParseUint(s, 10, 32)
-		if err != nil {
-			return 0, fmt.Errorf("community %q: want A:B", s)
-		}
-		return uint32(v), nil
-	}
-	hi, err1 := strconv.ParseUint(a, 10, 16)
-	lo, err2 := strconv.ParseUint(b, 10, 16)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("community %q: want A:B with both parts 0-65535", s)
-	}
-	return uint32(hi)<<16 | uint32(lo), nil
-}
+func ParseCommunity(s string) (uint32, error) { return speaker.ParseCommunity(s) }
 
 // Received returns the routes the router received from the route server,
 // sorted by prefix.

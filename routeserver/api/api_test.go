@@ -18,10 +18,10 @@ import (
 
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/lab/member"
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/api"
-	"github.com/fedrs/fedrs/routeserver/rstest"
 )
 
 type env struct {

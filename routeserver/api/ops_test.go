@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/lab/member"
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/routeserver/api"
-	"github.com/fedrs/fedrs/routeserver/rstest"
 	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/lab/member"
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/routeserver/api"
-	"github.com/fedrs/fedrs/routeserver/rstest"
 )
 
 // wireKey is what a member holds for a prefix, in one comparable form:

@@ -22,11 +22,11 @@ import (
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/lab/interop"
 	"github.com/fedrs/fedrs/lab/member"
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/api"
 	"github.com/fedrs/fedrs/routeserver/bmp"
 	"github.com/fedrs/fedrs/routeserver/rib"
-	"github.com/fedrs/fedrs/routeserver/rstest"
 	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
 	gobmp "github.com/osrg/gobgp/v3/pkg/packet/bmp"
 )

@@ -1,6 +1,6 @@
 // Package demo runs the example federation on loopback: the route server
 // with the embedded example configuration and one in-process member router
-// (a gobgp speaker) per member on 127.0.0.x. The members announce their
+// (a routeserver/speaker session) per member on 127.0.0.x. The members announce their
 // registered prefixes plus a handful of mistakes and requests a route
 // server exists for — a hijack, a leak, an OTC leak, a blackhole, a
 // graceful shutdown, an action community — and the demo shows what every
@@ -21,11 +21,11 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/conf"
-	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/policy"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/api"
 	"github.com/fedrs/fedrs/routeserver/rib"
+	"github.com/fedrs/fedrs/routeserver/speaker"
 )
 
 // Options control a demo run.
@@ -56,13 +56,13 @@ type Summary struct {
 	Received   map[string]int
 	FilteredBy map[string][]string
 	// Tables holds what each member holds.
-	Tables map[string]map[netip.Prefix]member.Route
+	Tables map[string]map[netip.Prefix]speaker.Route
 }
 
 // announcement is one route a demo member sends.
 type announcement struct {
 	member string
-	route  member.Route
+	route  speaker.Route
 	note   string // the scenario it shows, "" for ordinary routes
 }
 
@@ -106,10 +106,10 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	fmt.Fprintf(opts.Out, "fedrs demo: route server AS%d on 127.0.0.1:%d, %d members (in-process gobgp routers on 127.0.0.x)\n\n",
+	fmt.Fprintf(opts.Out, "fedrs demo: route server AS%d on 127.0.0.1:%d, %d members (in-process member routers on 127.0.0.x)\n\n",
 		cfg.Server.ASN, port, len(cfg.Members))
 
-	routers := map[string]*member.Router{}
+	routers := map[string]*speaker.Speaker{}
 	defer func() {
 		for _, r := range routers {
 			r.Stop()
@@ -117,7 +117,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	}()
 	for i := range cfg.Members {
 		m := &cfg.Members[i]
-		r, err := member.Start(ctx, member.Config{
+		r, err := speaker.Start(speaker.Config{
 			Name: m.Name, ASN: m.ASN, LocalAddr: m.Neighbors[0], RSAddr: netip.MustParseAddr("127.0.0.1"),
 			RSPort: port, RSASN: cfg.Server.ASN, MD5: m.MD5Secret, Log: opts.Log.With("component", "member router"),
 		})
@@ -127,7 +127,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		routers[m.Name] = r
 	}
 	sum := &Summary{Members: len(cfg.Members), Received: map[string]int{}, FilteredBy: map[string][]string{},
-		Tables: map[string]map[netip.Prefix]member.Route{}}
+		Tables: map[string]map[netip.Prefix]speaker.Route{}}
 	for _, r := range routers {
 		if err := r.WaitEstablished(wctx); err != nil {
 			return nil, fmt.Errorf("member %s: %w", r.Name(), err)
@@ -138,7 +138,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 
 	anns := announcements(cfg, v6nh)
 	for _, a := range anns {
-		if err := routers[a.member].Announce(wctx, a.route); err != nil {
+		if err := routers[a.member].Announce(a.route); err != nil {
 			return nil, fmt.Errorf("%s announcing %s: %w", a.member, a.route.Prefix, err)
 		}
 	}
@@ -201,8 +201,7 @@ func loopbackConfig() (*conf.Config, map[string]netip.Addr, error) {
 		}
 		m.Neighbors = []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, byte(11 + i)})}
 		m.Passive = true
-		m.GTSM = false       // in-process routers send with the default TTL
-		m.RoleStrict = false // gobgp does not send the BGP Role capability
+		m.GTSM = false // in-process routers send with the default TTL
 	}
 	if err := conf.Validate(cfg); err != nil {
 		return nil, nil, err
@@ -220,7 +219,7 @@ func announcements(cfg *conf.Config, v6nh map[string]netip.Addr) []announcement 
 		m := &cfg.Members[i]
 		for _, pr := range m.Prefixes {
 			p := pr.Prefix
-			rt := member.Route{Prefix: p}
+			rt := speaker.Route{Prefix: p}
 			if p.Addr().Is6() {
 				rt.NextHop = v6nh[m.Name]
 			}
@@ -243,25 +242,25 @@ func announcements(cfg *conf.Config, v6nh map[string]netip.Addr) []announcement 
 	gshut := "65535:0"
 	otc := asn("nhs-northfield")
 	out = append(out,
-		announcement{"nhs-coastal", member.Route{Prefix: pfx("10.40.7.0/24")},
+		announcement{"nhs-coastal", speaker.Route{Prefix: pfx("10.40.7.0/24")},
 			"hijack: nhs-coastal announces council-east's registered space"},
-		announcement{"council-harbour", member.Route{Prefix: pfx("10.16.1.0/24"), ASPath: []uint32{asn("nhs-northfield")}},
+		announcement{"council-harbour", speaker.Route{Prefix: pfx("10.16.1.0/24"), ASPath: []uint32{asn("nhs-northfield")}},
 			"leak: council-harbour re-announces a route it learned from nhs-northfield"},
-		announcement{"nhs-riverside", member.Route{Prefix: pfx("10.24.99.0/24"), OTC: &otc},
+		announcement{"nhs-riverside", speaker.Route{Prefix: pfx("10.24.99.0/24"), OTC: &otc},
 			"OTC leak: the route carries Only-to-Customer from an upstream (RFC 9234)"},
-		announcement{"council-hillside", member.Route{Prefix: pfx("10.24.8.0/24"), ASPath: []uint32{asn("nhs-riverside")}},
+		announcement{"council-hillside", speaker.Route{Prefix: pfx("10.24.8.0/24"), ASPath: []uint32{asn("nhs-riverside")}},
 			"transit: council-hillside carries nhs-riverside's clinics (transit_for): accepted"},
-		announcement{"council-east", member.Route{Prefix: pfx("10.40.20.0/24"),
+		announcement{"council-east", speaker.Route{Prefix: pfx("10.40.20.0/24"),
 			Large: []string{fmt.Sprintf("%d:0:%d", rs, asn("nhs-coastal"))}},
 			"action community RS:0:nhs-coastal: every member but nhs-coastal receives it"},
-		announcement{"council-east", member.Route{Prefix: pfx("10.40.21.0/24"),
+		announcement{"council-east", speaker.Route{Prefix: pfx("10.40.21.0/24"),
 			Large: []string{fmt.Sprintf("%d:10:2", rs)}},
 			"action community RS:10:2 (not to group council): only NHS members receive it"},
-		announcement{"nhs-northfield", member.Route{Prefix: pfx("10.16.9.9/32"), Communities: []string{"65535:666"}},
+		announcement{"nhs-northfield", speaker.Route{Prefix: pfx("10.16.9.9/32"), Communities: []string{"65535:666"}},
 			"blackhole 65535:666 for one host: only members that opted in (council-east) receive it"},
-		announcement{"council-harbour", member.Route{Prefix: pfx("172.20.50.0/24"), Communities: []string{gshut}},
+		announcement{"council-harbour", speaker.Route{Prefix: pfx("172.20.50.0/24"), Communities: []string{gshut}},
 			"graceful shutdown 65535:0: accepted at the lowest preference (RFC 8326)"},
-		announcement{"nhs-riverside", member.Route{Prefix: pfx("10.24.0.0/16"),
+		announcement{"nhs-riverside", speaker.Route{Prefix: pfx("10.24.0.0/16"),
 			Large: []string{fmt.Sprintf("%d:101:%d", rs, asn("council-east"))}},
 			""},
 	)
@@ -289,7 +288,7 @@ func nth(p netip.Prefix, bits, k int) netip.Prefix {
 
 // converge waits until the route server holds every announcement and each
 // member holds exactly what the route server exports to it.
-func converge(ctx context.Context, srv *routeserver.Server, cfg *conf.Config, routers map[string]*member.Router, announced int) error {
+func converge(ctx context.Context, srv *routeserver.Server, cfg *conf.Config, routers map[string]*speaker.Speaker, announced int) error {
 	distinct := func() int {
 		_, n := srv.RIB().Routes(rib.Filter{Member: -1}, 0, 0)
 		return n
@@ -302,8 +301,8 @@ func converge(ctx context.Context, srv *routeserver.Server, cfg *conf.Config, ro
 		if ok {
 			for i := range cfg.Members {
 				_, want := srv.RIB().Exportable(i, 0, 0)
-				got, err := routers[cfg.Members[i].Name].Received(ctx)
-				if err != nil || len(got) != want {
+				got := routers[cfg.Members[i].Name].Received()
+				if len(got) != want {
 					ok = false
 					last = fmt.Sprintf("%s holds %d routes, the route server exports %d to it", cfg.Members[i].Name, len(got), want)
 					break
@@ -325,16 +324,16 @@ func converge(ctx context.Context, srv *routeserver.Server, cfg *conf.Config, ro
 	}
 }
 
-func report(w io.Writer, srv *routeserver.Server, cfg *conf.Config, routers map[string]*member.Router, anns []announcement, sum *Summary) {
+func report(w io.Writer, srv *routeserver.Server, cfg *conf.Config, routers map[string]*speaker.Speaker, anns []announcement, sum *Summary) {
 	byASN := map[uint32]string{}
 	for _, m := range cfg.Members {
 		byASN[m.ASN] = m.Name
 	}
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	for _, m := range cfg.Members {
-		rs, _ := routers[m.Name].Received(context.Background())
+		rs := routers[m.Name].Received()
 		sum.Received[m.Name] = len(rs)
-		tbl := map[netip.Prefix]member.Route{}
+		tbl := map[netip.Prefix]speaker.Route{}
 		fmt.Fprintf(tw, "%s (AS%d, %s) receives %d routes:\n", m.Name, m.ASN, strings.Join(m.Groups, ","), len(rs))
 		fmt.Fprintf(tw, "\tPREFIX\tFROM\tAS_PATH\tNEXT HOP\tCOMMUNITIES\n")
 		for _, r := range rs {

@@ -19,9 +19,9 @@ import (
 
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/lab/member"
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/history"
-	"github.com/fedrs/fedrs/routeserver/rstest"
 )
 
 // childDBEnv, when set, makes the test binary a route server with history

@@ -15,8 +15,8 @@ import (
 
 	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
 
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/routeserver/history"
-	"github.com/fedrs/fedrs/routeserver/rstest"
 )
 
 // lossBound is what a crash may lose: the events of about the last second

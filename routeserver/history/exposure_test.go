@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/lab/member"
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/history"
-	"github.com/fedrs/fedrs/routeserver/rstest"
 )
 
 // TestExposureFollowsSessions: what the history says was exported to a

@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/lab/member"
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/history"
 	"github.com/fedrs/fedrs/routeserver/rib"
-	"github.com/fedrs/fedrs/routeserver/rstest"
 )
 
 const rsASN = rstest.RSASN

@@ -14,10 +14,10 @@ import (
 
 	"github.com/fedrs/fedrs/lab/interop"
 	"github.com/fedrs/fedrs/lab/member"
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/mrt"
 	"github.com/fedrs/fedrs/routeserver/rib"
-	"github.com/fedrs/fedrs/routeserver/rstest"
 )
 
 func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }

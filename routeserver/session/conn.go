@@ -77,8 +77,12 @@ func (p *Peer) post(ev any) bool {
 }
 
 func (p *Peer) localOpen() *localOpen {
+	role := uint8(RoleRS)
+	if p.cfg.RSClient {
+		role = RoleRSClient
+	}
 	return &localOpen{
-		asn: p.cfg.LocalASN, id: p.cfg.RouterID, holdTime: p.cfg.HoldTime, families: p.cfg.Families,
+		asn: p.cfg.LocalASN, id: p.cfg.RouterID, holdTime: p.cfg.HoldTime, families: p.cfg.Families, role: role,
 		addPathRx: p.cfg.AddPathRx, addPathTx: p.cfg.AddPathTx, gracefulRestart: p.cfg.GracefulRestart,
 	}
 }

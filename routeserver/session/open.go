@@ -215,6 +215,7 @@ type localOpen struct {
 	id              netip.Addr
 	holdTime        time.Duration
 	families        [NumFamilies]bool
+	role            uint8 // the BGP Role we announce
 	addPathRx       bool
 	addPathTx       bool
 	gracefulRestart bool
@@ -235,7 +236,7 @@ func (l *localOpen) body() []byte {
 	add(capRouteRefresh)
 	add(capEnhancedRR)
 	add(capExtendedMessage)
-	add(capRole, RoleRS)
+	add(capRole, l.role)
 	if l.gracefulRestart {
 		// Receiving speaker (helper) only, RFC 4724 §3: no <AFI, SAFI>
 		// entries; the restart time is ours and we never restart
@@ -365,7 +366,8 @@ func negotiate(cfg *Config, local *localOpen, o *Open) (*Negotiated, error) {
 	}
 	n.HoldTime = hold
 	n.Keepalive = hold / 3
-	// BGP Role (RFC 9234 §4.2): we are RS, the member must be RS-Client.
+	// BGP Role (RFC 9234 §4.2): we are RS, the member must be RS-Client
+	// (or, on a member's end, the other way round).
 	if len(roles) > 0 {
 		for _, r := range roles {
 			if r != roles[0] {
@@ -374,7 +376,11 @@ func negotiate(cfg *Config, local *localOpen, o *Open) (*Negotiated, error) {
 			}
 		}
 		n.HasRole, n.PeerRole = true, roles[0]
-		if roles[0] != RoleRSClient {
+		if cfg.RSClient && roles[0] != RoleRS {
+			return nil, fmt.Errorf("%w: peer announced role %s, a route server client's neighbour must be rs",
+				&Notification{Code: ErrOpen, Subcode: ErrSubRoleMismatch}, RoleName(roles[0]))
+		}
+		if !cfg.RSClient && roles[0] != RoleRSClient {
 			return nil, fmt.Errorf("%w: peer announced role %s, a route server's neighbour must be rs-client",
 				&Notification{Code: ErrOpen, Subcode: ErrSubRoleMismatch}, RoleName(roles[0]))
 		}

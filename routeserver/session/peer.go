@@ -71,6 +71,11 @@ type Config struct {
 	// shares one pool among its peers so that idle sessions hold no
 	// buffer. Nil: each connection allocates its own.
 	WriteBuffers *sync.Pool
+	// RSClient makes this the member's end of the session (the routers of
+	// fedrs demo): the OPEN announces role rs-client and a peer that
+	// announces a role must announce rs. The route server's own sessions
+	// leave it false: they announce rs and expect rs-client.
+	RSClient bool
 }
 
 // Handler is the RIB side of a session.
