@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/routeserver/history"
-	"github.com/fedrs/fedrs/routeserver/rstest"
 )
 
 // TestRecoveryWarnedOnce: a start over a database a crash left (a run
