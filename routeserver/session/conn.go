@@ -411,7 +411,7 @@ func (c *conn) close(n *Notification, reason string, err error) {
 			c.nc.SetWriteDeadline(time.Now().Add(notifyTimeout))
 			c.wmu.Lock()
 			c.nc.SetWriteDeadline(time.Now().Add(notifyTimeout))
-			if _, werr := c.nc.Write(AppendMessage(nil, MsgNotification, n.body())); werr == nil {
+			if _, werr := c.nc.Write(AppendMessage(nil, MsgNotification, notificationBody(n))); werr == nil {
 				c.p.msgOut.Add(1)
 			}
 			c.wmu.Unlock()

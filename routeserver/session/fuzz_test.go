@@ -17,7 +17,7 @@ func FuzzMessages(f *testing.F) {
 		families: [NumFamilies]bool{true, true}, addPathRx: true, gracefulRestart: true}).body()
 	f.Add(AppendMessage(nil, MsgOpen, open))
 	f.Add(append(AppendMessage(nil, MsgOpen, open), keepaliveMsg...))
-	f.Add(AppendMessage(nil, MsgNotification, NewShutdown(CeaseAdminShutdown, "maintenance").body()))
+	f.Add(AppendMessage(nil, MsgNotification, notificationBody(NewShutdown(CeaseAdminShutdown, "maintenance"))))
 	f.Add(AppendMessage(nil, MsgRouteRefresh, []byte{0, 1, 0, 1}))
 	f.Add(AppendMessage(nil, MsgUpdate, []byte{0, 0, 0, 0}))
 	f.Add([]byte{0xff, 0xff, 0xff})

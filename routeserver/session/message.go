@@ -8,24 +8,6 @@ import (
 	"io"
 )
 
-// BGP message types (RFC 4271 §4.1, RFC 2918).
-const (
-	MsgOpen         = 1
-	MsgUpdate       = 2
-	MsgNotification = 3
-	MsgKeepalive    = 4
-	MsgRouteRefresh = 5
-)
-
-// Message size limits (RFC 4271 §4.1, RFC 8654).
-const (
-	HeaderLen      = 19
-	MaxMsgLen      = 4096
-	MaxExtendedLen = 65535
-)
-
-var marker = [16]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
-
 // msgTypeName names a message type for logs.
 func msgTypeName(t uint8) string {
 	switch t {
@@ -69,7 +51,7 @@ func (r *reader) next() (uint8, []byte, error) {
 	if _, err := io.ReadFull(r.r, h); err != nil {
 		return 0, nil, err
 	}
-	if [16]byte(h[:16]) != marker {
+	if !MarkerOK(h) {
 		return 0, nil, &Notification{Code: ErrMsgHeader, Subcode: ErrSubConnNotSynced}
 	}
 	length := int(binary.BigEndian.Uint16(h[16:18]))
@@ -108,20 +90,6 @@ func lengthOK(typ uint8, length int) bool {
 		return length >= 23
 	}
 	return true
-}
-
-// AppendHeader appends a BGP header for a message whose body is bodyLen
-// octets long.
-func AppendHeader(b []byte, typ uint8, bodyLen int) []byte {
-	b = append(b, marker[:]...)
-	b = binary.BigEndian.AppendUint16(b, uint16(HeaderLen+bodyLen))
-	return append(b, typ)
-}
-
-// AppendMessage appends a whole message.
-func AppendMessage(b []byte, typ uint8, body []byte) []byte {
-	b = AppendHeader(b, typ, len(body))
-	return append(b, body...)
 }
 
 var keepaliveMsg = AppendHeader(nil, MsgKeepalive, 0)

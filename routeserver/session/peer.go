@@ -775,7 +775,7 @@ func (p *Peer) dial(ctx context.Context) (net.Conn, error) {
 // rejectConn sends n on a connection we do not want and closes it.
 func rejectConn(nc net.Conn, n *Notification) error {
 	nc.SetWriteDeadline(time.Now().Add(time.Second))
-	_, err := nc.Write(AppendMessage(nil, MsgNotification, n.body()))
+	_, err := nc.Write(AppendMessage(nil, MsgNotification, notificationBody(n)))
 	nc.Close()
 	return err
 }
