@@ -1,10 +1,8 @@
 package policy
 
 import (
-	"fmt"
 	"math/bits"
 	"net/netip"
-	"slices"
 )
 
 // Mods are route-level marks the import policy sets: they change the

@@ -17,6 +17,7 @@ import (
 
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/routeserver"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/rib"
 	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
@@ -171,7 +172,7 @@ const (
 // readable (by the garbage collector's grace) after the RIB releases it.
 type item struct {
 	kind     itemKind
-	fam      session.Family
+	fam      bgp.Family
 	pre      bool // received from the member (not only a verdict change)
 	accepted bool
 	pathID   uint32
@@ -526,7 +527,7 @@ func (st *stream) sync() error {
 						return err
 					}
 				}
-				for f := session.Family(0); f < session.NumFamilies; f++ {
+				for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 					if p.neg.Families[f] {
 						if err := st.pk.endOfRIB(p, post, f, now); err != nil {
 							return err
@@ -546,7 +547,7 @@ func (st *stream) sync() error {
 		}
 	}
 	if c.loc {
-		for f := session.Family(0); f < session.NumFamilies; f++ {
+		for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 			if err := st.pk.endOfRIB(st.loc, false, f, now); err != nil {
 				return err
 			}
@@ -643,9 +644,9 @@ func (st *stream) flushLoc() error {
 	r := st.c.s.srv.Load().RIB()
 	now := time.Now()
 	for _, p := range st.locList {
-		f := session.IPv4Unicast
+		f := bgp.IPv4Unicast
 		if p.Addr().Is6() {
-			f = session.IPv6Unicast
+			f = bgp.IPv6Unicast
 		}
 		var best *wire.AttrSet
 		for _, x := range r.Lookup(p, rib.Exact) {

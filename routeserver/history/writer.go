@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/rib"
 	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
@@ -38,7 +39,7 @@ type prefixKey struct {
 	addr [16]byte
 }
 
-func keyOf(f session.Family, p netip.Prefix) prefixKey {
+func keyOf(f bgp.Family, p netip.Prefix) prefixKey {
 	return prefixKey{fam: uint8(f), bits: uint8(p.Bits()), addr: p.Addr().As16()}
 }
 
@@ -48,7 +49,7 @@ func (ev *event) key() prefixKey { return prefixKey{fam: uint8(ev.fam), bits: ev
 // prefix returns the key's prefix.
 func (k prefixKey) prefix() netip.Prefix {
 	a := netip.AddrFrom16(k.addr)
-	if session.Family(k.fam) == session.IPv4Unicast {
+	if bgp.Family(k.fam) == bgp.IPv4Unicast {
 		a = a.Unmap()
 	}
 	return netip.PrefixFrom(a, int(k.bits))
@@ -939,7 +940,7 @@ func (w *writer) sessionUp(ev *item) error {
 		// The route server sends a family on a session iff it was
 		// negotiated there (routeserver: neighbor.Established).
 		var fs []string
-		for f := session.Family(0); f < session.NumFamilies; f++ {
+		for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 			if n.Families[f] {
 				fs = append(fs, strconv.Itoa(familyNumber(f)))
 			}
@@ -1027,9 +1028,9 @@ type negJSON struct {
 }
 
 func negotiatedJSON(n *session.Negotiated) negJSON {
-	fams := func(b [session.NumFamilies]bool) []string {
+	fams := func(b [bgp.NumFamilies]bool) []string {
 		var out []string
-		for f := session.Family(0); f < session.NumFamilies; f++ {
+		for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 			if b[f] {
 				out = append(out, f.String())
 			}
@@ -1249,8 +1250,8 @@ type attrTextForm struct {
 	originAS, med, otc                                                any
 }
 
-func attrText(a *policy.Attrs) attrTextForm {
-	t := attrTextForm{origin: originName(a.Origin), asPath: FormatASPath(a.ASPath, a.Segments)}
+func attrText(a *bgp.Attrs) attrTextForm {
+	t := attrTextForm{origin: originName(a.Origin), asPath: a.PathString()}
 	if a.NextHop.IsValid() {
 		t.nextHop = a.NextHop.String()
 	}
@@ -1295,52 +1296,14 @@ func attrText(a *policy.Attrs) attrTextForm {
 
 func originName(o uint8) string {
 	switch o {
-	case policy.OriginIGP:
+	case bgp.OriginIGP:
 		return "igp"
-	case policy.OriginEGP:
+	case bgp.OriginEGP:
 		return "egp"
-	case policy.OriginIncomplt:
+	case bgp.OriginIncomplt:
 		return "incomplete"
 	}
 	return "origin-" + strconv.Itoa(int(o))
-}
-
-// FormatASPath writes an AS_PATH with AS_SETs in braces and confederation
-// segments in parentheses.
-func FormatASPath(path []uint32, segs []policy.Segment) string {
-	var b strings.Builder
-	if segs == nil {
-		for i, as := range path {
-			if i > 0 {
-				b.WriteByte(' ')
-			}
-			b.WriteString(strconv.FormatUint(uint64(as), 10))
-		}
-		return b.String()
-	}
-	for si, s := range segs {
-		if si > 0 {
-			b.WriteByte(' ')
-		}
-		open, close := "", ""
-		switch s.Type {
-		case policy.SegSet:
-			open, close = "{", "}"
-		case policy.SegConfedSeq:
-			open, close = "(", ")"
-		case policy.SegConfedSet:
-			open, close = "[", "]"
-		}
-		b.WriteString(open)
-		for i := s.Start; i < s.End && i < len(path); i++ {
-			if i > s.Start {
-				b.WriteByte(' ')
-			}
-			b.WriteString(strconv.FormatUint(uint64(path[i]), 10))
-		}
-		b.WriteString(close)
-	}
-	return b.String()
 }
 
 func (w *writer) verdict(v policy.Verdict) (int32, error) {
@@ -1465,8 +1428,8 @@ func (w *writer) memberSet(b policy.Bitset) (int32, error) {
 
 // ---- prefixes ----
 
-func familyNumber(f session.Family) int {
-	if f == session.IPv6Unicast {
+func familyNumber(f bgp.Family) int {
+	if f == bgp.IPv6Unicast {
 		return 6
 	}
 	return 4

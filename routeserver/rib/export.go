@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
 )
@@ -20,11 +21,11 @@ type outState struct {
 	// lock, one writer per target) against readers of the counters under
 	// the same read lock; changes under the RIB's write lock need no mu.
 	mu     sync.Mutex
-	dirty  [session.NumFamilies]bitset
-	dsum   [session.NumFamilies]bitset // bit w set: dirty word w may be non-zero
-	adv    [session.NumFamilies]bitset
-	ndirty [session.NumFamilies]int
-	eorDue [session.NumFamilies]bool
+	dirty  [bgp.NumFamilies]bitset
+	dsum   [bgp.NumFamilies]bitset // bit w set: dirty word w may be non-zero
+	adv    [bgp.NumFamilies]bitset
+	ndirty [bgp.NumFamilies]int
+	eorDue [bgp.NumFamilies]bool
 	maxLen int
 	as4    bool
 
@@ -179,7 +180,7 @@ func (r *RIB) medStep(cs []uint32) []uint32 {
 }
 
 // snapshotBest records each target's best for e before a change.
-func (r *RIB) snapshotBest(f session.Family, e *entry) {
+func (r *RIB) snapshotBest(f bgp.Family, e *entry) {
 	if len(r.scratch) < len(r.sources) {
 		r.scratch = make([]uint32, len(r.sources)+8)
 	}
@@ -193,7 +194,7 @@ func (r *RIB) snapshotBest(f session.Family, e *entry) {
 
 // markChanged marks entry idx dirty for every target whose export changed:
 // a different best, or the changed candidate itself is its best.
-func (r *RIB) markChanged(f session.Family, idx uint32, e *entry, changed uint32) {
+func (r *RIB) markChanged(f bgp.Family, idx uint32, e *entry, changed uint32) {
 	for _, s := range r.targets {
 		if !s.sendFam[f] {
 			continue
@@ -205,7 +206,7 @@ func (r *RIB) markChanged(f session.Family, idx uint32, e *entry, changed uint32
 	}
 }
 
-func (r *RIB) markDirty(s *Source, f session.Family, idx uint32) {
+func (r *RIB) markDirty(s *Source, f bgp.Family, idx uint32) {
 	o := s.out
 	if o.dirty[f].set(idx) {
 		o.ndirty[f]++
@@ -241,7 +242,7 @@ func (r *RIB) Fill(s *Source, buf []byte, limit int) []byte {
 	defer o.mu.Unlock()
 	sc := r.scratchPool.Get().(*fillScratch)
 	defer r.scratchPool.Put(sc)
-	for f := session.Family(0); f < session.NumFamilies; f++ {
+	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		if !s.sendFam[f] {
 			continue
 		}
@@ -253,7 +254,7 @@ func (r *RIB) Fill(s *Source, buf []byte, limit int) []byte {
 	return buf
 }
 
-func (r *RIB) fillFamily(s *Source, o *outState, sc *fillScratch, f session.Family, buf []byte, limit int) []byte {
+func (r *RIB) fillFamily(s *Source, o *outState, sc *fillScratch, f bgp.Family, buf []byte, limit int) []byte {
 	if o.ndirty[f] > 0 {
 		fl := filler{r: r, s: s, o: o, sc: sc, f: f, t: r.tables[f], buf: buf, wd: sc.wbuf[:0],
 			wOver: wire.WithdrawOverhead(f), lastMem: -1}
@@ -317,7 +318,7 @@ type filler struct {
 	s       *Source
 	o       *outState
 	sc      *fillScratch
-	f       session.Family
+	f       bgp.Family
 	t       famTable
 	buf     []byte
 	pending int // bytes in builders and wd not yet in buf
@@ -422,7 +423,7 @@ func (fl *filler) entry(idx uint32) {
 // full dump of the RIB from Fill, then End-of-RIB per family. Stale routes
 // of the source kept by graceful restart are purged now for the families
 // the new session does not preserve.
-func (r *RIB) SessionUp(s *Source, n *session.Negotiated, sendFam [session.NumFamilies]bool, kick func()) {
+func (r *RIB) SessionUp(s *Source, n *session.Negotiated, sendFam [bgp.NumFamilies]bool, kick func()) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s.up, s.neg, s.kick, s.upSince = true, n, kick, time.Now()
@@ -432,7 +433,7 @@ func (r *RIB) SessionUp(s *Source, n *session.Negotiated, sendFam [session.NumFa
 	o := &outState{maxLen: n.MaxMessageLen(), as4: n.FourOctetAS}
 	s.out = o
 	r.targets = append(r.targets, s)
-	for f := session.Family(0); f < session.NumFamilies; f++ {
+	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		if s.stale[f] > 0 && !(n.GracefulRestart && n.GRFamilies[f]) {
 			r.purgeStale(s, f, "stale purge: family not preserved after restart")
 		}
@@ -466,7 +467,7 @@ func (r *RIB) SessionDown(s *Source, gracefulRestart bool, restartTime time.Dura
 			break
 		}
 	}
-	for f := session.Family(0); f < session.NumFamilies; f++ {
+	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		keep := gracefulRestart && n != nil && restartTime > 0
 		if keep {
 			r.markStale(s, f)
@@ -488,7 +489,7 @@ func (r *RIB) SessionDown(s *Source, gracefulRestart bool, restartTime time.Dura
 			if s.grGen != gen || s.up {
 				return
 			}
-			for f := session.Family(0); f < session.NumFamilies; f++ {
+			for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 				r.purgeStale(s, f, "stale purge: restart time expired")
 			}
 			r.endMark(true)
@@ -498,7 +499,7 @@ func (r *RIB) SessionDown(s *Source, gracefulRestart bool, restartTime time.Dura
 
 // EndOfRIB records a source's End-of-RIB: its remaining stale routes of f
 // are purged (RFC 4724 §4.2).
-func (r *RIB) EndOfRIB(s *Source, f session.Family) {
+func (r *RIB) EndOfRIB(s *Source, f bgp.Family) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s.stale[f] > 0 {
@@ -507,7 +508,7 @@ func (r *RIB) EndOfRIB(s *Source, f session.Family) {
 	}
 }
 
-func (r *RIB) forEachEntryOf(s *Source, f session.Family, fn func(idx uint32)) {
+func (r *RIB) forEachEntryOf(s *Source, f bgp.Family, fn func(idx uint32)) {
 	t := r.tables[f]
 	for idx := uint32(1); int(idx) < t.limit(); idx++ {
 		for ci := t.entry(idx).head; ci != 0; ci = r.cands[ci].next {
@@ -519,7 +520,7 @@ func (r *RIB) forEachEntryOf(s *Source, f session.Family, fn func(idx uint32)) {
 	}
 }
 
-func (r *RIB) removeAll(s *Source, f session.Family, cause string) {
+func (r *RIB) removeAll(s *Source, f bgp.Family, cause string) {
 	if s.received[f] == 0 {
 		return
 	}
@@ -532,7 +533,7 @@ func (r *RIB) removeAll(s *Source, f session.Family, cause string) {
 	r.forEachEntryOf(s, f, func(idx uint32) { r.removeCand(s, f, idx, match, cause) })
 }
 
-func (r *RIB) markStale(s *Source, f session.Family) {
+func (r *RIB) markStale(s *Source, f bgp.Family) {
 	if s.received[f] == 0 {
 		return
 	}
@@ -546,7 +547,7 @@ func (r *RIB) markStale(s *Source, f session.Family) {
 	})
 }
 
-func (r *RIB) purgeStale(s *Source, f session.Family, cause string) {
+func (r *RIB) purgeStale(s *Source, f bgp.Family, cause string) {
 	if s.stale[f] == 0 {
 		return
 	}
@@ -556,7 +557,7 @@ func (r *RIB) purgeStale(s *Source, f session.Family, cause string) {
 
 // Refresh marks every entry dirty for target s, so that its Adj-RIB-Out is
 // resent (ROUTE-REFRESH from the member).
-func (r *RIB) Refresh(s *Source, f session.Family) {
+func (r *RIB) Refresh(s *Source, f bgp.Family) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s.out == nil || !s.sendFam[f] {
@@ -580,7 +581,7 @@ func (r *RIB) Regenerate() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.gen++
-	for f := session.Family(0); f < session.NumFamilies; f++ {
+	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		t := r.tables[f]
 		for idx := uint32(1); int(idx) < t.limit(); idx++ {
 			if t.entry(idx).best == 0 {

@@ -23,19 +23,20 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
 )
 
 // Exporter supplies the export rewrite (the policy engine).
 type Exporter interface {
-	Rewrite(member int, a *policy.Attrs, mods policy.Mods, v policy.Variant) policy.Rewrite
+	Rewrite(member int, a *bgp.Attrs, mods policy.Mods, v policy.Variant) bgp.Rewrite
 }
 
 // Limit is a member's maximum-prefix setting.
 type Limit struct {
-	Max     [session.NumFamilies]int // 0: none
-	Action  string                   // "teardown", "warn", "filter"
+	Max     [bgp.NumFamilies]int // 0: none
+	Action  string               // "teardown", "warn", "filter"
 	Restart time.Duration
 }
 
@@ -51,14 +52,14 @@ type Source struct {
 	neg      *session.Negotiated
 	routerID uint32
 	peerAddr netip.Addr
-	sendFam  [session.NumFamilies]bool
+	sendFam  [bgp.NumFamilies]bool
 	out      *outState
 	kick     func()
 	upSince  time.Time
 
-	received [session.NumFamilies]int // candidates held (accepted + filtered)
-	accepted [session.NumFamilies]int
-	stale    [session.NumFamilies]int
+	received [bgp.NumFamilies]int // candidates held (accepted + filtered)
+	accepted [bgp.NumFamilies]int
+	stale    [bgp.NumFamilies]int
 	grTimer  *time.Timer
 	grGen    uint64
 }
@@ -91,7 +92,7 @@ type Observer interface {
 // RouteEvent is a change of a received route.
 type RouteEvent struct {
 	Source *Source
-	Family session.Family
+	Family bgp.Family
 	Prefix netip.Prefix
 	PathID uint32
 	// Attrs is nil when the route went away.
@@ -111,13 +112,13 @@ type RouteEvent struct {
 // call, before the RIB removes them one by one with Bulk route events.
 type SourceObserver interface {
 	Observer
-	SourceRoutesEnd(s *Source, f session.Family, cause string)
+	SourceRoutesEnd(s *Source, f bgp.Family, cause string)
 }
 
 // RIB is the route server's routing table. Safe for concurrent use.
 type RIB struct {
 	mu      sync.RWMutex
-	tables  [session.NumFamilies]famTable
+	tables  [bgp.NumFamilies]famTable
 	cands   []cand
 	free    []uint32
 	sources []*Source
@@ -127,7 +128,7 @@ type RIB struct {
 	exp       Exporter
 	gen       uint32 // export generation: bumps on policy change
 	limits    []Limit
-	memberAcc [][session.NumFamilies]int
+	memberAcc [][bgp.NumFamilies]int
 	profiles  []*policy.Profile
 	profPtr   map[*policy.Profile]uint32
 	profKey   map[string]uint32
@@ -139,7 +140,7 @@ type RIB struct {
 	expBuf    []Exposure // reused for every exposure report
 
 	scratch []uint32 // per-target best before a change
-	empty   [session.NumFamilies][]uint32
+	empty   [bgp.NumFamilies][]uint32
 
 	scratchPool sync.Pool // *fillScratch
 
@@ -167,8 +168,8 @@ func New(attrs *wire.Table, exp Exporter) *RIB {
 		profKey:  map[string]uint32{},
 	}
 	r.scratchPool.New = func() any { return new(fillScratch) }
-	r.tables[session.IPv4Unicast] = newTable(keyV4, hashV4)
-	r.tables[session.IPv6Unicast] = newTable(keyV6, hashV6)
+	r.tables[bgp.IPv4Unicast] = newTable(keyV4, hashV4)
+	r.tables[bgp.IPv6Unicast] = newTable(keyV6, hashV6)
 	return r
 }
 
@@ -196,7 +197,7 @@ func (m *multiObserver) RouteEvent(ev *RouteEvent) {
 	}
 }
 
-func (m *multiObserver) SourceRoutesEnd(s *Source, f session.Family, cause string) {
+func (m *multiObserver) SourceRoutesEnd(s *Source, f bgp.Family, cause string) {
 	for _, o := range m.list {
 		if so, ok := o.(SourceObserver); ok {
 			so.SourceRoutesEnd(s, f, cause)
@@ -204,7 +205,7 @@ func (m *multiObserver) SourceRoutesEnd(s *Source, f session.Family, cause strin
 	}
 }
 
-func (m *multiObserver) PrefixExposure(f session.Family, p netip.Prefix, exp []Exposure) {
+func (m *multiObserver) PrefixExposure(f bgp.Family, p netip.Prefix, exp []Exposure) {
 	for _, o := range m.list {
 		if eo, ok := o.(ExposureObserver); ok {
 			eo.PrefixExposure(f, p, exp)
@@ -240,7 +241,7 @@ func (r *RIB) AddSource(member int, name string, addr netip.Addr) *Source {
 		clear(r.allowed)
 	}
 	for len(r.memberAcc) <= member {
-		r.memberAcc = append(r.memberAcc, [session.NumFamilies]int{})
+		r.memberAcc = append(r.memberAcc, [bgp.NumFamilies]int{})
 	}
 	return s
 }
@@ -250,14 +251,14 @@ func (r *RIB) SetLimits(l []Limit) {
 	r.mu.Lock()
 	r.limits = l
 	for len(r.memberAcc) < len(l) {
-		r.memberAcc = append(r.memberAcc, [session.NumFamilies]int{})
+		r.memberAcc = append(r.memberAcc, [bgp.NumFamilies]int{})
 	}
 	r.mu.Unlock()
 }
 
 // Change is one route received from a source.
 type Change struct {
-	Family session.Family
+	Family bgp.Family
 	Prefix netip.Prefix
 	PathID uint32
 	// Attrs is nil for a withdrawal. The RIB takes over the caller's
@@ -273,7 +274,7 @@ type Result struct {
 	// Exceeded is set when a member passed its maximum with action
 	// "teardown": the caller closes the session (Cease 1).
 	Exceeded       bool
-	ExceededFamily session.Family
+	ExceededFamily bgp.Family
 	ExceededLimit  int
 	// Warned is set the first time a member passes a "warn" maximum.
 	Warned bool
@@ -397,7 +398,7 @@ func (r *RIB) allocCand() uint32 {
 }
 
 // announce adds or replaces the route (src, pathID) of prefix p.
-func (r *RIB) announce(src *Source, f session.Family, p netip.Prefix, pathID uint32, a *wire.AttrSet, v policy.Verdict, prof uint32, cause string) {
+func (r *RIB) announce(src *Source, f bgp.Family, p netip.Prefix, pathID uint32, a *wire.AttrSet, v policy.Verdict, prof uint32, cause string) {
 	t := r.tables[f]
 	idx := t.insert(p)
 	e := t.entry(idx)
@@ -456,7 +457,7 @@ func (r *RIB) emitRoute(ev RouteEvent) {
 }
 
 // withdraw removes the route (src, pathID) of prefix p, if held.
-func (r *RIB) withdraw(src *Source, f session.Family, p netip.Prefix, pathID uint32, cause string) {
+func (r *RIB) withdraw(src *Source, f bgp.Family, p netip.Prefix, pathID uint32, cause string) {
 	t := r.tables[f]
 	idx, ok := t.find(p)
 	if !ok {
@@ -466,7 +467,7 @@ func (r *RIB) withdraw(src *Source, f session.Family, p netip.Prefix, pathID uin
 }
 
 // removeCand removes the candidates of entry idx matching match.
-func (r *RIB) removeCand(src *Source, f session.Family, idx uint32, match func(*cand) bool, cause string) {
+func (r *RIB) removeCand(src *Source, f bgp.Family, idx uint32, match func(*cand) bool, cause string) {
 	t := r.tables[f]
 	e := t.entry(idx)
 	r.snapshotBest(f, e)
@@ -545,7 +546,7 @@ func (r *RIB) sweep(force bool) {
 			switch {
 			case e.head != 0:
 				// In use again.
-			case r.referenced(session.Family(f), idx):
+			case r.referenced(bgp.Family(f), idx):
 				keep = append(keep, idx)
 			default:
 				t.remove(idx)
@@ -557,7 +558,7 @@ func (r *RIB) sweep(force bool) {
 
 // referenced reports whether any target still has idx advertised or
 // pending; such entries stay (empty) until their withdrawal is sent.
-func (r *RIB) referenced(f session.Family, idx uint32) bool {
+func (r *RIB) referenced(f bgp.Family, idx uint32) bool {
 	for _, s := range r.targets {
 		if o := s.out; o != nil && (o.adv[f].has(idx) || o.dirty[f].has(idx)) {
 			return true
@@ -584,7 +585,7 @@ func (r *RIB) Retire(s *Source) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for f := session.Family(0); f < session.NumFamilies; f++ {
+	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		r.removeAll(s, f, "neighbour removed from the configuration")
 	}
 	if s.grTimer != nil {
@@ -600,7 +601,7 @@ func (r *RIB) Retire(s *Source) {
 func (r *RIB) Renumber(remap func(oldMember int) int, members int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	acc := make([][session.NumFamilies]int, members)
+	acc := make([][bgp.NumFamilies]int, members)
 	for _, s := range r.sources {
 		if s.Member < 0 {
 			continue

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 // State is a BGP FSM state (RFC 4271 §8.2.2).
@@ -69,7 +71,7 @@ type Config struct {
 	GTSM       bool
 	GTSMHops   int
 	RoleStrict bool
-	Families   [NumFamilies]bool
+	Families   [bgp.NumFamilies]bool
 	AddPathRx  bool
 	AddPathTx  bool
 	// GracefulRestart announces the helper capability.
@@ -92,7 +94,7 @@ type Handler interface {
 	Update(p *Peer, body []byte) error
 	// RouteRefresh is called for a ROUTE-REFRESH (subtype 0 request,
 	// 1 BoRR, 2 EoRR per RFC 7313).
-	RouteRefresh(p *Peer, f Family, subtype uint8)
+	RouteRefresh(p *Peer, f bgp.Family, subtype uint8)
 	// Down is called once when an established session ends.
 	Down(p *Peer, ev DownEvent)
 }
@@ -110,7 +112,7 @@ type Outbox interface {
 type DownEvent struct {
 	Reason string
 	// Sent and Received are the NOTIFICATIONs exchanged, if any.
-	Sent, Received *Notification
+	Sent, Received *bgp.Notification
 	Err            error
 	// GracefulRestart is true when the peer announced graceful restart and
 	// the session ended in a way that lets the helper keep its routes as
@@ -151,7 +153,7 @@ type Info struct {
 // NotificationEvent is a NOTIFICATION with the time it was sent or
 // received.
 type NotificationEvent struct {
-	*Notification
+	*bgp.Notification
 	At time.Time
 }
 
@@ -181,7 +183,7 @@ type Peer struct {
 	// adminNote is the NOTIFICATION of the administrative shutdown in
 	// force: connections the neighbour opens meanwhile are refused with
 	// it, so that its operator keeps reading the same message.
-	adminNote *Notification
+	adminNote *bgp.Notification
 	idleUntil time.Time
 	estConn   *conn // the established connection, for other goroutines
 	current   *conn // the established connection, owned by Run
@@ -260,7 +262,7 @@ type (
 	}
 	evAdmin struct {
 		kind    adminKind
-		n       *Notification
+		n       *bgp.Notification
 		idleFor time.Duration
 		reason  string
 		done    chan struct{}
@@ -339,7 +341,7 @@ func (p *Peer) Run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			n := &Notification{Code: ErrCease, Subcode: CeasePeerDeconfigured}
+			n := &bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeasePeerDeconfigured}
 			for c := range conns {
 				c.close(n, "route server stopping", nil)
 			}
@@ -380,11 +382,11 @@ func (p *Peer) Run(ctx context.Context) {
 				case p.isAdminDown():
 					p.reject(e.nc, p.adminNotification())
 				case time.Now().Before(p.getIdleUntil()):
-					p.reject(e.nc, &Notification{Code: ErrCease, Subcode: CeaseConnRejected})
+					p.reject(e.nc, &bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeaseConnRejected})
 				case p.current != nil:
 					// §6.8: a collision with an Established session closes
 					// the new connection.
-					p.reject(e.nc, &Notification{Code: ErrCease, Subcode: CeaseCollision})
+					p.reject(e.nc, &bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeaseCollision})
 				default:
 					startConn(e.nc, false)
 				}
@@ -397,7 +399,7 @@ func (p *Peer) Run(ctx context.Context) {
 					break
 				}
 				if p.isAdminDown() || p.current != nil {
-					p.reject(e.nc, &Notification{Code: ErrCease, Subcode: CeaseCollision})
+					p.reject(e.nc, &bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeaseCollision})
 					break
 				}
 				startConn(e.nc, true)
@@ -405,12 +407,12 @@ func (p *Peer) Run(ctx context.Context) {
 				e.reply <- p.resolveCollision(e.c, e.id, conns)
 			case evConfirmed:
 				if !conns[e.c] || p.current != nil {
-					e.c.close(&Notification{Code: ErrCease, Subcode: CeaseCollision}, "collision", nil)
+					e.c.close(&bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeaseCollision}, "collision", nil)
 					break
 				}
 				for c := range conns {
 					if c != e.c {
-						c.close(&Notification{Code: ErrCease, Subcode: CeaseCollision}, "collision resolution", nil)
+						c.close(&bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeaseCollision}, "collision resolution", nil)
 					}
 				}
 				failures = 0
@@ -489,7 +491,7 @@ func retryDelay(base time.Duration, failures int, randN func(int64) int64) time.
 // established one.
 func (p *Peer) finish(e evClosed, conns map[*conn]bool) bool {
 	delete(conns, e.c)
-	if n := e.ev.Sent; n != nil && (n.Code != ErrCease || n.Subcode != CeaseCollision) {
+	if n := e.ev.Sent; n != nil && (n.Code != bgp.ErrCease || n.Subcode != bgp.CeaseCollision) {
 		p.setSent(n)
 	}
 	if e.ev.Received != nil {
@@ -536,7 +538,7 @@ func (p *Peer) resolveCollision(c *conn, id netip.Addr, conns map[*conn]bool) bo
 		}
 		// other and c collide: keep the one initiated by the higher ID.
 		if c.outbound == keepOutbound {
-			other.close(&Notification{Code: ErrCease, Subcode: CeaseCollision}, "collision resolution", nil)
+			other.close(&bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeaseCollision}, "collision resolution", nil)
 			return true
 		}
 		return false
@@ -590,21 +592,21 @@ func (p *Peer) admin(e evAdmin, conns map[*conn]bool) map[*conn]bool {
 // adminNotification is what a connection opened while the neighbour is
 // administratively down is refused with: the shutdown's own NOTIFICATION
 // (its RFC 9003 message), else a plain Administrative Shutdown.
-func (p *Peer) adminNotification() *Notification {
+func (p *Peer) adminNotification() *bgp.Notification {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.adminNote != nil {
 		return p.adminNote
 	}
-	return NewShutdown(CeaseAdminShutdown, "neighbor administratively down")
+	return bgp.NewShutdown(bgp.CeaseAdminShutdown, "neighbor administratively down")
 }
 
 // reject sends n on a connection we do not want and closes it; n counts
 // as the last NOTIFICATION sent unless it resolves a collision.
-func (p *Peer) reject(nc net.Conn, n *Notification) {
+func (p *Peer) reject(nc net.Conn, n *bgp.Notification) {
 	if rejectConn(nc, n) == nil {
 		p.msgOut.Add(1)
-		if n.Code != ErrCease || n.Subcode != CeaseCollision {
+		if n.Code != bgp.ErrCease || n.Subcode != bgp.CeaseCollision {
 			p.setSent(n)
 		}
 	}
@@ -628,19 +630,19 @@ func (p *Peer) sendAdmin(e evAdmin) {
 // NOTIFICATION. It returns once the session is down (Info and the
 // Handler's Down reflect it).
 func (p *Peer) Shutdown(msg string) {
-	p.sendAdmin(evAdmin{kind: adminShutdown, n: NewShutdown(CeaseAdminShutdown, msg), reason: "administrative shutdown"})
+	p.sendAdmin(evAdmin{kind: adminShutdown, n: bgp.NewShutdown(bgp.CeaseAdminShutdown, msg), reason: "administrative shutdown"})
 }
 
 // Reset closes the session with Cease "Administrative Reset" and the
 // message msg, returning once it is down; the neighbour reconnects as
 // usual.
 func (p *Peer) Reset(msg string) {
-	p.sendAdmin(evAdmin{kind: adminReset, n: NewShutdown(CeaseAdminReset, msg), reason: "administrative reset"})
+	p.sendAdmin(evAdmin{kind: adminReset, n: bgp.NewShutdown(bgp.CeaseAdminReset, msg), reason: "administrative reset"})
 }
 
 // CloseWith closes the session with the given NOTIFICATION (e.g. Cease
 // "Other Configuration Change"); the neighbour reconnects as usual.
-func (p *Peer) CloseWith(n *Notification, reason string) {
+func (p *Peer) CloseWith(n *bgp.Notification, reason string) {
 	p.sendAdmin(evAdmin{kind: adminReset, n: n, reason: reason})
 }
 
@@ -651,11 +653,11 @@ func (p *Peer) Enable() { p.sendAdmin(evAdmin{kind: adminEnable}) }
 // Prefixes Reached" (RFC 4486 data: AFI, SAFI, limit) and keeps the
 // neighbour idle for restart (0: until Enable). It may be called from the
 // Handler's Update; it does not wait.
-func (p *Peer) MaxPrefixExceeded(f Family, limit uint32, restart time.Duration) {
+func (p *Peer) MaxPrefixExceeded(f bgp.Family, limit uint32, restart time.Duration) {
 	afi, safi := f.AFISAFI()
 	data := []byte{byte(afi >> 8), byte(afi), safi, 0, 0, 0, 0}
 	binary.BigEndian.PutUint32(data[3:], limit)
-	e := evAdmin{kind: adminIdle, n: &Notification{Code: ErrCease, Subcode: CeaseMaxPrefix, Data: data},
+	e := evAdmin{kind: adminIdle, n: &bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeaseMaxPrefix, Data: data},
 		idleFor: restart, reason: fmt.Sprintf("maximum number of %s prefixes (%d) reached", f, limit)}
 	go func() {
 		select {
@@ -671,7 +673,7 @@ func (p *Peer) AdminDown() bool { return p.isAdminDown() }
 // SendRouteRefresh asks the peer to resend its routes of family f (soft
 // clear in). It returns an error when the session is not established or
 // the peer did not announce route refresh.
-func (p *Peer) SendRouteRefresh(f Family) error {
+func (p *Peer) SendRouteRefresh(f bgp.Family) error {
 	p.mu.Lock()
 	neg := p.neg
 	p.mu.Unlock()
@@ -686,7 +688,7 @@ func (p *Peer) SendRouteRefresh(f Family) error {
 		return fmt.Errorf("%s was not negotiated", f)
 	}
 	afi, safi := f.AFISAFI()
-	return c.writeMsg(AppendMessage(nil, MsgRouteRefresh, []byte{byte(afi >> 8), byte(afi), 0, safi}))
+	return c.writeMsg(bgp.AppendMessage(nil, bgp.MsgRouteRefresh, []byte{byte(afi >> 8), byte(afi), 0, safi}))
 }
 
 // Kick wakes the writer: the Outbox has something new.
@@ -735,13 +737,13 @@ func (p *Peer) setErr(s string) {
 	p.mu.Unlock()
 }
 
-func (p *Peer) setSent(n *Notification) {
+func (p *Peer) setSent(n *bgp.Notification) {
 	p.mu.Lock()
 	p.lastSent = &NotificationEvent{Notification: n, At: time.Now()}
 	p.mu.Unlock()
 }
 
-func (p *Peer) setRecvd(n *Notification) {
+func (p *Peer) setRecvd(n *bgp.Notification) {
 	p.mu.Lock()
 	p.lastRecvd = &NotificationEvent{Notification: n, At: time.Now()}
 	p.mu.Unlock()
@@ -773,25 +775,25 @@ func (p *Peer) dial(ctx context.Context) (net.Conn, error) {
 }
 
 // rejectConn sends n on a connection we do not want and closes it.
-func rejectConn(nc net.Conn, n *Notification) error {
+func rejectConn(nc net.Conn, n *bgp.Notification) error {
 	nc.SetWriteDeadline(time.Now().Add(time.Second))
-	_, err := nc.Write(AppendMessage(nil, MsgNotification, notificationBody(n)))
+	_, err := nc.Write(bgp.AppendMessage(nil, bgp.MsgNotification, notificationBody(n)))
 	nc.Close()
 	return err
 }
 
-func notifString(n *Notification) string {
+func notifString(n *bgp.Notification) string {
 	if n == nil {
 		return ""
 	}
 	return n.String()
 }
 
-func familyList(f [NumFamilies]bool) []string {
+func familyList(f [bgp.NumFamilies]bool) []string {
 	var out []string
 	for i, on := range f {
 		if on {
-			out = append(out, Family(i).String())
+			out = append(out, bgp.Family(i).String())
 		}
 	}
 	return out
@@ -801,7 +803,7 @@ func roleString(n *Negotiated) string {
 	if !n.HasRole {
 		return "none"
 	}
-	return RoleName(n.PeerRole)
+	return bgp.RoleName(n.PeerRole)
 }
 
 // isClosedErr reports errors that only say the connection went away.
