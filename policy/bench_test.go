@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/fedrs/fedrs/conf"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/rpki"
 )
 
@@ -50,7 +51,7 @@ type benchSetup struct {
 
 type benchRoute struct {
 	p netip.Prefix
-	a *Attrs
+	a *bgp.Attrs
 }
 
 const benchMembers = 50
@@ -136,12 +137,12 @@ func newBenchSetup() (*benchSetup, error) {
 			v |= r.Uint32() >> p.Bits()
 			p = netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), bits).Masked()
 		}
-		a := &Attrs{
+		a := &bgp.Attrs{
 			ASPath:      []uint32{m0.ASN},
 			PathLen:     1,
 			NextHop:     m0.Neighbors[0],
 			Communities: []uint32{64512<<16 | 100},
-			Large:       []Large{{m0.ASN, 1, 1}},
+			Large:       []bgp.Large{{Global: m0.ASN, Local1: 1, Local2: 1}},
 		}
 		if i%3 == 0 {
 			a.ASPath = []uint32{m0.ASN, m0.ASN}
@@ -150,7 +151,7 @@ func newBenchSetup() (*benchSetup, error) {
 		s.accept = append(s.accept, benchRoute{p, a})
 	}
 	for i := 0; i < 1024; i++ {
-		a := &Attrs{ASPath: []uint32{m0.ASN}, PathLen: 1, NextHop: m0.Neighbors[0]}
+		a := &bgp.Attrs{ASPath: []uint32{m0.ASN}, PathLen: 1, NextHop: m0.Neighbors[0]}
 		var p netip.Prefix
 		switch i % 4 {
 		case 0: // another member's registered prefix: hijack
@@ -251,12 +252,12 @@ func BenchmarkProfile50(b *testing.B) {
 	m0 := s.cfg.Members[0]
 	for _, c := range []struct {
 		name string
-		a    *Attrs
+		a    *bgp.Attrs
 	}{
-		{"plain", &Attrs{ASPath: []uint32{m0.ASN}, PathLen: 1, Communities: []uint32{64512<<16 | 1}}},
-		{"actions", &Attrs{ASPath: []uint32{m0.ASN}, PathLen: 1, Large: []Large{
-			{4200065000, 0, 0}, {4200065000, 11, 1}, {4200065000, 0, s.cfg.Members[2].ASN},
-			{4200065000, 102, s.cfg.Members[4].ASN}, {4200065000, 65281, s.cfg.Members[6].ASN},
+		{"plain", &bgp.Attrs{ASPath: []uint32{m0.ASN}, PathLen: 1, Communities: []uint32{64512<<16 | 1}}},
+		{"actions", &bgp.Attrs{ASPath: []uint32{m0.ASN}, PathLen: 1, Large: []bgp.Large{
+			{Global: 4200065000, Local1: 0, Local2: 0}, {Global: 4200065000, Local1: 11, Local2: 1}, {Global: 4200065000, Local1: 0, Local2: s.cfg.Members[2].ASN},
+			{Global: 4200065000, Local1: 102, Local2: s.cfg.Members[4].ASN}, {Global: 4200065000, Local1: 65281, Local2: s.cfg.Members[6].ASN},
 		}}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
@@ -275,7 +276,7 @@ func BenchmarkProfile50(b *testing.B) {
 	}
 	// The per-target decisions alone, on a computed profile.
 	b.Run("allows-only", func(b *testing.B) {
-		p := s.e.Profile(0, &Attrs{ASPath: []uint32{m0.ASN}, PathLen: 1}, 0)
+		p := s.e.Profile(0, &bgp.Attrs{ASPath: []uint32{m0.ASN}, PathLen: 1}, 0)
 		b.ReportAllocs()
 		n := 0
 		for b.Loop() {
@@ -292,9 +293,9 @@ func BenchmarkProfile50(b *testing.B) {
 func BenchmarkRewrite(b *testing.B) {
 	s := bench(b)
 	m0 := s.cfg.Members[0]
-	a := &Attrs{ASPath: []uint32{m0.ASN}, PathLen: 1, NextHop: m0.Neighbors[0],
+	a := &bgp.Attrs{ASPath: []uint32{m0.ASN}, PathLen: 1, NextHop: m0.Neighbors[0],
 		Communities: []uint32{64512<<16 | 1, 0<<16 | 4567},
-		Large:       []Large{{m0.ASN, 1, 1}, {4200065000, 102, s.cfg.Members[4].ASN}},
+		Large:       []bgp.Large{{Global: m0.ASN, Local1: 1, Local2: 1}, {Global: 4200065000, Local1: 102, Local2: s.cfg.Members[4].ASN}},
 	}
 	mods := Mods(0).WithROV(ROVValid).WithASPA(ASPAUnknown).WithRegistry(RegistryOwned)
 	b.ReportAllocs()

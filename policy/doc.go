@@ -3,6 +3,10 @@
 // action communities, the community scheme, and the explain trace that says
 // why a route was accepted, filtered, or sent to a member.
 //
+// Routes come in as the BGP domain types of routeserver/bgp (a
+// *bgp.Attrs) and the export rewrite goes out as a bgp.Rewrite, which the
+// codec applies.
+//
 // New compiles a loaded configuration into an Engine (immutable, safe for
 // concurrent use; a reload builds a new one). Member indices are positions
 // in conf.Config.Members.

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/fedrs/fedrs/conf"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 // RPKIExplainer may be implemented by an RPKI to add, in words, the data
@@ -114,9 +115,9 @@ type RouteText struct {
 }
 
 // RouteTextOf describes prefix p with attributes a.
-func RouteTextOf(p netip.Prefix, a *Attrs) RouteText { return routeText(p, a) }
+func RouteTextOf(p netip.Prefix, a *bgp.Attrs) RouteText { return routeText(p, a) }
 
-func routeText(p netip.Prefix, a *Attrs) RouteText {
+func routeText(p netip.Prefix, a *bgp.Attrs) RouteText {
 	t := RouteText{Prefix: p.String(), ASPath: pathText(a), ExtCount: a.ExtCount}
 	if a.NextHop.IsValid() {
 		t.NextHop = a.NextHop.String()
@@ -170,8 +171,8 @@ type ExportTrace struct {
 	// Rewrite is the rewrite the export policy applies (nil when not
 	// allowed); Sent is the route as the policy would send it, or, once
 	// the route server has filled Delivery "sent", as it went on the wire.
-	Rewrite *Rewrite   `json:"-"`
-	Sent    *RouteText `json:"sent,omitempty"`
+	Rewrite *bgp.Rewrite `json:"-"`
+	Sent    *RouteText   `json:"sent,omitempty"`
 	// Delivery is what the route server did, filled in by it (the policy
 	// engine only decides): DeliverySent, DeliveryPending or
 	// DeliveryNotSent, with DeliveryDetail saying why.
@@ -246,7 +247,7 @@ func (t *tracer) step(c int, act uint8, r Reason, detail string) {
 // Explain evaluates the route exactly as Import does and returns the
 // trace of every check. With target ≥ 0 it also explains the export
 // decision toward that member (-1: none).
-func (e *Engine) Explain(member int, p netip.Prefix, a *Attrs, target int) Trace {
+func (e *Engine) Explain(member int, p netip.Prefix, a *bgp.Attrs, target int) Trace {
 	m := &e.members[member]
 	tr := &tracer{act: &m.act}
 	v := e.eval(member, p, a, tr)
@@ -264,7 +265,7 @@ func (e *Engine) Explain(member int, p netip.Prefix, a *Attrs, target int) Trace
 	return t
 }
 
-func (e *Engine) explainExport(mi int, p netip.Prefix, a *Attrs, v Verdict, ti int) *ExportTrace {
+func (e *Engine) explainExport(mi int, p netip.Prefix, a *bgp.Attrs, v Verdict, ti int) *ExportTrace {
 	tm := &e.members[ti]
 	x := &ExportTrace{Target: tm.name, TargetASN: tm.asn}
 	add := func(check string, o Outcome, detail string) {
@@ -422,7 +423,7 @@ func (e *Engine) explainExport(mi int, p netip.Prefix, a *Attrs, v Verdict, ti i
 }
 
 // rewriteText describes what Rewrite changed.
-func (e *Engine) rewriteText(a *Attrs, rw Rewrite) string {
+func (e *Engine) rewriteText(a *bgp.Attrs, rw bgp.Rewrite) string {
 	var parts []string
 	var stripped, added []string
 	for _, c := range a.Communities {
@@ -470,7 +471,7 @@ func (e *Engine) rewriteText(a *Attrs, rw Rewrite) string {
 
 // matching lists the communities of a that parse to kind with argument
 // arg (a member index, or -1 to ignore the argument).
-func (e *Engine) matching(a *Attrs, arg int, kind actKind) []string {
+func (e *Engine) matching(a *bgp.Attrs, arg int, kind actKind) []string {
 	var out []string
 	for _, c := range a.Communities {
 		if act, own := e.stdAction(c); own && act.kind == kind && (arg < 0 || int(act.arg) == arg) {
@@ -485,7 +486,7 @@ func (e *Engine) matching(a *Attrs, arg int, kind actKind) []string {
 	return out
 }
 
-func (e *Engine) matchingGroup(a *Attrs, g int, kind actKind) []string {
+func (e *Engine) matchingGroup(a *bgp.Attrs, g int, kind actKind) []string {
 	var out []string
 	for _, l := range a.Large {
 		if act, own := e.largeAction(l); own && act.kind == kind && int(act.arg) == g {
@@ -496,7 +497,7 @@ func (e *Engine) matchingGroup(a *Attrs, g int, kind actKind) []string {
 }
 
 // matchingPrepend names the community that set n prepends toward t.
-func (e *Engine) matchingPrepend(a *Attrs, t int, n int) []string {
+func (e *Engine) matchingPrepend(a *bgp.Attrs, t int, n int) []string {
 	var peer, all []string
 	collect := func(act action, text string) {
 		if int(act.n) != n {
@@ -638,40 +639,13 @@ func appendUniq(list []string, s string) []string {
 	return append(list, s)
 }
 
-// pathText formats an AS_PATH with its segments: a sequence as plain
-// numbers, an AS_SET as {a b}, a confederation sequence as (a b) and a
-// confederation set as [a b].
-func pathText(a *Attrs) string {
+// pathText is the AS_PATH in its one text form (bgp.Attrs.PathString), or
+// "(empty)".
+func pathText(a *bgp.Attrs) string {
 	if len(a.ASPath) == 0 {
 		return "(empty)"
 	}
-	num := func(xs []uint32) string {
-		parts := make([]string, len(xs))
-		for i, x := range xs {
-			parts[i] = strconv.FormatUint(uint64(x), 10)
-		}
-		return strings.Join(parts, " ")
-	}
-	if a.Segments == nil {
-		return num(a.ASPath)
-	}
-	var parts []string
-	for _, s := range a.Segments {
-		if s.Start < 0 || s.End > len(a.ASPath) || s.Start > s.End {
-			continue
-		}
-		x := num(a.ASPath[s.Start:s.End])
-		switch s.Type {
-		case SegSet:
-			x = "{" + x + "}"
-		case SegConfedSeq:
-			x = "(" + x + ")"
-		case SegConfedSet:
-			x = "[" + x + "]"
-		}
-		parts = append(parts, x)
-	}
-	return strings.Join(parts, " ")
+	return a.PathString()
 }
 
 func addrsText(as []netip.Addr) string {

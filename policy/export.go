@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"encoding/binary"
 	"slices"
+
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 // ProfileMods are the Mods bits that Profile depends on; routes whose
@@ -38,7 +40,7 @@ type action struct {
 // largeAction parses a large community. own reports whether it is the
 // route server's (global part = the RS ASN): every such community is
 // stripped on export, whether or not it is a known action.
-func (e *Engine) largeAction(l Large) (act action, own bool) {
+func (e *Engine) largeAction(l bgp.Large) (act action, own bool) {
 	if l.Global != e.rsASN {
 		return action{}, false
 	}
@@ -171,7 +173,7 @@ func (s *actionSet) add(act action, nMembers int) {
 	}
 }
 
-func (e *Engine) actions(a *Attrs, mods Mods) actionSet {
+func (e *Engine) actions(a *bgp.Attrs, mods Mods) actionSet {
 	var s actionSet
 	n := len(e.members)
 	for _, c := range a.Communities {
@@ -270,7 +272,7 @@ func (e *Engine) decide(mi, t int, s *actionSet) (bool, Variant, rule) {
 // The caller asks only for accepted routes. Profile depends on a, member
 // and mods&ProfileMods only; identical profiles are interned, so callers
 // may compare *Profile pointers to group targets and routes.
-func (e *Engine) Profile(member int, a *Attrs, mods Mods) *Profile {
+func (e *Engine) Profile(member int, a *bgp.Attrs, mods Mods) *Profile {
 	s := e.actions(a, mods)
 	n := len(e.members)
 	var deny Bitset
@@ -353,9 +355,9 @@ func (e *Engine) intern(p *Profile) *Profile {
 //
 // Communities and large communities come out sorted and without
 // duplicates, so equal inputs give equal outputs.
-func (e *Engine) Rewrite(member int, a *Attrs, mods Mods, v Variant) Rewrite {
+func (e *Engine) Rewrite(member int, a *bgp.Attrs, mods Mods, v Variant) bgp.Rewrite {
 	m := &e.members[member]
-	var rw Rewrite
+	var rw bgp.Rewrite
 	bh := mods&ModBlackhole != 0
 
 	comms := make([]uint32, 0, len(a.Communities)+2)
@@ -365,17 +367,17 @@ func (e *Engine) Rewrite(member int, a *Attrs, mods Mods, v Variant) Rewrite {
 		}
 	}
 	if bh || v&VariantNoExport != 0 {
-		comms = append(comms, CommNoExport)
+		comms = append(comms, bgp.CommNoExport)
 	}
 	if v&VariantNoAdvertise != 0 {
-		comms = append(comms, CommNoAdvertise)
+		comms = append(comms, bgp.CommNoAdvertise)
 	}
 	if len(comms) > 0 {
 		slices.Sort(comms)
 		rw.Communities = slices.Clip(slices.Compact(comms))
 	}
 
-	large := make([]Large, 0, len(a.Large)+4+len(m.groups))
+	large := make([]bgp.Large, 0, len(a.Large)+4+len(m.groups))
 	for _, l := range a.Large {
 		if l.Global != e.rsASN {
 			large = append(large, l)
@@ -383,11 +385,11 @@ func (e *Engine) Rewrite(member int, a *Attrs, mods Mods, v Variant) Rewrite {
 	}
 	if m.informational {
 		large = append(large,
-			Large{e.rsASN, InfoROV, infoValue(uint8(mods.ROV()))},
-			Large{e.rsASN, InfoASPA, infoValue(uint8(mods.ASPA()))},
-			Large{e.rsASN, InfoRegistry, infoValue(uint8(mods.Registry()))})
+			bgp.Large{Global: e.rsASN, Local1: InfoROV, Local2: infoValue(uint8(mods.ROV()))},
+			bgp.Large{Global: e.rsASN, Local1: InfoASPA, Local2: infoValue(uint8(mods.ASPA()))},
+			bgp.Large{Global: e.rsASN, Local1: InfoRegistry, Local2: infoValue(uint8(mods.Registry()))})
 		for _, g := range m.groups {
-			large = append(large, Large{e.rsASN, InfoOriginGroup, e.groups[g].id})
+			large = append(large, bgp.Large{Global: e.rsASN, Local1: InfoOriginGroup, Local2: e.groups[g].id})
 		}
 	}
 	if len(large) > 0 {
@@ -413,7 +415,7 @@ func (e *Engine) Rewrite(member int, a *Attrs, mods Mods, v Variant) Rewrite {
 	return rw
 }
 
-func compareLarge(x, y Large) int {
+func compareLarge(x, y bgp.Large) int {
 	if c := cmp.Compare(x.Global, y.Global); c != 0 {
 		return c
 	}

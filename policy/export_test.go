@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/fedrs/fedrs/conf"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 // ixpConfig is a small exchange with a 16-bit route server ASN, so that
@@ -44,10 +45,10 @@ func ixpConfig(t testing.TB) *conf.Config {
 	return cfg
 }
 
-func mustComms(t testing.TB, ss ...string) ([]uint32, []Large) {
+func mustComms(t testing.TB, ss ...string) ([]uint32, []bgp.Large) {
 	t.Helper()
 	var std []uint32
-	var large []Large
+	var large []bgp.Large
 	for _, s := range ss {
 		if strings.Count(s, ":") == 2 {
 			l, err := parseLarge(s)
@@ -118,7 +119,7 @@ func TestActionPrecedence(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			a := &Attrs{ASPath: []uint32{65001}, PathLen: 1, NextHop: netip.MustParseAddr("192.0.2.11")}
+			a := &bgp.Attrs{ASPath: []uint32{65001}, PathLen: 1, NextHop: netip.MustParseAddr("192.0.2.11")}
 			a.Communities, a.Large = mustComms(t, c.comms...)
 			p := e.Profile(0, a, c.mods)
 			got := ""
@@ -195,7 +196,7 @@ func TestStandardForms(t *testing.T) {
 	}
 	for _, c := range cases {
 		v, _ := mustComms(t, c.comm)
-		a := &Attrs{ASPath: []uint32{65001}, PathLen: 1, Communities: v}
+		a := &bgp.Attrs{ASPath: []uint32{65001}, PathLen: 1, Communities: v}
 		for _, x := range []struct {
 			e     *Engine
 			strip bool
@@ -216,7 +217,7 @@ func TestRewriteLargeStripping(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, large := mustComms(t, "65000:0:65002", "65000:1101:9", "65000:1000:1", "65001:0:65002", "64512:65000:1")
-	a := &Attrs{ASPath: []uint32{65001}, PathLen: 1, Large: large, HasOTC: true, OTC: 64777}
+	a := &bgp.Attrs{ASPath: []uint32{65001}, PathLen: 1, Large: large, HasOTC: true, OTC: 64777}
 	mods := Mods(0).WithROV(ROVNotFound).WithRegistry(RegistryOwned)
 	rw := e.Rewrite(0, a, mods, VariantNoExport|2)
 	var got []string
@@ -238,7 +239,7 @@ func TestRewriteLargeStripping(t *testing.T) {
 	if rw.PrependN != 2 || rw.PrependAS != 65001 {
 		t.Errorf("prepend %d×%d", rw.PrependN, rw.PrependAS)
 	}
-	if !slices.Equal(rw.Communities, []uint32{CommNoExport}) {
+	if !slices.Equal(rw.Communities, []uint32{bgp.CommNoExport}) {
 		t.Errorf("communities %v", rw.Communities)
 	}
 }
@@ -248,17 +249,17 @@ func TestProfileInterning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := &Attrs{ASPath: []uint32{65001}, PathLen: 1}
+	base := &bgp.Attrs{ASPath: []uint32{65001}, PathLen: 1}
 	p1 := e.Profile(0, base, 0)
-	p2 := e.Profile(0, &Attrs{ASPath: []uint32{65001, 64777}, PathLen: 2, Communities: []uint32{64512<<16 | 1}}, ModGracefulShutdown)
+	p2 := e.Profile(0, &bgp.Attrs{ASPath: []uint32{65001, 64777}, PathLen: 2, Communities: []uint32{64512<<16 | 1}}, ModGracefulShutdown)
 	if p1 != p2 {
 		t.Errorf("equal profiles are not interned")
 	}
 	// Different communities, same outcome: still one profile.
 	_, l1 := mustComms(t, "65000:0:65002")
 	std, _ := mustComms(t, "0:65002")
-	q1 := e.Profile(0, &Attrs{ASPath: []uint32{65001}, PathLen: 1, Large: l1}, 0)
-	q2 := e.Profile(0, &Attrs{ASPath: []uint32{65001}, PathLen: 1, Communities: std}, 0)
+	q1 := e.Profile(0, &bgp.Attrs{ASPath: []uint32{65001}, PathLen: 1, Large: l1}, 0)
+	q2 := e.Profile(0, &bgp.Attrs{ASPath: []uint32{65001}, PathLen: 1, Communities: std}, 0)
 	if q1 != q2 || q1 == p1 {
 		t.Errorf("interning: %p %p %p", q1, q2, p1)
 	}
@@ -291,7 +292,7 @@ func TestNilRPKI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &Attrs{ASPath: []uint32{4200002002}, PathLen: 1, NextHop: netip.MustParseAddr("192.0.2.22")}
+	a := &bgp.Attrs{ASPath: []uint32{4200002002}, PathLen: 1, NextHop: netip.MustParseAddr("192.0.2.22")}
 	v := e.Import(memberIndex(cfg, "council-hillside"), netip.MustParsePrefix("10.41.1.0/24"), a)
 	if !v.Accepted() || v.Mods.ROV() != ROVNotChecked || v.Mods.ASPA() != ASPANotChecked || v.Tagged != 0 {
 		t.Errorf("verdict %+v", v)

@@ -12,6 +12,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/fedrs/fedrs/conf"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 // fakeRPKI implements RFC 6811 ROV over a VRP list and upstream ASPA
@@ -124,20 +125,20 @@ type goldenTgt struct {
 
 // parsePath reads "a b {c d} (e) [f]": plain numbers form AS_SEQUENCEs,
 // {..} an AS_SET, (..) an AS_CONFED_SEQUENCE, [..] an AS_CONFED_SET.
-func parsePath(s string) (*Attrs, error) {
-	a := &Attrs{}
+func parsePath(s string) (*bgp.Attrs, error) {
+	a := &bgp.Attrs{}
 	for _, r := range []string{"{", "}", "(", ")", "[", "]"} {
 		s = strings.ReplaceAll(s, r, " "+r+" ")
 	}
-	var segs []Segment
-	cur := uint8(SegSequence)
+	var segs []bgp.Segment
+	cur := uint8(bgp.SegSequence)
 	start := 0
 	flush := func() {
 		if len(a.ASPath) > start {
-			if n := len(segs); n > 0 && cur == SegSequence && segs[n-1].Type == SegSequence {
+			if n := len(segs); n > 0 && cur == bgp.SegSequence && segs[n-1].Type == bgp.SegSequence {
 				segs[n-1].End = len(a.ASPath)
 			} else {
-				segs = append(segs, Segment{Type: cur, Start: start, End: len(a.ASPath)})
+				segs = append(segs, bgp.Segment{Type: cur, Start: start, End: len(a.ASPath)})
 			}
 		}
 		start = len(a.ASPath)
@@ -146,10 +147,10 @@ func parsePath(s string) (*Attrs, error) {
 		switch f {
 		case "{", "(", "[":
 			flush()
-			cur = map[string]uint8{"{": SegSet, "(": SegConfedSeq, "[": SegConfedSet}[f]
+			cur = map[string]uint8{"{": bgp.SegSet, "(": bgp.SegConfedSeq, "[": bgp.SegConfedSet}[f]
 		case "}", ")", "]":
 			flush()
-			cur = SegSequence
+			cur = bgp.SegSequence
 		default:
 			n, err := strconv.ParseUint(f, 10, 32)
 			if err != nil {
@@ -161,14 +162,14 @@ func parsePath(s string) (*Attrs, error) {
 	flush()
 	for _, sg := range segs {
 		switch sg.Type {
-		case SegSequence:
+		case bgp.SegSequence:
 			a.PathLen += sg.End - sg.Start
-		case SegSet:
+		case bgp.SegSet:
 			a.PathLen++
 			a.HasASSet = true
 		}
 	}
-	if !(len(segs) == 0 || len(segs) == 1 && segs[0].Type == SegSequence) {
+	if !(len(segs) == 0 || len(segs) == 1 && segs[0].Type == bgp.SegSequence) {
 		a.Segments = segs
 	}
 	return a, nil
@@ -184,23 +185,23 @@ func parseCommunity(s string) (uint32, error) {
 	return uint32(h)<<16 | uint32(l), nil
 }
 
-func parseLarge(s string) (Large, error) {
+func parseLarge(s string) (bgp.Large, error) {
 	parts := strings.Split(s, ":")
 	if len(parts) != 3 {
-		return Large{}, fmt.Errorf("bad large community %q", s)
+		return bgp.Large{}, fmt.Errorf("bad large community %q", s)
 	}
 	var v [3]uint32
 	for i, p := range parts {
 		n, err := strconv.ParseUint(p, 10, 32)
 		if err != nil {
-			return Large{}, fmt.Errorf("bad large community %q", s)
+			return bgp.Large{}, fmt.Errorf("bad large community %q", s)
 		}
 		v[i] = uint32(n)
 	}
-	return Large{v[0], v[1], v[2]}, nil
+	return bgp.Large{Global: v[0], Local1: v[1], Local2: v[2]}, nil
 }
 
-func (c *goldenCase) attrs() (netip.Prefix, *Attrs, error) {
+func (c *goldenCase) attrs() (netip.Prefix, *bgp.Attrs, error) {
 	p, err := netip.ParsePrefix(c.Prefix)
 	if err != nil {
 		return p, nil, err

@@ -4,13 +4,15 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 // Import evaluates the import policy of a route that member announced:
 // every check except max-prefix (the RIB counts accepted routes and adds
 // ReasonMaxPrefix itself). It does not allocate and is safe for
 // concurrent use. member must be a valid member index.
-func (e *Engine) Import(member int, p netip.Prefix, a *Attrs) Verdict {
+func (e *Engine) Import(member int, p netip.Prefix, a *bgp.Attrs) Verdict {
 	return e.eval(member, p, a, nil)
 }
 
@@ -27,7 +29,7 @@ func (v *Verdict) hit(act uint8, r Reason) {
 // eval is the import chain. With tr non-nil it also records every step in
 // words; the verdict is the same either way (Import and Explain share this
 // code).
-func (e *Engine) eval(mi int, p netip.Prefix, a *Attrs, tr *tracer) Verdict {
+func (e *Engine) eval(mi int, p netip.Prefix, a *bgp.Attrs, tr *tracer) Verdict {
 	m := &e.members[mi]
 	var v Verdict
 	p = p.Masked()
@@ -40,9 +42,9 @@ func (e *Engine) eval(mi int, p netip.Prefix, a *Attrs, tr *tracer) Verdict {
 	var hasBH, hasGS bool
 	for _, c := range a.Communities {
 		switch c {
-		case CommBlackhole:
+		case bgp.CommBlackhole:
 			hasBH = true
-		case CommGracefulShutdown:
+		case bgp.CommGracefulShutdown:
 			hasGS = true
 		}
 	}

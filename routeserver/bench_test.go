@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/fedrs/fedrs/conf"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/history"
 	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
@@ -120,7 +121,7 @@ func memberUpdates(i, prefixes int, asn uint32, nh netip.Addr) [][]byte {
 func (f *benchFed) up() {
 	for i, n := range f.nbrs {
 		neg := &session.Negotiated{PeerASN: n.cfg.PeerASN, PeerID: memberAddr(i), FourOctetAS: true,
-			RemoteAddr: netip.AddrPortFrom(memberAddr(i), 179), Families: [session.NumFamilies]bool{true, true}}
+			RemoteAddr: netip.AddrPortFrom(memberAddr(i), 179), Families: [bgp.NumFamilies]bool{true, true}}
 		n.neg = neg
 		n.dec = &wire.Decoder{FourOctetAS: true, Table: f.srv.attrs}
 		n.sendFam = neg.Families

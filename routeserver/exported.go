@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/rib"
 	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
@@ -92,7 +93,7 @@ func (s *Server) explainDelivery(r rib.Route, ti int, x *policy.ExportTrace) {
 
 // noSessionFor says why member mi has no established session carrying
 // family f ("" when it has one).
-func (s *Server) noSessionFor(mi int, f session.Family) string {
+func (s *Server) noSessionFor(mi int, f bgp.Family) string {
 	nbrs := s.neighborsOf(mi)
 	name := s.MemberName(mi)
 	if len(nbrs) == 0 {
@@ -122,7 +123,7 @@ func (s *Server) noSessionFor(mi int, f session.Family) string {
 // one has one).
 func (s *Server) NoSession(mi int, flt rib.HeldFilter) string {
 	var notes []string
-	for f := session.Family(0); f < session.NumFamilies; f++ {
+	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		if flt.HasFamily && flt.Family != f {
 			continue
 		}

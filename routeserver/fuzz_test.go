@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/fedrs/fedrs/conf"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
 )
@@ -36,8 +37,8 @@ func FuzzUpdatePath(f *testing.F) {
 	for i := 0; i < 3; i++ {
 		n := srv.nbrs[netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)})]
 		neg := &session.Negotiated{PeerASN: n.cfg.PeerASN, PeerID: n.cfg.PeerAddr, FourOctetAS: i != 1,
-			RemoteAddr: netip.AddrPortFrom(n.cfg.PeerAddr, 179), Families: [session.NumFamilies]bool{true, true},
-			AddPathRx: [session.NumFamilies]bool{i == 2, i == 2}}
+			RemoteAddr: netip.AddrPortFrom(n.cfg.PeerAddr, 179), Families: [bgp.NumFamilies]bool{true, true},
+			AddPathRx: [bgp.NumFamilies]bool{i == 2, i == 2}}
 		n.neg, n.sendFam = neg, neg.Families
 		n.dec = &wire.Decoder{FourOctetAS: neg.FourOctetAS, AddPath: neg.AddPathRx, Table: srv.attrs}
 		srv.rib.SessionUp(n.src, neg, neg.Families, func() {})
@@ -47,7 +48,7 @@ func FuzzUpdatePath(f *testing.F) {
 	for i := 0; i < 3; i++ {
 		f.Add(byte(i), validUpdate(uint32(4200000001+i), netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)})))
 	}
-	f.Add(byte(0), wire.AppendEndOfRIB(nil, session.IPv6Unicast)[19:])
+	f.Add(byte(0), wire.AppendEndOfRIB(nil, bgp.IPv6Unicast)[19:])
 	f.Add(byte(0), []byte{0, 0, 0, 7, 0x40, 1, 1, 0, 0xc0, 8, 3, 24, 10, 1, 2})
 	f.Add(byte(1), []byte{0, 4, 24, 10, 1, 2, 0, 0})
 	f.Add(byte(2), []byte{0, 0, 0, 5, 0x80, 14, 2, 0, 2, 8})
@@ -55,7 +56,7 @@ func FuzzUpdatePath(f *testing.F) {
 	f.Fuzz(func(t *testing.T, who byte, body []byte) {
 		n := ns[int(who)%len(ns)]
 		if err := n.Update(nil, body); err != nil {
-			var nf *session.Notification
+			var nf *bgp.Notification
 			if !asNotification(err, &nf) {
 				t.Fatalf("UPDATE error without a NOTIFICATION: %v", err)
 			}
@@ -91,6 +92,6 @@ func validUpdate(asn uint32, nh netip.Addr) []byte {
 	return append(body, 24, 10, 1, 2)
 }
 
-func asNotification(err error, n **session.Notification) bool { return errorsAs(err, n) }
+func asNotification(err error, n **bgp.Notification) bool { return errorsAs(err, n) }
 
 var errorsAs = errors.As

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/rib"
 	"github.com/fedrs/fedrs/routeserver/session"
 )
@@ -171,7 +172,7 @@ func (s *Server) clearNeighbor(n *neighbor, direction string) ClearSession {
 		cs.Notes = append(cs.Notes, "the member's router did not announce route refresh, so it cannot be asked to resend (only a session reset would)")
 		return cs
 	}
-	for f := session.Family(0); f < session.NumFamilies; f++ {
+	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		if !neg.Families[f] {
 			if n.cfg.Families[f] {
 				cs.Notes = append(cs.Notes, f.String()+" not negotiated")

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
+	gobgp "github.com/osrg/gobgp/v3/pkg/packet/bgp"
 
-	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 // rawSpeaker is a minimal BGP speaker on a raw TCP connection: it sends
@@ -35,15 +35,15 @@ func dialRaw(t testing.TB, from string, port int, asn uint16) *rawSpeaker {
 	t.Cleanup(func() { nc.Close() })
 	id := netip.MustParseAddr(from).As4()
 	open := []byte{4, byte(asn >> 8), byte(asn), 0, 90, id[0], id[1], id[2], id[3], 0}
-	if _, err := nc.Write(session.AppendMessage(nil, session.MsgOpen, open)); err != nil {
+	if _, err := nc.Write(bgp.AppendMessage(nil, bgp.MsgOpen, open)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := nc.Write(session.AppendMessage(nil, session.MsgKeepalive, nil)); err != nil {
+	if _, err := nc.Write(bgp.AppendMessage(nil, bgp.MsgKeepalive, nil)); err != nil {
 		t.Fatal(err)
 	}
 	hdr := make([]byte, 19)
 	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.ReadFull(nc, hdr); err != nil || hdr[18] != session.MsgOpen {
+	if _, err := io.ReadFull(nc, hdr); err != nil || hdr[18] != bgp.MsgOpen {
 		t.Fatalf("no OPEN from the route server (type %d): %v", hdr[18], err)
 	}
 	if _, err := io.CopyN(io.Discard, nc, int64(binary.BigEndian.Uint16(hdr[16:18]))-19); err != nil {
@@ -59,12 +59,12 @@ func dialRaw(t testing.TB, from string, port int, asn uint16) *rawSpeaker {
 func (r *rawSpeaker) announce(p netip.Prefix, path ...uint16) {
 	r.t.Helper()
 	nh := r.nc.LocalAddr().(*net.TCPAddr).IP.String()
-	attrs := []bgp.PathAttributeInterface{
-		bgp.NewPathAttributeOrigin(bgp.BGP_ORIGIN_ATTR_TYPE_IGP),
-		bgp.NewPathAttributeAsPath([]bgp.AsPathParamInterface{bgp.NewAsPathParam(bgp.BGP_ASPATH_ATTR_TYPE_SEQ, path)}),
-		bgp.NewPathAttributeNextHop(nh),
+	attrs := []gobgp.PathAttributeInterface{
+		gobgp.NewPathAttributeOrigin(gobgp.BGP_ORIGIN_ATTR_TYPE_IGP),
+		gobgp.NewPathAttributeAsPath([]gobgp.AsPathParamInterface{gobgp.NewAsPathParam(gobgp.BGP_ASPATH_ATTR_TYPE_SEQ, path)}),
+		gobgp.NewPathAttributeNextHop(nh),
 	}
-	msg := bgp.NewBGPUpdateMessage(nil, attrs, []*bgp.IPAddrPrefix{bgp.NewIPAddrPrefix(uint8(p.Bits()), p.Addr().String())})
+	msg := gobgp.NewBGPUpdateMessage(nil, attrs, []*gobgp.IPAddrPrefix{gobgp.NewIPAddrPrefix(uint8(p.Bits()), p.Addr().String())})
 	b, err := msg.Serialize()
 	if err != nil {
 		r.t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
 	"github.com/fedrs/fedrs/rpki"
@@ -124,14 +125,14 @@ func (s *Server) Reload(newCfg *conf.Config) (ReloadResult, error) {
 	// Close removed neighbours first: their routes leave the RIB (under
 	// the old policy), before indices change.
 	for _, n := range stop {
-		n.peer.CloseWith(&session.Notification{Code: session.ErrCease, Subcode: session.CeasePeerDeconfigured}, "neighbour removed from the configuration")
+		n.peer.CloseWith(&bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeasePeerDeconfigured}, "neighbour removed from the configuration")
 		n.cancel()
 		<-n.done
 		s.rib.Retire(n.src)
 		res.SessionsRemoved++
 	}
 	for _, n := range restart {
-		n.peer.CloseWith(&session.Notification{Code: session.ErrCease, Subcode: session.CeaseConfigChange}, "session settings changed in the configuration")
+		n.peer.CloseWith(&bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeaseConfigChange}, "session settings changed in the configuration")
 		n.cancel()
 		<-n.done
 	}

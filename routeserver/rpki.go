@@ -6,8 +6,8 @@ import (
 
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/rib"
-	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
 	"github.com/fedrs/fedrs/rpki"
 )
@@ -79,15 +79,13 @@ func (s *Server) evaluator() rib.Evaluator {
 	s.mu.RLock()
 	eng, gen := s.engine, s.gen
 	s.mu.RUnlock()
-	return func(src *rib.Source, f session.Family, p netip.Prefix, a *wire.AttrSet) (policy.Verdict, *policy.Profile) {
+	return func(src *rib.Source, f bgp.Family, p netip.Prefix, a *wire.AttrSet) (policy.Verdict, *policy.Profile) {
 		v := eng.Import(src.Member, p, &a.Attrs)
 		if !v.Accepted() {
 			return v, nil
 		}
 		mods := v.Mods & profileMods
-		return v, a.Profile(wire.ProfileKey{Gen: gen, Member: int32(src.Member), Mods: uint32(mods)}, func() *policy.Profile {
-			return eng.Profile(src.Member, &a.Attrs, mods)
-		})
+		return v, exportProfile(eng, gen, src.Member, a, mods)
 	}
 }
 
@@ -134,7 +132,7 @@ func (s *Server) followRPKI(ctx context.Context, m *rpki.Manager) {
 				for i := range batch {
 					all = all || batch[i].ASPAChanged
 				}
-				match := func(f session.Family, p netip.Prefix) bool {
+				match := func(f bgp.Family, p netip.Prefix) bool {
 					if all {
 						return true
 					}

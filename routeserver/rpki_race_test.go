@@ -15,8 +15,8 @@ import (
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/rib"
-	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
 	"github.com/fedrs/fedrs/rpki"
 )
@@ -80,7 +80,7 @@ func TestRPKIPassAfterUpdateInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := session.IPv4Unicast
+	f := bgp.IPv4Unicast
 	a, p := u.Attrs[f], u.Announced[f][0].Prefix
 
 	// The UPDATE in flight: judged with the data in force (invalid).

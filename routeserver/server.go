@@ -13,6 +13,7 @@ import (
 
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/rib"
 	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
@@ -107,7 +108,7 @@ type neighbor struct {
 	// Used only from the session's reader goroutine.
 	dec     *wire.Decoder
 	changes []rib.Change
-	sendFam [session.NumFamilies]bool
+	sendFam [bgp.NumFamilies]bool
 	neg     *session.Negotiated
 	warned  bool
 }
@@ -162,12 +163,12 @@ func New(cfg *conf.Config, opts Options) (*Server, error) {
 // exporter hands the RIB the current engine's rewrite.
 type exporter struct{ s *Server }
 
-func (e exporter) Rewrite(member int, a *policy.Attrs, mods policy.Mods, v policy.Variant) policy.Rewrite {
+func (e exporter) Rewrite(member int, a *bgp.Attrs, mods policy.Mods, v policy.Variant) bgp.Rewrite {
 	rw := e.s.Engine().Rewrite(member, a, mods, v)
-	if e.s.maintenance.Load() && !slices.Contains(rw.Communities, policy.CommGracefulShutdown) {
+	if e.s.maintenance.Load() && !slices.Contains(rw.Communities, bgp.CommGracefulShutdown) {
 		// Route-server maintenance (RFC 8326 §4): members lower the
 		// preference of every route learned through us.
-		rw.Communities = append(slices.Clone(rw.Communities), policy.CommGracefulShutdown)
+		rw.Communities = append(slices.Clone(rw.Communities), bgp.CommGracefulShutdown)
 		slices.Sort(rw.Communities)
 	}
 	return rw
@@ -194,7 +195,7 @@ func limits(cfg *conf.Config) []rib.Limit {
 	out := make([]rib.Limit, len(cfg.Members))
 	for i, m := range cfg.Members {
 		out[i] = rib.Limit{
-			Max:     [session.NumFamilies]int{m.MaxPrefixes.IPv4, m.MaxPrefixes.IPv6},
+			Max:     [bgp.NumFamilies]int{m.MaxPrefixes.IPv4, m.MaxPrefixes.IPv6},
 			Action:  m.MaxPrefixes.Action,
 			Restart: m.MaxPrefixes.Restart.Duration,
 		}
@@ -256,9 +257,9 @@ func (s *Server) sessionConfig(member int, addr netip.Addr) session.Config {
 	for _, f := range fams {
 		switch f {
 		case "ipv4":
-			c.Families[session.IPv4Unicast] = true
+			c.Families[bgp.IPv4Unicast] = true
 		case "ipv6":
-			c.Families[session.IPv6Unicast] = true
+			c.Families[bgp.IPv6Unicast] = true
 		}
 	}
 	// A member with neighbours on both transports gets each family on its
@@ -271,9 +272,9 @@ func (s *Server) sessionConfig(member int, addr netip.Addr) session.Config {
 	}
 	if hasV4 && hasV6 {
 		if addr.Is4() {
-			c.Families[session.IPv6Unicast] = false
+			c.Families[bgp.IPv6Unicast] = false
 		} else {
-			c.Families[session.IPv4Unicast] = false
+			c.Families[bgp.IPv4Unicast] = false
 		}
 	}
 	return c
@@ -414,6 +415,15 @@ func (n *neighbor) Fill(buf []byte, limit int) []byte { return n.s.rib.Fill(n.sr
 
 const profileMods = policy.ProfileMods
 
+// exportProfile returns the export profile of a route with attributes a
+// from member, accepted with mods, under policy generation gen: cached in
+// the attribute set, computed by eng on a miss.
+func exportProfile(eng *policy.Engine, gen uint32, member int, a *wire.AttrSet, mods policy.Mods) *policy.Profile {
+	return a.Profile(wire.ProfileKey{Gen: gen, Member: int32(member), Mods: uint32(mods)}, func() any {
+		return eng.Profile(member, &a.Attrs, mods)
+	}).(*policy.Profile)
+}
+
 func (n *neighbor) Update(p *session.Peer, body []byte) error {
 	u, err := n.dec.Decode(body)
 	if err != nil {
@@ -433,12 +443,12 @@ func (n *neighbor) Update(p *session.Peer, body []byte) error {
 		s.log.Info("attributes discarded (RFC 7606 or eBGP rules); further occurrences not logged", "neighbor", n.name, "discarded", u.Discarded)
 	}
 	ch := n.changes[:0]
-	for f := session.Family(0); f < session.NumFamilies; f++ {
+	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		for _, w := range u.Withdrawn[f] {
 			ch = append(ch, rib.Change{Family: f, Prefix: w.Prefix, PathID: w.PathID})
 		}
 	}
-	for f := session.Family(0); f < session.NumFamilies; f++ {
+	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		a := u.Attrs[f]
 		if a == nil {
 			continue
@@ -458,9 +468,7 @@ func (n *neighbor) Update(p *session.Peer, body []byte) error {
 			var prof *policy.Profile
 			if v.Accepted() {
 				mods := v.Mods & profileMods
-				prof = a.Profile(wire.ProfileKey{Gen: gen, Member: int32(member), Mods: uint32(mods)}, func() *policy.Profile {
-					return eng.Profile(member, &a.Attrs, mods)
-				})
+				prof = exportProfile(eng, gen, member, a, mods)
 			}
 			ch = append(ch, rib.Change{Family: f, Prefix: nl.Prefix, PathID: nl.PathID, Attrs: a, Verdict: v, Profile: prof})
 		}
@@ -478,7 +486,7 @@ func (n *neighbor) Update(p *session.Peer, body []byte) error {
 			s.log.Warn("maximum prefixes exceeded (action warn)", "neighbor", n.name)
 		}
 	}
-	for f := session.Family(0); f < session.NumFamilies; f++ {
+	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		if u.EndOfRIB[f] {
 			s.rib.EndOfRIB(n.src, f)
 		}
@@ -486,7 +494,7 @@ func (n *neighbor) Update(p *session.Peer, body []byte) error {
 	return nil
 }
 
-func (n *neighbor) RouteRefresh(p *session.Peer, f session.Family, subtype uint8) {
+func (n *neighbor) RouteRefresh(p *session.Peer, f bgp.Family, subtype uint8) {
 	if subtype == 0 {
 		n.s.rib.Refresh(n.src, f)
 	}

@@ -20,7 +20,7 @@ import (
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/routeserver"
-	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 const rsASN = rstest.RSASN
@@ -251,9 +251,9 @@ func TestGarbageOnThePort(t *testing.T) {
 		return b
 	}
 	open := func(asn uint16) []byte {
-		return session.AppendMessage(nil, session.MsgOpen, []byte{4, byte(asn >> 8), byte(asn), 0, 90, 10, 0, 0, 20, 0})
+		return bgp.AppendMessage(nil, bgp.MsgOpen, []byte{4, byte(asn >> 8), byte(asn), 0, 90, 10, 0, 0, 20, 0})
 	}
-	ka := session.AppendMessage(nil, session.MsgKeepalive, nil)
+	ka := bgp.AppendMessage(nil, bgp.MsgKeepalive, nil)
 	marker := func(n int) []byte { return append(bytes.Repeat([]byte{0xff}, 16), byte(n>>8), byte(n)) }
 	cases := []struct {
 		name, from string

@@ -6,6 +6,7 @@ import (
 
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/rpki"
 )
 
@@ -51,7 +52,7 @@ prefixes = ["10.40.200.128/25", "10.21.0.0/16"]
 	}
 	state := func(member string, p netip.Prefix) policy.RegistryState {
 		m := cfg.Members[index[member]]
-		a := &policy.Attrs{ASPath: []uint32{m.ASN}, PathLen: 1, NextHop: m.Neighbors[0]}
+		a := &bgp.Attrs{ASPath: []uint32{m.ASN}, PathLen: 1, NextHop: m.Neighbors[0]}
 		return eng.Import(index[member], p, a).Mods.Registry()
 	}
 	ovs := rpki.RegistryFromConfig(cfg).Overlaps()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/routeserver"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/mrt"
 	"github.com/fedrs/fedrs/routeserver/rib"
 	"github.com/fedrs/fedrs/routeserver/session"
@@ -24,7 +25,7 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 		Version: a.opts.Version, ASN: cfg.Server.ASN, RouterID: cfg.Server.RouterID.String(),
 		Started: srv.Started(), UptimeSeconds: int64(time.Since(srv.Started()).Seconds()),
 		ConfigFile: cfg.File, ConfigHash: cfg.Hash, Members: len(cfg.Members),
-		PrefixesV4: tot.Prefixes[session.IPv4Unicast], PrefixesV6: tot.Prefixes[session.IPv6Unicast],
+		PrefixesV4: tot.Prefixes[bgp.IPv4Unicast], PrefixesV6: tot.Prefixes[bgp.IPv6Unicast],
 		Routes: tot.Routes, AttrSets: tot.AttrSets, PendingOut: tot.PendingOut, Maintenance: srv.InMaintenance(),
 		MaintenancePhase: string(srv.MaintenanceStatus().Phase),
 	}
@@ -101,7 +102,7 @@ func (a *API) neighbor(cfg *conf.Config, n routeserver.Neighbor) Neighbor {
 		t := info.IdleUntil
 		out.IdleUntil = &t
 	}
-	for f := session.Family(0); f < session.NumFamilies; f++ {
+	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		out.Received += st.Received[f]
 		out.Accepted += st.Accepted[f]
 		out.Exported += st.Exported[f]
@@ -120,9 +121,9 @@ func (a *API) neighbor(cfg *conf.Config, n routeserver.Neighbor) Neighbor {
 			LocalAddress: ng.LocalAddr.String(), RemoteAddress: ng.RemoteAddr.String(),
 		}
 		if ng.HasRole {
-			nj.Role = session.RoleName(ng.PeerRole)
+			nj.Role = bgp.RoleName(ng.PeerRole)
 		}
-		for f := session.Family(0); f < session.NumFamilies; f++ {
+		for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 			if ng.Families[f] {
 				nj.Families = append(nj.Families, f.String())
 			}
@@ -178,9 +179,9 @@ func (a *API) routes(w http.ResponseWriter, r *http.Request) {
 	switch f := r.URL.Query().Get("family"); f {
 	case "":
 	case "ipv4":
-		flt.HasFamily, flt.Family = true, session.IPv4Unicast
+		flt.HasFamily, flt.Family = true, bgp.IPv4Unicast
 	case "ipv6":
-		flt.HasFamily, flt.Family = true, session.IPv6Unicast
+		flt.HasFamily, flt.Family = true, bgp.IPv6Unicast
 	default:
 		writeErr(w, http.StatusBadRequest, fmt.Errorf("family %q: want ipv4 or ipv6", f))
 		return

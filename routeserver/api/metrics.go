@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/rpki"
 	"github.com/prometheus/client_golang/prometheus"
@@ -67,7 +68,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descUpdIn, prometheus.CounterValue, float64(info.UpdIn), name, addr)
 		ch <- prometheus.MustNewConstMetric(descUpdOut, prometheus.CounterValue, float64(info.UpdOut), name, addr)
 		pending := 0
-		for f := session.Family(0); f < session.NumFamilies; f++ {
+		for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 			fam := familyName(f)
 			ch <- prometheus.MustNewConstMetric(descPrefixes, prometheus.GaugeValue, float64(st.Accepted[f]), name, addr, fam, "accepted")
 			ch <- prometheus.MustNewConstMetric(descPrefixes, prometheus.GaugeValue, float64(st.Received[f]-st.Accepted[f]), name, addr, fam, "filtered")
@@ -77,8 +78,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(pending), name, addr)
 	}
 	tot := srv.RIB().Totals()
-	ch <- prometheus.MustNewConstMetric(descRIBPrefixes, prometheus.GaugeValue, float64(tot.Prefixes[session.IPv4Unicast]), "ipv4")
-	ch <- prometheus.MustNewConstMetric(descRIBPrefixes, prometheus.GaugeValue, float64(tot.Prefixes[session.IPv6Unicast]), "ipv6")
+	ch <- prometheus.MustNewConstMetric(descRIBPrefixes, prometheus.GaugeValue, float64(tot.Prefixes[bgp.IPv4Unicast]), "ipv4")
+	ch <- prometheus.MustNewConstMetric(descRIBPrefixes, prometheus.GaugeValue, float64(tot.Prefixes[bgp.IPv6Unicast]), "ipv6")
 	ch <- prometheus.MustNewConstMetric(descRIBRoutes, prometheus.GaugeValue, float64(tot.Routes))
 	ch <- prometheus.MustNewConstMetric(descAttrSets, prometheus.GaugeValue, float64(tot.AttrSets))
 	m := 0.0

@@ -6,11 +6,11 @@ package api
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/fedrs/fedrs/policy"
 	"github.com/fedrs/fedrs/routeserver"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/bmp"
 	"github.com/fedrs/fedrs/routeserver/mrt"
 	"github.com/fedrs/fedrs/routeserver/rib"
@@ -394,7 +394,7 @@ func MakeRoute(r rib.Route, memberName string) Route {
 		return out
 	}
 	out.ASPath = append(out.ASPath, a.ASPath...)
-	out.ASPathText = PathText(&a.Attrs)
+	out.ASPathText = a.Attrs.PathString()
 	out.Origin = [...]string{"igp", "egp", "incomplete", "?"}[min(int(a.Origin), 3)]
 	if a.NextHop.IsValid() {
 		out.NextHop = a.NextHop.String()
@@ -419,33 +419,6 @@ func MakeRoute(r rib.Route, memberName string) Route {
 	return out
 }
 
-// PathText renders an AS_PATH with sets in braces.
-func PathText(a *policy.Attrs) string {
-	if len(a.Segments) == 0 {
-		return joinASNs(a.ASPath)
-	}
-	var parts []string
-	for _, s := range a.Segments {
-		t := joinASNs(a.ASPath[s.Start:s.End])
-		switch s.Type {
-		case policy.SegSet, policy.SegConfedSet:
-			t = "{" + strings.ReplaceAll(t, " ", ",") + "}"
-		case policy.SegConfedSeq:
-			t = "(" + t + ")"
-		}
-		parts = append(parts, t)
-	}
-	return strings.Join(parts, " ")
-}
-
-func joinASNs(as []uint32) string {
-	parts := make([]string, len(as))
-	for i, a := range as {
-		parts[i] = fmt.Sprint(a)
-	}
-	return strings.Join(parts, " ")
-}
-
 func reasons(s policy.ReasonSet) []Reason {
 	out := []Reason{}
 	for _, r := range s.Reasons() {
@@ -455,8 +428,8 @@ func reasons(s policy.ReasonSet) []Reason {
 	return out
 }
 
-func familyName(f session.Family) string {
-	if f == session.IPv6Unicast {
+func familyName(f bgp.Family) string {
+	if f == bgp.IPv6Unicast {
 		return "ipv6"
 	}
 	return "ipv4"

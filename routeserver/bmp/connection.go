@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/rib"
 	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
@@ -70,7 +71,7 @@ func (st *stream) sync() error {
 						return err
 					}
 				}
-				for f := session.Family(0); f < session.NumFamilies; f++ {
+				for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 					if p.neg.Families[f] {
 						if err := st.pk.endOfRIB(p, post, f, now); err != nil {
 							return err
@@ -90,7 +91,7 @@ func (st *stream) sync() error {
 		}
 	}
 	if c.loc {
-		for f := session.Family(0); f < session.NumFamilies; f++ {
+		for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 			if err := st.pk.endOfRIB(st.loc, false, f, now); err != nil {
 				return err
 			}
@@ -187,9 +188,9 @@ func (st *stream) flushLoc() error {
 	r := st.c.s.srv.Load().RIB()
 	now := time.Now()
 	for _, p := range st.locList {
-		f := session.IPv4Unicast
+		f := bgp.IPv4Unicast
 		if p.Addr().Is6() {
-			f = session.IPv6Unicast
+			f = bgp.IPv6Unicast
 		}
 		var best *wire.AttrSet
 		for _, x := range r.Lookup(p, rib.Exact) {

@@ -6,9 +6,10 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
-	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
+	gobgp "github.com/osrg/gobgp/v3/pkg/packet/bgp"
 	gobmp "github.com/osrg/gobgp/v3/pkg/packet/bmp"
 )
 
@@ -23,7 +24,7 @@ const (
 )
 
 // maxUpdate is the size an UPDATE inside Route Monitoring is packed to.
-const maxUpdate = session.MaxMsgLen
+const maxUpdate = bgp.MaxMsgLen
 
 // peer is a monitored peer as the collector knows it.
 type peer struct {
@@ -31,7 +32,7 @@ type peer struct {
 	neg     *session.Negotiated // nil for the Loc-RIB
 	as      uint32
 	id      netip.Addr
-	addPath [session.NumFamilies]bool
+	addPath [bgp.NumFamilies]bool
 	loc     bool
 }
 
@@ -69,11 +70,11 @@ func (p *peer) header(post bool, at time.Time) gobmp.BMPPeerHeader {
 // Information TLVs gobgp's type lacks.
 type rawBody []byte
 
-func (b rawBody) ParseBody(*gobmp.BMPMessage, []byte, ...*bgp.MarshallingOption) error {
+func (b rawBody) ParseBody(*gobmp.BMPMessage, []byte, ...*gobgp.MarshallingOption) error {
 	return errEncodeOnly
 }
 
-func (b rawBody) Serialize(...*bgp.MarshallingOption) ([]byte, error) { return b, nil }
+func (b rawBody) Serialize(...*gobgp.MarshallingOption) ([]byte, error) { return b, nil }
 
 func serialize(m *gobmp.BMPMessage) []byte {
 	b, err := m.Serialize()
@@ -130,13 +131,13 @@ func peerUp(p *peer, at time.Time) []byte {
 func locRIBPeerUp(p *peer, holdTime time.Duration, at time.Time) []byte {
 	myAS := uint16(p.as)
 	if p.as > 0xffff {
-		myAS = session.ASTrans
+		myAS = bgp.ASTrans
 	}
-	open := bgp.NewBGPOpenMessage(myAS, uint16(holdTime/time.Second), p.id.String(), []bgp.OptionParameterInterface{
-		bgp.NewOptionParameterCapability([]bgp.ParameterCapabilityInterface{
-			bgp.NewCapMultiProtocol(bgp.RF_IPv4_UC),
-			bgp.NewCapMultiProtocol(bgp.RF_IPv6_UC),
-			bgp.NewCapFourOctetASNumber(p.as),
+	open := gobgp.NewBGPOpenMessage(myAS, uint16(holdTime/time.Second), p.id.String(), []gobgp.OptionParameterInterface{
+		gobgp.NewOptionParameterCapability([]gobgp.ParameterCapabilityInterface{
+			gobgp.NewCapMultiProtocol(gobgp.RF_IPv4_UC),
+			gobgp.NewCapMultiProtocol(gobgp.RF_IPv6_UC),
+			gobgp.NewCapFourOctetASNumber(p.as),
 		}),
 	})
 	ob, err := open.Serialize()
@@ -164,10 +165,10 @@ func peerDown(p *peer, ev *session.DownEvent, at time.Time) []byte {
 	switch {
 	case ev.Sent != nil:
 		m = gobmp.NewBMPPeerDownNotification(hdr, gobmp.BMP_PEER_DOWN_REASON_LOCAL_BGP_NOTIFICATION,
-			bgp.NewBGPNotificationMessage(ev.Sent.Code, ev.Sent.Subcode, ev.Sent.Data), nil)
+			gobgp.NewBGPNotificationMessage(ev.Sent.Code, ev.Sent.Subcode, ev.Sent.Data), nil)
 	case ev.Received != nil:
 		m = gobmp.NewBMPPeerDownNotification(hdr, gobmp.BMP_PEER_DOWN_REASON_REMOTE_BGP_NOTIFICATION,
-			bgp.NewBGPNotificationMessage(ev.Received.Code, ev.Received.Subcode, ev.Received.Data), nil)
+			gobgp.NewBGPNotificationMessage(ev.Received.Code, ev.Received.Subcode, ev.Received.Data), nil)
 	default:
 		m = gobmp.NewBMPPeerDownNotification(hdr, gobmp.BMP_PEER_DOWN_REASON_REMOTE_NO_NOTIFICATION, nil, nil)
 	}
@@ -189,7 +190,7 @@ type packer struct {
 
 	p     *peer
 	post  bool
-	fam   session.Family
+	fam   bgp.Family
 	attrs *wire.AttrSet // nil: withdrawals
 	tmpl  *wire.Template
 	nlri  []byte
@@ -198,7 +199,7 @@ type packer struct {
 }
 
 // add adds one route (a == nil: withdrawn).
-func (k *packer) add(p *peer, post bool, f session.Family, pfx netip.Prefix, pathID uint32, a *wire.AttrSet, at time.Time) error {
+func (k *packer) add(p *peer, post bool, f bgp.Family, pfx netip.Prefix, pathID uint32, a *wire.AttrSet, at time.Time) error {
 	addPath := p.addPath[f]
 	if len(k.nlri) > 0 && (k.p != p || k.post != post || k.fam != f || k.attrs != a) {
 		if err := k.flush(); err != nil {
@@ -246,7 +247,7 @@ func (k *packer) flush() error {
 }
 
 // endOfRIB emits the End-of-RIB marker of family f for p's view.
-func (k *packer) endOfRIB(p *peer, post bool, f session.Family, at time.Time) error {
+func (k *packer) endOfRIB(p *peer, post bool, f bgp.Family, at time.Time) error {
 	if err := k.flush(); err != nil {
 		return err
 	}

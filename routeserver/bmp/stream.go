@@ -14,6 +14,7 @@ import (
 
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/routeserver"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/rib"
 	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
@@ -168,7 +169,7 @@ const (
 // readable (by the garbage collector's grace) after the RIB releases it.
 type item struct {
 	kind     itemKind
-	fam      session.Family
+	fam      bgp.Family
 	pre      bool // received from the member (not only a verdict change)
 	accepted bool
 	pathID   uint32

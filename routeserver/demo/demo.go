@@ -365,7 +365,7 @@ func report(w io.Writer, srv *routeserver.Server, cfg *conf.Config, routers map[
 		}
 		name := cfg.Members[r.Source.Member].Name
 		sum.FilteredBy[name+" "+r.Prefix.String()] = namesOf(r.Verdict.Filtered)
-		fmt.Fprintf(tw, "\t%s\t%s\t%s\t%s\n", name, r.Prefix, pathString(r.Attrs.ASPath), strings.Join(reasons, ", "))
+		fmt.Fprintf(tw, "\t%s\t%s\t%s\t%s\n", name, r.Prefix, r.Attrs.PathString(), strings.Join(reasons, ", "))
 	}
 	fmt.Fprintln(tw)
 	tw.Flush()

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 // openRoute is an open route version and its open exposure interval.
@@ -68,7 +68,7 @@ func (w *writer) applyRoute(r *rec) error {
 		if r.filtered {
 			filtered = 1
 		}
-		w.addRoute(routeRow{id: row, family: familyNumber(session.Family(r.k.fam)), start: start, end: end, plen: pfx.Bits(), pathID: r.pathID,
+		w.addRoute(routeRow{id: row, family: familyNumber(bgp.Family(r.k.fam)), start: start, end: end, plen: pfx.Bits(), pathID: r.pathID,
 			src: r.src, attrs: r.attrs, verdict: r.verdict, filtered: filtered, from: r.at, fromCause: r.cause})
 		list = append(list, openRoute{src: r.src, attrs: r.attrs, verdict: r.verdict, pathID: r.pathID, row: row})
 	}

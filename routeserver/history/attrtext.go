@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 type attrTextForm struct {
@@ -13,8 +13,8 @@ type attrTextForm struct {
 	originAS, med, otc                                                any
 }
 
-func attrText(a *policy.Attrs) attrTextForm {
-	t := attrTextForm{origin: originName(a.Origin), asPath: FormatASPath(a.ASPath, a.Segments)}
+func attrText(a *bgp.Attrs) attrTextForm {
+	t := attrTextForm{origin: originName(a.Origin), asPath: a.PathString()}
 	if a.NextHop.IsValid() {
 		t.nextHop = a.NextHop.String()
 	}
@@ -59,50 +59,12 @@ func attrText(a *policy.Attrs) attrTextForm {
 
 func originName(o uint8) string {
 	switch o {
-	case policy.OriginIGP:
+	case bgp.OriginIGP:
 		return "igp"
-	case policy.OriginEGP:
+	case bgp.OriginEGP:
 		return "egp"
-	case policy.OriginIncomplt:
+	case bgp.OriginIncomplt:
 		return "incomplete"
 	}
 	return "origin-" + strconv.Itoa(int(o))
-}
-
-// FormatASPath writes an AS_PATH with AS_SETs in braces and confederation
-// segments in parentheses.
-func FormatASPath(path []uint32, segs []policy.Segment) string {
-	var b strings.Builder
-	if segs == nil {
-		for i, as := range path {
-			if i > 0 {
-				b.WriteByte(' ')
-			}
-			b.WriteString(strconv.FormatUint(uint64(as), 10))
-		}
-		return b.String()
-	}
-	for si, s := range segs {
-		if si > 0 {
-			b.WriteByte(' ')
-		}
-		open, close := "", ""
-		switch s.Type {
-		case policy.SegSet:
-			open, close = "{", "}"
-		case policy.SegConfedSeq:
-			open, close = "(", ")"
-		case policy.SegConfedSet:
-			open, close = "[", "]"
-		}
-		b.WriteString(open)
-		for i := s.Start; i < s.End && i < len(path); i++ {
-			if i > s.Start {
-				b.WriteByte(' ')
-			}
-			b.WriteString(strconv.FormatUint(uint64(path[i]), 10))
-		}
-		b.WriteString(close)
-	}
-	return b.String()
 }

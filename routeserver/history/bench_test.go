@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/history"
 	"github.com/fedrs/fedrs/routeserver/rib"
 	"github.com/fedrs/fedrs/routeserver/session"
@@ -34,11 +35,11 @@ func newSynth(members, attrSets int) *synth {
 	t := r.Attrs()
 	for i := 0; i < attrSets; i++ {
 		m := i % members
-		a := policy.Attrs{ASPath: []uint32{4200001000 + uint32(m), 64600 + uint32(i%400)}, PathLen: 2,
+		a := bgp.Attrs{ASPath: []uint32{4200001000 + uint32(m), 64600 + uint32(i%400)}, PathLen: 2,
 			NextHop: netip.AddrFrom4([4]byte{192, 0, 2, byte(m + 1)}), MED: uint32(i), HasMED: i%3 == 0,
 			Communities: []uint32{65000<<16 | uint32(i%100)}}
 		raw := binary.BigEndian.AppendUint32([]byte{0x40, 1, 1, 0, 0xff}, uint32(i))
-		s.attrs = append(s.attrs, t.Intern(session.IPv4Unicast, raw, &a, nil))
+		s.attrs = append(s.attrs, t.Intern(bgp.IPv4Unicast, raw, &a, nil))
 	}
 	return s
 }
@@ -49,7 +50,7 @@ func newSynth(members, attrSets int) *synth {
 // has one.
 func (s *synth) sessionsUp(rec *history.Recorder) {
 	for _, src := range s.srcs {
-		rec.SessionUp(fmt.Sprintf("member-%d", src.Member), src.Addr.String(), &session.Negotiated{Families: [session.NumFamilies]bool{true, true}})
+		rec.SessionUp(fmt.Sprintf("member-%d", src.Member), src.Addr.String(), &session.Negotiated{Families: [bgp.NumFamilies]bool{true, true}})
 	}
 }
 
@@ -66,7 +67,7 @@ func (s *synth) emit(rec *history.Recorder, i, pool int) {
 	round := i / pool
 	src := s.srcs[p%len(s.srcs)]
 	pfx := benchPrefix(p)
-	ev := rib.RouteEvent{Source: src, Family: session.IPv4Unicast, Prefix: pfx, Cause: "update"}
+	ev := rib.RouteEvent{Source: src, Family: bgp.IPv4Unicast, Prefix: pfx, Cause: "update"}
 	switch round % 3 {
 	case 0, 1:
 		ev.Attrs = s.attrs[(p*7+round)%len(s.attrs)]
@@ -87,7 +88,7 @@ func (s *synth) emit(rec *history.Recorder, i, pool int) {
 		}
 		exp = []rib.Exposure{{Source: src, Members: set}}
 	}
-	rec.PrefixExposure(session.IPv4Unicast, pfx, exp)
+	rec.PrefixExposure(bgp.IPv4Unicast, pfx, exp)
 }
 
 // BenchmarkWriter measures sustained route events per second into SQLite:

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 
-	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/wire"
 )
 
@@ -18,7 +18,7 @@ func appendRec(b []byte, r *rec, prevAt int64) []byte {
 	switch r.op {
 	case recRoute, recExposure:
 		b = append(b, r.k.fam, r.k.bits)
-		if r.k.fam == uint8(session.IPv4Unicast) {
+		if r.k.fam == uint8(bgp.IPv4Unicast) {
 			b = append(b, r.k.addr[12:]...)
 		} else {
 			b = append(b, r.k.addr[:]...)
@@ -115,7 +115,7 @@ func (d *recReader) next(r *rec) bool {
 	case recRoute, recExposure:
 		h := d.bytes(2)
 		r.k.fam, r.k.bits = h[0], h[1]
-		if r.k.fam == uint8(session.IPv4Unicast) {
+		if r.k.fam == uint8(bgp.IPv4Unicast) {
 			r.k.addr = [16]byte{10: 0xff, 11: 0xff}
 			copy(r.k.addr[12:], d.bytes(4))
 		} else {
@@ -170,7 +170,7 @@ func decodeAttrKey(key []byte, t *wire.Table) (*wire.AttrSet, error) {
 	if len(key) < 3 {
 		return nil, bad
 	}
-	f := session.Family(key[0])
+	f := bgp.Family(key[0])
 	var nh [2][]byte
 	rest := key[1:]
 	for i := range nh {
@@ -182,14 +182,14 @@ func decodeAttrKey(key []byte, t *wire.Table) (*wire.AttrSet, error) {
 	attrs := append([]byte(nil), rest...)
 	var nlri []byte
 	switch f {
-	case session.IPv4Unicast:
+	case bgp.IPv4Unicast:
 		if len(nh[0]) != 4 {
 			return nil, bad
 		}
 		attrs = append(attrs, wire.FlagTransitive, 3, 4)
 		attrs = append(attrs, nh[0]...)
 		nlri = []byte{0} // 0.0.0.0/0: the set needs a route to carry it
-	case session.IPv6Unicast:
+	case bgp.IPv6Unicast:
 		v := []byte{0, 2, 1, byte(len(nh[0]) + len(nh[1]))}
 		v = append(append(append(v, nh[0]...), nh[1]...), 0, 0) // reserved, then ::/0
 		attrs = append(attrs, wire.FlagOptional|wire.FlagExtLen, wire.AttrMPReach, byte(len(v)>>8), byte(len(v)))

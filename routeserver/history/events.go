@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/session"
 )
 
@@ -37,7 +38,7 @@ func (w *writer) sessionUp(ev *item) error {
 		// The route server sends a family on a session iff it was
 		// negotiated there (routeserver: neighbor.Established).
 		var fs []string
-		for f := session.Family(0); f < session.NumFamilies; f++ {
+		for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 			if n.Families[f] {
 				fs = append(fs, strconv.Itoa(familyNumber(f)))
 			}
@@ -125,9 +126,9 @@ type negJSON struct {
 }
 
 func negotiatedJSON(n *session.Negotiated) negJSON {
-	fams := func(b [session.NumFamilies]bool) []string {
+	fams := func(b [bgp.NumFamilies]bool) []string {
 		var out []string
-		for f := session.Family(0); f < session.NumFamilies; f++ {
+		for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 			if b[f] {
 				out = append(out, f.String())
 			}

@@ -3,7 +3,6 @@ package history_test
 import (
 	"context"
 	"fmt"
-	"github.com/fedrs/fedrs/lab/wait"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fedrs/fedrs/lab/wait"
 
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/lab/rstest"
@@ -98,7 +99,7 @@ func (f *fed) ribRoutes() []string {
 		}
 		name, _, _ := strings.Cut(r.Source.Name, " ")
 		out = append(out, routeKey(r.Prefix, name, r.Source.Addr.String(), r.PathID, verdictText(r.Verdict.Accepted(), filtered),
-			history.FormatASPath(r.Attrs.ASPath, r.Attrs.Segments), r.Attrs.NextHop.String()))
+			r.Attrs.PathString(), r.Attrs.NextHop.String()))
 	}
 	slices.Sort(out)
 	return out

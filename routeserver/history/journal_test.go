@@ -5,17 +5,17 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
+	gobgp "github.com/osrg/gobgp/v3/pkg/packet/bgp"
 
-	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/wire"
 )
 
 // decodeUpdate interns the attributes of an UPDATE encoded by gobgp (as
 // a member would send it).
-func decodeUpdate(t *testing.T, tbl *wire.Table, attrs []bgp.PathAttributeInterface, nlri []*bgp.IPAddrPrefix) *wire.AttrSet {
+func decodeUpdate(t *testing.T, tbl *wire.Table, attrs []gobgp.PathAttributeInterface, nlri []*gobgp.IPAddrPrefix) *wire.AttrSet {
 	t.Helper()
-	b, err := bgp.NewBGPUpdateMessage(nil, attrs, nlri).Serialize()
+	b, err := gobgp.NewBGPUpdateMessage(nil, attrs, nlri).Serialize()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,25 +38,25 @@ func decodeUpdate(t *testing.T, tbl *wire.Table, attrs []bgp.PathAttributeInterf
 // same attr_sets row) and the same text.
 func TestJournalAttrKeys(t *testing.T) {
 	tbl := wire.NewTable()
-	path := func(as ...uint32) bgp.PathAttributeInterface {
-		return bgp.NewPathAttributeAsPath([]bgp.AsPathParamInterface{bgp.NewAs4PathParam(bgp.BGP_ASPATH_ATTR_TYPE_SEQ, as)})
+	path := func(as ...uint32) gobgp.PathAttributeInterface {
+		return gobgp.NewPathAttributeAsPath([]gobgp.AsPathParamInterface{gobgp.NewAs4PathParam(gobgp.BGP_ASPATH_ATTR_TYPE_SEQ, as)})
 	}
-	large, _ := bgp.ParseLargeCommunity("4200000000:0:4200000003")
+	large, _ := gobgp.ParseLargeCommunity("4200000000:0:4200000003")
 	sets := []*wire.AttrSet{
-		decodeUpdate(t, tbl, []bgp.PathAttributeInterface{bgp.NewPathAttributeOrigin(0), path(4200000001, 65010),
-			bgp.NewPathAttributeNextHop("192.0.2.1"), bgp.NewPathAttributeMultiExitDisc(20),
-			bgp.NewPathAttributeCommunities([]uint32{65000<<16 | 1, 0xffff029a}),
-			bgp.NewPathAttributeLargeCommunities([]*bgp.LargeCommunity{large})},
-			[]*bgp.IPAddrPrefix{bgp.NewIPAddrPrefix(24, "10.1.2.0")}),
-		decodeUpdate(t, tbl, []bgp.PathAttributeInterface{bgp.NewPathAttributeOrigin(2), path(4200000002),
-			bgp.NewPathAttributeMpReachNLRI("2001:db8::2", []bgp.AddrPrefixInterface{bgp.NewIPv6AddrPrefix(48, "2001:db8:1::")})}, nil),
-		decodeUpdate(t, tbl, []bgp.PathAttributeInterface{bgp.NewPathAttributeOrigin(0), path(4200000003, 4200000003, 65001),
-			bgp.NewPathAttributeMpReachNLRI("2001:db8::3", []bgp.AddrPrefixInterface{bgp.NewIPv6AddrPrefix(48, "2001:db8:2::")})}, nil),
+		decodeUpdate(t, tbl, []gobgp.PathAttributeInterface{gobgp.NewPathAttributeOrigin(0), path(4200000001, 65010),
+			gobgp.NewPathAttributeNextHop("192.0.2.1"), gobgp.NewPathAttributeMultiExitDisc(20),
+			gobgp.NewPathAttributeCommunities([]uint32{65000<<16 | 1, 0xffff029a}),
+			gobgp.NewPathAttributeLargeCommunities([]*gobgp.LargeCommunity{large})},
+			[]*gobgp.IPAddrPrefix{gobgp.NewIPAddrPrefix(24, "10.1.2.0")}),
+		decodeUpdate(t, tbl, []gobgp.PathAttributeInterface{gobgp.NewPathAttributeOrigin(2), path(4200000002),
+			gobgp.NewPathAttributeMpReachNLRI("2001:db8::2", []gobgp.AddrPrefixInterface{gobgp.NewIPv6AddrPrefix(48, "2001:db8:1::")})}, nil),
+		decodeUpdate(t, tbl, []gobgp.PathAttributeInterface{gobgp.NewPathAttributeOrigin(0), path(4200000003, 4200000003, 65001),
+			gobgp.NewPathAttributeMpReachNLRI("2001:db8::3", []gobgp.AddrPrefixInterface{gobgp.NewIPv6AddrPrefix(48, "2001:db8:2::")})}, nil),
 	}
 	// A link-local next hop too.
-	mp := bgp.NewPathAttributeMpReachNLRI("2001:db8::4", []bgp.AddrPrefixInterface{bgp.NewIPv6AddrPrefix(48, "2001:db8:3::")})
+	mp := gobgp.NewPathAttributeMpReachNLRI("2001:db8::4", []gobgp.AddrPrefixInterface{gobgp.NewIPv6AddrPrefix(48, "2001:db8:3::")})
 	mp.LinkLocalNexthop = netip.MustParseAddr("fe80::4").AsSlice()
-	sets = append(sets, decodeUpdate(t, tbl, []bgp.PathAttributeInterface{bgp.NewPathAttributeOrigin(0), path(4200000004), mp}, nil))
+	sets = append(sets, decodeUpdate(t, tbl, []gobgp.PathAttributeInterface{gobgp.NewPathAttributeOrigin(0), path(4200000004), mp}, nil))
 	if !sets[3].NextHopLL.IsValid() {
 		t.Fatalf("the test's link-local next hop did not survive decoding: %+v", sets[3].Attrs)
 	}
@@ -81,15 +81,15 @@ func TestJournalAttrKeys(t *testing.T) {
 // TestJournalRecords: records survive their encoding, in order, with
 // their times, exposures and not-yet-interned attribute sets.
 func TestJournalRecords(t *testing.T) {
-	k4 := keyOf(session.IPv4Unicast, netip.MustParsePrefix("10.1.0.0/16"))
-	k6 := keyOf(session.IPv6Unicast, netip.MustParsePrefix("2001:db8::/32"))
+	k4 := keyOf(bgp.IPv4Unicast, netip.MustParsePrefix("10.1.0.0/16"))
+	k6 := keyOf(bgp.IPv6Unicast, netip.MustParsePrefix("2001:db8::/32"))
 	recs := []rec{
 		{op: recRoute, at: 1_000_000, k: k4, pathID: 7, src: 3, attrs: -1, verdict: 2, filtered: true, cause: 5},
 		{op: recRoute, at: 1_000_100, k: k6, src: 4, attrs: 12, verdict: 1, cause: 5, hasExp: true,
 			exps: []expRef{{pathID: 0, src: 4, set: 9}, {pathID: 2, src: 1, set: 0}}},
 		{op: recExposure, at: 999_000, k: k4, hasExp: true, exps: []expRef{{src: 3, set: 11}}},
 		{op: recRoute, at: 1_000_200, k: k4, pathID: 7, src: 3, cause: 6},
-		{op: recSourceEnd, at: 1_000_300, k: prefixKey{fam: uint8(session.IPv6Unicast)}, src: 4, cause: 8},
+		{op: recSourceEnd, at: 1_000_300, k: prefixKey{fam: uint8(bgp.IPv6Unicast)}, src: 4, cause: 8},
 		{op: recExportsOff, at: 1_000_400},
 	}
 	var j journalBuf

@@ -4,7 +4,7 @@ import (
 	"net/netip"
 	"slices"
 
-	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 // prefixKey identifies a prefix compactly (no pointers).
@@ -14,7 +14,7 @@ type prefixKey struct {
 	addr [16]byte
 }
 
-func keyOf(f session.Family, p netip.Prefix) prefixKey {
+func keyOf(f bgp.Family, p netip.Prefix) prefixKey {
 	return prefixKey{fam: uint8(f), bits: uint8(p.Bits()), addr: p.Addr().As16()}
 }
 
@@ -24,14 +24,14 @@ func (ev *event) key() prefixKey { return prefixKey{fam: uint8(ev.fam), bits: ev
 // prefix returns the key's prefix.
 func (k prefixKey) prefix() netip.Prefix {
 	a := netip.AddrFrom16(k.addr)
-	if session.Family(k.fam) == session.IPv4Unicast {
+	if bgp.Family(k.fam) == bgp.IPv4Unicast {
 		a = a.Unmap()
 	}
 	return netip.PrefixFrom(a, int(k.bits))
 }
 
-func familyNumber(f session.Family) int {
-	if f == session.IPv6Unicast {
+func familyNumber(f bgp.Family) int {
+	if f == bgp.IPv6Unicast {
 		return 6
 	}
 	return 4

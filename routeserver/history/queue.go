@@ -7,8 +7,8 @@ import (
 	"sync/atomic"
 
 	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/rib"
-	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
 )
 
@@ -45,7 +45,7 @@ type event struct {
 	x        uint32 // 1 + index of the event's extra in its block; 0: none
 	cause    uint16 // cause number (queue.causes); 0: none or in the extra
 	kind     evKind
-	fam      session.Family
+	fam      bgp.Family
 	bits     uint8 // the prefix's length
 	hasExp   bool  // an evRoute carrying its prefix's exposure (one queue slot for both)
 	expWords uint8 // words of expSet in use
@@ -249,7 +249,7 @@ func (q *queue) pushRoute(re *rib.RouteEvent, at int64, r *Recorder) {
 // exposure right after its route events): the pair then takes one queue
 // slot. Otherwise it queues an exposure event, or drops and counts it.
 // exp is the RIB's, valid during the call.
-func (q *queue) pushExposure(f session.Family, p netip.Prefix, exp []rib.Exposure, r *Recorder) {
+func (q *queue) pushExposure(f bgp.Family, p netip.Prefix, exp []rib.Exposure, r *Recorder) {
 	addr, bits := p.Addr().As16(), uint8(p.Bits())
 	q.mu.Lock()
 	if k := len(q.blocks); k > 0 {
@@ -471,7 +471,7 @@ func (t *taken) read(b *block, i int) item {
 // prefix returns the event's prefix.
 func (ev *event) prefix() netip.Prefix {
 	a := netip.AddrFrom16(ev.addr)
-	if ev.fam == session.IPv4Unicast {
+	if ev.fam == bgp.IPv4Unicast {
 		a = a.Unmap()
 	}
 	return netip.PrefixFrom(a, int(ev.bits))

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/conf"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/rib"
 	"github.com/fedrs/fedrs/routeserver/session"
 
@@ -379,7 +380,7 @@ func (r *Recorder) RouteEvent(ev *rib.RouteEvent) {
 // SourceRoutesEnd implements rib.SourceObserver: the end of every route of
 // a source in a family (a session down) is one event, queued past the
 // bound (the route events it stands for are not queued).
-func (r *Recorder) SourceRoutesEnd(s *rib.Source, f session.Family, cause string) {
+func (r *Recorder) SourceRoutesEnd(s *rib.Source, f bgp.Family, cause string) {
 	r.q.pushControl(event{kind: evSourceEnd, at: now(), fam: f}, &extra{cause: cause}, s)
 }
 
@@ -388,7 +389,7 @@ func (r *Recorder) SourceRoutesEnd(s *rib.Source, f session.Family, cause string
 // of the session down, or of the re-evaluation pass, that it follows).
 // exp is the RIB's (valid during the call): one
 // exposure, the common case, is kept in the event itself, more are copied.
-func (r *Recorder) PrefixExposure(f session.Family, p netip.Prefix, exp []rib.Exposure) {
+func (r *Recorder) PrefixExposure(f bgp.Family, p netip.Prefix, exp []rib.Exposure) {
 	if !r.exports.Load() {
 		return
 	}
@@ -442,7 +443,7 @@ func (r *Recorder) SessionDown(member, neighbor string, ev session.DownEvent) {
 // its whole table for f since the session came up (the end of the
 // initial transfer). Called from the RIB's Fill, concurrently for
 // different targets: it only queues.
-func (r *Recorder) EndOfRIBSent(s *rib.Source, f session.Family) {
+func (r *Recorder) EndOfRIBSent(s *rib.Source, f bgp.Family) {
 	member, _, _ := strings.Cut(s.Name, " ")
 	r.q.pushControl(event{kind: evSynced, at: now(), fam: f}, &extra{other: &sessionInfo{member: member, neighbor: s.Addr.String()}}, nil)
 }

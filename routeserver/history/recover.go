@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 const recoveredCause = "recovered: the previous run ended without a clean stop (crash, kill or power loss); closed at its last heartbeat"
@@ -185,13 +185,13 @@ func (w *writer) loadOpen() error {
 		if err := rows.Scan(&o.row, &fam, &start, &plen, &o.pathID, &o.src, &o.attrs, &o.verdict, &set, &expFrom, &expSet, &expOpen); err != nil {
 			return err
 		}
-		f := session.IPv4Unicast
+		f := bgp.IPv4Unicast
 		if fam == 6 {
-			f = session.IPv6Unicast
+			f = bgp.IPv6Unicast
 		}
 		var k prefixKey
 		k.fam, k.bits = uint8(f), uint8(plen)
-		if f == session.IPv4Unicast {
+		if f == bgp.IPv4Unicast {
 			k.addr = [16]byte{10: 0xff, 11: 0xff}
 			copy(k.addr[12:], start)
 		} else {

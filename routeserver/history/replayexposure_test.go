@@ -12,9 +12,9 @@ import (
 
 	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/history"
 	"github.com/fedrs/fedrs/routeserver/rib"
-	"github.com/fedrs/fedrs/routeserver/session"
 )
 
 // TestReplayAfterExposureEnded: a start after a crash applies the dead
@@ -46,13 +46,13 @@ func TestReplayAfterExposureEnded(t *testing.T) {
 			set = set.Set(m)
 		}
 		rec.PassStarted(at)
-		rec.PrefixExposure(session.IPv4Unicast, p, []rib.Exposure{{Source: src, Members: set}})
+		rec.PrefixExposure(bgp.IPv4Unicast, p, []rib.Exposure{{Source: src, Members: set}})
 	}
 	must(t, rec.Sync(ctx)) // the sessions are up from here
 	t0 := time.Now().Add(10 * time.Millisecond).Truncate(time.Millisecond)
 	t1, t2, t3 := t0.Add(10*time.Millisecond), t0.Add(20*time.Millisecond), t0.Add(30*time.Millisecond)
 	wait.Eventually(t, 5*time.Second, "the test's instants to be past", func() bool { return time.Now().After(t3.Add(10 * time.Millisecond)) })
-	rec.RouteEvent(&rib.RouteEvent{Source: src, Family: session.IPv4Unicast, Prefix: p, Attrs: s.attrs[0], Cause: "update", At: t0})
+	rec.RouteEvent(&rib.RouteEvent{Source: src, Family: bgp.IPv4Unicast, Prefix: p, Attrs: s.attrs[0], Cause: "update", At: t0})
 	exposure(t0) // exported to nobody at first
 	must(t, rec.Sync(ctx))
 	exposure(t1, 1)

@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/routeserver"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/rib"
 	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
-	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
+	gobgp "github.com/osrg/gobgp/v3/pkg/packet/bgp"
 	gomrt "github.com/osrg/gobgp/v3/pkg/packet/mrt"
 )
 
@@ -74,7 +75,7 @@ func Dump(w io.Writer, srv *routeserver.Server, at time.Time) (Stats, error) {
 
 	enc := &encoder{attrs: map[*wire.AttrSet]rawAttrs{}}
 	seq := uint32(0)
-	for f := session.Family(0); f < session.NumFamilies; f++ {
+	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		routes, _ := srv.RIB().Routes(rib.Filter{Member: -1, HasFamily: true, Family: f}, 0, 0)
 		for i := 0; i < len(routes); {
 			j := i + 1
@@ -93,7 +94,7 @@ func Dump(w io.Writer, srv *routeserver.Server, at time.Time) (Stats, error) {
 				if !ok || r.Attrs == nil {
 					continue // a neighbour removed by a reload since the index was read
 				}
-				entries = append(entries, gomrt.NewRibEntry(pi, since[r.Source], r.PathID, []bgp.PathAttributeInterface{enc.of(r.Attrs)}, addPath))
+				entries = append(entries, gomrt.NewRibEntry(pi, since[r.Source], r.PathID, []gobgp.PathAttributeInterface{enc.of(r.Attrs)}, addPath))
 			}
 			if len(entries) == 0 {
 				continue
@@ -102,12 +103,12 @@ func Dump(w io.Writer, srv *routeserver.Server, at time.Time) (Stats, error) {
 				entries = entries[:0xffff] // the entry count is 16 bits
 			}
 			p := group[0].Prefix
-			var nlri bgp.AddrPrefixInterface
+			var nlri gobgp.AddrPrefixInterface
 			sub := gomrt.RIB_IPV4_UNICAST
 			if p.Addr().Is4() {
-				nlri = bgp.NewIPAddrPrefix(uint8(p.Bits()), p.Addr().String())
+				nlri = gobgp.NewIPAddrPrefix(uint8(p.Bits()), p.Addr().String())
 			} else {
-				nlri = bgp.NewIPv6AddrPrefix(uint8(p.Bits()), p.Addr().String())
+				nlri = gobgp.NewIPv6AddrPrefix(uint8(p.Bits()), p.Addr().String())
 				sub = gomrt.RIB_IPV6_UNICAST
 			}
 			if addPath {
@@ -152,7 +153,7 @@ func (e *encoder) of(a *wire.AttrSet) rawAttrs {
 	}
 	t := wire.Received(a)
 	r := rawAttrs(t.Attrs)
-	if a.Family == session.IPv6Unicast {
+	if a.Family == bgp.IPv6Unicast {
 		// RFC 6396 §4.3.4: MP_REACH_NLRI holds only the next hop's length
 		// and address; the prefix is the record's. MPHead is AFI, SAFI,
 		// length, next hop(s), reserved.
@@ -170,14 +171,14 @@ type rawAttrs []byte
 
 var errEncodeOnly = errors.New("mrt: encode only")
 
-func (r rawAttrs) DecodeFromBytes([]byte, ...*bgp.MarshallingOption) error { return errEncodeOnly }
-func (r rawAttrs) Serialize(...*bgp.MarshallingOption) ([]byte, error)     { return r, nil }
-func (r rawAttrs) Len(...*bgp.MarshallingOption) int                       { return len(r) }
-func (r rawAttrs) GetFlags() bgp.BGPAttrFlag                               { return 0 }
-func (r rawAttrs) GetType() bgp.BGPAttrType                                { return 0 }
-func (r rawAttrs) String() string                                          { return hex.EncodeToString(r) }
-func (r rawAttrs) MarshalJSON() ([]byte, error)                            { return json.Marshal(hex.EncodeToString(r)) }
-func (r rawAttrs) Flat() map[string]string                                 { return nil }
+func (r rawAttrs) DecodeFromBytes([]byte, ...*gobgp.MarshallingOption) error { return errEncodeOnly }
+func (r rawAttrs) Serialize(...*gobgp.MarshallingOption) ([]byte, error)     { return r, nil }
+func (r rawAttrs) Len(...*gobgp.MarshallingOption) int                       { return len(r) }
+func (r rawAttrs) GetFlags() gobgp.BGPAttrFlag                               { return 0 }
+func (r rawAttrs) GetType() gobgp.BGPAttrType                                { return 0 }
+func (r rawAttrs) String() string                                            { return hex.EncodeToString(r) }
+func (r rawAttrs) MarshalJSON() ([]byte, error)                              { return json.Marshal(hex.EncodeToString(r)) }
+func (r rawAttrs) Flat() map[string]string                                   { return nil }
 
 type countWriter struct {
 	w io.Writer

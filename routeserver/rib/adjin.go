@@ -5,13 +5,13 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/policy"
-	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/wire"
 )
 
 // Change is one route received from a source.
 type Change struct {
-	Family session.Family
+	Family bgp.Family
 	Prefix netip.Prefix
 	PathID uint32
 	// Attrs is nil for a withdrawal. The RIB takes over the caller's
@@ -27,7 +27,7 @@ type Result struct {
 	// Exceeded is set when a member passed its maximum with action
 	// "teardown": the caller closes the session (Cease 1).
 	Exceeded       bool
-	ExceededFamily session.Family
+	ExceededFamily bgp.Family
 	ExceededLimit  int
 	// Warned is set the first time a member passes a "warn" maximum.
 	Warned bool
@@ -109,7 +109,7 @@ func (r *RIB) replacesAccepted(src *Source, c *Change) bool {
 }
 
 // announce adds or replaces the route (src, pathID) of prefix p.
-func (r *RIB) announce(src *Source, f session.Family, p netip.Prefix, pathID uint32, a *wire.AttrSet, v policy.Verdict, prof uint32, cause string) {
+func (r *RIB) announce(src *Source, f bgp.Family, p netip.Prefix, pathID uint32, a *wire.AttrSet, v policy.Verdict, prof uint32, cause string) {
 	t := r.tables[f]
 	idx := t.insert(p)
 	e := t.entry(idx)
@@ -157,7 +157,7 @@ func (r *RIB) announce(src *Source, f session.Family, p netip.Prefix, pathID uin
 }
 
 // withdraw removes the route (src, pathID) of prefix p, if held.
-func (r *RIB) withdraw(src *Source, f session.Family, p netip.Prefix, pathID uint32, cause string) {
+func (r *RIB) withdraw(src *Source, f bgp.Family, p netip.Prefix, pathID uint32, cause string) {
 	t := r.tables[f]
 	idx, ok := t.find(p)
 	if !ok {
@@ -167,7 +167,7 @@ func (r *RIB) withdraw(src *Source, f session.Family, p netip.Prefix, pathID uin
 }
 
 // removeCand removes the candidates of entry idx matching match.
-func (r *RIB) removeCand(src *Source, f session.Family, idx uint32, match func(*cand) bool, cause string) {
+func (r *RIB) removeCand(src *Source, f bgp.Family, idx uint32, match func(*cand) bool, cause string) {
 	t := r.tables[f]
 	e := t.entry(idx)
 	r.snapshotBest(f, e)
@@ -246,7 +246,7 @@ func (r *RIB) sweep(force bool) {
 			switch {
 			case e.head != 0:
 				// In use again.
-			case r.referenced(session.Family(f), idx):
+			case r.referenced(bgp.Family(f), idx):
 				keep = append(keep, idx)
 			default:
 				t.remove(idx)
@@ -258,7 +258,7 @@ func (r *RIB) sweep(force bool) {
 
 // referenced reports whether any target still has idx advertised or
 // pending; such entries stay (empty) until their withdrawal is sent.
-func (r *RIB) referenced(f session.Family, idx uint32) bool {
+func (r *RIB) referenced(f bgp.Family, idx uint32) bool {
 	for _, s := range r.targets {
 		if o := s.out; o != nil && (o.adv[f].has(idx) || o.dirty[f].has(idx)) {
 			return true

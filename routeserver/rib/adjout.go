@@ -3,7 +3,7 @@ package rib
 import (
 	"sync"
 
-	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 // outState is what the RIB keeps per established target: for each family,
@@ -15,11 +15,11 @@ type outState struct {
 	// lock, one writer per target) against readers of the counters under
 	// the same read lock; changes under the RIB's write lock need no mu.
 	mu     sync.Mutex
-	dirty  [session.NumFamilies]bitset
-	dsum   [session.NumFamilies]bitset // bit w set: dirty word w may be non-zero
-	adv    [session.NumFamilies]bitset
-	ndirty [session.NumFamilies]int
-	eorDue [session.NumFamilies]bool
+	dirty  [bgp.NumFamilies]bitset
+	dsum   [bgp.NumFamilies]bitset // bit w set: dirty word w may be non-zero
+	adv    [bgp.NumFamilies]bitset
+	ndirty [bgp.NumFamilies]int
+	eorDue [bgp.NumFamilies]bool
 	maxLen int
 	as4    bool
 
@@ -27,7 +27,7 @@ type outState struct {
 }
 
 // snapshotBest records each target's best for e before a change.
-func (r *RIB) snapshotBest(f session.Family, e *entry) {
+func (r *RIB) snapshotBest(f bgp.Family, e *entry) {
 	if len(r.scratch) < len(r.sources) {
 		r.scratch = make([]uint32, len(r.sources)+8)
 	}
@@ -41,7 +41,7 @@ func (r *RIB) snapshotBest(f session.Family, e *entry) {
 
 // markChanged marks entry idx dirty for every target whose export changed:
 // a different best, or the changed candidate itself is its best.
-func (r *RIB) markChanged(f session.Family, idx uint32, e *entry, changed uint32) {
+func (r *RIB) markChanged(f bgp.Family, idx uint32, e *entry, changed uint32) {
 	for _, s := range r.targets {
 		if !s.sendFam[f] {
 			continue
@@ -53,7 +53,7 @@ func (r *RIB) markChanged(f session.Family, idx uint32, e *entry, changed uint32
 	}
 }
 
-func (r *RIB) markDirty(s *Source, f session.Family, idx uint32) {
+func (r *RIB) markDirty(s *Source, f bgp.Family, idx uint32) {
 	o := s.out
 	if o.dirty[f].set(idx) {
 		o.ndirty[f]++
@@ -78,7 +78,7 @@ func (r *RIB) endMark(bool) {
 
 // Refresh marks every entry dirty for target s, so that its Adj-RIB-Out is
 // resent (ROUTE-REFRESH from the member).
-func (r *RIB) Refresh(s *Source, f session.Family) {
+func (r *RIB) Refresh(s *Source, f bgp.Family) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s.out == nil || !s.sendFam[f] {
@@ -100,7 +100,7 @@ func (r *RIB) Regenerate() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.gen++
-	for f := session.Family(0); f < session.NumFamilies; f++ {
+	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		t := r.tables[f]
 		for idx := uint32(1); int(idx) < t.limit(); idx++ {
 			if t.entry(idx).best == 0 {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
 )
@@ -290,7 +291,7 @@ func newDecisionRIB() (*RIB, []*Source) {
 		addr := netip.MustParseAddr(d.addr)
 		s := r.AddSource(d.member, "source "+strconv.Itoa(i), addr)
 		neg := &session.Negotiated{PeerID: netip.MustParseAddr(d.routerID), RemoteAddr: netip.AddrPortFrom(addr, 179),
-			FourOctetAS: true, Families: [session.NumFamilies]bool{true, true}}
+			FourOctetAS: true, Families: [bgp.NumFamilies]bool{true, true}}
 		r.SessionUp(s, neg, neg.Families, nil)
 		srcs = append(srcs, s)
 	}
@@ -312,9 +313,9 @@ func (rt dRoute) change(r *RIB, p netip.Prefix) Change {
 		raw = binary.BigEndian.AppendUint32(raw, rt.med)
 	}
 	nh := netip.MustParseAddr(decisionSources[rt.src].addr)
-	a := policy.Attrs{Origin: rt.origin, ASPath: rt.path, PathLen: len(rt.path), NextHop: nh, MED: rt.med, HasMED: !rt.noMED}
-	set := r.Attrs().Intern(session.IPv4Unicast, raw, &a, nil)
-	c := Change{Family: session.IPv4Unicast, Prefix: p, PathID: rt.pathID, Attrs: set}
+	a := bgp.Attrs{Origin: rt.origin, ASPath: rt.path, PathLen: len(rt.path), NextHop: nh, MED: rt.med, HasMED: !rt.noMED}
+	set := r.Attrs().Intern(bgp.IPv4Unicast, raw, &a, nil)
+	c := Change{Family: bgp.IPv4Unicast, Prefix: p, PathID: rt.pathID, Attrs: set}
 	if rt.gshut {
 		c.Verdict.Mods |= policy.ModGracefulShutdown
 	}

@@ -3,7 +3,7 @@ package rib
 import (
 	"sync"
 
-	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 // Committer is the audit history as the durable gate sees it: each
@@ -27,7 +27,7 @@ type gate struct {
 	// stamp, per family and entry index: the low 32 bits of Pushed after
 	// the entry's latest change (written under the RIB's write lock, read
 	// under its read lock).
-	stamp [session.NumFamilies][]uint32
+	stamp [bgp.NumFamilies][]uint32
 
 	last uint32 // the latest stamp written
 
@@ -93,7 +93,7 @@ func (r *RIB) HistoryCommitted() {
 // observed reports the exposure of entry idx after a change (the last
 // observer call of a change) and, with the durable gate on, stamps the
 // entry with the events handed over so far. RIB write lock held.
-func (r *RIB) observed(f session.Family, idx uint32) {
+func (r *RIB) observed(f bgp.Family, idx uint32) {
 	r.emitExposure(f, idx)
 	if r.gate != nil {
 		r.gate.mark(f, idx)
@@ -102,7 +102,7 @@ func (r *RIB) observed(f session.Family, idx uint32) {
 
 // mark stamps entry idx of f with the events handed over so far (its
 // change's included). RIB write lock held.
-func (g *gate) mark(f session.Family, idx uint32) {
+func (g *gate) mark(f bgp.Family, idx uint32) {
 	s := g.stamp[f]
 	if int(idx) >= len(s) {
 		n := max(int(idx)+1, 2*len(s), 1024)
@@ -125,7 +125,7 @@ func (g *gate) allDone(done uint32) bool { return int32(g.last-done) <= 0 }
 // with done alone (serial arithmetic) would hold for good every entry
 // left unchanged for 2^31 events, which a route server up for months
 // reaches: its stamp would look newer than done.
-func (g *gate) ready(f session.Family, idx, done uint32) bool {
+func (g *gate) ready(f bgp.Family, idx, done uint32) bool {
 	s := g.stamp[f]
 	if int(idx) >= len(s) {
 		return true
@@ -136,7 +136,7 @@ func (g *gate) ready(f session.Family, idx, done uint32) bool {
 
 // hold puts the entries Fill skipped for target s back as dirty and has
 // s kicked once they are committed. RIB read lock and o.mu held.
-func (g *gate) hold(s *Source, o *outState, f session.Family, held []uint32) {
+func (g *gate) hold(s *Source, o *outState, f bgp.Family, held []uint32) {
 	var need uint32
 	for i, idx := range held {
 		if o.dirty[f].set(idx) {

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/policy"
-	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 // Exposure says which members a route of a prefix is exported to: for
@@ -26,7 +26,7 @@ type Exposure struct {
 // RIB reuses it); the Members bitsets are never modified and may be kept.
 type ExposureObserver interface {
 	Observer
-	PrefixExposure(f session.Family, p netip.Prefix, exp []Exposure)
+	PrefixExposure(f bgp.Family, p netip.Prefix, exp []Exposure)
 }
 
 // PassObserver is an ExposureObserver that wants the time of a
@@ -59,7 +59,7 @@ func (r *RIB) SetMembers(n int) {
 }
 
 // emitExposure computes and reports the exposure of entry idx.
-func (r *RIB) emitExposure(f session.Family, idx uint32) {
+func (r *RIB) emitExposure(f bgp.Family, idx uint32) {
 	eo, ok := r.obs.(ExposureObserver)
 	if !ok {
 		return

@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"slices"
 
-	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/wire"
 )
 
@@ -39,7 +39,7 @@ type Held struct {
 
 // HeldFilter selects what Held returns.
 type HeldFilter struct {
-	Family    session.Family
+	Family    bgp.Family
 	HasFamily bool
 }
 
@@ -53,7 +53,7 @@ type HeldFilter struct {
 // the read lock, sorted without it, and read again (under the read lock)
 // for the page, skipping what changed meanwhile.
 func (r *RIB) Held(member int, flt HeldFilter, offset, limit int) (out []Held, total, pending int) {
-	for f := session.Family(0); f < session.NumFamilies; f++ {
+	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		if flt.HasFamily && flt.Family != f {
 			continue
 		}
@@ -76,7 +76,7 @@ type heldKey struct {
 
 // heldPrefixes copies the prefixes member holds in family f (ok false: no
 // established session carries f) and counts its pending changes.
-func (r *RIB) heldPrefixes(member int, f session.Family) (keys []heldKey, pending int, ok bool) {
+func (r *RIB) heldPrefixes(member int, f bgp.Family) (keys []heldKey, pending int, ok bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	s := r.carrier(member, f)
@@ -101,7 +101,7 @@ func (r *RIB) heldPrefixes(member int, f session.Family) (keys []heldKey, pendin
 }
 
 // heldPage walks keys (sorted) and appends the page's routes to out.
-func (r *RIB) heldPage(member int, f session.Family, keys []heldKey, out []Held, total, offset, limit int) ([]Held, int) {
+func (r *RIB) heldPage(member int, f bgp.Family, keys []heldKey, out []Held, total, offset, limit int) ([]Held, int) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	s := r.carrier(member, f)
@@ -134,7 +134,7 @@ func (r *RIB) heldPage(member int, f session.Family, keys []heldKey, out []Held,
 // carrier returns an established source of member that carries family f
 // (nil: none). A member's sessions carrying the same family hold the same
 // routes.
-func (r *RIB) carrier(member int, f session.Family) *Source {
+func (r *RIB) carrier(member int, f bgp.Family) *Source {
 	for _, s := range r.targets {
 		if s.Member == member && s.sendFam[f] && s.out != nil {
 			return s

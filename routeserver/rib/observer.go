@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/policy"
-	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/wire"
 )
 
@@ -19,7 +19,7 @@ type Observer interface {
 // RouteEvent is a change of a received route.
 type RouteEvent struct {
 	Source *Source
-	Family session.Family
+	Family bgp.Family
 	Prefix netip.Prefix
 	PathID uint32
 	// Attrs is nil when the route went away.
@@ -39,7 +39,7 @@ type RouteEvent struct {
 // call, before the RIB removes them one by one with Bulk route events.
 type SourceObserver interface {
 	Observer
-	SourceRoutesEnd(s *Source, f session.Family, cause string)
+	SourceRoutesEnd(s *Source, f bgp.Family, cause string)
 }
 
 // SetObserver installs the route event observer; with several calls,
@@ -66,7 +66,7 @@ func (m *multiObserver) RouteEvent(ev *RouteEvent) {
 	}
 }
 
-func (m *multiObserver) SourceRoutesEnd(s *Source, f session.Family, cause string) {
+func (m *multiObserver) SourceRoutesEnd(s *Source, f bgp.Family, cause string) {
 	for _, o := range m.list {
 		if so, ok := o.(SourceObserver); ok {
 			so.SourceRoutesEnd(s, f, cause)
@@ -74,7 +74,7 @@ func (m *multiObserver) SourceRoutesEnd(s *Source, f session.Family, cause strin
 	}
 }
 
-func (m *multiObserver) PrefixExposure(f session.Family, p netip.Prefix, exp []Exposure) {
+func (m *multiObserver) PrefixExposure(f bgp.Family, p netip.Prefix, exp []Exposure) {
 	for _, o := range m.list {
 		if eo, ok := o.(ExposureObserver); ok {
 			eo.PrefixExposure(f, p, exp)

@@ -4,7 +4,7 @@ import (
 	"math/bits"
 
 	"github.com/fedrs/fedrs/policy"
-	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/wire"
 )
 
@@ -36,7 +36,7 @@ func (r *RIB) Fill(s *Source, buf []byte, limit int) []byte {
 	defer o.mu.Unlock()
 	sc := r.scratchPool.Get().(*fillScratch)
 	defer r.scratchPool.Put(sc)
-	for f := session.Family(0); f < session.NumFamilies; f++ {
+	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		if !s.sendFam[f] {
 			continue
 		}
@@ -48,7 +48,7 @@ func (r *RIB) Fill(s *Source, buf []byte, limit int) []byte {
 	return buf
 }
 
-func (r *RIB) fillFamily(s *Source, o *outState, sc *fillScratch, f session.Family, buf []byte, limit int) []byte {
+func (r *RIB) fillFamily(s *Source, o *outState, sc *fillScratch, f bgp.Family, buf []byte, limit int) []byte {
 	if o.ndirty[f] > 0 {
 		fl := filler{r: r, s: s, o: o, sc: sc, f: f, t: r.tables[f], buf: buf, wd: sc.wbuf[:0],
 			wOver: wire.WithdrawOverhead(f), lastMem: -1}
@@ -112,7 +112,7 @@ type filler struct {
 	s       *Source
 	o       *outState
 	sc      *fillScratch
-	f       session.Family
+	f       bgp.Family
 	t       famTable
 	buf     []byte
 	pending int // bytes in builders and wd not yet in buf

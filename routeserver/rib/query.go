@@ -6,14 +6,14 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/policy"
-	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/wire"
 )
 
 // Route is a read-only view of one candidate route.
 type Route struct {
 	Source  *Source
-	Family  session.Family
+	Family  bgp.Family
 	Prefix  netip.Prefix
 	PathID  uint32
 	Attrs   *wire.AttrSet
@@ -24,7 +24,7 @@ type Route struct {
 	Stale bool
 }
 
-func (r *RIB) view(f session.Family, idx, ci uint32) Route {
+func (r *RIB) view(f bgp.Family, idx, ci uint32) Route {
 	t := r.tables[f]
 	c := &r.cands[ci]
 	v := Route{
@@ -48,7 +48,7 @@ type Filter struct {
 	// Filtered / Accepted keep only filtered or only accepted routes.
 	Filtered, Accepted bool
 	// Family, when HasFamily, restricts to one family.
-	Family    session.Family
+	Family    bgp.Family
 	HasFamily bool
 }
 
@@ -58,7 +58,7 @@ type Filter struct {
 func (r *RIB) Routes(flt Filter, offset, limit int) (out []Route, total int) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	for f := session.Family(0); f < session.NumFamilies; f++ {
+	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		if flt.HasFamily && flt.Family != f {
 			continue
 		}
@@ -99,7 +99,7 @@ func (r *RIB) Exportable(member int, offset, limit int) (out []Route, total int)
 	if target == nil {
 		return nil, 0
 	}
-	for f := session.Family(0); f < session.NumFamilies; f++ {
+	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		t := r.tables[f]
 		var idxs []uint32
 		for idx := uint32(1); int(idx) < t.limit(); idx++ {
@@ -207,10 +207,10 @@ func (r *RIB) Lookup(p netip.Prefix, mode LookupMode) []Route {
 type SourceStats struct {
 	Up                          bool
 	Since                       time.Time
-	Received, Accepted, Stale   [session.NumFamilies]int
-	Exported, PendingOut        [session.NumFamilies]int
-	MemberAccepted              [session.NumFamilies]int
-	SendFamilies                [session.NumFamilies]bool
+	Received, Accepted, Stale   [bgp.NumFamilies]int
+	Exported, PendingOut        [bgp.NumFamilies]int
+	MemberAccepted              [bgp.NumFamilies]int
+	SendFamilies                [bgp.NumFamilies]bool
 	PrefixesV4, PrefixesV6, All int
 }
 
@@ -235,7 +235,7 @@ func (r *RIB) Stats(s *Source) SourceStats {
 
 // Totals are RIB-wide counters.
 type Totals struct {
-	Prefixes   [session.NumFamilies]int
+	Prefixes   [bgp.NumFamilies]int
 	Routes     int
 	AttrSets   int
 	Profiles   int
@@ -285,11 +285,11 @@ func popcount(b bitset) int {
 	return n
 }
 
-func familyOf(p netip.Prefix) session.Family {
+func familyOf(p netip.Prefix) bgp.Family {
 	if p.Addr().Is4() {
-		return session.IPv4Unicast
+		return bgp.IPv4Unicast
 	}
-	return session.IPv6Unicast
+	return bgp.IPv6Unicast
 }
 
 func comparePrefix(a, b netip.Prefix) int {

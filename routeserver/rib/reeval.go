@@ -6,13 +6,13 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/policy"
-	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/wire"
 )
 
 // Evaluator re-runs import policy for one held route: it returns the new
 // verdict and, for accepted routes, the export profile.
-type Evaluator func(src *Source, f session.Family, p netip.Prefix, a *wire.AttrSet) (policy.Verdict, *policy.Profile)
+type Evaluator func(src *Source, f bgp.Family, p netip.Prefix, a *wire.AttrSet) (policy.Verdict, *policy.Profile)
 
 // Reevaluate re-runs import policy for the routes whose prefix match
 // selects (nil: all) and applies the verdicts that changed, exporting the
@@ -20,7 +20,7 @@ type Evaluator func(src *Source, f session.Family, p netip.Prefix, a *wire.AttrS
 // generation: every route is re-evaluated with a fresh profile table and
 // re-announced (templates are re-encoded): use it after a policy change.
 // It returns the number of routes whose verdict changed.
-func (r *RIB) Reevaluate(match func(session.Family, netip.Prefix) bool, eval Evaluator, newGen bool, cause string) int {
+func (r *RIB) Reevaluate(match func(bgp.Family, netip.Prefix) bool, eval Evaluator, newGen bool, cause string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.passStarted()
@@ -30,7 +30,7 @@ func (r *RIB) Reevaluate(match func(session.Family, netip.Prefix) bool, eval Eva
 		return r.reevaluateAll(eval, cause)
 	}
 	changed := 0
-	for f := session.Family(0); f < session.NumFamilies; f++ {
+	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		t := r.tables[f]
 		for idx := uint32(1); int(idx) < t.limit(); idx++ {
 			e := t.entry(idx)
@@ -98,7 +98,7 @@ func (r *RIB) Reevaluate(match func(session.Family, netip.Prefix) bool, eval Eva
 
 // evalKeepingMaxPrefix runs eval, keeping a max-prefix filter: counting is
 // the RIB's business, not the policy's, so a route over the limit stays so.
-func (r *RIB) evalKeepingMaxPrefix(eval Evaluator, c *cand, src *Source, f session.Family, p netip.Prefix, a *wire.AttrSet) (policy.Verdict, *policy.Profile) {
+func (r *RIB) evalKeepingMaxPrefix(eval Evaluator, c *cand, src *Source, f bgp.Family, p netip.Prefix, a *wire.AttrSet) (policy.Verdict, *policy.Profile) {
 	v, prof := eval(src, f, p, a)
 	if policy.ReasonSet(c.filtered).Has(policy.ReasonMaxPrefix) {
 		v.Filtered = v.Filtered.Add(policy.ReasonMaxPrefix)
@@ -109,7 +109,7 @@ func (r *RIB) evalKeepingMaxPrefix(eval Evaluator, c *cand, src *Source, f sessi
 
 // applyVerdict stores a new verdict in c, keeping the counters right; it
 // reports whether the verdict (not only the profile) changed.
-func (r *RIB) applyVerdict(c *cand, src *Source, f session.Family, p netip.Prefix, a *wire.AttrSet, v policy.Verdict, pid uint32, cause string) bool {
+func (r *RIB) applyVerdict(c *cand, src *Source, f bgp.Family, p netip.Prefix, a *wire.AttrSet, v policy.Verdict, pid uint32, cause string) bool {
 	changed := uint32(v.Filtered) != c.filtered || uint32(v.Tagged) != c.tagged || v.Mods != c.mods
 	if changed && r.obs != nil {
 		r.emitRoute(RouteEvent{Source: src, Family: f, Prefix: p, PathID: c.pathID, Attrs: a, Verdict: v, Cause: cause})
@@ -137,7 +137,7 @@ func (r *RIB) reevaluateAll(eval Evaluator, cause string) int {
 	clear(r.profPtr)
 	clear(r.profKey)
 	changed := 0
-	for f := session.Family(0); f < session.NumFamilies; f++ {
+	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		t := r.tables[f]
 		for idx := uint32(1); int(idx) < t.limit(); idx++ {
 			e := t.entry(idx)

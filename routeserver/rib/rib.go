@@ -9,19 +9,20 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
 )
 
 // Exporter supplies the export rewrite (the policy engine).
 type Exporter interface {
-	Rewrite(member int, a *policy.Attrs, mods policy.Mods, v policy.Variant) policy.Rewrite
+	Rewrite(member int, a *bgp.Attrs, mods policy.Mods, v policy.Variant) bgp.Rewrite
 }
 
 // Limit is a member's maximum-prefix setting.
 type Limit struct {
-	Max     [session.NumFamilies]int // 0: none
-	Action  string                   // "teardown", "warn", "filter"
+	Max     [bgp.NumFamilies]int // 0: none
+	Action  string               // "teardown", "warn", "filter"
 	Restart time.Duration
 }
 
@@ -37,14 +38,14 @@ type Source struct {
 	neg      *session.Negotiated
 	routerID uint32
 	peerAddr netip.Addr
-	sendFam  [session.NumFamilies]bool
+	sendFam  [bgp.NumFamilies]bool
 	out      *outState
 	kick     func()
 	upSince  time.Time
 
-	received [session.NumFamilies]int // candidates held (accepted + filtered)
-	accepted [session.NumFamilies]int
-	stale    [session.NumFamilies]int
+	received [bgp.NumFamilies]int // candidates held (accepted + filtered)
+	accepted [bgp.NumFamilies]int
+	stale    [bgp.NumFamilies]int
 	grTimer  *time.Timer
 	grGen    uint64
 }
@@ -70,7 +71,7 @@ const flagStale = 1
 // RIB is the route server's routing table. Safe for concurrent use.
 type RIB struct {
 	mu      sync.RWMutex
-	tables  [session.NumFamilies]famTable
+	tables  [bgp.NumFamilies]famTable
 	cands   []cand
 	free    []uint32
 	sources []*Source
@@ -80,7 +81,7 @@ type RIB struct {
 	exp       Exporter
 	gen       uint32 // export generation: bumps on policy change
 	limits    []Limit
-	memberAcc [][session.NumFamilies]int
+	memberAcc [][bgp.NumFamilies]int
 	profiles  []*policy.Profile
 	profPtr   map[*policy.Profile]uint32
 	profKey   map[string]uint32
@@ -92,7 +93,7 @@ type RIB struct {
 	expBuf    []Exposure // reused for every exposure report
 
 	scratch []uint32 // per-target best before a change
-	empty   [session.NumFamilies][]uint32
+	empty   [bgp.NumFamilies][]uint32
 
 	scratchPool sync.Pool // *fillScratch
 
@@ -120,8 +121,8 @@ func New(attrs *wire.Table, exp Exporter) *RIB {
 		profKey:  map[string]uint32{},
 	}
 	r.scratchPool.New = func() any { return new(fillScratch) }
-	r.tables[session.IPv4Unicast] = newTable(keyV4, hashV4)
-	r.tables[session.IPv6Unicast] = newTable(keyV6, hashV6)
+	r.tables[bgp.IPv4Unicast] = newTable(keyV4, hashV4)
+	r.tables[bgp.IPv6Unicast] = newTable(keyV6, hashV6)
 	return r
 }
 
@@ -145,7 +146,7 @@ func (r *RIB) AddSource(member int, name string, addr netip.Addr) *Source {
 		clear(r.allowed)
 	}
 	for len(r.memberAcc) <= member {
-		r.memberAcc = append(r.memberAcc, [session.NumFamilies]int{})
+		r.memberAcc = append(r.memberAcc, [bgp.NumFamilies]int{})
 	}
 	return s
 }
@@ -155,7 +156,7 @@ func (r *RIB) SetLimits(l []Limit) {
 	r.mu.Lock()
 	r.limits = l
 	for len(r.memberAcc) < len(l) {
-		r.memberAcc = append(r.memberAcc, [session.NumFamilies]int{})
+		r.memberAcc = append(r.memberAcc, [bgp.NumFamilies]int{})
 	}
 	r.mu.Unlock()
 }
@@ -220,7 +221,7 @@ func (r *RIB) Retire(s *Source) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for f := session.Family(0); f < session.NumFamilies; f++ {
+	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		r.removeAll(s, f, "neighbour removed from the configuration")
 	}
 	if s.grTimer != nil {
@@ -236,7 +237,7 @@ func (r *RIB) Retire(s *Source) {
 func (r *RIB) Renumber(remap func(oldMember int) int, members int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	acc := make([][session.NumFamilies]int, members)
+	acc := make([][bgp.NumFamilies]int, members)
 	for _, s := range r.sources {
 		if s.Member < 0 {
 			continue

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
 )
@@ -14,8 +15,8 @@ import (
 // passExporter rewrites nothing but adds OTC, as a route server must.
 type passExporter struct{}
 
-func (passExporter) Rewrite(member int, a *policy.Attrs, mods policy.Mods, v policy.Variant) policy.Rewrite {
-	return policy.Rewrite{Communities: a.Communities, Large: a.Large, SetOTC: !a.HasOTC, OTC: 65000,
+func (passExporter) Rewrite(member int, a *bgp.Attrs, mods policy.Mods, v policy.Variant) bgp.Rewrite {
+	return bgp.Rewrite{Communities: a.Communities, Large: a.Large, SetOTC: !a.HasOTC, OTC: 65000,
 		PrependAS: a.ASPath[0], PrependN: v.Prepends()}
 }
 
@@ -36,7 +37,7 @@ func newTestRIB(t testing.TB, n int) *testRIB {
 	}
 	for i, s := range tr.srcs {
 		neg := &session.Negotiated{PeerID: addr(i), RemoteAddr: netip.AddrPortFrom(addr(i), 179), FourOctetAS: true,
-			Families: [session.NumFamilies]bool{true, true}}
+			Families: [bgp.NumFamilies]bool{true, true}}
 		i := i
 		tr.r.SessionUp(s, neg, neg.Families, func() { tr.kicks[i]++ })
 	}
@@ -57,15 +58,15 @@ func (tr *testRIB) attrs(member int, path []uint32, med uint32, comms ...uint32)
 	raw = append(raw, seg...)
 	raw = append(raw, wire.FlagOptional, wire.AttrMED, 4)
 	raw = binary.BigEndian.AppendUint32(raw, med)
-	a := policy.Attrs{ASPath: path, PathLen: len(path), NextHop: addr(member), MED: med, HasMED: true, Communities: comms}
-	return tr.r.Attrs().Intern(session.IPv4Unicast, raw, &a, nil)
+	a := bgp.Attrs{ASPath: path, PathLen: len(path), NextHop: addr(member), MED: med, HasMED: true, Communities: comms}
+	return tr.r.Attrs().Intern(bgp.IPv4Unicast, raw, &a, nil)
 }
 
 func (tr *testRIB) announce(member int, a *wire.AttrSet, prof *policy.Profile, prefixes ...string) Result {
 	var ch []Change
 	a.RetainN(int32(len(prefixes)) - 1)
 	for _, p := range prefixes {
-		ch = append(ch, Change{Family: session.IPv4Unicast, Prefix: netip.MustParsePrefix(p), Attrs: a, Profile: prof})
+		ch = append(ch, Change{Family: bgp.IPv4Unicast, Prefix: netip.MustParsePrefix(p), Attrs: a, Profile: prof})
 	}
 	return tr.r.Apply(tr.srcs[member], ch)
 }
@@ -73,7 +74,7 @@ func (tr *testRIB) announce(member int, a *wire.AttrSet, prof *policy.Profile, p
 func (tr *testRIB) withdraw(member int, prefixes ...string) {
 	var ch []Change
 	for _, p := range prefixes {
-		ch = append(ch, Change{Family: session.IPv4Unicast, Prefix: netip.MustParsePrefix(p)})
+		ch = append(ch, Change{Family: bgp.IPv4Unicast, Prefix: netip.MustParsePrefix(p)})
 	}
 	tr.r.Apply(tr.srcs[member], ch)
 }
@@ -98,7 +99,7 @@ func (tr *testRIB) drain(t testing.TB, target int) sent {
 		}
 		for len(buf) > 0 {
 			l := int(binary.BigEndian.Uint16(buf[16:18]))
-			if l > session.MaxMsgLen {
+			if l > bgp.MaxMsgLen {
 				t.Fatalf("message of %d octets exceeds the negotiated maximum", l)
 			}
 			u, err := dec.Decode(buf[19:l])
@@ -111,12 +112,12 @@ func (tr *testRIB) drain(t testing.TB, target int) sent {
 					out.eor++
 				}
 			}
-			for _, n := range u.Withdrawn[session.IPv4Unicast] {
+			for _, n := range u.Withdrawn[bgp.IPv4Unicast] {
 				out.withdrawn[n.Prefix] = true
 				delete(out.announced, n.Prefix)
 			}
-			for _, n := range u.Announced[session.IPv4Unicast] {
-				out.announced[n.Prefix] = u.Attrs[session.IPv4Unicast]
+			for _, n := range u.Announced[bgp.IPv4Unicast] {
+				out.announced[n.Prefix] = u.Attrs[bgp.IPv4Unicast]
 				delete(out.withdrawn, n.Prefix)
 			}
 			buf = buf[l:]
@@ -236,11 +237,11 @@ func TestGracefulRestart(t *testing.T) {
 		t.Fatalf("stale count %d", st.Stale[0])
 	}
 	neg := &session.Negotiated{PeerID: addr(0), RemoteAddr: netip.AddrPortFrom(addr(0), 179), FourOctetAS: true,
-		Families: [session.NumFamilies]bool{true, true}, GracefulRestart: true,
-		GRFamilies: [session.NumFamilies]bool{true, true}}
+		Families: [bgp.NumFamilies]bool{true, true}, GracefulRestart: true,
+		GRFamilies: [bgp.NumFamilies]bool{true, true}}
 	tr.r.SessionUp(tr.srcs[0], neg, neg.Families, func() {})
 	// End-of-RIB without re-announcing: the stale route goes.
-	tr.r.EndOfRIB(tr.srcs[0], session.IPv4Unicast)
+	tr.r.EndOfRIB(tr.srcs[0], bgp.IPv4Unicast)
 	if s := tr.drain(t, 1); !s.withdrawn[p] {
 		t.Fatalf("stale route not withdrawn after End-of-RIB: %+v", s)
 	}
@@ -271,7 +272,7 @@ func TestGracefulRestart(t *testing.T) {
 
 func TestMaxPrefix(t *testing.T) {
 	tr := newTestRIB(t, 2)
-	tr.r.SetLimits([]Limit{{Max: [session.NumFamilies]int{2, 0}, Action: "teardown"}, {Max: [session.NumFamilies]int{1, 0}, Action: "filter"}})
+	tr.r.SetLimits([]Limit{{Max: [bgp.NumFamilies]int{2, 0}, Action: "teardown"}, {Max: [bgp.NumFamilies]int{1, 0}, Action: "filter"}})
 	a := tr.attrs(0, []uint32{100}, 0)
 	if res := tr.announce(0, a, tr.profile[0], "10.0.1.0/24", "10.0.2.0/24"); res.Exceeded {
 		t.Fatal("exceeded at the limit")

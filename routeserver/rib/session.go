@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"time"
 
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/session"
 )
 
@@ -11,7 +12,7 @@ import (
 // full dump of the RIB from Fill, then End-of-RIB per family. Stale routes
 // of the source kept by graceful restart are purged now for the families
 // the new session does not preserve.
-func (r *RIB) SessionUp(s *Source, n *session.Negotiated, sendFam [session.NumFamilies]bool, kick func()) {
+func (r *RIB) SessionUp(s *Source, n *session.Negotiated, sendFam [bgp.NumFamilies]bool, kick func()) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s.up, s.neg, s.kick, s.upSince = true, n, kick, time.Now()
@@ -21,7 +22,7 @@ func (r *RIB) SessionUp(s *Source, n *session.Negotiated, sendFam [session.NumFa
 	o := &outState{maxLen: n.MaxMessageLen(), as4: n.FourOctetAS}
 	s.out = o
 	r.targets = append(r.targets, s)
-	for f := session.Family(0); f < session.NumFamilies; f++ {
+	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		if s.stale[f] > 0 && !(n.GracefulRestart && n.GRFamilies[f]) {
 			r.purgeStale(s, f, "stale purge: family not preserved after restart")
 		}
@@ -55,7 +56,7 @@ func (r *RIB) SessionDown(s *Source, gracefulRestart bool, restartTime time.Dura
 			break
 		}
 	}
-	for f := session.Family(0); f < session.NumFamilies; f++ {
+	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		keep := gracefulRestart && n != nil && restartTime > 0
 		if keep {
 			r.markStale(s, f)
@@ -77,7 +78,7 @@ func (r *RIB) SessionDown(s *Source, gracefulRestart bool, restartTime time.Dura
 			if s.grGen != gen || s.up {
 				return
 			}
-			for f := session.Family(0); f < session.NumFamilies; f++ {
+			for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 				r.purgeStale(s, f, "stale purge: restart time expired")
 			}
 			r.endMark(true)
@@ -87,7 +88,7 @@ func (r *RIB) SessionDown(s *Source, gracefulRestart bool, restartTime time.Dura
 
 // EndOfRIB records a source's End-of-RIB: its remaining stale routes of f
 // are purged (RFC 4724 §4.2).
-func (r *RIB) EndOfRIB(s *Source, f session.Family) {
+func (r *RIB) EndOfRIB(s *Source, f bgp.Family) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s.stale[f] > 0 {
@@ -96,7 +97,7 @@ func (r *RIB) EndOfRIB(s *Source, f session.Family) {
 	}
 }
 
-func (r *RIB) forEachEntryOf(s *Source, f session.Family, fn func(idx uint32)) {
+func (r *RIB) forEachEntryOf(s *Source, f bgp.Family, fn func(idx uint32)) {
 	t := r.tables[f]
 	for idx := uint32(1); int(idx) < t.limit(); idx++ {
 		for ci := t.entry(idx).head; ci != 0; ci = r.cands[ci].next {
@@ -108,7 +109,7 @@ func (r *RIB) forEachEntryOf(s *Source, f session.Family, fn func(idx uint32)) {
 	}
 }
 
-func (r *RIB) removeAll(s *Source, f session.Family, cause string) {
+func (r *RIB) removeAll(s *Source, f bgp.Family, cause string) {
 	if s.received[f] == 0 {
 		return
 	}
@@ -121,7 +122,7 @@ func (r *RIB) removeAll(s *Source, f session.Family, cause string) {
 	r.forEachEntryOf(s, f, func(idx uint32) { r.removeCand(s, f, idx, match, cause) })
 }
 
-func (r *RIB) markStale(s *Source, f session.Family) {
+func (r *RIB) markStale(s *Source, f bgp.Family) {
 	if s.received[f] == 0 {
 		return
 	}
@@ -135,7 +136,7 @@ func (r *RIB) markStale(s *Source, f session.Family) {
 	})
 }
 
-func (r *RIB) purgeStale(s *Source, f session.Family, cause string) {
+func (r *RIB) purgeStale(s *Source, f bgp.Family, cause string) {
 	if s.stale[f] == 0 {
 		return
 	}

@@ -1,6 +1,6 @@
 package rib
 
-import "github.com/fedrs/fedrs/routeserver/session"
+import "github.com/fedrs/fedrs/routeserver/bgp"
 
 // SyncObserver is an Observer that also wants to know when the route
 // server has finished a target's initial transfer: after a session comes
@@ -12,10 +12,10 @@ import "github.com/fedrs/fedrs/routeserver/session"
 // targets: EndOfRIBSent must be safe for concurrent use, must not block,
 // and must not call back into the RIB.
 type SyncObserver interface {
-	EndOfRIBSent(s *Source, f session.Family)
+	EndOfRIBSent(s *Source, f bgp.Family)
 }
 
-func (m *multiObserver) EndOfRIBSent(s *Source, f session.Family) {
+func (m *multiObserver) EndOfRIBSent(s *Source, f bgp.Family) {
 	for _, o := range m.list {
 		if so, ok := o.(SyncObserver); ok {
 			so.EndOfRIBSent(s, f)
@@ -25,7 +25,7 @@ func (m *multiObserver) EndOfRIBSent(s *Source, f session.Family) {
 
 // endOfRIBSent tells the observer that s's initial transfer of f is
 // complete (Fill, read lock held).
-func (r *RIB) endOfRIBSent(s *Source, f session.Family) {
+func (r *RIB) endOfRIBSent(s *Source, f bgp.Family) {
 	if so, ok := r.obs.(SyncObserver); ok {
 		so.EndOfRIBSent(s, f)
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 type adminKind int
@@ -70,13 +72,13 @@ func (p *Peer) admin(e evAdmin, conns map[*conn]bool) map[*conn]bool {
 // adminNotification is what a connection opened while the neighbour is
 // administratively down is refused with: the shutdown's own NOTIFICATION
 // (its RFC 9003 message), else a plain Administrative Shutdown.
-func (p *Peer) adminNotification() *Notification {
+func (p *Peer) adminNotification() *bgp.Notification {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.adminNote != nil {
 		return p.adminNote
 	}
-	return NewShutdown(CeaseAdminShutdown, "neighbor administratively down")
+	return bgp.NewShutdown(bgp.CeaseAdminShutdown, "neighbor administratively down")
 }
 
 func (p *Peer) sendAdmin(e evAdmin) {
@@ -97,19 +99,19 @@ func (p *Peer) sendAdmin(e evAdmin) {
 // NOTIFICATION. It returns once the session is down (Info and the
 // Handler's Down reflect it).
 func (p *Peer) Shutdown(msg string) {
-	p.sendAdmin(evAdmin{kind: adminShutdown, n: NewShutdown(CeaseAdminShutdown, msg), reason: "administrative shutdown"})
+	p.sendAdmin(evAdmin{kind: adminShutdown, n: bgp.NewShutdown(bgp.CeaseAdminShutdown, msg), reason: "administrative shutdown"})
 }
 
 // Reset closes the session with Cease "Administrative Reset" and the
 // message msg, returning once it is down; the neighbour reconnects as
 // usual.
 func (p *Peer) Reset(msg string) {
-	p.sendAdmin(evAdmin{kind: adminReset, n: NewShutdown(CeaseAdminReset, msg), reason: "administrative reset"})
+	p.sendAdmin(evAdmin{kind: adminReset, n: bgp.NewShutdown(bgp.CeaseAdminReset, msg), reason: "administrative reset"})
 }
 
 // CloseWith closes the session with the given NOTIFICATION (e.g. Cease
 // "Other Configuration Change"); the neighbour reconnects as usual.
-func (p *Peer) CloseWith(n *Notification, reason string) {
+func (p *Peer) CloseWith(n *bgp.Notification, reason string) {
 	p.sendAdmin(evAdmin{kind: adminReset, n: n, reason: reason})
 }
 
@@ -120,11 +122,11 @@ func (p *Peer) Enable() { p.sendAdmin(evAdmin{kind: adminEnable}) }
 // Prefixes Reached" (RFC 4486 data: AFI, SAFI, limit) and keeps the
 // neighbour idle for restart (0: until Enable). It may be called from the
 // Handler's Update; it does not wait.
-func (p *Peer) MaxPrefixExceeded(f Family, limit uint32, restart time.Duration) {
+func (p *Peer) MaxPrefixExceeded(f bgp.Family, limit uint32, restart time.Duration) {
 	afi, safi := f.AFISAFI()
 	data := []byte{byte(afi >> 8), byte(afi), safi, 0, 0, 0, 0}
 	binary.BigEndian.PutUint32(data[3:], limit)
-	e := evAdmin{kind: adminIdle, n: &Notification{Code: ErrCease, Subcode: CeaseMaxPrefix, Data: data},
+	e := evAdmin{kind: adminIdle, n: &bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeaseMaxPrefix, Data: data},
 		idleFor: restart, reason: fmt.Sprintf("maximum number of %s prefixes (%d) reached", f, limit)}
 	go func() {
 		select {
@@ -140,7 +142,7 @@ func (p *Peer) AdminDown() bool { return p.isAdminDown() }
 // SendRouteRefresh asks the peer to resend its routes of family f (soft
 // clear in). It returns an error when the session is not established or
 // the peer did not announce route refresh.
-func (p *Peer) SendRouteRefresh(f Family) error {
+func (p *Peer) SendRouteRefresh(f bgp.Family) error {
 	p.mu.Lock()
 	neg := p.neg
 	p.mu.Unlock()
@@ -155,7 +157,7 @@ func (p *Peer) SendRouteRefresh(f Family) error {
 		return fmt.Errorf("%s was not negotiated", f)
 	}
 	afi, safi := f.AFISAFI()
-	return c.writeMsg(AppendMessage(nil, MsgRouteRefresh, []byte{byte(afi >> 8), byte(afi), 0, safi}))
+	return c.writeMsg(bgp.AppendMessage(nil, bgp.MsgRouteRefresh, []byte{byte(afi >> 8), byte(afi), 0, safi}))
 }
 
 func (p *Peer) isAdminDown() bool {

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 // Timers outside the negotiated hold time.
@@ -42,7 +44,7 @@ type conn struct {
 	goCh      chan Outbox // Run hands the outbox over on Established
 	closed    chan struct{}
 	closeOnce sync.Once
-	recvd     atomic.Pointer[Notification]
+	recvd     atomic.Pointer[bgp.Notification]
 	wbuf      *[]byte // the writer's own buffer, without Config.WriteBuffers
 	estAt     time.Time
 }
@@ -77,9 +79,9 @@ func (p *Peer) post(ev any) bool {
 }
 
 func (p *Peer) localOpen() *localOpen {
-	role := uint8(RoleRS)
+	role := uint8(bgp.RoleRS)
 	if p.cfg.RSClient {
-		role = RoleRSClient
+		role = bgp.RoleRSClient
 	}
 	return &localOpen{
 		asn: p.cfg.LocalASN, id: p.cfg.RouterID, holdTime: p.cfg.HoldTime, families: p.cfg.Families, role: role,
@@ -93,7 +95,7 @@ func (c *conn) handshake() {
 	p := c.p
 	c.setState(OpenSent)
 	local := p.localOpen()
-	sentOpen := AppendMessage(nil, MsgOpen, local.body())
+	sentOpen := bgp.AppendMessage(nil, bgp.MsgOpen, local.body())
 	if err := c.writeMsg(sentOpen); err != nil {
 		c.close(nil, "sending OPEN failed", err)
 		return
@@ -106,12 +108,12 @@ func (c *conn) handshake() {
 	}
 	p.msgIn.Add(1)
 	switch typ {
-	case MsgOpen:
-	case MsgNotification:
+	case bgp.MsgOpen:
+	case bgp.MsgNotification:
 		c.closeReceived(parseNotification(body))
 		return
 	default:
-		c.close(&Notification{Code: ErrFSM, Subcode: 1}, "unexpected "+msgTypeName(typ)+" in OpenSent", nil)
+		c.close(&bgp.Notification{Code: bgp.ErrFSM, Subcode: 1}, "unexpected "+msgTypeName(typ)+" in OpenSent", nil)
 		return
 	}
 	o, err := parseOpen(body)
@@ -127,15 +129,15 @@ func (c *conn) handshake() {
 	neg.LocalAddr = addrPort(c.nc.LocalAddr())
 	neg.RemoteAddr = addrPort(c.nc.RemoteAddr())
 	neg.SentOpen = sentOpen
-	neg.ReceivedOpen = AppendMessage(nil, MsgOpen, body)
+	neg.ReceivedOpen = bgp.AppendMessage(nil, bgp.MsgOpen, body)
 	c.neg = neg
 	reply := make(chan bool, 1)
 	if !p.post(evOpen{c: c, id: o.ID, reply: reply}) {
-		c.close(&Notification{Code: ErrCease, Subcode: CeasePeerDeconfigured}, "route server stopping", nil)
+		c.close(&bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeasePeerDeconfigured}, "route server stopping", nil)
 		return
 	}
 	if !<-reply {
-		c.close(&Notification{Code: ErrCease, Subcode: CeaseCollision}, "collision resolution", nil)
+		c.close(&bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeaseCollision}, "collision resolution", nil)
 		return
 	}
 	c.setState(OpenConfirm)
@@ -155,17 +157,17 @@ func (c *conn) handshake() {
 	}
 	p.msgIn.Add(1)
 	switch typ {
-	case MsgKeepalive:
-	case MsgNotification:
+	case bgp.MsgKeepalive:
+	case bgp.MsgNotification:
 		c.closeReceived(parseNotification(body))
 		return
 	default:
-		c.close(&Notification{Code: ErrFSM, Subcode: 2}, "unexpected "+msgTypeName(typ)+" in OpenConfirm", nil)
+		c.close(&bgp.Notification{Code: bgp.ErrFSM, Subcode: 2}, "unexpected "+msgTypeName(typ)+" in OpenConfirm", nil)
 		return
 	}
 	c.r.maxLen = neg.MaxMessageLen()
 	if !p.post(evConfirmed{c}) {
-		c.close(&Notification{Code: ErrCease, Subcode: CeasePeerDeconfigured}, "route server stopping", nil)
+		c.close(&bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeasePeerDeconfigured}, "route server stopping", nil)
 		return
 	}
 	var out Outbox
@@ -200,20 +202,20 @@ func (c *conn) readLoop() {
 		}
 		p.msgIn.Add(1)
 		switch typ {
-		case MsgKeepalive:
-		case MsgUpdate:
+		case bgp.MsgKeepalive:
+		case bgp.MsgUpdate:
 			p.updIn.Add(1)
 			if err := p.h.Update(p, body); err != nil {
 				c.fail(err, "UPDATE error")
 				return
 			}
-		case MsgRouteRefresh:
+		case bgp.MsgRouteRefresh:
 			c.routeRefresh(body)
-		case MsgNotification:
+		case bgp.MsgNotification:
 			c.closeReceived(parseNotification(body))
 			return
-		case MsgOpen:
-			c.close(&Notification{Code: ErrFSM, Subcode: 3}, "unexpected OPEN in Established", nil)
+		case bgp.MsgOpen:
+			c.close(&bgp.Notification{Code: bgp.ErrFSM, Subcode: 3}, "unexpected OPEN in Established", nil)
 			return
 		}
 	}
@@ -223,15 +225,15 @@ func (c *conn) routeRefresh(body []byte) {
 	if len(body) != 4 {
 		if c.neg.EnhancedRouteRefresh {
 			// RFC 7313 §5: a malformed ROUTE-REFRESH ends the session.
-			msg := AppendMessage(nil, MsgRouteRefresh, body)
-			c.close(&Notification{Code: ErrRouteRefresh, Subcode: ErrSubRRInvalidLength, Data: msg}, "malformed ROUTE-REFRESH", nil)
+			msg := bgp.AppendMessage(nil, bgp.MsgRouteRefresh, body)
+			c.close(&bgp.Notification{Code: bgp.ErrRouteRefresh, Subcode: bgp.ErrSubRRInvalidLength, Data: msg}, "malformed ROUTE-REFRESH", nil)
 			return
 		}
 		c.p.log.Warn("ignoring malformed ROUTE-REFRESH", "length", len(body))
 		return
 	}
 	afi := binary.BigEndian.Uint16(body[:2])
-	f, ok := FamilyOf(afi, body[3])
+	f, ok := bgp.FamilyOf(afi, body[3])
 	if !ok || !c.neg.Families[f] {
 		c.p.log.Warn("ignoring ROUTE-REFRESH for a family not negotiated", "afi", afi, "safi", body[3])
 		return
@@ -290,7 +292,7 @@ func (c *conn) writeLoop(out Outbox) {
 func NewWriteBuffers() *sync.Pool {
 	return &sync.Pool{New: func() any {
 		// One extended message past the chunk grows it (append).
-		b := make([]byte, 0, writeChunkBytes+MaxMsgLen)
+		b := make([]byte, 0, writeChunkBytes+bgp.MaxMsgLen)
 		return &b
 	}}
 }
@@ -304,7 +306,7 @@ func (c *conn) burst(out Outbox, limit int, sent func()) bool {
 		defer pool.Put(bp)
 	} else {
 		if c.wbuf == nil {
-			b := make([]byte, 0, writeChunkBytes+MaxMsgLen)
+			b := make([]byte, 0, writeChunkBytes+bgp.MaxMsgLen)
 			c.wbuf = &b
 		}
 		bp = c.wbuf
@@ -332,9 +334,9 @@ func (c *conn) burst(out Outbox, limit int, sent func()) bool {
 
 func countMessages(b []byte) int {
 	n := 0
-	for len(b) >= HeaderLen {
+	for len(b) >= bgp.HeaderLen {
 		l := int(binary.BigEndian.Uint16(b[16:18]))
-		if l < HeaderLen || l > len(b) {
+		if l < bgp.HeaderLen || l > len(b) {
 			break
 		}
 		b = b[l:]
@@ -377,12 +379,12 @@ func (c *conn) writeFailed(err error) {
 // readFailed turns a read error into the right close.
 func (c *conn) readFailed(err error, where string) {
 	var ne net.Error
-	var n *Notification
+	var n *bgp.Notification
 	switch {
 	case errors.As(err, &n):
 		c.close(n, "message header error in "+where, nil)
 	case errors.As(err, &ne) && ne.Timeout():
-		c.close(&Notification{Code: ErrHoldTimer}, "hold timer expired in "+where, nil)
+		c.close(&bgp.Notification{Code: bgp.ErrHoldTimer}, "hold timer expired in "+where, nil)
 	case isClosedErr(err):
 		c.close(nil, "connection closed by peer in "+where, nil)
 	default:
@@ -392,7 +394,7 @@ func (c *conn) readFailed(err error, where string) {
 
 // fail closes with the NOTIFICATION found in err's chain, if any.
 func (c *conn) fail(err error, reason string) {
-	var n *Notification
+	var n *bgp.Notification
 	if errors.As(err, &n) {
 		c.close(n, reason, err)
 		return
@@ -400,7 +402,7 @@ func (c *conn) fail(err error, reason string) {
 	c.close(nil, reason, err)
 }
 
-func (c *conn) closeReceived(n *Notification) {
+func (c *conn) closeReceived(n *bgp.Notification) {
 	c.recvd.Store(n)
 	c.p.log.Warn("NOTIFICATION received", "notification", n.String())
 	c.close(nil, "NOTIFICATION received: "+n.String(), nil)
@@ -408,18 +410,18 @@ func (c *conn) closeReceived(n *Notification) {
 
 // close sends n (if any), closes the connection and reports to Run. Safe to
 // call more than once and from any goroutine.
-func (c *conn) close(n *Notification, reason string, err error) {
+func (c *conn) close(n *bgp.Notification, reason string, err error) {
 	c.closeOnce.Do(func() {
 		if n != nil {
 			// Unblock a writer stuck on a full socket, then send.
 			c.nc.SetWriteDeadline(time.Now().Add(notifyTimeout))
 			c.wmu.Lock()
 			c.nc.SetWriteDeadline(time.Now().Add(notifyTimeout))
-			if _, werr := c.nc.Write(AppendMessage(nil, MsgNotification, n.body())); werr == nil {
+			if _, werr := c.nc.Write(bgp.AppendMessage(nil, bgp.MsgNotification, notificationBody(n))); werr == nil {
 				c.p.msgOut.Add(1)
 			}
 			c.wmu.Unlock()
-			if n.Code != ErrCease || n.Subcode != CeaseCollision {
+			if n.Code != bgp.ErrCease || n.Subcode != bgp.CeaseCollision {
 				args := []any{"notification", n.String(), "reason", reason}
 				if err != nil {
 					args = append(args, "err", err)
@@ -434,7 +436,7 @@ func (c *conn) close(n *Notification, reason string, err error) {
 			ev.Uptime = time.Since(c.estAt)
 		}
 		ev.GracefulRestart = c.neg != nil && c.neg.GracefulRestart && ev.Received == nil &&
-			(n == nil || n.Code == ErrHoldTimer)
+			(n == nil || n.Code == bgp.ErrHoldTimer)
 		go c.p.post(evClosed{c: c, ev: ev})
 	})
 }

@@ -8,14 +8,16 @@ import (
 	"net/netip"
 	"syscall"
 	"time"
+
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 // reject sends n on a connection we do not want and closes it; n counts
 // as the last NOTIFICATION sent unless it resolves a collision.
-func (p *Peer) reject(nc net.Conn, n *Notification) {
+func (p *Peer) reject(nc net.Conn, n *bgp.Notification) {
 	if rejectConn(nc, n) == nil {
 		p.msgOut.Add(1)
-		if n.Code != ErrCease || n.Subcode != CeaseCollision {
+		if n.Code != bgp.ErrCease || n.Subcode != bgp.CeaseCollision {
 			p.setSent(n)
 		}
 	}
@@ -56,9 +58,9 @@ func (p *Peer) dial(ctx context.Context) (net.Conn, error) {
 }
 
 // rejectConn sends n on a connection we do not want and closes it.
-func rejectConn(nc net.Conn, n *Notification) error {
+func rejectConn(nc net.Conn, n *bgp.Notification) error {
 	nc.SetWriteDeadline(time.Now().Add(time.Second))
-	_, err := nc.Write(AppendMessage(nil, MsgNotification, n.body()))
+	_, err := nc.Write(bgp.AppendMessage(nil, bgp.MsgNotification, notificationBody(n)))
 	nc.Close()
 	return err
 }

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/netip"
 	"time"
+
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 // events handled by run.
@@ -29,7 +31,7 @@ type (
 	}
 	evAdmin struct {
 		kind    adminKind
-		n       *Notification
+		n       *bgp.Notification
 		idleFor time.Duration
 		reason  string
 		done    chan struct{}
@@ -98,7 +100,7 @@ func (p *Peer) Run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			n := &Notification{Code: ErrCease, Subcode: CeasePeerDeconfigured}
+			n := &bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeasePeerDeconfigured}
 			for c := range conns {
 				c.close(n, "route server stopping", nil)
 			}
@@ -139,11 +141,11 @@ func (p *Peer) Run(ctx context.Context) {
 				case p.isAdminDown():
 					p.reject(e.nc, p.adminNotification())
 				case time.Now().Before(p.getIdleUntil()):
-					p.reject(e.nc, &Notification{Code: ErrCease, Subcode: CeaseConnRejected})
+					p.reject(e.nc, &bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeaseConnRejected})
 				case p.current != nil:
 					// §6.8: a collision with an Established session closes
 					// the new connection.
-					p.reject(e.nc, &Notification{Code: ErrCease, Subcode: CeaseCollision})
+					p.reject(e.nc, &bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeaseCollision})
 				default:
 					startConn(e.nc, false)
 				}
@@ -156,7 +158,7 @@ func (p *Peer) Run(ctx context.Context) {
 					break
 				}
 				if p.isAdminDown() || p.current != nil {
-					p.reject(e.nc, &Notification{Code: ErrCease, Subcode: CeaseCollision})
+					p.reject(e.nc, &bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeaseCollision})
 					break
 				}
 				startConn(e.nc, true)
@@ -164,12 +166,12 @@ func (p *Peer) Run(ctx context.Context) {
 				e.reply <- p.resolveCollision(e.c, e.id, conns)
 			case evConfirmed:
 				if !conns[e.c] || p.current != nil {
-					e.c.close(&Notification{Code: ErrCease, Subcode: CeaseCollision}, "collision", nil)
+					e.c.close(&bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeaseCollision}, "collision", nil)
 					break
 				}
 				for c := range conns {
 					if c != e.c {
-						c.close(&Notification{Code: ErrCease, Subcode: CeaseCollision}, "collision resolution", nil)
+						c.close(&bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeaseCollision}, "collision resolution", nil)
 					}
 				}
 				failures = 0
@@ -241,7 +243,7 @@ func retryDelay(base time.Duration, failures int, randN func(int64) int64) time.
 // established one.
 func (p *Peer) finish(e evClosed, conns map[*conn]bool) bool {
 	delete(conns, e.c)
-	if n := e.ev.Sent; n != nil && (n.Code != ErrCease || n.Subcode != CeaseCollision) {
+	if n := e.ev.Sent; n != nil && (n.Code != bgp.ErrCease || n.Subcode != bgp.CeaseCollision) {
 		p.setSent(n)
 	}
 	if e.ev.Received != nil {
@@ -288,7 +290,7 @@ func (p *Peer) resolveCollision(c *conn, id netip.Addr, conns map[*conn]bool) bo
 		}
 		// other and c collide: keep the one initiated by the higher ID.
 		if c.outbound == keepOutbound {
-			other.close(&Notification{Code: ErrCease, Subcode: CeaseCollision}, "collision resolution", nil)
+			other.close(&bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeaseCollision}, "collision resolution", nil)
 			return true
 		}
 		return false
@@ -296,18 +298,18 @@ func (p *Peer) resolveCollision(c *conn, id netip.Addr, conns map[*conn]bool) bo
 	return true
 }
 
-func notifString(n *Notification) string {
+func notifString(n *bgp.Notification) string {
 	if n == nil {
 		return ""
 	}
 	return n.String()
 }
 
-func familyList(f [NumFamilies]bool) []string {
+func familyList(f [bgp.NumFamilies]bool) []string {
 	var out []string
 	for i, on := range f {
 		if on {
-			out = append(out, Family(i).String())
+			out = append(out, bgp.Family(i).String())
 		}
 	}
 	return out
@@ -317,5 +319,5 @@ func roleString(n *Negotiated) string {
 	if !n.HasRole {
 		return "none"
 	}
-	return RoleName(n.PeerRole)
+	return bgp.RoleName(n.PeerRole)
 }

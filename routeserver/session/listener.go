@@ -9,6 +9,8 @@ import (
 	"net/netip"
 	"sync"
 	"syscall"
+
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 // Listener accepts BGP connections on the configured addresses and hands
@@ -113,7 +115,7 @@ func (l *Listener) accept(ln net.Listener) {
 		p := l.lookup(remote)
 		if p == nil {
 			l.log.Warn("connection from an address that is not a configured neighbour; rejected", "remote", nc.RemoteAddr().String())
-			rejectConn(nc, &Notification{Code: ErrCease, Subcode: CeaseConnRejected})
+			rejectConn(nc, &bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeaseConnRejected})
 			continue
 		}
 		if p.cfg.GTSM {

@@ -6,38 +6,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
-)
 
-// BGP message types (RFC 4271 §4.1, RFC 2918).
-const (
-	MsgOpen         = 1
-	MsgUpdate       = 2
-	MsgNotification = 3
-	MsgKeepalive    = 4
-	MsgRouteRefresh = 5
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
-
-// Message size limits (RFC 4271 §4.1, RFC 8654).
-const (
-	HeaderLen      = 19
-	MaxMsgLen      = 4096
-	MaxExtendedLen = 65535
-)
-
-var marker = [16]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 
 // msgTypeName names a message type for logs.
 func msgTypeName(t uint8) string {
 	switch t {
-	case MsgOpen:
+	case bgp.MsgOpen:
 		return "OPEN"
-	case MsgUpdate:
+	case bgp.MsgUpdate:
 		return "UPDATE"
-	case MsgNotification:
+	case bgp.MsgNotification:
 		return "NOTIFICATION"
-	case MsgKeepalive:
+	case bgp.MsgKeepalive:
 		return "KEEPALIVE"
-	case MsgRouteRefresh:
+	case bgp.MsgRouteRefresh:
 		return "ROUTE-REFRESH"
 	}
 	return fmt.Sprintf("type %d", t)
@@ -57,7 +41,7 @@ const readBufferBytes = 16 << 10
 func newReader(r io.Reader) *reader {
 	// The message buffer grows to an extended message's size only when
 	// one arrives.
-	return &reader{r: bufio.NewReaderSize(r, readBufferBytes), buf: make([]byte, MaxMsgLen), maxLen: MaxMsgLen}
+	return &reader{r: bufio.NewReaderSize(r, readBufferBytes), buf: make([]byte, bgp.MaxMsgLen), maxLen: bgp.MaxMsgLen}
 }
 
 // next returns the type and body of the next message. The body aliases the
@@ -65,25 +49,25 @@ func newReader(r io.Reader) *reader {
 // *Notification (Message Header Error) to send before closing; I/O errors
 // are returned as they are.
 func (r *reader) next() (uint8, []byte, error) {
-	h := r.buf[:HeaderLen]
+	h := r.buf[:bgp.HeaderLen]
 	if _, err := io.ReadFull(r.r, h); err != nil {
 		return 0, nil, err
 	}
-	if [16]byte(h[:16]) != marker {
-		return 0, nil, &Notification{Code: ErrMsgHeader, Subcode: ErrSubConnNotSynced}
+	if !bgp.MarkerOK(h) {
+		return 0, nil, &bgp.Notification{Code: bgp.ErrMsgHeader, Subcode: bgp.ErrSubConnNotSynced}
 	}
 	length := int(binary.BigEndian.Uint16(h[16:18]))
 	typ := h[18]
-	if length < HeaderLen || length > r.maxLen || !lengthOK(typ, length) {
-		return 0, nil, &Notification{Code: ErrMsgHeader, Subcode: ErrSubBadMsgLength, Data: []byte{h[16], h[17]}}
+	if length < bgp.HeaderLen || length > r.maxLen || !lengthOK(typ, length) {
+		return 0, nil, &bgp.Notification{Code: bgp.ErrMsgHeader, Subcode: bgp.ErrSubBadMsgLength, Data: []byte{h[16], h[17]}}
 	}
-	if typ < MsgOpen || typ > MsgRouteRefresh {
-		return 0, nil, &Notification{Code: ErrMsgHeader, Subcode: ErrSubBadMsgType, Data: []byte{typ}}
+	if typ < bgp.MsgOpen || typ > bgp.MsgRouteRefresh {
+		return 0, nil, &bgp.Notification{Code: bgp.ErrMsgHeader, Subcode: bgp.ErrSubBadMsgType, Data: []byte{typ}}
 	}
 	if length > len(r.buf) {
-		r.buf = append(r.buf[:HeaderLen], make([]byte, MaxExtendedLen-HeaderLen)...)
+		r.buf = append(r.buf[:bgp.HeaderLen], make([]byte, bgp.MaxExtendedLen-bgp.HeaderLen)...)
 	}
-	body := r.buf[HeaderLen:length]
+	body := r.buf[bgp.HeaderLen:length]
 	if _, err := io.ReadFull(r.r, body); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
@@ -96,32 +80,18 @@ func (r *reader) next() (uint8, []byte, error) {
 // lengthOK applies the per-type minimum and fixed lengths of RFC 4271 §6.1.
 func lengthOK(typ uint8, length int) bool {
 	switch typ {
-	case MsgOpen:
+	case bgp.MsgOpen:
 		return length >= 29
-	case MsgUpdate:
+	case bgp.MsgUpdate:
 		return length >= 23
-	case MsgNotification:
+	case bgp.MsgNotification:
 		return length >= 21
-	case MsgKeepalive:
-		return length == HeaderLen
-	case MsgRouteRefresh:
+	case bgp.MsgKeepalive:
+		return length == bgp.HeaderLen
+	case bgp.MsgRouteRefresh:
 		return length >= 23
 	}
 	return true
 }
 
-// AppendHeader appends a BGP header for a message whose body is bodyLen
-// octets long.
-func AppendHeader(b []byte, typ uint8, bodyLen int) []byte {
-	b = append(b, marker[:]...)
-	b = binary.BigEndian.AppendUint16(b, uint16(HeaderLen+bodyLen))
-	return append(b, typ)
-}
-
-// AppendMessage appends a whole message.
-func AppendMessage(b []byte, typ uint8, body []byte) []byte {
-	b = AppendHeader(b, typ, len(body))
-	return append(b, body...)
-}
-
-var keepaliveMsg = AppendHeader(nil, MsgKeepalive, 0)
+var keepaliveMsg = bgp.AppendHeader(nil, bgp.MsgKeepalive, 0)

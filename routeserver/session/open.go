@@ -7,50 +7,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
-
-// Family is an address family the route server carries.
-type Family uint8
-
-// Families: IPv4 and IPv6 unicast.
-const (
-	IPv4Unicast Family = iota
-	IPv6Unicast
-	NumFamilies
-)
-
-// AFI and SAFI values (RFC 4760).
-const (
-	AFIIPv4     = 1
-	AFIIPv6     = 2
-	SAFIUnicast = 1
-)
-
-// AFISAFI returns the wire values of f.
-func (f Family) AFISAFI() (uint16, uint8) {
-	if f == IPv6Unicast {
-		return AFIIPv6, SAFIUnicast
-	}
-	return AFIIPv4, SAFIUnicast
-}
-
-func (f Family) String() string {
-	if f == IPv6Unicast {
-		return "ipv6-unicast"
-	}
-	return "ipv4-unicast"
-}
-
-// FamilyOf maps wire values to a Family.
-func FamilyOf(afi uint16, safi uint8) (Family, bool) {
-	switch {
-	case afi == AFIIPv4 && safi == SAFIUnicast:
-		return IPv4Unicast, true
-	case afi == AFIIPv6 && safi == SAFIUnicast:
-		return IPv6Unicast, true
-	}
-	return 0, false
-}
 
 // Capability codes.
 const (
@@ -65,37 +24,8 @@ const (
 	capRouteRefreshOld = 128
 )
 
-// BGP roles (RFC 9234 §4.1).
-const (
-	RoleProvider = 0
-	RoleRS       = 1
-	RoleRSClient = 2
-	RoleCustomer = 3
-	RolePeer     = 4
-)
-
-// RoleName names a role value.
-func RoleName(r uint8) string {
-	switch r {
-	case RoleProvider:
-		return "provider"
-	case RoleRS:
-		return "rs"
-	case RoleRSClient:
-		return "rs-client"
-	case RoleCustomer:
-		return "customer"
-	case RolePeer:
-		return "peer"
-	}
-	return fmt.Sprintf("role %d", r)
-}
-
 // grRestartTime is the restart time we announce, in seconds.
 const grRestartTime = 120
-
-// ASTrans is AS_TRANS (RFC 6793).
-const ASTrans = 23456
 
 // Open is a decoded OPEN message.
 type Open struct {
@@ -119,10 +49,10 @@ type Negotiated struct {
 	HoldTime  time.Duration
 	Keepalive time.Duration
 	// Families negotiated, indexed by Family.
-	Families [NumFamilies]bool
+	Families [bgp.NumFamilies]bool
 	// AddPathRx: the peer sends path identifiers (we receive them);
 	// AddPathTx: we must send path identifiers.
-	AddPathRx, AddPathTx [NumFamilies]bool
+	AddPathRx, AddPathTx [bgp.NumFamilies]bool
 	FourOctetAS          bool
 	RouteRefresh         bool
 	EnhancedRouteRefresh bool
@@ -134,7 +64,7 @@ type Negotiated struct {
 	GracefulRestart bool
 	GRRestartTime   time.Duration
 	GRRestarting    bool
-	GRFamilies      [NumFamilies]bool // forwarding state preserved (F bit)
+	GRFamilies      [bgp.NumFamilies]bool // forwarding state preserved (F bit)
 	LocalAddr       netip.AddrPort
 	RemoteAddr      netip.AddrPort
 	// PeerCapabilities lists the codes the peer sent, for the looking glass.
@@ -147,14 +77,14 @@ type Negotiated struct {
 // MaxMessageLen is the largest message either side may send.
 func (n *Negotiated) MaxMessageLen() int {
 	if n.ExtendedMessage {
-		return MaxExtendedLen
+		return bgp.MaxExtendedLen
 	}
-	return MaxMsgLen
+	return bgp.MaxMsgLen
 }
 
 func parseOpen(body []byte) (*Open, error) {
 	if len(body) < 10 {
-		return nil, &Notification{Code: ErrMsgHeader, Subcode: ErrSubBadMsgLength}
+		return nil, &bgp.Notification{Code: bgp.ErrMsgHeader, Subcode: bgp.ErrSubBadMsgLength}
 	}
 	o := &Open{
 		Version:  body[0],
@@ -163,7 +93,7 @@ func parseOpen(body []byte) (*Open, error) {
 		ID:       netip.AddrFrom4([4]byte(body[5:9])),
 	}
 	if o.Version != 4 {
-		return nil, &Notification{Code: ErrOpen, Subcode: ErrSubUnsupportedVersion, Data: []byte{0, 4}}
+		return nil, &bgp.Notification{Code: bgp.ErrOpen, Subcode: bgp.ErrSubUnsupportedVersion, Data: []byte{0, 4}}
 	}
 	optLen := int(body[9])
 	params := body[10:]
@@ -175,7 +105,7 @@ func parseOpen(body []byte) (*Open, error) {
 		extended = true
 	}
 	if optLen != len(params) {
-		return nil, &Notification{Code: ErrOpen, Subcode: 0}
+		return nil, &bgp.Notification{Code: bgp.ErrOpen, Subcode: 0}
 	}
 	for len(params) > 0 {
 		hdr := 2
@@ -183,7 +113,7 @@ func parseOpen(body []byte) (*Open, error) {
 			hdr = 3
 		}
 		if len(params) < hdr {
-			return nil, &Notification{Code: ErrOpen, Subcode: 0}
+			return nil, &bgp.Notification{Code: bgp.ErrOpen, Subcode: 0}
 		}
 		ptype := params[0]
 		plen := int(params[1])
@@ -191,16 +121,16 @@ func parseOpen(body []byte) (*Open, error) {
 			plen = int(binary.BigEndian.Uint16(params[1:3]))
 		}
 		if len(params) < hdr+plen {
-			return nil, &Notification{Code: ErrOpen, Subcode: 0}
+			return nil, &bgp.Notification{Code: bgp.ErrOpen, Subcode: 0}
 		}
 		pval := params[hdr : hdr+plen]
 		params = params[hdr+plen:]
 		if ptype != 2 { // only Capabilities (RFC 5492)
-			return nil, &Notification{Code: ErrOpen, Subcode: ErrSubUnsupportedOptParm}
+			return nil, &bgp.Notification{Code: bgp.ErrOpen, Subcode: bgp.ErrSubUnsupportedOptParm}
 		}
 		for len(pval) > 0 {
 			if len(pval) < 2 || len(pval) < 2+int(pval[1]) {
-				return nil, &Notification{Code: ErrOpen, Subcode: 0}
+				return nil, &bgp.Notification{Code: bgp.ErrOpen, Subcode: 0}
 			}
 			o.Caps = append(o.Caps, Capability{Code: pval[0], Value: pval[2 : 2+int(pval[1])]})
 			pval = pval[2+int(pval[1]):]
@@ -214,7 +144,7 @@ type localOpen struct {
 	asn             uint32
 	id              netip.Addr
 	holdTime        time.Duration
-	families        [NumFamilies]bool
+	families        [bgp.NumFamilies]bool
 	role            uint8 // the BGP Role we announce
 	addPathRx       bool
 	addPathTx       bool
@@ -227,7 +157,7 @@ func (l *localOpen) body() []byte {
 		caps = append(caps, code, byte(len(val)))
 		caps = append(caps, val...)
 	}
-	for f := Family(0); f < NumFamilies; f++ {
+	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		if l.families[f] {
 			afi, safi := f.AFISAFI()
 			add(capMultiprotocol, byte(afi>>8), byte(afi), 0, safi)
@@ -255,7 +185,7 @@ func (l *localOpen) body() []byte {
 			mode |= 2
 		}
 		var v []byte
-		for f := Family(0); f < NumFamilies; f++ {
+		for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 			if l.families[f] {
 				afi, safi := f.AFISAFI()
 				v = append(v, byte(afi>>8), byte(afi), safi, mode)
@@ -263,7 +193,7 @@ func (l *localOpen) body() []byte {
 		}
 		add(capAddPath, v...)
 	}
-	myAS := uint16(ASTrans)
+	myAS := uint16(bgp.ASTrans)
 	if l.asn <= 0xffff {
 		myAS = uint16(l.asn)
 	}
@@ -283,10 +213,10 @@ func negotiate(cfg *Config, local *localOpen, o *Open) (*Negotiated, error) {
 	var (
 		as4      uint32
 		hasAS4   bool
-		mp       [NumFamilies]bool
+		mp       [bgp.NumFamilies]bool
 		anyMP    bool
 		roles    []uint8
-		peerAddP [NumFamilies]byte
+		peerAddP [bgp.NumFamilies]byte
 	)
 	for _, c := range o.Caps {
 		if !slices.Contains(n.PeerCapabilities, c.Code) {
@@ -296,7 +226,7 @@ func negotiate(cfg *Config, local *localOpen, o *Open) (*Negotiated, error) {
 		case capMultiprotocol:
 			if len(c.Value) == 4 {
 				anyMP = true
-				if f, ok := FamilyOf(binary.BigEndian.Uint16(c.Value[:2]), c.Value[3]); ok {
+				if f, ok := bgp.FamilyOf(binary.BigEndian.Uint16(c.Value[:2]), c.Value[3]); ok {
 					mp[f] = true
 				}
 			}
@@ -313,7 +243,7 @@ func negotiate(cfg *Config, local *localOpen, o *Open) (*Negotiated, error) {
 			n.ExtendedMessage = true
 		case capRole:
 			if len(c.Value) != 1 {
-				return nil, &Notification{Code: ErrOpen, Subcode: ErrSubRoleMismatch}
+				return nil, &bgp.Notification{Code: bgp.ErrOpen, Subcode: bgp.ErrSubRoleMismatch}
 			}
 			roles = append(roles, c.Value[0])
 		case capGracefulRestart:
@@ -323,14 +253,14 @@ func negotiate(cfg *Config, local *localOpen, o *Open) (*Negotiated, error) {
 				n.GRRestarting = flags&0x8000 != 0
 				n.GRRestartTime = time.Duration(flags&0x0fff) * time.Second
 				for v := c.Value[2:]; len(v) >= 4; v = v[4:] {
-					if f, ok := FamilyOf(binary.BigEndian.Uint16(v[:2]), v[2]); ok {
+					if f, ok := bgp.FamilyOf(binary.BigEndian.Uint16(v[:2]), v[2]); ok {
 						n.GRFamilies[f] = v[3]&0x80 != 0
 					}
 				}
 			}
 		case capAddPath:
 			for v := c.Value; len(v) >= 4; v = v[4:] {
-				if f, ok := FamilyOf(binary.BigEndian.Uint16(v[:2]), v[2]); ok {
+				if f, ok := bgp.FamilyOf(binary.BigEndian.Uint16(v[:2]), v[2]); ok {
 					peerAddP[f] = v[3]
 				}
 			}
@@ -341,24 +271,24 @@ func negotiate(cfg *Config, local *localOpen, o *Open) (*Negotiated, error) {
 	if hasAS4 {
 		peerAS = as4
 		n.FourOctetAS = true
-		if o.MyAS != ASTrans && uint32(o.MyAS) != as4 {
-			return nil, &Notification{Code: ErrOpen, Subcode: ErrSubBadPeerAS}
+		if o.MyAS != bgp.ASTrans && uint32(o.MyAS) != as4 {
+			return nil, &bgp.Notification{Code: bgp.ErrOpen, Subcode: bgp.ErrSubBadPeerAS}
 		}
 	}
 	if peerAS != cfg.PeerASN {
 		data := []byte{byte(o.MyAS >> 8), byte(o.MyAS)}
 		return nil, fmt.Errorf("%w: peer announced AS%d, configured AS%d",
-			&Notification{Code: ErrOpen, Subcode: ErrSubBadPeerAS, Data: data}, peerAS, cfg.PeerASN)
+			&bgp.Notification{Code: bgp.ErrOpen, Subcode: bgp.ErrSubBadPeerAS, Data: data}, peerAS, cfg.PeerASN)
 	}
 	n.PeerASN = peerAS
 	// BGP Identifier: non-zero and, for eBGP, anything but ours is fine.
 	if o.ID.As4() == [4]byte{} || o.ID == local.id {
 		id := o.ID.As4()
-		return nil, &Notification{Code: ErrOpen, Subcode: ErrSubBadBGPID, Data: id[:]}
+		return nil, &bgp.Notification{Code: bgp.ErrOpen, Subcode: bgp.ErrSubBadBGPID, Data: id[:]}
 	}
 	// Hold time (RFC 4271 §4.2: 0 or at least 3 seconds).
 	if o.HoldTime == 1 || o.HoldTime == 2 {
-		return nil, &Notification{Code: ErrOpen, Subcode: ErrSubUnacceptableHold}
+		return nil, &bgp.Notification{Code: bgp.ErrOpen, Subcode: bgp.ErrSubUnacceptableHold}
 	}
 	hold := time.Duration(o.HoldTime) * time.Second
 	if local.holdTime < hold {
@@ -372,29 +302,29 @@ func negotiate(cfg *Config, local *localOpen, o *Open) (*Negotiated, error) {
 		for _, r := range roles {
 			if r != roles[0] {
 				return nil, fmt.Errorf("%w: peer sent several Role capabilities with different values",
-					&Notification{Code: ErrOpen, Subcode: ErrSubRoleMismatch})
+					&bgp.Notification{Code: bgp.ErrOpen, Subcode: bgp.ErrSubRoleMismatch})
 			}
 		}
 		n.HasRole, n.PeerRole = true, roles[0]
-		if cfg.RSClient && roles[0] != RoleRS {
+		if cfg.RSClient && roles[0] != bgp.RoleRS {
 			return nil, fmt.Errorf("%w: peer announced role %s, a route server client's neighbour must be rs",
-				&Notification{Code: ErrOpen, Subcode: ErrSubRoleMismatch}, RoleName(roles[0]))
+				&bgp.Notification{Code: bgp.ErrOpen, Subcode: bgp.ErrSubRoleMismatch}, bgp.RoleName(roles[0]))
 		}
-		if !cfg.RSClient && roles[0] != RoleRSClient {
+		if !cfg.RSClient && roles[0] != bgp.RoleRSClient {
 			return nil, fmt.Errorf("%w: peer announced role %s, a route server's neighbour must be rs-client",
-				&Notification{Code: ErrOpen, Subcode: ErrSubRoleMismatch}, RoleName(roles[0]))
+				&bgp.Notification{Code: bgp.ErrOpen, Subcode: bgp.ErrSubRoleMismatch}, bgp.RoleName(roles[0]))
 		}
 	} else if cfg.RoleStrict {
 		return nil, fmt.Errorf("%w: strict role mode requires the BGP Role capability (rs-client) and the peer sent none",
-			&Notification{Code: ErrOpen, Subcode: ErrSubRoleMismatch})
+			&bgp.Notification{Code: bgp.ErrOpen, Subcode: bgp.ErrSubRoleMismatch})
 	}
 	// Families: without any multiprotocol capability, IPv4 unicast is
 	// implied (RFC 4760 §8).
 	if !anyMP {
-		mp[IPv4Unicast] = true
+		mp[bgp.IPv4Unicast] = true
 	}
 	anyFamily := false
-	for f := Family(0); f < NumFamilies; f++ {
+	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		n.Families[f] = mp[f] && local.families[f]
 		anyFamily = anyFamily || n.Families[f]
 		if n.Families[f] {
@@ -404,13 +334,13 @@ func negotiate(cfg *Config, local *localOpen, o *Open) (*Negotiated, error) {
 	}
 	if !anyFamily {
 		var offered []string
-		for f := Family(0); f < NumFamilies; f++ {
+		for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 			if local.families[f] {
 				offered = append(offered, f.String())
 			}
 		}
 		return nil, fmt.Errorf("%w: no address family in common (we offer %s)",
-			&Notification{Code: ErrOpen, Subcode: ErrSubUnsupportedCap}, strings.Join(offered, ", "))
+			&bgp.Notification{Code: bgp.ErrOpen, Subcode: bgp.ErrSubUnsupportedCap}, strings.Join(offered, ", "))
 	}
 	return n, nil
 }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 // State is a BGP FSM state (RFC 4271 §8.2.2).
@@ -61,7 +63,7 @@ type Config struct {
 	GTSM       bool
 	GTSMHops   int
 	RoleStrict bool
-	Families   [NumFamilies]bool
+	Families   [bgp.NumFamilies]bool
 	AddPathRx  bool
 	AddPathTx  bool
 	// GracefulRestart announces the helper capability.
@@ -89,7 +91,7 @@ type Handler interface {
 	Update(p *Peer, body []byte) error
 	// RouteRefresh is called for a ROUTE-REFRESH (subtype 0 request,
 	// 1 BoRR, 2 EoRR per RFC 7313).
-	RouteRefresh(p *Peer, f Family, subtype uint8)
+	RouteRefresh(p *Peer, f bgp.Family, subtype uint8)
 	// Down is called once when an established session ends.
 	Down(p *Peer, ev DownEvent)
 }
@@ -107,7 +109,7 @@ type Outbox interface {
 type DownEvent struct {
 	Reason string
 	// Sent and Received are the NOTIFICATIONs exchanged, if any.
-	Sent, Received *Notification
+	Sent, Received *bgp.Notification
 	Err            error
 	// GracefulRestart is true when the peer announced graceful restart and
 	// the session ended in a way that lets the helper keep its routes as
@@ -148,7 +150,7 @@ type Info struct {
 // NotificationEvent is a NOTIFICATION with the time it was sent or
 // received.
 type NotificationEvent struct {
-	*Notification
+	*bgp.Notification
 	At time.Time
 }
 
@@ -178,7 +180,7 @@ type Peer struct {
 	// adminNote is the NOTIFICATION of the administrative shutdown in
 	// force: connections the neighbour opens meanwhile are refused with
 	// it, so that its operator keeps reading the same message.
-	adminNote *Notification
+	adminNote *bgp.Notification
 	idleUntil time.Time
 	estConn   *conn // the established connection, for other goroutines
 	current   *conn // the established connection, owned by Run
@@ -263,13 +265,13 @@ func (p *Peer) setErr(s string) {
 	p.mu.Unlock()
 }
 
-func (p *Peer) setSent(n *Notification) {
+func (p *Peer) setSent(n *bgp.Notification) {
 	p.mu.Lock()
 	p.lastSent = &NotificationEvent{Notification: n, At: time.Now()}
 	p.mu.Unlock()
 }
 
-func (p *Peer) setRecvd(n *Notification) {
+func (p *Peer) setRecvd(n *bgp.Notification) {
 	p.mu.Lock()
 	p.lastRecvd = &NotificationEvent{Notification: n, At: time.Now()}
 	p.mu.Unlock()

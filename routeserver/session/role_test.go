@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/lab/wait"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/session"
 )
 
@@ -18,7 +19,7 @@ func startClient(t *testing.T, port int) (*session.Peer, *recorder) {
 		Name: "client", PeerAddr: netip.MustParseAddr("127.0.0.1"), PeerPort: port,
 		LocalAddr: netip.MustParseAddr("127.0.0.21"), LocalASN: 65021, PeerASN: 4200000000,
 		RouterID: netip.MustParseAddr("10.0.0.21"), HoldTime: 9 * time.Second, ConnectRetry: 200 * time.Millisecond,
-		Families: [session.NumFamilies]bool{true, true}, RSClient: true,
+		Families: [bgp.NumFamilies]bool{true, true}, RSClient: true,
 	}, h, testLog)
 	ctx, cancel := context.WithCancel(context.Background())
 	go p.Run(ctx)
@@ -38,10 +39,10 @@ func TestRSClientRole(t *testing.T) {
 		_, cup, _, _ := h.snapshot()
 		return up == 1 && cup == 1
 	})
-	if n := client.Info().Negotiated; !n.HasRole || n.PeerRole != session.RoleRS {
+	if n := client.Info().Negotiated; !n.HasRole || n.PeerRole != bgp.RoleRS {
 		t.Errorf("the member's end negotiated role %v %d, want rs", n.HasRole, n.PeerRole)
 	}
-	if n := r.peers[cfg.PeerAddr].Info().Negotiated; !n.HasRole || n.PeerRole != session.RoleRSClient {
+	if n := r.peers[cfg.PeerAddr].Info().Negotiated; !n.HasRole || n.PeerRole != bgp.RoleRSClient {
 		t.Errorf("the route server negotiated role %v %d, want rs-client", n.HasRole, n.PeerRole)
 	}
 }
@@ -55,7 +56,7 @@ func TestRSClientRoleMismatch(t *testing.T) {
 	client, _ := startClient(t, r.port)
 	wait.Eventually(t, 10*time.Second, "a Role Mismatch NOTIFICATION from the member's end", func() bool {
 		n := client.Info().LastNotifySent
-		return n != nil && n.Code == session.ErrOpen && n.Subcode == session.ErrSubRoleMismatch
+		return n != nil && n.Code == bgp.ErrOpen && n.Subcode == bgp.ErrSubRoleMismatch
 	})
 	if _, up, _, _ := r.h.snapshot(); up != 0 {
 		t.Error("the session came up")

@@ -3,7 +3,6 @@ package session_test
 import (
 	"context"
 	"fmt"
-	"github.com/fedrs/fedrs/lab/wait"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -12,9 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fedrs/fedrs/lab/wait"
+
 	"github.com/fedrs/fedrs/lab/member"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/session"
-	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
+	gobgp "github.com/osrg/gobgp/v3/pkg/packet/bgp"
 )
 
 // recorder is a Handler that counts what the session delivers.
@@ -39,18 +41,18 @@ func (r *recorder) Established(p *session.Peer, n *session.Negotiated) session.O
 }
 
 func (r *recorder) Update(p *session.Peer, body []byte) error {
-	msg, err := bgp.ParseBGPBody(&bgp.BGPHeader{Type: bgp.BGP_MSG_UPDATE, Len: uint16(19 + len(body))}, body)
+	msg, err := gobgp.ParseBGPBody(&gobgp.BGPHeader{Type: gobgp.BGP_MSG_UPDATE, Len: uint16(19 + len(body))}, body)
 	if err != nil {
 		return err
 	}
-	u := msg.Body.(*bgp.BGPUpdate)
+	u := msg.Body.(*gobgp.BGPUpdate)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, n := range u.NLRI {
 		r.prefixes[n.String()] = true
 	}
 	for _, a := range u.PathAttributes {
-		if mp, ok := a.(*bgp.PathAttributeMpReachNLRI); ok {
+		if mp, ok := a.(*gobgp.PathAttributeMpReachNLRI); ok {
 			for _, n := range mp.Value {
 				r.prefixes[n.String()] = true
 			}
@@ -59,7 +61,7 @@ func (r *recorder) Update(p *session.Peer, body []byte) error {
 	return nil
 }
 
-func (r *recorder) RouteRefresh(p *session.Peer, f session.Family, subtype uint8) {
+func (r *recorder) RouteRefresh(p *session.Peer, f bgp.Family, subtype uint8) {
 	r.mu.Lock()
 	r.refreshes++
 	r.mu.Unlock()
@@ -130,7 +132,7 @@ func peerCfg(addr string, asn uint32) session.Config {
 	return session.Config{
 		Name: addr, PeerAddr: netip.MustParseAddr(addr), LocalASN: 4200000000, PeerASN: asn,
 		RouterID: netip.MustParseAddr("10.255.255.1"), HoldTime: 9 * time.Second, Passive: true,
-		Families: [session.NumFamilies]bool{true, true}, AddPathRx: true, GracefulRestart: true,
+		Families: [bgp.NumFamilies]bool{true, true}, AddPathRx: true, GracefulRestart: true,
 		ConnectRetry: 200 * time.Millisecond,
 	}
 }
@@ -204,7 +206,7 @@ func TestEstablishAndReceive(t *testing.T) {
 			if info.Negotiated == nil || info.Negotiated.PeerASN != tc.asn {
 				t.Fatalf("negotiated %+v", info.Negotiated)
 			}
-			if !info.Negotiated.Families[session.IPv4Unicast] || !info.Negotiated.Families[session.IPv6Unicast] {
+			if !info.Negotiated.Families[bgp.IPv4Unicast] || !info.Negotiated.Families[bgp.IPv6Unicast] {
 				t.Errorf("families %v, want both", info.Negotiated.Families)
 			}
 			if !info.Negotiated.FourOctetAS || !info.Negotiated.RouteRefresh {
@@ -224,7 +226,7 @@ func TestRejectUnknownNeighbour(t *testing.T) {
 	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
 	buf := make([]byte, 64)
 	n, _ := nc.Read(buf)
-	if n < 21 || buf[18] != session.MsgNotification || buf[19] != session.ErrCease || buf[20] != session.CeaseConnRejected {
+	if n < 21 || buf[18] != bgp.MsgNotification || buf[19] != bgp.ErrCease || buf[20] != bgp.CeaseConnRejected {
 		t.Fatalf("want NOTIFICATION Cease/Connection Rejected, got % x", buf[:n])
 	}
 }
@@ -239,14 +241,14 @@ func TestHoldTimerExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	open := bgp.NewBGPOpenMessage(65001, 3, "10.0.0.2", nil)
+	open := gobgp.NewBGPOpenMessage(65001, 3, "10.0.0.2", nil)
 	b, _ := open.Serialize()
 	nc.Write(b)
-	ka, _ := bgp.NewBGPKeepAliveMessage().Serialize()
+	ka, _ := gobgp.NewBGPKeepAliveMessage().Serialize()
 	nc.Write(ka)
 	// Read until the NOTIFICATION arrives.
 	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
-	var got *bgp.BGPNotification
+	var got *gobgp.BGPNotification
 	for got == nil {
 		h := make([]byte, 19)
 		if _, err := ioReadFull(nc, h); err != nil {
@@ -257,16 +259,16 @@ func TestHoldTimerExpiry(t *testing.T) {
 		if _, err := ioReadFull(nc, body); err != nil {
 			t.Fatal(err)
 		}
-		if h[18] == bgp.BGP_MSG_NOTIFICATION {
-			got = &bgp.BGPNotification{ErrorCode: body[0], ErrorSubcode: body[1]}
+		if h[18] == gobgp.BGP_MSG_NOTIFICATION {
+			got = &gobgp.BGPNotification{ErrorCode: body[0], ErrorSubcode: body[1]}
 		}
 	}
-	if got.ErrorCode != session.ErrHoldTimer {
+	if got.ErrorCode != bgp.ErrHoldTimer {
 		t.Fatalf("want Hold Timer Expired, got code %d/%d", got.ErrorCode, got.ErrorSubcode)
 	}
 	waitFor(t, 5*time.Second, "down event", func() bool { _, _, d, _ := r.h.snapshot(); return len(d) == 1 })
 	_, _, downs, _ := r.h.snapshot()
-	if downs[0].Sent == nil || downs[0].Sent.Code != session.ErrHoldTimer {
+	if downs[0].Sent == nil || downs[0].Sent.Code != bgp.ErrHoldTimer {
 		t.Errorf("down event %+v, want hold timer", downs[0])
 	}
 	if downs[0].GracefulRestart {
@@ -346,7 +348,7 @@ func TestRouteRefresh(t *testing.T) {
 	t.Run("request from member", func(t *testing.T) {
 		r := startRS(t, "127.0.0.1:0", peerCfg("127.0.0.5", 65005))
 		nc := rawEstablish(t, r.port, "127.0.0.5", 65005)
-		rr := bgp.NewBGPRouteRefreshMessage(bgp.AFI_IP, 0, bgp.SAFI_UNICAST)
+		rr := gobgp.NewBGPRouteRefreshMessage(gobgp.AFI_IP, 0, gobgp.SAFI_UNICAST)
 		b, _ := rr.Serialize()
 		nc.Write(b)
 		waitFor(t, 5*time.Second, "route refresh delivered", func() bool { _, _, _, n := r.h.snapshot(); return n == 1 })
@@ -367,7 +369,7 @@ func TestRouteRefresh(t *testing.T) {
 		peer := r.peers[netip.MustParseAddr("127.0.0.8")]
 		waitFor(t, 5*time.Second, "first UPDATE", func() bool { return peer.Info().UpdIn >= 1 })
 		before := peer.Info().UpdIn
-		if err := peer.SendRouteRefresh(session.IPv4Unicast); err != nil {
+		if err := peer.SendRouteRefresh(bgp.IPv4Unicast); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, 5*time.Second, "UPDATE resent after ROUTE-REFRESH", func() bool { return peer.Info().UpdIn > before })
@@ -383,14 +385,14 @@ func rawEstablish(t *testing.T, port int, local string, asn uint32) net.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { nc.Close() })
-	caps := []bgp.ParameterCapabilityInterface{bgp.NewCapMultiProtocol(bgp.RF_IPv4_UC), bgp.NewCapRouteRefresh(), bgp.NewCapFourOctetASNumber(asn)}
+	caps := []gobgp.ParameterCapabilityInterface{gobgp.NewCapMultiProtocol(gobgp.RF_IPv4_UC), gobgp.NewCapRouteRefresh(), gobgp.NewCapFourOctetASNumber(asn)}
 	myAS := uint16(asn)
 	if asn > 0xffff {
-		myAS = session.ASTrans
+		myAS = bgp.ASTrans
 	}
-	open := bgp.NewBGPOpenMessage(myAS, 90, "10.0.0.99", []bgp.OptionParameterInterface{bgp.NewOptionParameterCapability(caps)})
+	open := gobgp.NewBGPOpenMessage(myAS, 90, "10.0.0.99", []gobgp.OptionParameterInterface{gobgp.NewOptionParameterCapability(caps)})
 	b, _ := open.Serialize()
-	ka, _ := bgp.NewBGPKeepAliveMessage().Serialize()
+	ka, _ := gobgp.NewBGPKeepAliveMessage().Serialize()
 	nc.Write(append(b, ka...))
 	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
 	for {
@@ -402,10 +404,10 @@ func rawEstablish(t *testing.T, port int, local string, asn uint32) net.Conn {
 		if _, err := ioReadFull(nc, body); err != nil {
 			t.Fatal(err)
 		}
-		if h[18] == bgp.BGP_MSG_NOTIFICATION {
+		if h[18] == gobgp.BGP_MSG_NOTIFICATION {
 			t.Fatalf("NOTIFICATION %d/%d during handshake", body[0], body[1])
 		}
-		if h[18] == bgp.BGP_MSG_KEEPALIVE {
+		if h[18] == gobgp.BGP_MSG_KEEPALIVE {
 			nc.SetReadDeadline(time.Time{})
 			return nc
 		}
@@ -473,11 +475,11 @@ func TestRoleMismatch(t *testing.T) {
 		strict  bool
 		wantSub uint8 // 0: established
 	}{
-		{"rs-client accepted", []byte{session.RoleRSClient}, true, 0},
+		{"rs-client accepted", []byte{bgp.RoleRSClient}, true, 0},
 		{"no role, lenient", nil, false, 0},
-		{"no role, strict", nil, true, session.ErrSubRoleMismatch},
-		{"peer role mismatch", []byte{session.RolePeer}, false, session.ErrSubRoleMismatch},
-		{"customer mismatch", []byte{session.RoleCustomer}, false, session.ErrSubRoleMismatch},
+		{"no role, strict", nil, true, bgp.ErrSubRoleMismatch},
+		{"peer role mismatch", []byte{bgp.RolePeer}, false, bgp.ErrSubRoleMismatch},
+		{"customer mismatch", []byte{bgp.RoleCustomer}, false, bgp.ErrSubRoleMismatch},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := peerCfg("127.0.0.7", 65007)
@@ -488,12 +490,12 @@ func TestRoleMismatch(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer nc.Close()
-			var caps []bgp.ParameterCapabilityInterface
+			var caps []gobgp.ParameterCapabilityInterface
 			if tc.role != nil {
-				caps = append(caps, bgp.NewCapUnknown(9, tc.role))
+				caps = append(caps, gobgp.NewCapUnknown(9, tc.role))
 			}
-			caps = append(caps, bgp.NewCapMultiProtocol(bgp.RF_IPv4_UC))
-			open := bgp.NewBGPOpenMessage(65007, 90, "10.0.0.7", []bgp.OptionParameterInterface{bgp.NewOptionParameterCapability(caps)})
+			caps = append(caps, gobgp.NewCapMultiProtocol(gobgp.RF_IPv4_UC))
+			open := gobgp.NewBGPOpenMessage(65007, 90, "10.0.0.7", []gobgp.OptionParameterInterface{gobgp.NewOptionParameterCapability(caps)})
 			b, _ := open.Serialize()
 			nc.Write(b)
 			nc.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -508,19 +510,19 @@ func TestRoleMismatch(t *testing.T) {
 					t.Fatal(err)
 				}
 				switch h[18] {
-				case bgp.BGP_MSG_OPEN:
+				case gobgp.BGP_MSG_OPEN:
 					sawOpen = true
-				case bgp.BGP_MSG_KEEPALIVE:
+				case gobgp.BGP_MSG_KEEPALIVE:
 					if tc.wantSub != 0 {
 						t.Fatal("session accepted, want Role Mismatch")
 					}
 					return
-				case bgp.BGP_MSG_NOTIFICATION:
+				case gobgp.BGP_MSG_NOTIFICATION:
 					if tc.wantSub == 0 {
 						t.Fatalf("NOTIFICATION %d/%d, want acceptance", body[0], body[1])
 					}
-					if body[0] != session.ErrOpen || body[1] != tc.wantSub || !sawOpen {
-						t.Fatalf("NOTIFICATION %d/%d, want %d/%d", body[0], body[1], session.ErrOpen, tc.wantSub)
+					if body[0] != bgp.ErrOpen || body[1] != tc.wantSub || !sawOpen {
+						t.Fatalf("NOTIFICATION %d/%d, want %d/%d", body[0], body[1], bgp.ErrOpen, tc.wantSub)
 					}
 					return
 				}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
 )
@@ -88,7 +89,7 @@ type Speaker struct {
 // AS and adds the communities and OTC.
 type announcement struct {
 	set *wire.AttrSet
-	rw  policy.Rewrite
+	rw  bgp.Rewrite
 }
 
 // Start starts the speaker; it connects to the route server and keeps
@@ -115,7 +116,7 @@ func Start(cfg Config) (*Speaker, error) {
 		Name: cfg.Name, PeerAddr: cfg.RSAddr, PeerPort: cfg.RSPort, LocalAddr: cfg.LocalAddr,
 		LocalASN: cfg.ASN, PeerASN: cfg.RSASN, RouterID: cfg.RouterID, HoldTime: cfg.HoldTime,
 		ConnectRetry: cfg.ConnectRetry, MD5Key: cfg.MD5, RSClient: true,
-		Families: [session.NumFamilies]bool{session.IPv4Unicast: true, session.IPv6Unicast: true},
+		Families: [bgp.NumFamilies]bool{bgp.IPv4Unicast: true, bgp.IPv6Unicast: true},
 	}, s, cfg.Log.With("member", cfg.Name))
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -195,13 +196,13 @@ func (s *Speaker) Received() []Route {
 
 // encodable checks rt and turns it into an announcement.
 func (s *Speaker) encodable(rt Route) (*announcement, error) {
-	f := session.IPv4Unicast
+	f := bgp.IPv4Unicast
 	nh := rt.NextHop
 	if !nh.IsValid() {
 		nh = s.cfg.LocalAddr
 	}
 	if rt.Prefix.Addr().Is6() {
-		f = session.IPv6Unicast
+		f = bgp.IPv6Unicast
 		if !nh.Is6() || nh.Is4In6() {
 			return nil, fmt.Errorf("next hop %s: an IPv6 route needs an IPv6 next hop", nh)
 		}
@@ -214,13 +215,13 @@ func (s *Speaker) encodable(rt Route) (*announcement, error) {
 	// and OTC from the rewrite.
 	raw := []byte{wire.FlagTransitive, wire.AttrOrigin, 1, 0}
 	raw = appendASPath(raw, rt.ASPath)
-	attrs := policy.Attrs{ASPath: rt.ASPath, PathLen: len(rt.ASPath), NextHop: nh}
+	attrs := bgp.Attrs{ASPath: rt.ASPath, PathLen: len(rt.ASPath), NextHop: nh}
 	if rt.MED != nil {
 		raw = append(raw, wire.FlagOptional, wire.AttrMED, 4)
 		raw = binary.BigEndian.AppendUint32(raw, *rt.MED)
 		attrs.MED, attrs.HasMED = *rt.MED, true
 	}
-	a := &announcement{rw: policy.Rewrite{PrependAS: s.cfg.ASN, PrependN: 1}}
+	a := &announcement{rw: bgp.Rewrite{PrependAS: s.cfg.ASN, PrependN: 1}}
 	for _, c := range rt.Communities {
 		v, err := ParseCommunity(c)
 		if err != nil {
@@ -248,7 +249,7 @@ func appendASPath(b []byte, path []uint32) []byte {
 	var v []byte
 	for rest := path; len(rest) > 0; {
 		n := min(len(rest), 255)
-		v = append(v, policy.SegSequence, byte(n))
+		v = append(v, bgp.SegSequence, byte(n))
 		for _, as := range rest[:n] {
 			v = binary.BigEndian.AppendUint32(v, as)
 		}
@@ -282,20 +283,20 @@ func ParseCommunity(s string) (uint32, error) {
 }
 
 // parseLarge parses "G:L1:L2" into a large community.
-func parseLarge(s string) (policy.Large, error) {
+func parseLarge(s string) (bgp.Large, error) {
 	parts := strings.Split(s, ":")
 	var v [3]uint32
 	if len(parts) != 3 {
-		return policy.Large{}, fmt.Errorf("large community %q: want G:L1:L2", s)
+		return bgp.Large{}, fmt.Errorf("large community %q: want G:L1:L2", s)
 	}
 	for i, p := range parts {
 		n, err := strconv.ParseUint(p, 10, 32)
 		if err != nil {
-			return policy.Large{}, fmt.Errorf("large community %q: want G:L1:L2, each 0-4294967295", s)
+			return bgp.Large{}, fmt.Errorf("large community %q: want G:L1:L2, each 0-4294967295", s)
 		}
 		v[i] = uint32(n)
 	}
-	return policy.Large{Global: v[0], Local1: v[1], Local2: v[2]}, nil
+	return bgp.Large{Global: v[0], Local1: v[1], Local2: v[2]}, nil
 }
 
 // enqueue marks p to be sent (called with s.mu held).
@@ -333,7 +334,7 @@ func (s *Speaker) Update(p *session.Peer, body []byte) error {
 	if err != nil {
 		return err
 	}
-	for f := range session.NumFamilies {
+	for f := range bgp.NumFamilies {
 		for _, n := range u.Withdrawn[f] {
 			delete(s.received, n.Prefix)
 		}
@@ -371,7 +372,7 @@ func received(p netip.Prefix, a *wire.AttrSet) Route {
 
 // RouteRefresh implements session.Handler: a request has the family's
 // routes sent again.
-func (s *Speaker) RouteRefresh(p *session.Peer, f session.Family, subtype uint8) {
+func (s *Speaker) RouteRefresh(p *session.Peer, f bgp.Family, subtype uint8) {
 	if subtype != 0 {
 		return
 	}
@@ -414,9 +415,9 @@ func (o outbox) Fill(buf []byte, limit int) []byte {
 		p := s.queue[0]
 		s.queue = s.queue[1:]
 		delete(s.queued, p)
-		f := session.IPv4Unicast
+		f := bgp.IPv4Unicast
 		if p.Addr().Is6() {
-			f = session.IPv6Unicast
+			f = bgp.IPv6Unicast
 		}
 		if !s.neg.Families[f] {
 			continue
@@ -430,7 +431,7 @@ func (o outbox) Fill(buf []byte, limit int) []byte {
 	}
 	if len(s.queue) == 0 && s.eor {
 		s.eor = false
-		for f := range session.NumFamilies {
+		for f := range bgp.NumFamilies {
 			if s.neg.Families[f] {
 				buf = wire.AppendEndOfRIB(buf, f)
 			}

@@ -6,8 +6,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"github.com/fedrs/fedrs/policy"
-	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 // AttrSet is an interned attribute set: the decoded view the policy engine
@@ -16,8 +15,8 @@ import (
 // prefix that arrived with the same attributes from the same family shares
 // one AttrSet. It is immutable apart from its caches and reference count.
 type AttrSet struct {
-	policy.Attrs
-	Family session.Family
+	bgp.Attrs
+	Family bgp.Family
 
 	id   uint32
 	key  string // family, canonical attributes, next hops
@@ -56,7 +55,7 @@ type tmplEntry struct {
 
 type profEntry struct {
 	k ProfileKey
-	p *policy.Profile
+	p any
 }
 
 // ID is the set's handle, stable while the set is referenced; 0 is never
@@ -108,8 +107,9 @@ func (a *AttrSet) Template(k TemplateKey, f func() *Template) *Template {
 }
 
 // Profile returns the export profile cached under k, computing it with f
-// on a miss.
-func (a *AttrSet) Profile(k ProfileKey, f func() *policy.Profile) *policy.Profile {
+// on a miss. The value is opaque here (the codec does not know the policy
+// engine): the route server caches the engine's *policy.Profile.
+func (a *AttrSet) Profile(k ProfileKey, f func() any) any {
 	if p := a.profs.Load(); p != nil {
 		for i := range *p {
 			if (*p)[i].k == k {
@@ -181,7 +181,7 @@ func (t *Table) Get(id uint32) *AttrSet {
 
 // Intern returns the set for these attributes with one reference taken.
 // a and segs are copied on a miss.
-func (t *Table) Intern(f session.Family, raw []byte, a *policy.Attrs, segs []policy.Segment) *AttrSet {
+func (t *Table) Intern(f bgp.Family, raw []byte, a *bgp.Attrs, segs []bgp.Segment) *AttrSet {
 	var kb [512]byte
 	k := append(kb[:0], byte(f))
 	k = appendAddr(k, a.NextHop)
@@ -197,7 +197,7 @@ func (t *Table) Intern(f session.Family, raw []byte, a *policy.Attrs, segs []pol
 	}
 	s := &AttrSet{Attrs: *a, Family: f, key: string(k), raw: rawOff, rawN: len(raw), t: t}
 	if len(segs) > 0 {
-		s.Segments = append([]policy.Segment(nil), segs...)
+		s.Segments = append([]bgp.Segment(nil), segs...)
 	}
 	s.ASPath = append([]uint32(nil), a.ASPath...)
 	s.refs.Store(1)

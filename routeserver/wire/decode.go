@@ -15,8 +15,7 @@ import (
 	"net/netip"
 	"slices"
 
-	"github.com/fedrs/fedrs/policy"
-	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 // Attribute type codes.
@@ -56,14 +55,14 @@ type NLRI struct {
 
 // Update is a decoded UPDATE. Its slices are reused by the next Decode.
 type Update struct {
-	Withdrawn [session.NumFamilies][]NLRI
-	Announced [session.NumFamilies][]NLRI
+	Withdrawn [bgp.NumFamilies][]NLRI
+	Announced [bgp.NumFamilies][]NLRI
 	// Attrs holds the interned attribute set of each family's announced
 	// routes, with one reference taken for the caller (Release it if the
 	// routes are not stored).
-	Attrs [session.NumFamilies]*AttrSet
+	Attrs [bgp.NumFamilies]*AttrSet
 	// EndOfRIB marks an End-of-RIB for the family (RFC 4724 §2).
-	EndOfRIB [session.NumFamilies]bool
+	EndOfRIB [bgp.NumFamilies]bool
 	// TreatAsWithdraw is set when an attribute error made every announced
 	// prefix a withdrawal (RFC 7606); the prefixes are in Withdrawn.
 	TreatAsWithdraw error
@@ -74,15 +73,15 @@ type Update struct {
 // Decoder decodes the UPDATEs of one session.
 type Decoder struct {
 	// AddPath[f]: the peer sends path identifiers for family f.
-	AddPath [session.NumFamilies]bool
+	AddPath [bgp.NumFamilies]bool
 	// FourOctetAS: the session negotiated 4-octet AS numbers.
 	FourOctetAS bool
 	Table       *Table
 
 	u       Update
 	scratch []byte
-	a       policy.Attrs
-	segs    []policy.Segment
+	a       bgp.Attrs
+	segs    []bgp.Segment
 }
 
 // attrErr is an attribute error with its RFC 7606 class.
@@ -95,22 +94,11 @@ type attrErr struct {
 func (e *attrErr) Error() string { return fmt.Sprintf("attribute %s: %s", attrName(e.typ), e.msg) }
 
 func updateErr(sub uint8, format string, args ...any) error {
-	return fmt.Errorf("%w: %s", &session.Notification{Code: session.ErrUpdate, Subcode: sub}, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: %s", &bgp.Notification{Code: bgp.ErrUpdate, Subcode: sub}, fmt.Sprintf(format, args...))
 }
 
-// UPDATE error subcodes (RFC 4271 §6.3).
-const (
-	subMalformedAttrList   = 1
-	subUnrecognizedWK      = 2
-	subMissingWK           = 3
-	subAttrFlags           = 4
-	subAttrLength          = 5
-	subInvalidNetworkField = 10
-	subOptionalAttr        = 9
-)
-
 // Decode decodes an UPDATE body. An error is always a session reset (it
-// wraps the *session.Notification to send); errors that RFC 7606 handles
+// wraps the *bgp.Notification to send); errors that RFC 7606 handles
 // more gently are reported in the Update.
 func (d *Decoder) Decode(body []byte) (*Update, error) {
 	u := &d.u
@@ -124,36 +112,36 @@ func (d *Decoder) Decode(body []byte) (*Update, error) {
 	u.Discarded = u.Discarded[:0]
 
 	if len(body) < 4 {
-		return nil, updateErr(subMalformedAttrList, "UPDATE shorter than 4 octets")
+		return nil, updateErr(bgp.ErrSubMalformedAttrList, "UPDATE shorter than 4 octets")
 	}
 	wlen := int(binary.BigEndian.Uint16(body))
 	if 2+wlen+2 > len(body) {
-		return nil, updateErr(subMalformedAttrList, "withdrawn routes length %d overruns the message", wlen)
+		return nil, updateErr(bgp.ErrSubMalformedAttrList, "withdrawn routes length %d overruns the message", wlen)
 	}
 	withdrawn := body[2 : 2+wlen]
 	alen := int(binary.BigEndian.Uint16(body[2+wlen:]))
 	if 4+wlen+alen > len(body) {
-		return nil, updateErr(subMalformedAttrList, "total path attribute length %d overruns the message", alen)
+		return nil, updateErr(bgp.ErrSubMalformedAttrList, "total path attribute length %d overruns the message", alen)
 	}
 	attrs := body[4+wlen : 4+wlen+alen]
 	nlri := body[4+wlen+alen:]
 
 	var err error
-	if u.Withdrawn[session.IPv4Unicast], err = parsePrefixes(u.Withdrawn[session.IPv4Unicast], withdrawn, false, d.AddPath[session.IPv4Unicast]); err != nil {
-		return nil, updateErr(subInvalidNetworkField, "withdrawn routes: %v", err)
+	if u.Withdrawn[bgp.IPv4Unicast], err = parsePrefixes(u.Withdrawn[bgp.IPv4Unicast], withdrawn, false, d.AddPath[bgp.IPv4Unicast]); err != nil {
+		return nil, updateErr(bgp.ErrSubInvalidNetworkField, "withdrawn routes: %v", err)
 	}
-	if u.Announced[session.IPv4Unicast], err = parsePrefixes(u.Announced[session.IPv4Unicast], nlri, false, d.AddPath[session.IPv4Unicast]); err != nil {
-		return nil, updateErr(subInvalidNetworkField, "NLRI: %v", err)
+	if u.Announced[bgp.IPv4Unicast], err = parsePrefixes(u.Announced[bgp.IPv4Unicast], nlri, false, d.AddPath[bgp.IPv4Unicast]); err != nil {
+		return nil, updateErr(bgp.ErrSubInvalidNetworkField, "NLRI: %v", err)
 	}
 	if len(attrs) == 0 {
 		if len(withdrawn) == 0 && len(nlri) == 0 {
-			u.EndOfRIB[session.IPv4Unicast] = true
+			u.EndOfRIB[bgp.IPv4Unicast] = true
 		}
 		if len(nlri) > 0 {
 			// NLRI without attributes: the mandatory ones are missing.
 			u.TreatAsWithdraw = errors.New("NLRI present but no path attributes")
-			u.Withdrawn[session.IPv4Unicast] = append(u.Withdrawn[session.IPv4Unicast], u.Announced[session.IPv4Unicast]...)
-			u.Announced[session.IPv4Unicast] = u.Announced[session.IPv4Unicast][:0]
+			u.Withdrawn[bgp.IPv4Unicast] = append(u.Withdrawn[bgp.IPv4Unicast], u.Announced[bgp.IPv4Unicast]...)
+			u.Announced[bgp.IPv4Unicast] = u.Announced[bgp.IPv4Unicast][:0]
 		}
 		return u, nil
 	}
@@ -163,7 +151,7 @@ func (d *Decoder) Decode(body []byte) (*Update, error) {
 // decodeAttrs walks the path attributes, fills the per-family attribute
 // sets and applies RFC 7606.
 func (d *Decoder) decodeAttrs(u *Update, attrs []byte) (*Update, error) {
-	d.a = policy.Attrs{}
+	d.a = bgp.Attrs{}
 	d.segs = d.segs[:0]
 	raw := d.scratch[:0]
 	var (
@@ -171,7 +159,7 @@ func (d *Decoder) decodeAttrs(u *Update, attrs []byte) (*Update, error) {
 		withdrawErr   error
 		nh4           netip.Addr
 		mpNH, mpNHLL  netip.Addr
-		mpFam         = session.Family(255)
+		mpFam         = bgp.Family(255)
 		mpSeen        bool
 		as4path       []byte
 		haveOrigin    bool
@@ -207,7 +195,7 @@ func (d *Decoder) decodeAttrs(u *Update, attrs []byte) (*Update, error) {
 		}
 		if seen[typ] {
 			if typ == AttrMPReach || typ == AttrMPUnreach {
-				return nil, updateErr(subMalformedAttrList, "%s appears more than once", attrName(typ))
+				return nil, updateErr(bgp.ErrSubMalformedAttrList, "%s appears more than once", attrName(typ))
 			}
 			// RFC 7606 §3 g: discard all but the first.
 			u.Discarded = append(u.Discarded, "duplicate "+attrName(typ))
@@ -216,7 +204,7 @@ func (d *Decoder) decodeAttrs(u *Update, attrs []byte) (*Update, error) {
 		seen[typ] = true
 		if e := checkFlags(typ, flags); e != nil {
 			if typ == AttrMPReach || typ == AttrMPUnreach {
-				return nil, updateErr(subAttrFlags, "%v", e)
+				return nil, updateErr(bgp.ErrSubAttrFlags, "%v", e)
 			}
 			setTAW(e)
 			continue
@@ -288,27 +276,27 @@ func (d *Decoder) decodeAttrs(u *Update, attrs []byte) (*Update, error) {
 			mpSeen = true
 			fam, nh, ll, nlri, err := parseMPReach(val)
 			if err != nil {
-				return nil, updateErr(subOptionalAttr, "MP_REACH_NLRI: %v", err)
+				return nil, updateErr(bgp.ErrSubOptionalAttr, "MP_REACH_NLRI: %v", err)
 			}
 			if fam == 255 {
 				// A family we do not carry: ignore it entirely.
 				continue
 			}
-			if u.Announced[fam], err = parsePrefixes(u.Announced[fam], nlri, fam == session.IPv6Unicast, d.AddPath[fam]); err != nil {
-				return nil, updateErr(subOptionalAttr, "MP_REACH_NLRI: %v", err)
+			if u.Announced[fam], err = parsePrefixes(u.Announced[fam], nlri, fam == bgp.IPv6Unicast, d.AddPath[fam]); err != nil {
+				return nil, updateErr(bgp.ErrSubOptionalAttr, "MP_REACH_NLRI: %v", err)
 			}
 			mpFam, mpNH, mpNHLL = fam, nh, ll
 		case AttrMPUnreach:
 			if l < 3 {
-				return nil, updateErr(subOptionalAttr, "MP_UNREACH_NLRI shorter than 3 octets")
+				return nil, updateErr(bgp.ErrSubOptionalAttr, "MP_UNREACH_NLRI shorter than 3 octets")
 			}
-			fam, ok := session.FamilyOf(binary.BigEndian.Uint16(val), val[2])
+			fam, ok := bgp.FamilyOf(binary.BigEndian.Uint16(val), val[2])
 			if !ok {
 				continue
 			}
 			var err error
-			if u.Withdrawn[fam], err = parsePrefixes(u.Withdrawn[fam], val[3:], fam == session.IPv6Unicast, d.AddPath[fam]); err != nil {
-				return nil, updateErr(subOptionalAttr, "MP_UNREACH_NLRI: %v", err)
+			if u.Withdrawn[fam], err = parsePrefixes(u.Withdrawn[fam], val[3:], fam == bgp.IPv6Unicast, d.AddPath[fam]); err != nil {
+				return nil, updateErr(bgp.ErrSubOptionalAttr, "MP_UNREACH_NLRI: %v", err)
 			}
 			if l == 3 {
 				u.EndOfRIB[fam] = true
@@ -339,10 +327,10 @@ func (d *Decoder) decodeAttrs(u *Update, attrs []byte) (*Update, error) {
 				setTAW(&attrErr{typ: typ, msg: fmt.Sprintf("length %d is not a positive multiple of 12", l)})
 				continue
 			}
-			d.a.Large = make([]policy.Large, l/12)
+			d.a.Large = make([]bgp.Large, l/12)
 			for i := range d.a.Large {
 				v := val[12*i:]
-				d.a.Large[i] = policy.Large{Global: binary.BigEndian.Uint32(v), Local1: binary.BigEndian.Uint32(v[4:]), Local2: binary.BigEndian.Uint32(v[8:])}
+				d.a.Large[i] = bgp.Large{Global: binary.BigEndian.Uint32(v), Local1: binary.BigEndian.Uint32(v[4:]), Local2: binary.BigEndian.Uint32(v[8:])}
 			}
 			raw = appendAttr(raw, flags&(FlagOptional|FlagTransitive|FlagPartial), typ, val)
 		case AttrOTC:
@@ -355,7 +343,7 @@ func (d *Decoder) decodeAttrs(u *Update, attrs []byte) (*Update, error) {
 		default:
 			if flags&FlagOptional == 0 {
 				return nil, fmt.Errorf("%w: unrecognized well-known attribute type %d",
-					&session.Notification{Code: session.ErrUpdate, Subcode: subUnrecognizedWK, Data: appendAttr(nil, flags&^FlagExtLen, typ, val)}, typ)
+					&bgp.Notification{Code: bgp.ErrUpdate, Subcode: bgp.ErrSubUnrecognizedWK, Data: appendAttr(nil, flags&^FlagExtLen, typ, val)}, typ)
 			}
 			if flags&FlagTransitive == 0 {
 				// Unknown optional non-transitive: quietly not passed on.
@@ -370,7 +358,7 @@ func (d *Decoder) decodeAttrs(u *Update, attrs []byte) (*Update, error) {
 		// MP_UNREACH only: a pure withdrawal (or End-of-RIB).
 		return u, nil
 	}
-	hasNLRI := len(u.Announced[session.IPv4Unicast]) > 0 || mpFam != 255
+	hasNLRI := len(u.Announced[bgp.IPv4Unicast]) > 0 || mpFam != 255
 	if !hasNLRI {
 		// Nothing announced: attribute errors do not matter (§5.1... nothing to withdraw).
 		return u, nil
@@ -386,7 +374,7 @@ func (d *Decoder) decodeAttrs(u *Update, attrs []byte) (*Update, error) {
 			withdrawErr = errors.New("missing well-known attribute ORIGIN")
 		case !haveASPath:
 			withdrawErr = errors.New("missing well-known attribute AS_PATH")
-		case len(u.Announced[session.IPv4Unicast]) > 0 && !haveNextHop:
+		case len(u.Announced[bgp.IPv4Unicast]) > 0 && !haveNextHop:
 			withdrawErr = errors.New("missing well-known attribute NEXT_HOP")
 		}
 	}
@@ -402,13 +390,13 @@ func (d *Decoder) decodeAttrs(u *Update, attrs []byte) (*Update, error) {
 	// type order after ORIGIN.
 	raw = d.insertASPath(raw)
 	d.a.Discarded = nil
-	if len(u.Announced[session.IPv4Unicast]) > 0 {
+	if len(u.Announced[bgp.IPv4Unicast]) > 0 {
 		a := d.a
 		a.NextHop = nh4
-		u.Attrs[session.IPv4Unicast] = d.Table.Intern(session.IPv4Unicast, raw, &a, d.segs)
+		u.Attrs[bgp.IPv4Unicast] = d.Table.Intern(bgp.IPv4Unicast, raw, &a, d.segs)
 	}
 	if mpFam != 255 && len(u.Announced[mpFam]) > 0 {
-		if mpFam == session.IPv4Unicast && len(u.Announced[session.IPv4Unicast]) > 0 && u.Attrs[mpFam] != nil {
+		if mpFam == bgp.IPv4Unicast && len(u.Announced[bgp.IPv4Unicast]) > 0 && u.Attrs[mpFam] != nil {
 			// IPv4 in both NLRI and MP_REACH: one set, the MP next hop wins
 			// for all (RFC 4760 §2 leaves this to us; such UPDATEs are rare).
 			u.Attrs[mpFam].Release()
@@ -452,7 +440,7 @@ func (d *Decoder) decodeASPath(v, as4 []byte, u *Update) error {
 		return &attrErr{typ: AttrASPath, msg: err.Error()}
 	}
 	for _, s := range segs {
-		if s.Type == policy.SegConfedSeq || s.Type == policy.SegConfedSet {
+		if s.Type == bgp.SegConfedSeq || s.Type == bgp.SegConfedSet {
 			return &attrErr{typ: AttrASPath, msg: "confederation segment from an eBGP peer"}
 		}
 	}
@@ -468,12 +456,12 @@ func (d *Decoder) decodeASPath(v, as4 []byte, u *Update) error {
 	d.a.ASPath = path
 	d.a.PathLen = 0
 	d.a.HasASSet = false
-	single := len(segs) == 1 && segs[0].Type == policy.SegSequence
+	single := len(segs) == 1 && segs[0].Type == bgp.SegSequence
 	for _, s := range segs {
 		switch s.Type {
-		case policy.SegSequence:
+		case bgp.SegSequence:
 			d.a.PathLen += s.End - s.Start
-		case policy.SegSet:
+		case bgp.SegSet:
 			d.a.PathLen++
 			d.a.HasASSet = true
 		}
@@ -486,7 +474,7 @@ func (d *Decoder) decodeASPath(v, as4 []byte, u *Update) error {
 	return nil
 }
 
-func parseSegments(v []byte, size int, path []uint32, segs []policy.Segment) ([]uint32, []policy.Segment, error) {
+func parseSegments(v []byte, size int, path []uint32, segs []bgp.Segment) ([]uint32, []bgp.Segment, error) {
 	for len(v) > 0 {
 		if len(v) < 2 {
 			return nil, nil, errors.New("truncated segment header")
@@ -509,7 +497,7 @@ func parseSegments(v []byte, size int, path []uint32, segs []policy.Segment) ([]
 				path = append(path, uint32(binary.BigEndian.Uint16(v[2+2*i:])))
 			}
 		}
-		segs = append(segs, policy.Segment{Type: t, Start: start, End: len(path)})
+		segs = append(segs, bgp.Segment{Type: t, Start: start, End: len(path)})
 		v = v[2+n*size:]
 	}
 	return path, segs, nil
@@ -518,11 +506,11 @@ func parseSegments(v []byte, size int, path []uint32, segs []policy.Segment) ([]
 // mergeAS4 reconstructs the path from AS_PATH and AS4_PATH (RFC 6793
 // §4.2.3): if AS4_PATH has more ASes than AS_PATH it is ignored; else the
 // leading ASes of AS_PATH are kept and the rest replaced by AS4_PATH.
-func mergeAS4(p2 []uint32, s2 []policy.Segment, p4 []uint32, s4 []policy.Segment) ([]uint32, []policy.Segment) {
-	count := func(segs []policy.Segment) int {
+func mergeAS4(p2 []uint32, s2 []bgp.Segment, p4 []uint32, s4 []bgp.Segment) ([]uint32, []bgp.Segment) {
+	count := func(segs []bgp.Segment) int {
 		n := 0
 		for _, s := range segs {
-			if s.Type == policy.SegSet {
+			if s.Type == bgp.SegSet {
 				n++
 			} else {
 				n += s.End - s.Start
@@ -536,32 +524,32 @@ func mergeAS4(p2 []uint32, s2 []policy.Segment, p4 []uint32, s4 []policy.Segment
 	}
 	keep := n2 - n4
 	var path []uint32
-	var segs []policy.Segment
+	var segs []bgp.Segment
 	for _, s := range s2 {
 		if keep == 0 {
 			break
 		}
-		if s.Type == policy.SegSet {
+		if s.Type == bgp.SegSet {
 			start := len(path)
 			path = append(path, p2[s.Start:s.End]...)
-			segs = append(segs, policy.Segment{Type: s.Type, Start: start, End: len(path)})
+			segs = append(segs, bgp.Segment{Type: s.Type, Start: start, End: len(path)})
 			keep--
 			continue
 		}
 		take := min(keep, s.End-s.Start)
 		start := len(path)
 		path = append(path, p2[s.Start:s.Start+take]...)
-		segs = append(segs, policy.Segment{Type: s.Type, Start: start, End: len(path)})
+		segs = append(segs, bgp.Segment{Type: s.Type, Start: start, End: len(path)})
 		keep -= take
 	}
 	for _, s := range s4 {
 		start := len(path)
 		path = append(path, p4[s.Start:s.End]...)
-		if n := len(segs); n > 0 && segs[n-1].Type == policy.SegSequence && s.Type == policy.SegSequence && segs[n-1].End == start {
+		if n := len(segs); n > 0 && segs[n-1].Type == bgp.SegSequence && s.Type == bgp.SegSequence && segs[n-1].End == start {
 			segs[n-1].End = len(path)
 			continue
 		}
-		segs = append(segs, policy.Segment{Type: s.Type, Start: start, End: len(path)})
+		segs = append(segs, bgp.Segment{Type: s.Type, Start: start, End: len(path)})
 	}
 	return path, segs
 }
@@ -570,7 +558,7 @@ func mergeAS4(p2 []uint32, s2 []policy.Segment, p4 []uint32, s4 []policy.Segment
 func (d *Decoder) insertASPath(raw []byte) []byte {
 	var v []byte
 	if len(d.segs) == 0 {
-		v = appendSegment(v, policy.SegSequence, d.a.ASPath)
+		v = appendSegment(v, bgp.SegSequence, d.a.ASPath)
 	} else {
 		for _, s := range d.segs {
 			v = appendSegment(v, s.Type, d.a.ASPath[s.Start:s.End])
@@ -611,12 +599,12 @@ func appendAttr(b []byte, flags, typ uint8, val []byte) []byte {
 
 // parseMPReach returns the family (255 for one we do not carry), next
 // hops and NLRI bytes of MP_REACH_NLRI.
-func parseMPReach(v []byte) (session.Family, netip.Addr, netip.Addr, []byte, error) {
+func parseMPReach(v []byte) (bgp.Family, netip.Addr, netip.Addr, []byte, error) {
 	var nh, ll netip.Addr
 	if len(v) < 5 {
 		return 0, nh, ll, nil, errors.New("shorter than 5 octets")
 	}
-	fam, ok := session.FamilyOf(binary.BigEndian.Uint16(v), v[2])
+	fam, ok := bgp.FamilyOf(binary.BigEndian.Uint16(v), v[2])
 	nhLen := int(v[3])
 	if len(v) < 4+nhLen+1 {
 		return 0, nh, ll, nil, fmt.Errorf("next hop length %d overruns the attribute", nhLen)
@@ -626,14 +614,14 @@ func parseMPReach(v []byte) (session.Family, netip.Addr, netip.Addr, []byte, err
 	}
 	nhb := v[4 : 4+nhLen]
 	switch {
-	case fam == session.IPv6Unicast && (nhLen == 16 || nhLen == 32):
+	case fam == bgp.IPv6Unicast && (nhLen == 16 || nhLen == 32):
 		nh = netip.AddrFrom16([16]byte(nhb[:16]))
 		if nhLen == 32 {
 			ll = netip.AddrFrom16([16]byte(nhb[16:32]))
 		}
-	case fam == session.IPv4Unicast && nhLen == 4:
+	case fam == bgp.IPv4Unicast && nhLen == 4:
 		nh = netip.AddrFrom4([4]byte(nhb))
-	case fam == session.IPv4Unicast && (nhLen == 16 || nhLen == 32):
+	case fam == bgp.IPv4Unicast && (nhLen == 16 || nhLen == 32):
 		// RFC 8950 IPv6 next hop for IPv4 NLRI.
 		nh = netip.AddrFrom16([16]byte(nhb[:16]))
 	default:

@@ -4,14 +4,13 @@ import (
 	"encoding/binary"
 	"net/netip"
 
-	"github.com/fedrs/fedrs/policy"
-	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 // Template is the encoded attribute part of an UPDATE for one attribute
 // set as one kind of target receives it. Packing appends NLRI to it.
 type Template struct {
-	Family session.Family
+	Family bgp.Family
 	// Attrs are the path attributes; for IPv4 they include NEXT_HOP.
 	Attrs []byte
 	// MPHead is, for IPv6, the MP_REACH_NLRI value up to the NLRI (AFI,
@@ -21,7 +20,7 @@ type Template struct {
 
 // Encode builds the template of a with the rewrite applied, for a target
 // that does (as4) or does not support 4-octet AS numbers.
-func Encode(a *AttrSet, rw *policy.Rewrite, as4 bool) *Template {
+func Encode(a *AttrSet, rw *bgp.Rewrite, as4 bool) *Template {
 	t := &Template{Family: a.Family}
 	var b []byte
 	raw := a.Raw()
@@ -54,7 +53,7 @@ func Encode(a *AttrSet, rw *policy.Rewrite, as4 bool) *Template {
 	}
 	nextHopDone := false
 	emitNextHop := func() {
-		if nextHopDone || a.Family != session.IPv4Unicast {
+		if nextHopDone || a.Family != bgp.IPv4Unicast {
 			return
 		}
 		nextHopDone = true
@@ -99,7 +98,7 @@ func Encode(a *AttrSet, rw *policy.Rewrite, as4 bool) *Template {
 			} else if len(val) == 8 {
 				as := binary.BigEndian.Uint32(val)
 				if as > 0xffff {
-					v := append([]byte{byte(session.ASTrans >> 8), byte(session.ASTrans & 0xff)}, val[4:]...)
+					v := append([]byte{byte(bgp.ASTrans >> 8), byte(bgp.ASTrans & 0xff)}, val[4:]...)
 					b = appendAttr(b, flags, typ, v)
 					b = appendAttr(b, FlagOptional|FlagTransitive, AttrAS4Aggregator, val)
 				} else {
@@ -128,7 +127,7 @@ func Encode(a *AttrSet, rw *policy.Rewrite, as4 bool) *Template {
 		b = appendAttr(b, FlagOptional|FlagTransitive, AttrOTC, binary.BigEndian.AppendUint32(nil, rw.OTC))
 	}
 	t.Attrs = b
-	if a.Family == session.IPv6Unicast {
+	if a.Family == bgp.IPv6Unicast {
 		nh, ll := a.NextHop, a.NextHopLL
 		if rw.NextHop.IsValid() {
 			nh, ll = rw.NextHop, netip.Addr{}
@@ -149,14 +148,14 @@ func Encode(a *AttrSet, rw *policy.Rewrite, as4 bool) *Template {
 
 // appendASPath writes AS_PATH with prepends, in 4-octet form or, for a
 // 2-octet target, with AS_TRANS and an AS4_PATH (RFC 6793 §4.2.2).
-func appendASPath(b []byte, a *AttrSet, rw *policy.Rewrite, as4 bool) []byte {
+func appendASPath(b []byte, a *AttrSet, rw *bgp.Rewrite, as4 bool) []byte {
 	type seg struct {
 		t    uint8
 		ases []uint32
 	}
 	var segs []seg
 	if len(a.Segments) == 0 {
-		segs = append(segs, seg{policy.SegSequence, a.ASPath})
+		segs = append(segs, seg{bgp.SegSequence, a.ASPath})
 	} else {
 		for _, s := range a.Segments {
 			segs = append(segs, seg{s.Type, a.ASPath[s.Start:s.End]})
@@ -167,10 +166,10 @@ func appendASPath(b []byte, a *AttrSet, rw *policy.Rewrite, as4 bool) []byte {
 		for i := 0; i < rw.PrependN; i++ {
 			pre = append(pre, rw.PrependAS)
 		}
-		if len(a.ASPath) > 0 && segs[0].t == policy.SegSequence {
+		if len(a.ASPath) > 0 && segs[0].t == bgp.SegSequence {
 			segs[0].ases = append(pre, segs[0].ases...)
 		} else {
-			segs = append([]seg{{policy.SegSequence, pre}}, segs...)
+			segs = append([]seg{{bgp.SegSequence, pre}}, segs...)
 		}
 	}
 	var v, v4 []byte
@@ -186,7 +185,7 @@ func appendASPath(b []byte, a *AttrSet, rw *policy.Rewrite, as4 bool) []byte {
 			for _, as := range rest[:n] {
 				if as > 0xffff {
 					needAS4 = true
-					as = session.ASTrans
+					as = bgp.ASTrans
 				}
 				v = binary.BigEndian.AppendUint16(v, uint16(as))
 			}
@@ -229,9 +228,9 @@ func NLRILen(p netip.Prefix, addPath bool) int {
 // AppendAnnounce appends one UPDATE announcing the encoded prefixes nlri
 // with template t.
 func AppendAnnounce(b []byte, t *Template, nlri []byte) []byte {
-	if t.Family == session.IPv4Unicast {
+	if t.Family == bgp.IPv4Unicast {
 		body := 4 + len(t.Attrs) + len(nlri)
-		b = session.AppendHeader(b, session.MsgUpdate, body)
+		b = bgp.AppendHeader(b, bgp.MsgUpdate, body)
 		b = append(b, 0, 0)
 		b = binary.BigEndian.AppendUint16(b, uint16(len(t.Attrs)))
 		b = append(b, t.Attrs...)
@@ -239,7 +238,7 @@ func AppendAnnounce(b []byte, t *Template, nlri []byte) []byte {
 	}
 	mpLen := len(t.MPHead) + len(nlri)
 	alen := len(t.Attrs) + 4 + mpLen
-	b = session.AppendHeader(b, session.MsgUpdate, 4+alen)
+	b = bgp.AppendHeader(b, bgp.MsgUpdate, 4+alen)
 	b = append(b, 0, 0)
 	b = binary.BigEndian.AppendUint16(b, uint16(alen))
 	b = append(b, t.Attrs...)
@@ -251,23 +250,23 @@ func AppendAnnounce(b []byte, t *Template, nlri []byte) []byte {
 
 // AnnounceOverhead is the size of an announcing UPDATE without its NLRI.
 func AnnounceOverhead(t *Template) int {
-	if t.Family == session.IPv4Unicast {
-		return session.HeaderLen + 4 + len(t.Attrs)
+	if t.Family == bgp.IPv4Unicast {
+		return bgp.HeaderLen + 4 + len(t.Attrs)
 	}
-	return session.HeaderLen + 4 + len(t.Attrs) + 4 + len(t.MPHead)
+	return bgp.HeaderLen + 4 + len(t.Attrs) + 4 + len(t.MPHead)
 }
 
 // AppendWithdraw appends one UPDATE withdrawing the encoded prefixes.
-func AppendWithdraw(b []byte, f session.Family, nlri []byte) []byte {
-	if f == session.IPv4Unicast {
-		b = session.AppendHeader(b, session.MsgUpdate, 4+len(nlri))
+func AppendWithdraw(b []byte, f bgp.Family, nlri []byte) []byte {
+	if f == bgp.IPv4Unicast {
+		b = bgp.AppendHeader(b, bgp.MsgUpdate, 4+len(nlri))
 		b = binary.BigEndian.AppendUint16(b, uint16(len(nlri)))
 		b = append(b, nlri...)
 		return append(b, 0, 0)
 	}
 	afi, safi := f.AFISAFI()
 	alen := 4 + 3 + len(nlri)
-	b = session.AppendHeader(b, session.MsgUpdate, 4+alen)
+	b = bgp.AppendHeader(b, bgp.MsgUpdate, 4+alen)
 	b = append(b, 0, 0)
 	b = binary.BigEndian.AppendUint16(b, uint16(alen))
 	b = append(b, FlagOptional|FlagExtLen, AttrMPUnreach)
@@ -277,20 +276,20 @@ func AppendWithdraw(b []byte, f session.Family, nlri []byte) []byte {
 }
 
 // WithdrawOverhead is the size of a withdrawing UPDATE without its NLRI.
-func WithdrawOverhead(f session.Family) int {
-	if f == session.IPv4Unicast {
-		return session.HeaderLen + 4
+func WithdrawOverhead(f bgp.Family) int {
+	if f == bgp.IPv4Unicast {
+		return bgp.HeaderLen + 4
 	}
-	return session.HeaderLen + 4 + 4 + 3
+	return bgp.HeaderLen + 4 + 4 + 3
 }
 
 // AppendEndOfRIB appends the End-of-RIB marker for f (RFC 4724 §2).
-func AppendEndOfRIB(b []byte, f session.Family) []byte {
-	if f == session.IPv4Unicast {
-		b = session.AppendHeader(b, session.MsgUpdate, 4)
+func AppendEndOfRIB(b []byte, f bgp.Family) []byte {
+	if f == bgp.IPv4Unicast {
+		b = bgp.AppendHeader(b, bgp.MsgUpdate, 4)
 		return append(b, 0, 0, 0, 0)
 	}
 	afi, safi := f.AFISAFI()
-	b = session.AppendHeader(b, session.MsgUpdate, 4+6)
+	b = bgp.AppendHeader(b, bgp.MsgUpdate, 4+6)
 	return append(b, 0, 0, 0, 6, FlagOptional, AttrMPUnreach, 3, byte(afi>>8), byte(afi), safi)
 }

@@ -4,8 +4,8 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/fedrs/fedrs/routeserver/session"
-	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
+	"github.com/fedrs/fedrs/routeserver/bgp"
+	gobgp "github.com/osrg/gobgp/v3/pkg/packet/bgp"
 )
 
 // TestReceived: the template of a set as received, packed into an UPDATE,
@@ -14,21 +14,21 @@ import (
 func TestReceived(t *testing.T) {
 	d := &Decoder{FourOctetAS: true, Table: NewTable()}
 	attrs := append(baseAttrs(4200000011, 65010),
-		bgp.NewPathAttributeMultiExitDisc(50),
-		bgp.NewPathAttributeCommunities([]uint32{65535<<16 | 666, 1<<16 | 2}),
-		bgp.NewPathAttributeLargeCommunities([]*bgp.LargeCommunity{bgp.NewLargeCommunity(4200000000, 0, 4200000012)}),
-		bgp.NewPathAttributeLocalPref(300))
+		gobgp.NewPathAttributeMultiExitDisc(50),
+		gobgp.NewPathAttributeCommunities([]uint32{65535<<16 | 666, 1<<16 | 2}),
+		gobgp.NewPathAttributeLargeCommunities([]*gobgp.LargeCommunity{gobgp.NewLargeCommunity(4200000000, 0, 4200000012)}),
+		gobgp.NewPathAttributeLocalPref(300))
 	u, err := d.Decode(body(t, v4update([]string{"10.1.0.0/16"}, attrs...)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := u.Attrs[session.IPv4Unicast]
+	a := u.Attrs[bgp.IPv4Unicast]
 	msg := AppendAnnounce(nil, Received(a), AppendNLRI(nil, netip.MustParsePrefix("10.1.0.0/16"), 0, false))
-	m, err := bgp.ParseBGPMessage(msg)
+	m, err := gobgp.ParseBGPMessage(msg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := m.Body.(*bgp.BGPUpdate).PathAttributes
+	got := m.Body.(*gobgp.BGPUpdate).PathAttributes
 	want := append(attrs[:0:0], attrs[:len(attrs)-1]...)
 	if len(got) != len(want) {
 		t.Fatalf("got %d attributes %v, want %v", len(got), got, want)

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 
-	"github.com/fedrs/fedrs/routeserver/session"
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 // DecodeTemplate decodes the attributes of the UPDATE that template t
@@ -18,7 +18,7 @@ func DecodeTemplate(t *Template, p netip.Prefix, as4 bool, tbl *Table) (*AttrSet
 	}
 	msg := AppendAnnounce(nil, t, AppendNLRI(nil, p, 0, false))
 	d := Decoder{FourOctetAS: as4, Table: tbl}
-	u, err := d.Decode(msg[session.HeaderLen:])
+	u, err := d.Decode(msg[bgp.HeaderLen:])
 	if err != nil {
 		return nil, fmt.Errorf("decoding the UPDATE sent for %s: %w", p, err)
 	}

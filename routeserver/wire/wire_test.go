@@ -6,13 +6,12 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/fedrs/fedrs/policy"
-	"github.com/fedrs/fedrs/routeserver/session"
-	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
+	"github.com/fedrs/fedrs/routeserver/bgp"
+	gobgp "github.com/osrg/gobgp/v3/pkg/packet/bgp"
 )
 
 // body serializes a gobgp UPDATE and returns its body.
-func body(t testing.TB, m *bgp.BGPMessage, opts ...*bgp.MarshallingOption) []byte {
+func body(t testing.TB, m *gobgp.BGPMessage, opts ...*gobgp.MarshallingOption) []byte {
 	t.Helper()
 	b, err := m.Serialize(opts...)
 	if err != nil {
@@ -21,30 +20,30 @@ func body(t testing.TB, m *bgp.BGPMessage, opts ...*bgp.MarshallingOption) []byt
 	return b[19:]
 }
 
-func v4update(nlri []string, attrs ...bgp.PathAttributeInterface) *bgp.BGPMessage {
-	var ps []*bgp.IPAddrPrefix
+func v4update(nlri []string, attrs ...gobgp.PathAttributeInterface) *gobgp.BGPMessage {
+	var ps []*gobgp.IPAddrPrefix
 	for _, s := range nlri {
 		p := netip.MustParsePrefix(s)
-		ps = append(ps, bgp.NewIPAddrPrefix(uint8(p.Bits()), p.Addr().String()))
+		ps = append(ps, gobgp.NewIPAddrPrefix(uint8(p.Bits()), p.Addr().String()))
 	}
-	return bgp.NewBGPUpdateMessage(nil, attrs, ps)
+	return gobgp.NewBGPUpdateMessage(nil, attrs, ps)
 }
 
-func baseAttrs(path ...uint32) []bgp.PathAttributeInterface {
-	return []bgp.PathAttributeInterface{
-		bgp.NewPathAttributeOrigin(0),
-		bgp.NewPathAttributeAsPath([]bgp.AsPathParamInterface{bgp.NewAs4PathParam(bgp.BGP_ASPATH_ATTR_TYPE_SEQ, path)}),
-		bgp.NewPathAttributeNextHop("192.0.2.11"),
+func baseAttrs(path ...uint32) []gobgp.PathAttributeInterface {
+	return []gobgp.PathAttributeInterface{
+		gobgp.NewPathAttributeOrigin(0),
+		gobgp.NewPathAttributeAsPath([]gobgp.AsPathParamInterface{gobgp.NewAs4PathParam(gobgp.BGP_ASPATH_ATTR_TYPE_SEQ, path)}),
+		gobgp.NewPathAttributeNextHop("192.0.2.11"),
 	}
 }
 
 func TestDecodeIPv4(t *testing.T) {
 	d := &Decoder{FourOctetAS: true, Table: NewTable()}
 	attrs := append(baseAttrs(4200000011, 65010),
-		bgp.NewPathAttributeMultiExitDisc(50),
-		bgp.NewPathAttributeCommunities([]uint32{65535<<16 | 666, 1<<16 | 2}),
-		bgp.NewPathAttributeLargeCommunities([]*bgp.LargeCommunity{bgp.NewLargeCommunity(4200000000, 0, 4200000012)}),
-		bgp.NewPathAttributeLocalPref(300))
+		gobgp.NewPathAttributeMultiExitDisc(50),
+		gobgp.NewPathAttributeCommunities([]uint32{65535<<16 | 666, 1<<16 | 2}),
+		gobgp.NewPathAttributeLargeCommunities([]*gobgp.LargeCommunity{gobgp.NewLargeCommunity(4200000000, 0, 4200000012)}),
+		gobgp.NewPathAttributeLocalPref(300))
 	u, err := d.Decode(body(t, v4update([]string{"10.1.0.0/16", "10.2.3.0/24"}, attrs...)))
 	if err != nil {
 		t.Fatal(err)
@@ -52,12 +51,12 @@ func TestDecodeIPv4(t *testing.T) {
 	if u.TreatAsWithdraw != nil {
 		t.Fatal(u.TreatAsWithdraw)
 	}
-	got := u.Announced[session.IPv4Unicast]
+	got := u.Announced[bgp.IPv4Unicast]
 	want := []NLRI{{Prefix: netip.MustParsePrefix("10.1.0.0/16")}, {Prefix: netip.MustParsePrefix("10.2.3.0/24")}}
 	if !slices.Equal(got, want) {
 		t.Fatalf("announced %v, want %v", got, want)
 	}
-	a := u.Attrs[session.IPv4Unicast]
+	a := u.Attrs[bgp.IPv4Unicast]
 	if a == nil {
 		t.Fatal("no attribute set")
 	}
@@ -67,7 +66,7 @@ func TestDecodeIPv4(t *testing.T) {
 	if a.NextHop != netip.MustParseAddr("192.0.2.11") || !a.HasMED || a.MED != 50 {
 		t.Errorf("next hop %v med %v/%d", a.NextHop, a.HasMED, a.MED)
 	}
-	if !a.HasCommunity(policy.CommBlackhole) || len(a.Large) != 1 || a.Large[0] != (policy.Large{Global: 4200000000, Local1: 0, Local2: 4200000012}) {
+	if !a.HasCommunity(bgp.CommBlackhole) || len(a.Large) != 1 || a.Large[0] != (bgp.Large{Global: 4200000000, Local1: 0, Local2: 4200000012}) {
 		t.Errorf("communities %v large %v", a.Communities, a.Large)
 	}
 	if o, ok := a.OriginAS(); !ok || o != 65010 {
@@ -75,7 +74,7 @@ func TestDecodeIPv4(t *testing.T) {
 	}
 	// The same attributes intern to the same set.
 	u2, _ := d.Decode(body(t, v4update([]string{"10.9.0.0/16"}, attrs...)))
-	if u2.Attrs[session.IPv4Unicast] != a {
+	if u2.Attrs[bgp.IPv4Unicast] != a {
 		t.Error("identical attributes were not interned together")
 	}
 	if d.Table.Len() != 1 {
@@ -90,59 +89,59 @@ func TestDecodeIPv4(t *testing.T) {
 
 func TestDecodeIPv6AddPathAndWithdraw(t *testing.T) {
 	d := &Decoder{FourOctetAS: true, Table: NewTable()}
-	d.AddPath[session.IPv6Unicast] = true
-	p := bgp.NewIPv6AddrPrefix(48, "2001:db8:10::")
+	d.AddPath[bgp.IPv6Unicast] = true
+	p := gobgp.NewIPv6AddrPrefix(48, "2001:db8:10::")
 	p.SetPathIdentifier(7)
 	p.SetPathLocalIdentifier(7)
-	mp := bgp.NewPathAttributeMpReachNLRI("2001:db8::11", []bgp.AddrPrefixInterface{p})
+	mp := gobgp.NewPathAttributeMpReachNLRI("2001:db8::11", []gobgp.AddrPrefixInterface{p})
 	mp.LinkLocalNexthop = []byte(netip.MustParseAddr("fe80::11").AsSlice())
-	attrs := []bgp.PathAttributeInterface{bgp.NewPathAttributeOrigin(0),
-		bgp.NewPathAttributeAsPath([]bgp.AsPathParamInterface{bgp.NewAs4PathParam(2, []uint32{4200000011})}), mp}
-	opt := &bgp.MarshallingOption{AddPath: map[bgp.RouteFamily]bgp.BGPAddPathMode{bgp.RF_IPv6_UC: bgp.BGP_ADD_PATH_BOTH}}
-	u, err := d.Decode(body(t, bgp.NewBGPUpdateMessage(nil, attrs, nil), opt))
+	attrs := []gobgp.PathAttributeInterface{gobgp.NewPathAttributeOrigin(0),
+		gobgp.NewPathAttributeAsPath([]gobgp.AsPathParamInterface{gobgp.NewAs4PathParam(2, []uint32{4200000011})}), mp}
+	opt := &gobgp.MarshallingOption{AddPath: map[gobgp.RouteFamily]gobgp.BGPAddPathMode{gobgp.RF_IPv6_UC: gobgp.BGP_ADD_PATH_BOTH}}
+	u, err := d.Decode(body(t, gobgp.NewBGPUpdateMessage(nil, attrs, nil), opt))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := u.Announced[session.IPv6Unicast]
+	got := u.Announced[bgp.IPv6Unicast]
 	if len(got) != 1 || got[0].PathID != 7 || got[0].Prefix != netip.MustParsePrefix("2001:db8:10::/48") {
 		t.Fatalf("announced %v", got)
 	}
-	a := u.Attrs[session.IPv6Unicast]
+	a := u.Attrs[bgp.IPv6Unicast]
 	if a.NextHop != netip.MustParseAddr("2001:db8::11") || a.NextHopLL != netip.MustParseAddr("fe80::11") {
 		t.Errorf("next hops %v %v", a.NextHop, a.NextHopLL)
 	}
 	// Withdrawal with MP_UNREACH and End-of-RIB.
-	w := bgp.NewPathAttributeMpUnreachNLRI([]bgp.AddrPrefixInterface{p})
-	u, err = d.Decode(body(t, bgp.NewBGPUpdateMessage(nil, []bgp.PathAttributeInterface{w}, nil), opt))
+	w := gobgp.NewPathAttributeMpUnreachNLRI([]gobgp.AddrPrefixInterface{p})
+	u, err = d.Decode(body(t, gobgp.NewBGPUpdateMessage(nil, []gobgp.PathAttributeInterface{w}, nil), opt))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(u.Withdrawn[session.IPv6Unicast]) != 1 || u.EndOfRIB[session.IPv6Unicast] {
+	if len(u.Withdrawn[bgp.IPv6Unicast]) != 1 || u.EndOfRIB[bgp.IPv6Unicast] {
 		t.Fatalf("withdrawn %v eor %v", u.Withdrawn, u.EndOfRIB)
 	}
-	u, _ = d.Decode(AppendEndOfRIB(nil, session.IPv6Unicast)[19:])
-	if !u.EndOfRIB[session.IPv6Unicast] {
+	u, _ = d.Decode(AppendEndOfRIB(nil, bgp.IPv6Unicast)[19:])
+	if !u.EndOfRIB[bgp.IPv6Unicast] {
 		t.Fatal("End-of-RIB not recognised")
 	}
-	u, _ = d.Decode(AppendEndOfRIB(nil, session.IPv4Unicast)[19:])
-	if !u.EndOfRIB[session.IPv4Unicast] {
+	u, _ = d.Decode(AppendEndOfRIB(nil, bgp.IPv4Unicast)[19:])
+	if !u.EndOfRIB[bgp.IPv4Unicast] {
 		t.Fatal("IPv4 End-of-RIB not recognised")
 	}
 }
 
 func TestDecodeTwoOctetPeerWithAS4Path(t *testing.T) {
 	d := &Decoder{FourOctetAS: false, Table: NewTable()}
-	attrs := []bgp.PathAttributeInterface{
-		bgp.NewPathAttributeOrigin(0),
-		bgp.NewPathAttributeAsPath([]bgp.AsPathParamInterface{bgp.NewAsPathParam(2, []uint16{65001, session.ASTrans, 65003})}),
-		bgp.NewPathAttributeNextHop("192.0.2.1"),
-		bgp.NewPathAttributeAs4Path([]*bgp.As4PathParam{bgp.NewAs4PathParam(2, []uint32{4200000002, 65003})}),
+	attrs := []gobgp.PathAttributeInterface{
+		gobgp.NewPathAttributeOrigin(0),
+		gobgp.NewPathAttributeAsPath([]gobgp.AsPathParamInterface{gobgp.NewAsPathParam(2, []uint16{65001, bgp.ASTrans, 65003})}),
+		gobgp.NewPathAttributeNextHop("192.0.2.1"),
+		gobgp.NewPathAttributeAs4Path([]*gobgp.As4PathParam{gobgp.NewAs4PathParam(2, []uint32{4200000002, 65003})}),
 	}
 	u, err := d.Decode(body(t, v4update([]string{"10.0.0.0/8"}, attrs...)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := u.Attrs[session.IPv4Unicast]
+	a := u.Attrs[bgp.IPv4Unicast]
 	if want := []uint32{65001, 4200000002, 65003}; !slices.Equal(a.ASPath, want) {
 		t.Fatalf("merged path %v, want %v", a.ASPath, want)
 	}
@@ -157,7 +156,7 @@ func TestRFC7606(t *testing.T) {
 		withdrawn bool // treat-as-withdraw expected
 		discarded bool
 	}{
-		{"bad ORIGIN value", body(t, v4update([]string{"10.0.0.0/8"}, bgp.NewPathAttributeOrigin(7), valid[1], valid[2])), false, true, false},
+		{"bad ORIGIN value", body(t, v4update([]string{"10.0.0.0/8"}, gobgp.NewPathAttributeOrigin(7), valid[1], valid[2])), false, true, false},
 		{"missing NEXT_HOP", body(t, v4update([]string{"10.0.0.0/8"}, valid[0], valid[1])), false, true, false},
 		{"missing AS_PATH", body(t, v4update([]string{"10.0.0.0/8"}, valid[0], valid[2])), false, true, false},
 		{"communities length 3", raw4(t, valid, []byte{0xc0, 8, 3, 1, 2, 3}), false, true, false},
@@ -180,8 +179,8 @@ func TestRFC7606(t *testing.T) {
 			d := &Decoder{FourOctetAS: true, Table: NewTable()}
 			u, err := d.Decode(tc.body)
 			if tc.reset {
-				var n *session.Notification
-				if !errors.As(err, &n) || n.Code != session.ErrUpdate {
+				var n *bgp.Notification
+				if !errors.As(err, &n) || n.Code != bgp.ErrUpdate {
 					t.Fatalf("want a session reset with UPDATE Message Error, got %v", err)
 				}
 				return
@@ -192,7 +191,7 @@ func TestRFC7606(t *testing.T) {
 			if tc.withdrawn != (u.TreatAsWithdraw != nil) {
 				t.Fatalf("treat-as-withdraw %v, want %v", u.TreatAsWithdraw, tc.withdrawn)
 			}
-			if tc.withdrawn && (len(u.Withdrawn[session.IPv4Unicast]) == 0 || len(u.Announced[session.IPv4Unicast]) != 0) {
+			if tc.withdrawn && (len(u.Withdrawn[bgp.IPv4Unicast]) == 0 || len(u.Announced[bgp.IPv4Unicast]) != 0) {
 				t.Fatalf("prefixes not turned into withdrawals: %+v", u)
 			}
 			if tc.discarded != (len(u.Discarded) > 0) {
@@ -204,7 +203,7 @@ func TestRFC7606(t *testing.T) {
 
 // raw4 builds an IPv4 UPDATE body for 10.0.0.0/8 from gobgp attributes
 // and hand-made raw attributes.
-func raw4(t testing.TB, attrs []bgp.PathAttributeInterface, extra ...[]byte) []byte {
+func raw4(t testing.TB, attrs []gobgp.PathAttributeInterface, extra ...[]byte) []byte {
 	var a []byte
 	for _, x := range attrs {
 		b, err := x.Serialize()
@@ -224,36 +223,36 @@ func raw4(t testing.TB, attrs []bgp.PathAttributeInterface, extra ...[]byte) []b
 func TestEncodeRoundTrip(t *testing.T) {
 	d := &Decoder{FourOctetAS: true, Table: NewTable()}
 	attrs := append(baseAttrs(4200000011, 70000),
-		bgp.NewPathAttributeMultiExitDisc(5),
-		bgp.NewPathAttributeCommunities([]uint32{1, 2}),
-		bgp.NewPathAttributeAggregator(uint32(4200000011), "192.0.2.11"))
+		gobgp.NewPathAttributeMultiExitDisc(5),
+		gobgp.NewPathAttributeCommunities([]uint32{1, 2}),
+		gobgp.NewPathAttributeAggregator(uint32(4200000011), "192.0.2.11"))
 	u, err := d.Decode(body(t, v4update([]string{"10.1.0.0/16"}, attrs...)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := u.Attrs[session.IPv4Unicast]
-	rw := &policy.Rewrite{Communities: []uint32{3}, Large: []policy.Large{{Global: 1, Local1: 2, Local2: 3}},
+	a := u.Attrs[bgp.IPv4Unicast]
+	rw := &bgp.Rewrite{Communities: []uint32{3}, Large: []bgp.Large{{Global: 1, Local1: 2, Local2: 3}},
 		PrependAS: 4200000011, PrependN: 2, SetOTC: true, OTC: 4200000000}
 	for _, as4 := range []bool{true, false} {
 		tmpl := Encode(a, rw, as4)
 		nlri := AppendNLRI(nil, netip.MustParsePrefix("10.1.0.0/16"), 0, false)
 		msg := AppendAnnounce(nil, tmpl, nlri)
-		var opts []*bgp.MarshallingOption
+		var opts []*gobgp.MarshallingOption
 		if !as4 {
-			opts = append(opts, &bgp.MarshallingOption{})
+			opts = append(opts, &gobgp.MarshallingOption{})
 		}
-		m, err := bgp.ParseBGPMessage(msg, opts...)
+		m, err := gobgp.ParseBGPMessage(msg, opts...)
 		if err != nil {
 			t.Fatalf("as4=%v: gobgp cannot parse our UPDATE: %v", as4, err)
 		}
-		up := m.Body.(*bgp.BGPUpdate)
+		up := m.Body.(*gobgp.BGPUpdate)
 		// Decode it again with our decoder, as a peer of that kind would.
 		d2 := &Decoder{FourOctetAS: as4, Table: NewTable()}
 		u2, err := d2.Decode(msg[19:])
 		if err != nil || u2.TreatAsWithdraw != nil {
 			t.Fatalf("as4=%v: re-decoding: %v %v", as4, err, u2.TreatAsWithdraw)
 		}
-		b := u2.Attrs[session.IPv4Unicast]
+		b := u2.Attrs[bgp.IPv4Unicast]
 		if want := []uint32{4200000011, 4200000011, 4200000011, 70000}; !slices.Equal(b.ASPath, want) {
 			t.Errorf("as4=%v: path %v, want %v", as4, b.ASPath, want)
 		}
@@ -271,13 +270,13 @@ func TestEncodeRoundTrip(t *testing.T) {
 
 func TestEncodeIPv6AndWithdraw(t *testing.T) {
 	d := &Decoder{FourOctetAS: true, Table: NewTable()}
-	p := bgp.NewIPv6AddrPrefix(48, "2001:db8:10::")
-	attrs := []bgp.PathAttributeInterface{bgp.NewPathAttributeOrigin(0),
-		bgp.NewPathAttributeAsPath([]bgp.AsPathParamInterface{bgp.NewAs4PathParam(2, []uint32{4200000011})}),
-		bgp.NewPathAttributeMpReachNLRI("2001:db8::11", []bgp.AddrPrefixInterface{p})}
-	u, _ := d.Decode(body(t, bgp.NewBGPUpdateMessage(nil, attrs, nil)))
-	a := u.Attrs[session.IPv6Unicast]
-	tmpl := Encode(a, &policy.Rewrite{}, true)
+	p := gobgp.NewIPv6AddrPrefix(48, "2001:db8:10::")
+	attrs := []gobgp.PathAttributeInterface{gobgp.NewPathAttributeOrigin(0),
+		gobgp.NewPathAttributeAsPath([]gobgp.AsPathParamInterface{gobgp.NewAs4PathParam(2, []uint32{4200000011})}),
+		gobgp.NewPathAttributeMpReachNLRI("2001:db8::11", []gobgp.AddrPrefixInterface{p})}
+	u, _ := d.Decode(body(t, gobgp.NewBGPUpdateMessage(nil, attrs, nil)))
+	a := u.Attrs[bgp.IPv6Unicast]
+	tmpl := Encode(a, &bgp.Rewrite{}, true)
 	var nlri []byte
 	for _, s := range []string{"2001:db8:10::/48", "2001:db8:11::/48"} {
 		nlri = AppendNLRI(nlri, netip.MustParsePrefix(s), 0, false)
@@ -286,13 +285,13 @@ func TestEncodeIPv6AndWithdraw(t *testing.T) {
 	if len(msg) != AnnounceOverhead(tmpl)+len(nlri) {
 		t.Errorf("overhead %d + %d != %d", AnnounceOverhead(tmpl), len(nlri), len(msg))
 	}
-	m, err := bgp.ParseBGPMessage(msg)
+	m, err := gobgp.ParseBGPMessage(msg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var n int
-	for _, pa := range m.Body.(*bgp.BGPUpdate).PathAttributes {
-		if mp, ok := pa.(*bgp.PathAttributeMpReachNLRI); ok {
+	for _, pa := range m.Body.(*gobgp.BGPUpdate).PathAttributes {
+		if mp, ok := pa.(*gobgp.PathAttributeMpReachNLRI); ok {
 			n = len(mp.Value)
 			if mp.Nexthop.String() != "2001:db8::11" {
 				t.Errorf("next hop %v", mp.Nexthop)
@@ -302,16 +301,16 @@ func TestEncodeIPv6AndWithdraw(t *testing.T) {
 	if n != 2 {
 		t.Fatalf("gobgp sees %d prefixes", n)
 	}
-	wmsg := AppendWithdraw(nil, session.IPv6Unicast, nlri)
-	if len(wmsg) != WithdrawOverhead(session.IPv6Unicast)+len(nlri) {
+	wmsg := AppendWithdraw(nil, bgp.IPv6Unicast, nlri)
+	if len(wmsg) != WithdrawOverhead(bgp.IPv6Unicast)+len(nlri) {
 		t.Error("withdraw overhead wrong")
 	}
 	u3, err := d.Decode(wmsg[19:])
-	if err != nil || len(u3.Withdrawn[session.IPv6Unicast]) != 2 {
+	if err != nil || len(u3.Withdrawn[bgp.IPv6Unicast]) != 2 {
 		t.Fatalf("withdraw: %v %v", err, u3)
 	}
-	w4 := AppendWithdraw(nil, session.IPv4Unicast, AppendNLRI(nil, netip.MustParsePrefix("10.0.0.0/8"), 0, false))
-	if _, err := bgp.ParseBGPMessage(w4); err != nil {
+	w4 := AppendWithdraw(nil, bgp.IPv4Unicast, AppendNLRI(nil, netip.MustParsePrefix("10.0.0.0/8"), 0, false))
+	if _, err := gobgp.ParseBGPMessage(w4); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -322,12 +321,12 @@ func FuzzDecode(f *testing.F) {
 	f.Add(raw4(f, baseAttrs(65001)), true, false)
 	f.Add(raw4(f, baseAttrs(65001), []byte{0xc0, 8, 3, 1, 2, 3}), true, false)
 	f.Add(raw4(f, baseAttrs(65001), []byte{0xc0, 32, 12, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}), false, true)
-	f.Add(AppendEndOfRIB(nil, session.IPv6Unicast)[19:], true, true)
+	f.Add(AppendEndOfRIB(nil, bgp.IPv6Unicast)[19:], true, true)
 	f.Add([]byte{0, 0, 0, 0, 33, 1, 2, 3, 4, 5}, true, false)
 	f.Add([]byte{0, 3, 8, 10, 0, 0, 0}, false, false)
 	f.Fuzz(func(t *testing.T, b []byte, as4, addPath bool) {
 		d := &Decoder{FourOctetAS: as4, Table: NewTable()}
-		d.AddPath = [session.NumFamilies]bool{addPath, addPath}
+		d.AddPath = [bgp.NumFamilies]bool{addPath, addPath}
 		u, err := d.Decode(b)
 		if err != nil {
 			return
@@ -336,13 +335,13 @@ func FuzzDecode(f *testing.F) {
 			if a == nil {
 				continue
 			}
-			tmpl := Encode(a, &policy.Rewrite{Communities: a.Communities, Large: a.Large}, true)
+			tmpl := Encode(a, &bgp.Rewrite{Communities: a.Communities, Large: a.Large}, true)
 			var nlri []byte
 			for _, n := range u.Announced[f] {
 				nlri = AppendNLRI(nlri, n.Prefix, 0, false)
 			}
 			msg := AppendAnnounce(nil, tmpl, nlri)
-			if len(msg) > session.MaxExtendedLen {
+			if len(msg) > bgp.MaxExtendedLen {
 				continue
 			}
 			d2 := &Decoder{FourOctetAS: true, Table: NewTable()}
