@@ -51,7 +51,7 @@ var mayImport = map[string][]string{
 	"lab":         {},
 	"lab/bench":   {"lab", "rpki"},
 	"lab/interop": {},
-	"lab/member":  {},
+	"lab/member":  {"routeserver/speaker"},
 	"lab/rstest":  {"conf", "lab/member", "routeserver"},
 	// The binary.
 	"cmd/fedrs": {"conf", "rpki", "routeserver", "routeserver/api", "routeserver/bmp", "routeserver/demo", "routeserver/history", "routeserver/instance", "routeserver/mrt", "lab", "lab/bench"},
@@ -136,6 +136,12 @@ func TestBinaryLinksNoTestMachinery(t *testing.T) {
 		if dep, ours := strings.CutPrefix(d, module); ours && (dep == "lab/member" || dep == "lab/rstest") {
 			t.Errorf("cmd/fedrs links %s (test machinery)", dep)
 		}
+	}
+	// Issue 15 brought the binary from 195 such packages to 69; the
+	// ceiling keeps it from drifting back (raise it only with a reason).
+	const ceiling = 90
+	if nonStd > ceiling {
+		t.Errorf("cmd/fedrs links %d packages from outside the standard library and fedrs (ceiling %d): go list -deps ./cmd/fedrs", nonStd, ceiling)
 	}
 	t.Logf("cmd/fedrs links %d packages from outside the standard library and fedrs", nonStd)
 }
