@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/fedrs/fedrs/routeserver/bgp"
 )
 
 // Table is a result as rows of text, for the table and CSV outputs.
@@ -236,32 +238,14 @@ func notifyText(n *Notify) string {
 	return s
 }
 
-// notificationName names the common NOTIFICATION codes (RFC 4271, 4486,
-// 9234).
+// notificationName names a NOTIFICATION as the session log and the
+// looking glass do ("Cease/Administrative Shutdown").
 func notificationName(code, sub uint8) string {
-	switch code {
-	case 1:
-		return "Message Header Error"
-	case 2:
-		if sub == 11 {
-			return "OPEN Message Error/Role Mismatch"
-		}
-		return "OPEN Message Error"
-	case 3:
-		return "UPDATE Message Error"
-	case 4:
-		return "Hold Timer Expired"
-	case 5:
-		return "FSM Error"
-	case 6:
-		names := map[uint8]string{1: "Maximum Number of Prefixes Reached", 2: "Administrative Shutdown", 3: "Peer De-configured",
-			4: "Administrative Reset", 5: "Connection Rejected", 6: "Other Configuration Change", 7: "Connection Collision Resolution", 8: "Out of Resources"}
-		if n, ok := names[sub]; ok {
-			return "Cease/" + n
-		}
-		return "Cease"
+	name := bgp.CodeName(code)
+	if s := bgp.SubcodeName(code, sub); s != "" {
+		name += "/" + s
 	}
-	return ""
+	return name
 }
 
 func medText(m *uint32) string {

@@ -42,7 +42,6 @@ func (r *RIB) Apply(src *Source, changes []Change) Result {
 		r.now = time.Now()
 		defer func() { r.now = time.Time{} }()
 	}
-	kicked := r.beginMark()
 	for i := range changes {
 		c := &changes[i]
 		if c.Attrs == nil {
@@ -66,7 +65,7 @@ func (r *RIB) Apply(src *Source, changes []Change) Result {
 							rest.Attrs.Release()
 						}
 					}
-					r.endMark(kicked)
+					r.endMark()
 					return res
 				}
 			}
@@ -77,7 +76,7 @@ func (r *RIB) Apply(src *Source, changes []Change) Result {
 		}
 		r.announce(src, c.Family, c.Prefix, c.PathID, c.Attrs, v, prof, "update")
 	}
-	r.endMark(kicked)
+	r.endMark()
 	r.sweep(false)
 	return res
 }

@@ -62,10 +62,8 @@ func (r *RIB) markDirty(s *Source, f bgp.Family, idx uint32) {
 	o.kickPending = true
 }
 
-func (r *RIB) beginMark() bool { return true }
-
 // endMark wakes the writers of targets that got work.
-func (r *RIB) endMark(bool) {
+func (r *RIB) endMark() {
 	for _, s := range r.targets {
 		if s.out.kickPending {
 			s.out.kickPending = false
@@ -90,7 +88,7 @@ func (r *RIB) Refresh(s *Source, f bgp.Family) {
 			r.markDirty(s, f, idx) // Fill re-announces what it holds
 		}
 	}
-	r.endMark(true)
+	r.endMark()
 }
 
 // Regenerate starts a new export generation without re-running import
@@ -113,5 +111,5 @@ func (r *RIB) Regenerate() {
 			}
 		}
 	}
-	r.endMark(true)
+	r.endMark()
 }

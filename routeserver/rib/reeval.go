@@ -92,7 +92,7 @@ func (r *RIB) Reevaluate(match func(bgp.Family, netip.Prefix) bool, eval Evaluat
 			}
 		}
 	}
-	r.endMark(true)
+	r.endMark()
 	return changed
 }
 
@@ -169,6 +169,6 @@ func (r *RIB) reevaluateAll(eval Evaluator, cause string) int {
 			}
 		}
 	}
-	r.endMark(true)
+	r.endMark()
 	return changed
 }

@@ -228,7 +228,7 @@ func (r *RIB) Retire(s *Source) {
 		s.grTimer.Stop()
 	}
 	s.Member = -1
-	r.endMark(true)
+	r.endMark()
 }
 
 // Renumber maps every source's member index after a configuration change

@@ -64,7 +64,7 @@ func (r *RIB) SessionDown(s *Source, gracefulRestart bool, restartTime time.Dura
 			r.removeAll(s, f, cause)
 		}
 	}
-	r.endMark(true)
+	r.endMark()
 	r.sweep(true)
 	if gracefulRestart && restartTime > 0 {
 		s.grGen++
@@ -81,7 +81,7 @@ func (r *RIB) SessionDown(s *Source, gracefulRestart bool, restartTime time.Dura
 			for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 				r.purgeStale(s, f, "stale purge: restart time expired")
 			}
-			r.endMark(true)
+			r.endMark()
 		})
 	}
 }
@@ -93,7 +93,7 @@ func (r *RIB) EndOfRIB(s *Source, f bgp.Family) {
 	defer r.mu.Unlock()
 	if s.stale[f] > 0 {
 		r.purgeStale(s, f, "stale purge: End-of-RIB")
-		r.endMark(true)
+		r.endMark()
 	}
 }
 

@@ -16,7 +16,6 @@ const (
 	adminReset                     // close, then reconnect as usual
 	adminIdle                      // close and stay down for idleFor (max prefix)
 	adminEnable
-	adminRefresh // send ROUTE-REFRESH (soft clear in)
 )
 
 // adminWait is an administrative request waiting for the connections it
