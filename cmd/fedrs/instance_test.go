@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/lab/member"
-	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/routeserver/api"
 	"github.com/fedrs/fedrs/routeserver/history"
 	"github.com/fedrs/fedrs/routeserver/rstest"
@@ -181,7 +180,7 @@ func TestSecondRunDisturbsNothing(t *testing.T) {
 		}
 		return m
 	}
-	wait.Eventually(t, 15*time.Second, "the route server to see 3 sessions up and the collector connected", func() bool {
+	rstest.Eventually(t, 15*time.Second, func() bool {
 		up := 0
 		for _, n := range neighbors() {
 			if n.State == "Established" {
@@ -189,7 +188,7 @@ func TestSecondRunDisturbsNothing(t *testing.T) {
 			}
 		}
 		return up == 3 && collector.n.Load() == 1
-	})
+	}, "the route server to see 3 sessions up and the collector connected")
 	before := neighbors()
 	var uptimes []time.Time
 	for _, r := range routers {
@@ -252,7 +251,7 @@ func TestSecondRunDisturbsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer hr.Close()
-	wait.EventuallyErr(t, 10*time.Second, "three open sessions in the history", func() error {
+	rstest.EventuallyErr(t, 10*time.Second, func() error {
 		ss, err := hr.Sessions(context.Background(), "", time.Time{}, time.Time{})
 		if err != nil {
 			return err
@@ -271,7 +270,7 @@ func TestSecondRunDisturbsNothing(t *testing.T) {
 			return fmt.Errorf("%d open sessions", open)
 		}
 		return nil
-	})
+	}, "three open sessions in the history")
 	if r := fedrsCmd(t, nil, "lg", "summary", "-c", file); r.code != 0 || !strings.Contains(r.stdout, "sessions 3/3 up") {
 		t.Errorf("lg summary of the first after the second run:\n%s", r)
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/lab/member"
-	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/api"
 	"github.com/fedrs/fedrs/routeserver/rib"
@@ -109,7 +108,7 @@ func startRPKIAPI(t *testing.T, specs []rstest.Member, extra string) *rpkiAPI {
 		api.New(f.fed.Srv, api.Options{Version: "test", RPKI: f.mgr, Log: rstest.Log}).Serve(ctx, cfg.Server)
 	}()
 	t.Cleanup(func() { cancel(); <-adone; <-mdone })
-	wait.EventuallyErr(t, 5*time.Second, "the control socket", func() error { _, err := os.Stat(f.sock); return err })
+	rstest.EventuallyErr(t, 5*time.Second, func() error { _, err := os.Stat(f.sock); return err }, "the control socket")
 	return f
 }
 
@@ -256,7 +255,7 @@ func TestCheckDiffPredictsRegistryMove(t *testing.T) {
 	if _, err := c.WaitFor(ctx, "nhs-a's route", from(specs[0].ASN)); err != nil {
 		t.Fatal(err)
 	}
-	wait.Eventually(t, 10*time.Second, "both routes held", func() bool { return len(f.fed.Srv.RIB().Lookup(p, rib.Exact)) == 2 })
+	rstest.Eventually(t, 10*time.Second, func() bool { return len(f.fed.Srv.RIB().Lookup(p, rib.Exact)) == 2 }, "both routes held")
 	serial := f.mgr.Snapshot().Serial
 
 	moved := specs

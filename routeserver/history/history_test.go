@@ -3,7 +3,6 @@ package history_test
 import (
 	"context"
 	"fmt"
-	"github.com/fedrs/fedrs/lab/wait"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -65,7 +64,7 @@ func (f *fed) stop() {
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	wait.Eventually(t, d, what, cond)
+	rstest.Eventually(t, d, cond, what)
 }
 
 func routeKey(prefix netip.Prefix, memberName, neighbor string, pathID uint32, verdict, asPath, nextHop string) string {

@@ -3,7 +3,7 @@ package session_test
 import (
 	"context"
 	"fmt"
-	"github.com/fedrs/fedrs/lab/wait"
+	"github.com/fedrs/fedrs/routeserver/rstest"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -137,7 +137,7 @@ func peerCfg(addr string, asn uint32) session.Config {
 
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	wait.Eventually(t, d, what, cond)
+	rstest.Eventually(t, d, cond, what)
 }
 
 func startMember(t *testing.T, cfg member.Config) *member.Router {
