@@ -66,17 +66,12 @@ func runChild(path, confText string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	done := make(chan struct{})
-	go func() { defer close(done); srv.Run(ctx) }()
-	for i := 0; len(srv.Addrs()) == 0; i++ {
-		if i > 5000 {
-			fmt.Fprintln(os.Stderr, "route server did not listen")
-			return 2
-		}
-		time.Sleep(time.Millisecond)
+	if err := srv.Listen(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
 	}
 	fmt.Printf("listening %d\n", srv.Addrs()[0].Port())
-	<-done
+	srv.Serve(ctx)
 	return 0
 }
 
