@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -318,5 +319,28 @@ func TestRunRecoversStaleSocket(t *testing.T) {
 	}
 	if _, err := os.Stat(sock); err == nil {
 		t.Error("a clean stop left the socket file")
+	}
+}
+
+// TestRunListenInUse: fedrs run whose BGP listen address is in use stops
+// at once with status 1 and one line naming the address, and leaves no
+// control socket behind.
+func TestRunListenInUse(t *testing.T) {
+	fedrsBinary(t)
+	dir := t.TempDir()
+	busy, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	port := busy.Addr().(*net.TCPAddr).Port
+	file, sock := runFedFile(t, dir, port, []string{"127.0.0.31:1790"}, "")
+	r := fedrsCmd(t, nil, "run", "-c", file)
+	want := fmt.Sprintf("fedrs: listening on 127.0.0.1:%d: ", port)
+	if r.code != 1 || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "address already in use") {
+		t.Fatalf("fedrs run on a port in use: want status 1 and %q...address already in use; got %s", want, r)
+	}
+	if _, err := os.Lstat(sock); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("control socket %s left behind (%v)", sock, err)
 	}
 }
