@@ -360,7 +360,9 @@ func birdRoles(out string) (local, neighbor string) {
 }
 
 // sessionStaysDown checks that none of the member's sessions is
-// Established, as seen by the member, now and for the next d.
+// Established, as seen by the member, now and for the next d: a test
+// about time with real daemons, checked throughout d (every 500 ms), as
+// no event marks the end of the hazard.
 func sessionStaysDown(t *testing.T, ctx context.Context, l *Lab, member string, d time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(d)

@@ -102,13 +102,18 @@ func startRPKIAPI(t *testing.T, specs []rstest.Member, extra string) *rpkiAPI {
 	go func() { defer close(mdone); f.mgr.Run(ctx) }()
 	<-f.mgr.Ready()
 	f.fed = rstest.StartConfig(t, cfg, specs, routeserver.Options{RPKI: f.mgr})
+	ln, err := api.Listen(cfg.Server.Control)
+	if err != nil {
+		cancel()
+		<-mdone
+		t.Fatal(err)
+	}
 	adone := make(chan struct{})
 	go func() {
 		defer close(adone)
-		api.New(f.fed.Srv, api.Options{Version: "test", RPKI: f.mgr, Log: rstest.Log}).Serve(ctx, cfg.Server)
+		api.New(f.fed.Srv, api.Options{Version: "test", RPKI: f.mgr, Log: rstest.Log}).ServeOn(ctx, ln, cfg.Server)
 	}()
 	t.Cleanup(func() { cancel(); <-adone; <-mdone })
-	rstest.EventuallyErr(t, 5*time.Second, func() error { _, err := os.Stat(f.sock); return err }, "the control socket")
 	return f
 }
 

@@ -307,6 +307,10 @@ func TestCollisionResolvesToOneSession(t *testing.T) {
 			peer := r.peers[netip.MustParseAddr("127.0.0.4")]
 			rstest.Eventually(t, 10*time.Second, func() bool { return peer.State() == session.Established }, "RS side Established")
 			// Stable: one session, still up a while later on both sides.
+			// A test about time, on the real clock (the FSM's timers are
+			// time's): the RS side is checked throughout 2 s (20 of its
+			// connect-retry periods), no event marking the end of the
+			// hazard.
 			up, _ := m.Uptime(ctx)
 			deadline := time.Now().Add(2 * time.Second)
 			for time.Now().Before(deadline) {
