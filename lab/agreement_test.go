@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/lab/interop"
-	"github.com/fedrs/fedrs/lab/wait"
+	"github.com/fedrs/fedrs/lab/rstest"
 )
 
 // TestViewsAgree is the property test of issue 14: what fedrs tells
@@ -58,7 +58,7 @@ func TestViewsAgree(t *testing.T) {
 		t.Helper()
 		if len(outcome) > 0 {
 			t.Run(name+" outcome", func(t *testing.T) {
-				wait.EventuallyErr(t, within, "the step's outcome", func() error { return v.checkHeld(ctx, outcome) })
+				rstest.EventuallyErr(t, within, func() error { return v.checkHeld(ctx, outcome) }, "the step's outcome")
 			})
 		}
 		t.Run(name, func(t *testing.T) {
@@ -66,7 +66,7 @@ func TestViewsAgree(t *testing.T) {
 			began := time.Now()
 			var what string
 			var earlier []string
-			wait.EventuallyErr(t, within, "the three views to agree "+name, func() error {
+			rstest.EventuallyErr(t, within, func() error {
 				readings++
 				var err error
 				what, err = ag.check(ctx)
@@ -74,7 +74,7 @@ func TestViewsAgree(t *testing.T) {
 					earlier = append(earlier, err.Error())
 				}
 				return err
-			})
+			}, "the three views to agree "+name)
 			t.Logf("%s: the views agree (%d readings, %s): %s", name, readings, time.Since(began).Round(time.Millisecond), what)
 			for i, e := range earlier {
 				t.Logf("reading %d of %d differed: %s", i+1, readings, e)
@@ -227,12 +227,12 @@ func TestViewsAgree(t *testing.T) {
 
 	ch.start(100, 14)
 	t.Cleanup(func() { _ = ch.halt() })
-	wait.EventuallyErr(t, within, "council-x churning", func() error {
+	rstest.EventuallyErr(t, within, func() error {
 		if n, err := ch.count(); err != nil || n < 512+200 {
 			return fmt.Errorf("%d updates (%v)", n, err)
 		}
 		return nil
-	})
+	}, "council-x churning")
 	instant("during churn of 100 updates a second", nil)
 	n, err := ch.count()
 	if err := ch.halt(); err != nil {

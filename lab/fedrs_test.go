@@ -11,12 +11,14 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/fedrs/fedrs/lab/interop"
+	"github.com/fedrs/fedrs/lab/rstest"
 )
 
 // TestMain removes the fedrs binary built for the package's tests.
@@ -224,8 +226,14 @@ func TestFedrsInterop(t *testing.T) {
 		// m-bird runs TCP-MD5 with the same password on both ends and is
 		// up (the sessions subtest). b-badmd5's password differs: its
 		// session must not come up while everything else did, and stay
-		// down for a few more connection attempts.
-		sessionStaysDown(t, ctx, l, "b-badmd5", 6*time.Second)
+		// down while a few more of its connection attempts are refused
+		// (their segments dropped for the signature, counted by the
+		// kernel of the route server's or the member's namespace).
+		refused := func() int { return md5Failures(t, ctx, l, "rs") + md5Failures(t, ctx, l, "b-badmd5") }
+		before := refused()
+		rstest.Eventually(t, 30*time.Second, func() bool {
+			return !sessionDown(t, ctx, l, "b-badmd5") || refused() >= before+3
+		}, "three more segments of b-badmd5's sessions refused for their TCP-MD5 signature")
 		cfg, err := os.ReadFile(filepath.Join(l.Dir, "m-bird", "bird.conf"))
 		if err != nil || !strings.Contains(string(cfg), `password "bird-md5"`) {
 			t.Errorf("m-bird's bird.conf has no MD5 password: %v", err)
@@ -249,12 +257,12 @@ func TestFedrsInterop(t *testing.T) {
 		// A customer is refused. BIRD checks role pairs too, so it reports
 		// the mismatch itself ("BGP Error: Role mismatch"); that fedrs sends
 		// its own NOTIFICATION is in fedrs's view (fedrs-view subtest).
-		sessionStaysDown(t, ctx, l, "b-customer", 0)
+		sessionDown(t, ctx, l, "b-customer")
 		waitBirdLastError(t, ctx, l, "b-customer", "Role mismatch")
 		// BIRD without a role, fedrs strict: only fedrs can object, and BIRD
 		// shows the NOTIFICATION it received: OPEN Message Error, subcode
 		// 11, "Received: Role mismatch".
-		sessionStaysDown(t, ctx, l, "b-norole", 0)
+		sessionDown(t, ctx, l, "b-norole")
 		waitBirdLastError(t, ctx, l, "b-norole", "Received: Role mismatch")
 	})
 
@@ -359,28 +367,52 @@ func birdRoles(out string) (local, neighbor string) {
 	return local, neighbor
 }
 
-// sessionStaysDown checks that none of the member's sessions is
-// Established, as seen by the member, now and for the next d.
-func sessionStaysDown(t *testing.T, ctx context.Context, l *Lab, member string, d time.Duration) {
+// sessionDown checks that none of the member's sessions is Established,
+// as seen by the member; it reports false (and fails t) otherwise.
+func sessionDown(t *testing.T, ctx context.Context, l *Lab, member string) bool {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for i := 0; i < 100; i++ {
-		sess, err := l.Sessions(ctx, member)
-		if err != nil {
-			t.Errorf("%s: %v", member, err)
-			return
-		}
-		for _, s := range sess {
-			if s.Established {
-				t.Errorf("%s → %s is Established, want it refused", member, s.Peer)
-				return
-			}
-		}
-		if !time.Now().Before(deadline) {
-			return
-		}
-		time.Sleep(500 * time.Millisecond)
+	sess, err := l.Sessions(ctx, member)
+	if err != nil {
+		t.Errorf("%s: %v", member, err)
+		return false
 	}
+	for _, s := range sess {
+		if s.Established {
+			t.Errorf("%s → %s is Established, want it refused", member, s.Peer)
+			return false
+		}
+	}
+	return true
+}
+
+// md5Failures is the number of TCP segments node's namespace dropped for
+// a wrong TCP-MD5 signature (TcpExt TCPMD5Failure in /proc/net/netstat).
+func md5Failures(t *testing.T, ctx context.Context, l *Lab, node string) int {
+	t.Helper()
+	out, err := l.Exec(ctx, node, "cat", "/proc/net/netstat")
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	var names []string
+	for _, line := range strings.Split(string(out), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 || fields[0] != "TcpExt:" {
+			continue
+		}
+		if names == nil {
+			names = fields
+			continue
+		}
+		if i := slices.Index(names, "TCPMD5Failure"); i > 0 && i < len(fields) {
+			n, err := strconv.Atoi(fields[i])
+			if err != nil {
+				t.Fatalf("%s: TCPMD5Failure %q: %v", node, fields[i], err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("%s: no TcpExt TCPMD5Failure in /proc/net/netstat:\n%s", node, out)
+	return 0
 }
 
 // routeTo returns the routes of prefix p in routes.

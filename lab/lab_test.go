@@ -14,6 +14,7 @@ import (
 
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/lab/interop"
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/vishvananda/netlink"
 )
 
@@ -287,13 +288,8 @@ func TestUpCancelled(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		// Cancel once the daemons are starting.
-		for i := 0; i < 400; i++ {
-			if ns, _ := listNamespaces("fl-tcancel-"); len(ns) == 4 {
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		// Cancel once the daemons are starting (or after 2 s).
+		rstest.Until(2*time.Second, func() bool { ns, _ := listNamespaces("fl-tcancel-"); return len(ns) == 4 })
 		cancel()
 	}()
 	l, err := Up(ctx, topo, Options{RunRoot: root, Logger: testLog(t)})

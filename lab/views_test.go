@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fedrs/fedrs/lab/wait"
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/routeserver/api"
 )
 
@@ -243,7 +243,7 @@ func (v *viewer) lgRoute(ctx context.Context, member string, p netip.Prefix) (Fe
 func (v *viewer) historyCaughtUp(ctx context.Context, t time.Time, within time.Duration) error {
 	cl := api.NewClient(v.socket)
 	var last string
-	err := wait.Until(within, func() bool {
+	err := rstest.Until(within, func() bool {
 		var st struct {
 			History *struct {
 				Queue  int           `json:"queue"`

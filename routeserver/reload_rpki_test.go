@@ -13,7 +13,6 @@ import (
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/lab/rstest"
-	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/policy"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/rib"
@@ -190,10 +189,10 @@ func TestReloadRederivesRegistryVRPs(t *testing.T) {
 	}
 	waitFirstAS(ctx, t, rc, "start", "10.1.5.0/24", regA.ASN)
 	waitFirstAS(ctx, t, rc, "start", "10.2.200.0/24", regB.ASN)
-	wait.Eventually(t, 10*time.Second, "council-c's routes held", func() bool {
+	rstest.Eventually(t, 10*time.Second, func() bool {
 		return len(f.Srv.RIB().Lookup(netip.MustParsePrefix("10.1.7.0/24"), rib.Exact)) == 1 &&
 			len(f.Srv.RIB().Lookup(netip.MustParsePrefix("10.2.201.0/24"), rib.Exact)) == 1
-	})
+	}, "council-c's routes held")
 	const (
 		conflict   = policy.ReasonRegistryConflict
 		invalid    = policy.ReasonRPKIInvalid

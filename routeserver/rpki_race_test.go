@@ -8,12 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/fedrs/fedrs/conf"
-	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/policy"
 	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/rib"
@@ -21,20 +20,23 @@ import (
 	"github.com/fedrs/fedrs/rpki"
 )
 
-// passLog counts the re-validation passes the route server logs.
+// passLog closes passed when the route server logs its first
+// re-validation pass (logged once the pass has re-judged the routes).
 type passLog struct {
 	slog.Handler
-	passes *atomic.Int32
+	once   *sync.Once
+	passed chan struct{}
 }
 
 func (h passLog) Handle(ctx context.Context, r slog.Record) error {
 	if strings.HasPrefix(r.Message, "RPKI data changed: routes re-validated") {
-		h.passes.Add(1)
+		h.once.Do(func() { close(h.passed) })
 	}
 	return nil
 }
-func (h passLog) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h passLog) WithGroup(string) slog.Handler      { return h }
+func (h passLog) Enabled(context.Context, slog.Level) bool { return true }
+func (h passLog) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h passLog) WithGroup(string) slog.Handler            { return h }
 
 // TestRPKIPassAfterUpdateInFlight: an UPDATE judged with the RPKI data in
 // force when it arrived, and applied to the RIB after new data was
@@ -67,8 +69,8 @@ func TestRPKIPassAfterUpdateInFlight(t *testing.T) {
 	mgr := rpki.NewManagerFromConfig(cfg, rpki.Options{Logger: slog.New(slog.DiscardHandler)})
 	go mgr.Run(ctx)
 	<-mgr.Ready()
-	var passes atomic.Int32
-	srv, err := New(cfg, Options{Log: slog.New(passLog{slog.DiscardHandler, &passes}), RPKI: mgr})
+	passed := make(chan struct{})
+	srv, err := New(cfg, Options{Log: slog.New(passLog{slog.DiscardHandler, new(sync.Once), passed}), RPKI: mgr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,13 +100,23 @@ func TestRPKIPassAfterUpdateInFlight(t *testing.T) {
 	mgr.Reload()
 	// Give a pass that does not wait for the UPDATE the time to run
 	// first (a correct route server runs none before the UPDATE is in
-	// the RIB: the wait then ends without one).
-	wait.Until(500*time.Millisecond, func() bool { return passes.Load() > 0 })
+	// the RIB: the window then ends without one). This is a window for
+	// the bug to show, not a wait for a condition.
+	select {
+	case <-passed:
+	case <-time.After(500 * time.Millisecond):
+	}
 	srv.rib.Apply(n.src, []rib.Change{{Family: f, Prefix: p, Attrs: a, Verdict: v}})
 	srv.policyMu.RUnlock()
 
-	wait.Eventually(t, 10*time.Second, p.String()+" accepted with the new VRPs", func() bool {
-		rs := srv.rib.Lookup(p, rib.Exact)
-		return len(rs) == 1 && rs[0].Verdict.Accepted()
-	})
+	// The pass (logged once it has re-judged the routes) now runs, or ran
+	// in the window above.
+	select {
+	case <-passed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no re-validation pass after the new VRPs were published")
+	}
+	if rs := srv.rib.Lookup(p, rib.Exact); len(rs) != 1 || !rs[0].Verdict.Accepted() {
+		t.Fatalf("%s is %+v after the re-validation pass, want accepted with the new VRPs", p, rs)
+	}
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/lab/rstest"
-	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/policy"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/rib"
@@ -259,7 +258,7 @@ func TestRPKIStateResent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wait.EventuallyErr(t, 10*time.Second, "the exported view to show what council-c holds", func() error {
+	rstest.EventuallyErr(t, 10*time.Second, func() error {
 		h, ok := f.Srv.RIB().HeldRoute(ci, p)
 		if !ok || h.Pending {
 			return fmt.Errorf("held %v, pending %v", ok, h.Pending)
@@ -272,5 +271,5 @@ func TestRPKIStateResent(t *testing.T) {
 			return fmt.Errorf("exported view %+v lacks %s", got, rov(policy.InfoValid))
 		}
 		return nil
-	})
+	}, "the exported view to show what council-c holds")
 }

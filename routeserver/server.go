@@ -280,9 +280,30 @@ func (s *Server) sessionConfig(member int, addr netip.Addr) session.Config {
 	return c
 }
 
-// Run listens and runs every neighbour until ctx ends, then closes all
-// sessions (with Shutdown's message if Shutdown was called first).
+// Run is Listen then Serve: it listens and runs every neighbour until ctx
+// ends, then closes all sessions (with Shutdown's message if Shutdown was
+// called first). Callers that need to know when the server listens (its
+// port, a bind error before anything else starts) call Listen and Serve.
 func (s *Server) Run(ctx context.Context) error {
+	if err := s.Listen(ctx); err != nil {
+		return err
+	}
+	return s.Serve(ctx)
+}
+
+// Listen binds the BGP listeners ([server] listen, or Options.Listen) and
+// installs the neighbours' TCP-MD5 keys on them, and returns: an address
+// in use or a key the kernel refuses is its error, and Addrs is valid as
+// soon as it returns. Connections are accepted from then on and wait for
+// Serve, which must follow (it closes the listeners when it ends). ctx
+// bounds the binding only.
+func (s *Server) Listen(ctx context.Context) error {
+	s.mu.RLock()
+	listening := s.ln != nil
+	s.mu.RUnlock()
+	if listening {
+		return errors.New("route server: Listen called twice")
+	}
 	listen := s.opts.Listen
 	if len(listen) == 0 {
 		listen = s.cfg.Server.Listen
@@ -291,21 +312,38 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.opts.RPKI != nil {
-		s.followRPKI(ctx, s.opts.RPKI)
-	}
 	s.mu.Lock()
-	s.ln = ln
-	s.runCtx = ctx
-	s.started = time.Now()
+	defer s.mu.Unlock()
 	for _, n := range s.nbrs {
 		if n.cfg.MD5Key != "" {
 			if err := ln.SetMD5(n.cfg.PeerAddr, n.cfg.MD5Key); err != nil {
-				s.mu.Unlock()
 				ln.Close()
 				return fmt.Errorf("member %s: %w", n.name, err)
 			}
 		}
+	}
+	s.ln = ln
+	return nil
+}
+
+// Serve runs every neighbour on the listeners Listen opened until ctx
+// ends, then closes the listeners and all sessions (with Shutdown's
+// message if Shutdown was called first).
+func (s *Server) Serve(ctx context.Context) error {
+	s.mu.Lock()
+	ln := s.ln
+	if ln == nil || s.runCtx != nil {
+		s.mu.Unlock()
+		return errors.New("route server: Serve without Listen, or called twice")
+	}
+	s.mu.Unlock()
+	if s.opts.RPKI != nil {
+		s.followRPKI(ctx, s.opts.RPKI)
+	}
+	s.mu.Lock()
+	s.runCtx = ctx
+	s.started = time.Now()
+	for _, n := range s.nbrs {
 		s.startNeighbor(ctx, n)
 	}
 	s.log.Info("route server running", "asn", s.cfg.Server.ASN, "router_id", s.cfg.Server.RouterID,
@@ -336,7 +374,8 @@ func (s *Server) startNeighbor(ctx context.Context, n *neighbor) {
 	}()
 }
 
-// Addrs returns the listening addresses once Run has started.
+// Addrs returns the listening addresses once Listen has returned (nil
+// before).
 func (s *Server) Addrs() []netip.AddrPort {
 	s.mu.RLock()
 	defer s.mu.RUnlock()

@@ -1,4 +1,4 @@
-package rpki
+package rpki_test
 
 import (
 	"bufio"
@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	. "github.com/fedrs/fedrs/rpki"
 )
 
 // openbgpdVectors are OpenBGPD's ASPA regress vectors (see the header of

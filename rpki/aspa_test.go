@@ -1,7 +1,9 @@
-package rpki
+package rpki_test
 
 import (
 	"testing"
+
+	. "github.com/fedrs/fedrs/rpki"
 )
 
 // Customer → providers used by the upstream cases.

@@ -1,4 +1,4 @@
-package rpki
+package rpki_test
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"runtime"
 	"testing"
+
+	. "github.com/fedrs/fedrs/rpki"
 )
 
 // syntheticVRPs returns n VRPs shaped like the global RPKI: about 80 %
@@ -116,7 +118,7 @@ func BenchmarkLoadJSON(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		newVRPsChecked(f.VRPs)
+		NewVRPsChecked(f.VRPs)
 	}
 }
 
@@ -161,7 +163,7 @@ func BenchmarkTableMemory(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		tab = newVRPsChecked(append([]VRP(nil), vs...))
+		tab = NewVRPsChecked(append([]VRP(nil), vs...))
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MiB-heap")
@@ -177,7 +179,7 @@ func TestTableMemory(t *testing.T) {
 		t.Skip("short")
 	}
 	vs := syntheticVRPs(benchVRPs, 1)
-	tab := newVRPsChecked(vs)
+	tab := NewVRPsChecked(vs)
 	v4, v6 := tab.Count()
 	t.Logf("%d VRPs (%d IPv4, %d IPv6): table arrays %.1f MiB", tab.Len(), v4, v6, float64(tab.MemoryBytes())/(1<<20))
 	data, _ := MarshalFeed(tab.Slice()[:10], nil)

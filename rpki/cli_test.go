@@ -1,9 +1,11 @@
-package rpki
+package rpki_test
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	. "github.com/fedrs/fedrs/rpki"
 )
 
 func TestCLIHelpers(t *testing.T) {

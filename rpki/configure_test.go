@@ -1,10 +1,13 @@
-package rpki
+package rpki_test
 
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/fedrs/fedrs/conf"
+	"github.com/fedrs/fedrs/lab/rstest"
+	. "github.com/fedrs/fedrs/rpki"
 )
 
 // rpkiConfig is testConfig's members with an [rpki] section.
@@ -78,7 +81,7 @@ func TestConfigure(t *testing.T) {
 		t.Errorf("preview notes %v, want one about the new cache", notes)
 	}
 	m.Configure(withCache)
-	waitFor(t, "the new cache's data", func() bool { return state(m.Snapshot(), "203.0.114.0/24", 64511) == Valid })
+	rstest.Eventually(t, 15*time.Second, func() bool { return state(m.Snapshot(), "203.0.114.0/24", 64511) == Valid }, "the new cache's data")
 	if st := cacheStatus(m, addr); st.State != StateSynced || !st.Selected {
 		t.Errorf("cache status %+v", st)
 	}

@@ -1,4 +1,4 @@
-package rpki
+package rpki_test
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/lab/interop"
+	"github.com/fedrs/fedrs/lab/rstest"
+	. "github.com/fedrs/fedrs/rpki"
 )
 
 func freePort(t *testing.T) int {
@@ -70,11 +72,11 @@ func TestStayRTRInterop(t *testing.T) {
 	m := NewManager(Options{Logger: quietLog(), RTRRetry: 50 * time.Millisecond})
 	m.AddCache(addr, 1)
 	runManager(t, m)
-	waitFor(t, "the VRPs from stayrtr", func() bool {
+	rstest.Eventually(t, 15*time.Second, func() bool {
 		s := m.Snapshot()
 		return s.Validate(mustPrefix("192.0.2.0/24"), 64496, true) == Valid &&
 			s.Validate(mustPrefix("2001:db8:1::/48"), 64497, true) == Valid
-	})
+	}, "the VRPs from stayrtr")
 	st := cacheStatus(m, addr)
 	if st.State != StateSynced || st.Version != 1 || st.VRPs != 2 {
 		t.Errorf("status %+v", st)
@@ -84,12 +86,12 @@ func TestStayRTRInterop(t *testing.T) {
 	writeFile(t, cache, `{"roas":[
 		{"asn":"AS64496","prefix":"192.0.2.0/24","maxLength":25},
 		{"asn":64498,"prefix":"198.51.100.0/24","maxLength":24}]}`)
-	waitFor(t, "the client to follow stayrtr's update", func() bool {
+	rstest.Eventually(t, 15*time.Second, func() bool {
 		s := m.Snapshot()
 		return s.Validate(mustPrefix("198.51.100.0/24"), 64498, true) == Valid &&
 			s.Validate(mustPrefix("192.0.2.128/25"), 64496, true) == Valid &&
 			s.Validate(mustPrefix("2001:db8::/32"), 64497, true) == NotFound
-	})
+	}, "the client to follow stayrtr's update")
 	if st := cacheStatus(m, addr); st.Serial == first || st.VRPs != 2 {
 		t.Errorf("after the update: %+v", st)
 	}
@@ -144,13 +146,13 @@ protocol rpki fedrs {
 		return string(out)
 	}
 	var out string
-	waitFor(t, "BIRD's ROA tables to hold the registry", func() bool {
+	rstest.Eventually(t, 15*time.Second, func() bool {
 		out = birdc("show", "route", "table", "r4") + birdc("show", "route", "table", "r6")
 		return strings.Contains(out, "10.1.0.0/16-24 AS4200000001") &&
 			strings.Contains(out, "10.1.5.0/24-24 AS4200000002") &&
 			strings.Contains(out, "172.16.0.0/24-24 AS4200000003") &&
 			strings.Contains(out, "fd00:1::/32-32 AS4200000001")
-	})
+	}, "BIRD's ROA tables to hold the registry")
 	if strings.Contains(out, "AS0") {
 		t.Errorf("unexpected ROA:\n%s", out)
 	}
@@ -159,9 +161,9 @@ protocol rpki fedrs {
 	cfg.Members[0].Prefixes = append(cfg.Members[0].Prefixes, cfg.Members[0].Prefixes[0])
 	cfg.Members[0].Prefixes[2].Prefix = mustPrefix("10.9.0.0/16")
 	m.SetRegistry(RegistryFromConfig(cfg))
-	waitFor(t, "BIRD to receive the new assertion", func() bool {
+	rstest.Eventually(t, 15*time.Second, func() bool {
 		return strings.Contains(birdc("show", "route", "table", "r4"), "10.9.0.0/16-24 AS4200000001")
-	})
+	}, "BIRD to receive the new assertion")
 	if rs := srv.Routers(); len(rs) != 1 || rs[0].Version != 1 {
 		t.Errorf("routers %+v", rs)
 	}

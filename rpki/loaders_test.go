@@ -1,4 +1,4 @@
-package rpki
+package rpki_test
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/fedrs/fedrs/conf"
+	. "github.com/fedrs/fedrs/rpki"
 )
 
 func readFeed(t *testing.T, name string) (*Feed, error) {
@@ -42,7 +43,7 @@ func TestParseFeedFormats(t *testing.T) {
 	}
 	// Older rpki-client / stayrtr layout.
 	f, err = ParseFeed([]byte(`{"roas":[],"provider_authorizations":{"ipv4":[{"customer_asid":1,"providers":[{"asid":2,"afi_limit":"ipv4"}]}],"ipv6":[{"customer_asid":1,"providers":[3]}]}}`))
-	if err != nil || len(NewASPAs(f.ASPAs).providers) != 2 {
+	if err != nil || NumProviders(NewASPAs(f.ASPAs)) != 2 {
 		t.Errorf("provider_authorizations: %v %v", f, err)
 	}
 }
@@ -86,7 +87,7 @@ func TestParseSLURM(t *testing.T) {
 		vrp("198.51.100.0/24", 24, 64498): true,
 		vrp("198.51.100.0/24", 24, 64499): false,
 	} {
-		if got := filtered(s.PrefixFilters, v); got != want {
+		if got := Filtered(s.PrefixFilters, v); got != want {
 			t.Errorf("filtered(%v) = %v", v, got)
 		}
 	}

@@ -1,8 +1,7 @@
-package rpki
+package rpki_test
 
 import (
 	"context"
-	"github.com/fedrs/fedrs/lab/wait"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -13,16 +12,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/fedrs/fedrs/lab/rstest"
+	. "github.com/fedrs/fedrs/rpki"
 )
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
-// waitFor polls cond every few milliseconds until it holds or the deadline
-// passes.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	wait.Eventually(t, 15*time.Second, what, cond)
-}
 
 func writeFile(t testing.TB, path, data string) {
 	t.Helper()
@@ -96,11 +91,11 @@ func TestManagerMergesAndReloads(t *testing.T) {
 		{"asn":64496,"prefix":"192.0.2.0/24","maxLength":25},
 		{"asn":64497,"prefix":"203.0.113.0/24","maxLength":24}],
 		"aspas":[{"customer_asid":64496,"providers":[64500]}]}`)
-	waitFor(t, "the changed file to be published", func() bool {
+	rstest.Eventually(t, 15*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return m.Snapshot().Serial > first && len(changes) > 0 && changes[len(changes)-1].New.Serial > first
-	})
+	}, "the changed file to be published")
 	s = m.Snapshot()
 	check(s, "192.0.2.0/25", 64496, Valid)
 	mu.Lock()
@@ -113,14 +108,14 @@ func TestManagerMergesAndReloads(t *testing.T) {
 	// A corrupt file is rejected with a clear error and the previous data
 	// stays in force.
 	writeFile(t, feed, `{"roas":[{"asn":64496,"prefix":"192.0.2.0/24","maxLength":`)
-	waitFor(t, "the corrupt file to be reported", func() bool {
+	rstest.Eventually(t, 15*time.Second, func() bool {
 		for _, src := range m.Status().Sources {
 			if src.Kind == "file" && src.State == "error" && strings.Contains(src.LastError, "invalid JSON") {
 				return true
 			}
 		}
 		return false
-	})
+	}, "the corrupt file to be reported")
 	if m.Snapshot() != s {
 		t.Error("a corrupt file changed the published data")
 	}
@@ -128,7 +123,7 @@ func TestManagerMergesAndReloads(t *testing.T) {
 
 	// A registry change (config reload) is published too.
 	m.SetRegistry(nil)
-	waitFor(t, "the registry removal", func() bool { return m.Snapshot().Validate(mustPrefix("10.1.9.0/24"), 4200000001, true) == NotFound })
+	rstest.Eventually(t, 15*time.Second, func() bool { return m.Snapshot().Validate(mustPrefix("10.1.9.0/24"), 4200000001, true) == NotFound }, "the registry removal")
 
 	var b strings.Builder
 	if err := m.Status().WriteText(&b, time.Now()); err != nil || !strings.Contains(b.String(), "vrps.json") {

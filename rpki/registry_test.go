@@ -1,9 +1,11 @@
-package rpki
+package rpki_test
 
 import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	. "github.com/fedrs/fedrs/rpki"
 )
 
 // TestOverlapRule: the one registry rule both `fedrs check` and `fedrs

@@ -1,4 +1,4 @@
-package rpki
+package rpki_test
 
 import (
 	"bufio"
@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fedrs/fedrs/lab/rstest"
+	. "github.com/fedrs/fedrs/rpki"
 	"github.com/fedrs/fedrs/rpki/rtr"
 )
 
@@ -71,7 +73,7 @@ func TestRTRServerToClient(t *testing.T) {
 			dst := NewManager(Options{Logger: quietLog(), RTRRetry: 20 * time.Millisecond})
 			dst.AddCache(addr, 1)
 			runManager(t, dst)
-			waitFor(t, "the client to load the cache", func() bool { return dst.Snapshot().VRPs.Equal(src.Snapshot().VRPs) && dst.Snapshot().VRPs.Len() == 2 })
+			rstest.Eventually(t, 15*time.Second, func() bool { return dst.Snapshot().VRPs.Equal(src.Snapshot().VRPs) && dst.Snapshot().VRPs.Len() == 2 }, "the client to load the cache")
 			st := cacheStatus(dst, addr)
 			wantVer := 1
 			if v0 {
@@ -81,10 +83,10 @@ func TestRTRServerToClient(t *testing.T) {
 				t.Fatalf("status %+v", st)
 			}
 			writeFile(t, path, `{"roas":[{"asn":64496,"prefix":"192.0.2.0/24","maxLength":24},{"asn":64498,"prefix":"198.51.100.0/24","maxLength":24}]}`)
-			waitFor(t, "the client to follow the update", func() bool {
+			rstest.Eventually(t, 15*time.Second, func() bool {
 				return dst.Snapshot().Validate(mustPrefix("198.51.100.0/24"), 64498, true) == Valid &&
 					dst.Snapshot().Validate(mustPrefix("2001:db8::/48"), 64497, true) == NotFound
-			})
+			}, "the client to follow the update")
 			if st := cacheStatus(dst, addr); st.Serial != src.Snapshot().Serial || st.VRPs != 2 {
 				t.Errorf("after update: %+v", st)
 			}
@@ -106,23 +108,23 @@ func TestRTRFailover(t *testing.T) {
 	m.AddCache(addrA, 10)
 	runManager(t, m)
 	p := mustPrefix("192.0.2.0/24")
-	waitFor(t, "the preferred cache A", func() bool {
+	rstest.Eventually(t, 15*time.Second, func() bool {
 		return m.Snapshot().Validate(p, 1, true) == Valid && cacheStatus(m, addrB).State == StateSynced
-	})
+	}, "the preferred cache A")
 	stopA()
-	waitFor(t, "failover to cache B", func() bool { return m.Snapshot().Validate(p, 2, true) == Valid })
+	rstest.Eventually(t, 15*time.Second, func() bool { return m.Snapshot().Validate(p, 2, true) == Valid }, "failover to cache B")
 	if st := cacheStatus(m, addrA); st.State != StateStale || st.VRPs != 1 || st.LastError == "" {
 		t.Errorf("cache A after it went away: %+v", st)
 	}
 	stopB()
-	waitFor(t, "cache B to be stale", func() bool { return cacheStatus(m, addrB).State == StateStale })
+	rstest.Eventually(t, 15*time.Second, func() bool { return cacheStatus(m, addrB).State == StateStale }, "cache B to be stale")
 	if m.Snapshot().Validate(p, 2, true) != Valid {
 		t.Error("data dropped before it expired")
 	}
 	clock.Advance(DefaultExpire + time.Minute)
-	waitFor(t, "the data to expire", func() bool {
+	rstest.Eventually(t, 15*time.Second, func() bool {
 		return m.Snapshot().VRPs.Len() == 0 && cacheStatus(m, addrA).State == StateExpired && cacheStatus(m, addrB).State == StateExpired
-	})
+	}, "the data to expire")
 	for _, addr := range []string{addrA, addrB} {
 		if st := cacheStatus(m, addr); st.State != StateExpired || st.VRPs != 0 {
 			t.Errorf("%s: %+v", addr, st)
@@ -211,15 +213,15 @@ func TestRTRClientBadPDUs(t *testing.T) {
 			m := NewManager(Options{Logger: quietLog(), RTRRetry: time.Hour})
 			m.AddCache(addr, 1)
 			runManager(t, m)
-			waitFor(t, "the error to be reported", func() bool { return strings.Contains(cacheStatus(m, addr).LastError, tc.wantErr) })
+			rstest.Eventually(t, 15*time.Second, func() bool { return strings.Contains(cacheStatus(m, addr).LastError, tc.wantErr) }, "the error to be reported")
 			if st := cacheStatus(m, addr); st.VRPs != 1 {
 				t.Errorf("previous data lost by the client: %+v", st)
 			}
 			// The cache's data is published by the Manager's loop, after
 			// the client has it: wait for it rather than read at once.
-			waitFor(t, "the previous data to stay in force", func() bool {
+			rstest.Eventually(t, 15*time.Second, func() bool {
 				return m.Snapshot().Validate(mustPrefix("192.0.2.0/24"), 64496, true) == Valid
-			})
+			}, "the previous data to stay in force")
 			select {
 			case p := <-reports:
 				if p.Type != rtr.ErrorReport || p.Code != tc.report {

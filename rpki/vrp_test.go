@@ -1,9 +1,11 @@
-package rpki
+package rpki_test
 
 import (
 	"net/netip"
 	"slices"
 	"testing"
+
+	. "github.com/fedrs/fedrs/rpki"
 )
 
 func mustVRPs(t testing.TB, vs ...VRP) *VRPs {
@@ -172,7 +174,7 @@ func TestDiffAndChange(t *testing.T) {
 	if !slices.Equal(added, wantAdded) || !slices.Equal(removed, wantRemoved) {
 		t.Fatalf("DiffVRPs = %v, %v", added, removed)
 	}
-	ch := Change{Added: added, Removed: removed, changed: mustVRPs(t, append(added, removed...)...)}
+	ch := NewChange(added, removed, mustVRPs(t, append(added, removed...)...))
 	for p, want := range map[string]bool{
 		"198.51.100.0/25": true, "198.51.100.0/23": false, "192.0.2.0/24": false, "2001:db8:5::/48": true,
 	} {

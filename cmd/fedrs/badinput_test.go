@@ -15,7 +15,6 @@ import (
 
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/lab/rstest"
-	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/routeserver/api"
 )
 
@@ -65,10 +64,10 @@ func startRunningFed(t *testing.T) *runningFed {
 		t.Fatal(err)
 	}
 	cl := api.NewClient(sock)
-	wait.Eventually(t, 10*time.Second, "the route server to hold both routes", func() bool {
+	rstest.Eventually(t, 10*time.Second, func() bool {
 		var rl api.RouteList
 		return cl.Get(ctx, "/v1/members/nhs-a/routes", nil, &rl) == nil && rl.Total == 2
-	})
+	}, "the route server to hold both routes")
 	return f
 }
 

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fedrs/fedrs/lab/wait"
+	"github.com/fedrs/fedrs/lab/rstest"
 )
 
 // The tests that run fedrs as an operator does use the real binary, built
@@ -182,13 +182,13 @@ func (d *daemon) kill() {
 // waitSocket waits until the control socket at sock answers.
 func waitSocket(t testing.TB, d *daemon, sock string) {
 	t.Helper()
-	wait.Eventually(t, 30*time.Second, "the control socket "+sock+" to answer", func() bool {
+	rstest.Eventually(t, 30*time.Second, func() bool {
 		if d.exited() {
 			t.Fatalf("fedrs %v exited (%v):\n%s", d.cmd.Args[1:], d.state, d.stderr)
 		}
 		r := fedrsCmd(t, nil, "lg", "summary", "--socket", sock, "--json")
 		return r.code == 0
-	})
+	}, "the control socket "+sock+" to answer")
 }
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader.

@@ -58,9 +58,13 @@ func TestLookingGlass(t *testing.T) {
 		t.Fatal(err)
 	}
 	fed := rstest.StartConfig(t, cfg, rstest.Three(), routeserver.Options{})
+	ln, err := api.Listen(cfg.Server.Control)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); api.New(fed.Srv, api.Options{Version: "test"}).Serve(ctx, cfg.Server) }()
+	go func() { defer close(done); api.New(fed.Srv, api.Options{Version: "test"}).ServeOn(ctx, ln, cfg.Server) }()
 	t.Cleanup(func() { cancel(); <-done })
 	rctx := rstest.Ctx(t)
 	a := fed.Members["nhs-a"]
@@ -69,18 +73,8 @@ func TestLookingGlass(t *testing.T) {
 	if _, err := fed.Members["council-c"].WaitFor(rctx, "route", rstest.Has(netip.MustParsePrefix("10.1.0.0/16"))); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		// The control socket is up and the filtered route (which no member
-		// receives) is held.
-		if _, err := os.Stat(sock); err == nil && fed.Srv.RIB().Totals().Routes == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no control socket")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	rstest.Eventually(t, 10*time.Second, func() bool { return fed.Srv.RIB().Totals().Routes == 2 },
+		"the filtered route (which no member receives) to be held")
 	for _, tc := range []struct {
 		args []string
 		want []string

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fedrs/fedrs/lab/wait"
+	"github.com/fedrs/fedrs/lab/rstest"
 )
 
 // TestDemoServesLookingGlass: a running fedrs demo prints the fedrs lg
@@ -18,7 +18,7 @@ func TestDemoServesLookingGlass(t *testing.T) {
 	d := startDaemon(t, "demo")
 	re := regexp.MustCompile(`fedrs lg summary --socket (\S+)`)
 	var sock string
-	wait.Eventually(t, 90*time.Second, "the demo to print how to reach it", func() bool {
+	rstest.Eventually(t, 90*time.Second, func() bool {
 		if d.exited() {
 			t.Fatalf("demo exited: %v\n%s\n%s", d.state, d.stdout, d.stderr)
 		}
@@ -28,7 +28,7 @@ func TestDemoServesLookingGlass(t *testing.T) {
 			return true
 		}
 		return false
-	})
+	}, "the demo to print how to reach it")
 	r := fedrsCmd(t, nil, "lg", "summary", "--socket", sock)
 	if r.code != 0 || !strings.Contains(r.stdout, "sessions 6/6 up") || !strings.Contains(r.stdout, "council-harbour") || r.stderr != "" {
 		t.Errorf("lg summary against the demo:\n%s", r)

@@ -44,20 +44,15 @@ func TestHistoryCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Both routes committed (the filtered one included).
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	rstest.EventuallyErr(t, 10*time.Second, func() error {
 		if err := rec.Sync(ctx); err != nil {
 			t.Fatal(err)
 		}
-		out, _ := runCLI(t, "history", "filtered", "--db", db, "--json")
-		if strings.Contains(out, "10.2.0.0/16") {
-			break
+		if out, _ := runCLI(t, "history", "filtered", "--db", db, "--json"); !strings.Contains(out, "10.2.0.0/16") {
+			return fmt.Errorf("history filtered: %s", out)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the filtered route never reached the history: %s", out)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	}, "the filtered route to reach the history")
 
 	for _, tc := range []struct {
 		args []string
@@ -313,17 +308,12 @@ func TestRunRecordsHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := filepath.Join(dir, "history.db")
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		out, _ := runCLI(t, "history", "prefix", "10.7.0.0/16", "--db", db)
-		if strings.Contains(out, "nhs-a") && strings.Contains(out, "council-c") {
-			break
+	rstest.EventuallyErr(t, 15*time.Second, func() error {
+		if out, _ := runCLI(t, "history", "prefix", "10.7.0.0/16", "--db", db); !strings.Contains(out, "nhs-a") || !strings.Contains(out, "council-c") {
+			return fmt.Errorf("history prefix:\n%s", out)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("10.7.0.0/16 not in the history of fedrs run:\n%s", out)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	}, "10.7.0.0/16 in the history of fedrs run")
 	out, err := runCLI(t, "lg", "summary", "--socket", sock)
 	if err != nil || !regexp.MustCompile(`history \S+history\.db: [1-9]\d* events committed, queue \d+/1048576, 0 dropped in 0 gaps`).MatchString(out) {
 		t.Errorf("lg summary: %v\n%s", err, out)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,7 +19,6 @@ import (
 
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/lab/rstest"
-	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/routeserver/api"
 	"github.com/fedrs/fedrs/routeserver/history"
 )
@@ -181,7 +181,7 @@ func TestSecondRunDisturbsNothing(t *testing.T) {
 		}
 		return m
 	}
-	wait.Eventually(t, 15*time.Second, "the route server to see 3 sessions up and the collector connected", func() bool {
+	rstest.Eventually(t, 15*time.Second, func() bool {
 		up := 0
 		for _, n := range neighbors() {
 			if n.State == "Established" {
@@ -189,7 +189,7 @@ func TestSecondRunDisturbsNothing(t *testing.T) {
 			}
 		}
 		return up == 3 && collector.n.Load() == 1
-	})
+	}, "the route server to see 3 sessions up and the collector connected")
 	before := neighbors()
 	var uptimes []time.Time
 	for _, r := range routers {
@@ -252,7 +252,7 @@ func TestSecondRunDisturbsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer hr.Close()
-	wait.EventuallyErr(t, 10*time.Second, "three open sessions in the history", func() error {
+	rstest.EventuallyErr(t, 10*time.Second, func() error {
 		ss, err := hr.Sessions(context.Background(), "", time.Time{}, time.Time{})
 		if err != nil {
 			return err
@@ -271,7 +271,7 @@ func TestSecondRunDisturbsNothing(t *testing.T) {
 			return fmt.Errorf("%d open sessions", open)
 		}
 		return nil
-	})
+	}, "three open sessions in the history")
 	if r := fedrsCmd(t, nil, "lg", "summary", "-c", file); r.code != 0 || !strings.Contains(r.stdout, "sessions 3/3 up") {
 		t.Errorf("lg summary of the first after the second run:\n%s", r)
 	}
@@ -323,5 +323,28 @@ func TestRunRecoversStaleSocket(t *testing.T) {
 	}
 	if _, err := os.Stat(sock); err == nil {
 		t.Error("a clean stop left the socket file")
+	}
+}
+
+// TestRunListenInUse: fedrs run whose BGP listen address is in use stops
+// at once with status 1 and one line naming the address, and leaves no
+// control socket behind.
+func TestRunListenInUse(t *testing.T) {
+	fedrsBinary(t)
+	dir := t.TempDir()
+	busy, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	port := busy.Addr().(*net.TCPAddr).Port
+	file, sock := runFedFile(t, dir, port, []string{"127.0.0.31:1790"}, "")
+	r := fedrsCmd(t, nil, "run", "-c", file)
+	want := fmt.Sprintf("fedrs: listening on 127.0.0.1:%d: ", port)
+	if r.code != 1 || !strings.Contains(r.stderr, want) || !strings.Contains(r.stderr, "address already in use") {
+		t.Fatalf("fedrs run on a port in use: want status 1 and %q...address already in use; got %s", want, r)
+	}
+	if _, err := os.Lstat(sock); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("control socket %s left behind (%v)", sock, err)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/lab/rstest"
-	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/routeserver/api"
 )
 
@@ -75,13 +74,13 @@ func TestNeighborsDownCLI(t *testing.T) {
 	if err := fed.Members["nhs-b"].Shutdown(ctx, "router reload"); err != nil {
 		t.Fatal(err)
 	}
-	wait.EventuallyErr(t, 5*time.Second, "nhs-b down in lg neighbors", func() error {
+	rstest.EventuallyErr(t, 5*time.Second, func() error {
 		out, err := runCLI(t, "lg", "neighbors", "--socket", sock)
 		if err == nil && !strings.Contains(out, "nhs-b 127.0.0.12") {
 			err = fmt.Errorf("not shown as down:\n%s", out)
 		}
 		return err
-	})
+	}, "nhs-b down in lg neighbors")
 	out, err := runCLI(t, "lg", "neighbors", "--socket", sock)
 	if err != nil {
 		t.Fatal(err)

@@ -43,24 +43,29 @@ func startWithAPI(t *testing.T, extra string) (fed *rstest.Fed, file, sock strin
 		t.Fatal(err)
 	}
 	fed = rstest.StartConfig(t, cfg, rstest.Three(), routeserver.Options{})
+	ln, err := api.Listen(cfg.Server.Control)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		api.New(fed.Srv, api.Options{Version: "test", Log: rstest.Log}).Serve(ctx, cfg.Server)
+		api.New(fed.Srv, api.Options{Version: "test", Log: rstest.Log}).ServeOn(ctx, ln, cfg.Server)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, err := os.Stat(sock); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no control socket")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 	return fed, file, sock
+}
+
+// waitHeld waits until the route server holds n routes.
+func waitHeld(t *testing.T, fed *rstest.Fed, n int) {
+	t.Helper()
+	rstest.EventuallyErr(t, 10*time.Second, func() error {
+		if h := heldRoutes(fed); h != n {
+			return fmt.Errorf("RIB holds %d routes, want %d", h, n)
+		}
+		return nil
+	}, fmt.Sprintf("the RIB to hold %d routes", n))
 }
 
 func TestMRTDump(t *testing.T) {
@@ -70,13 +75,7 @@ func TestMRTDump(t *testing.T) {
 	a.Announce(ctx, member.Route{Prefix: netip.MustParsePrefix("10.1.0.0/16"), ASPath: []uint32{65010}})
 	fed.Members["nhs-b"].Announce(ctx, member.Route{Prefix: netip.MustParsePrefix("10.1.0.0/16")})
 	a.Announce(ctx, member.Route{Prefix: netip.MustParsePrefix("10.2.0.0/16"), NextHop: netip.MustParseAddr("127.0.0.99")}) // filtered
-	deadline := time.Now().Add(10 * time.Second)
-	for heldRoutes(fed) != 3 {
-		if time.Now().After(deadline) {
-			t.Fatalf("RIB holds %d routes, want 3", heldRoutes(fed))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitHeld(t, fed, 3)
 	dump := filepath.Join(t.TempDir(), "rib.mrt")
 	out, err := runCLI(t, "mrt", "dump", "-o", dump, "-c", file)
 	if err != nil || !strings.Contains(out, dump+": 3 peers, 2 prefixes, 3 routes") {
@@ -135,13 +134,7 @@ func TestCheckDiff(t *testing.T) {
 	if _, err := b.WaitFor(ctx, "10.1.0.0/24 and 10.3.0.0/16", func(rs []member.Route) bool { return len(rs) == 2 }); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for heldRoutes(fed) != 3 {
-		if time.Now().After(deadline) {
-			t.Fatalf("RIB holds %d routes, want 3", heldRoutes(fed))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitHeld(t, fed, 3)
 	hash := fed.Srv.Config().Hash
 
 	// The new configuration: nhs-a may announce up to /23 only and its next
@@ -261,25 +254,22 @@ func TestRunBMPAndMRT(t *testing.T) {
 	}
 	peerUp := fmt.Sprintf("%d ", gobmp.BMP_MSG_PEER_UP_NOTIFICATION)
 	routeMon := fmt.Sprintf("%d ", gobmp.BMP_MSG_ROUTE_MONITORING)
-	deadline := time.Now().Add(15 * time.Second)
-	for !(seen(peerUp+"127.0.0.11") && seen(peerUp+"127.0.0.12") && seen(peerUp+"127.0.0.13") && seen(routeMon+"127.0.0.11")) {
-		if time.Now().After(deadline) {
-			mu.Lock()
-			t.Fatalf("collector got %v", msgs)
+	rstest.EventuallyErr(t, 15*time.Second, func() error {
+		if seen(peerUp+"127.0.0.11") && seen(peerUp+"127.0.0.12") && seen(peerUp+"127.0.0.13") && seen(routeMon+"127.0.0.11") {
+			return nil
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		mu.Lock()
+		defer mu.Unlock()
+		return fmt.Errorf("collector got %v", msgs)
+	}, "the collector to receive the three Peer Ups and a Route Monitoring")
 	var out string
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	rstest.EventuallyErr(t, 10*time.Second, func() error {
 		out, err = runCLI(t, "lg", "summary", "--socket", sock)
-		if err == nil && regexp.MustCompile(`BMP test \(127\.0\.0\.54:\d+\): up for \S+, 0 queue drops`).MatchString(out) {
-			break
+		if err == nil && !regexp.MustCompile(`BMP test \(127\.0\.0\.54:\d+\): up for \S+, 0 queue drops`).MatchString(out) {
+			return fmt.Errorf("lg summary:\n%s", out)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("lg summary: %v\n%s", err, out)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err
+	}, "lg summary to show the collector up")
 	var st api.Status
 	if err := api.NewClient(sock).Get(rctx, "/v1/status", nil, &st); err != nil || st.MRT == nil || st.MRT.Interval != "1h0m0s" ||
 		st.MRT.Dir != filepath.Join(dir, "mrt") || !st.MRT.Next.After(time.Now()) || len(st.BMP) != 1 {

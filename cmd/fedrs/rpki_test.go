@@ -15,7 +15,6 @@ import (
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/lab/rstest"
-	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/api"
 	"github.com/fedrs/fedrs/routeserver/rib"
@@ -103,13 +102,18 @@ func startRPKIAPI(t *testing.T, specs []rstest.Member, extra string) *rpkiAPI {
 	go func() { defer close(mdone); f.mgr.Run(ctx) }()
 	<-f.mgr.Ready()
 	f.fed = rstest.StartConfig(t, cfg, specs, routeserver.Options{RPKI: f.mgr})
+	ln, err := api.Listen(cfg.Server.Control)
+	if err != nil {
+		cancel()
+		<-mdone
+		t.Fatal(err)
+	}
 	adone := make(chan struct{})
 	go func() {
 		defer close(adone)
-		api.New(f.fed.Srv, api.Options{Version: "test", RPKI: f.mgr, Log: rstest.Log}).Serve(ctx, cfg.Server)
+		api.New(f.fed.Srv, api.Options{Version: "test", RPKI: f.mgr, Log: rstest.Log}).ServeOn(ctx, ln, cfg.Server)
 	}()
 	t.Cleanup(func() { cancel(); <-adone; <-mdone })
-	wait.EventuallyErr(t, 5*time.Second, "the control socket", func() error { _, err := os.Stat(f.sock); return err })
 	return f
 }
 
@@ -256,7 +260,7 @@ func TestCheckDiffPredictsRegistryMove(t *testing.T) {
 	if _, err := c.WaitFor(ctx, "nhs-a's route", from(specs[0].ASN)); err != nil {
 		t.Fatal(err)
 	}
-	wait.Eventually(t, 10*time.Second, "both routes held", func() bool { return len(f.fed.Srv.RIB().Lookup(p, rib.Exact)) == 2 })
+	rstest.Eventually(t, 10*time.Second, func() bool { return len(f.fed.Srv.RIB().Lookup(p, rib.Exact)) == 2 }, "both routes held")
 	serial := f.mgr.Snapshot().Serial
 
 	moved := specs

@@ -187,8 +187,11 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sig)
+	if err := srv.Listen(ctx); err != nil {
+		return err
+	}
 	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
+	go func() { done <- srv.Serve(ctx) }()
 	if cfg.MRT.DumpDir != "" {
 		dumps := mrt.NewPeriodic(srv, cfg.Path(cfg.MRT.DumpDir), cfg.MRT.Interval.Duration, cfg.MRT.Keep, log)
 		apiOpts.MRT = dumps

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/conf"
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/rpki"
 )
@@ -41,15 +42,12 @@ func TestSpeakersAgainstFedrs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { defer close(done); srv.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	for i := 0; len(srv.Addrs()) == 0; i++ {
-		if i > 500 {
-			t.Fatal("route server does not listen")
-		}
-		time.Sleep(10 * time.Millisecond)
+	if err := srv.Listen(ctx); err != nil {
+		t.Fatal(err)
 	}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.Serve(ctx) }()
+	defer func() { cancel(); <-done }()
 	rs := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), srv.Addrs()[0].Port())
 
 	conv := NewConvergence()
@@ -102,19 +100,16 @@ func TestSpeakersAgainstFedrs(t *testing.T) {
 	if ops[IPv4] < 100 {
 		t.Fatalf("only %d churn operations in a second at 200/s", ops[IPv4])
 	}
-	// Wait until the receivers are quiet, then stop them and collect.
-	for i := 0; i < 100; i++ {
-		quiet := true
+	// Wait until the receivers are quiet (at most 10 s: then they are
+	// collected as they are), then stop them and collect.
+	_ = rstest.Until(10*time.Second, func() bool {
 		for _, r := range recvs {
 			if time.Since(r.LastUpdate()) < 300*time.Millisecond {
-				quiet = false
+				return false
 			}
 		}
-		if quiet {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return true
+	})
 	scancel()
 	for range speakers {
 		if err := <-errc; err != nil {

@@ -104,15 +104,12 @@ func StartConfig(t testing.TB, cfg *conf.Config, specs []Member, opts routeserve
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &Fed{T: t, Srv: srv, Members: map[string]*member.Router{}, Config: cfg, cancel: cancel, done: make(chan struct{})}
-	go func() { defer close(f.done); srv.Run(ctx) }()
-	t.Cleanup(f.Stop)
-	deadline := time.Now().Add(5 * time.Second)
-	for len(srv.Addrs()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("route server did not start listening")
-		}
-		time.Sleep(5 * time.Millisecond)
+	if err := srv.Listen(ctx); err != nil {
+		cancel()
+		t.Fatal(err)
 	}
+	go func() { defer close(f.done); srv.Serve(ctx) }()
+	t.Cleanup(f.Stop)
 	f.Port = int(srv.Addrs()[0].Port())
 	for _, m := range specs {
 		if !m.Raw {

@@ -19,7 +19,6 @@ import (
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/lab/rstest"
-	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/api"
 )
@@ -66,10 +65,10 @@ func startWith(t *testing.T, text string, specs []rstest.Member) *env {
 	go func() { defer close(done); a.Serve(ctx, sc) }()
 	t.Cleanup(func() { cancel(); <-done })
 	e := &env{fed: fed, cl: api.NewClient(sock), file: file, tcp: tcp}
-	wait.EventuallyErr(t, 5*time.Second, "the control API to answer", func() error {
+	rstest.EventuallyErr(t, 5*time.Second, func() error {
 		var st api.Status
 		return e.cl.Get(context.Background(), "/v1/status", nil, &st)
-	})
+	}, "the control API to answer")
 	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("control socket mode %v, want 0600 (%v)", fi.Mode().Perm(), err)
 	}
@@ -91,7 +90,7 @@ func TestQueries(t *testing.T) {
 	// The filtered route reaches no member: wait for the route server to
 	// hold it.
 	var st api.Status
-	wait.EventuallyErr(t, 10*time.Second, "the route server to hold both routes", func() error {
+	rstest.EventuallyErr(t, 10*time.Second, func() error {
 		if err := e.cl.Get(ctx, "/v1/status", nil, &st); err != nil {
 			return err
 		}
@@ -99,7 +98,7 @@ func TestQueries(t *testing.T) {
 			return fmt.Errorf("%d routes", st.Routes)
 		}
 		return nil
-	})
+	}, "the route server to hold both routes")
 	if st.SessionsUp != 3 || st.Members != 3 || st.Routes != 2 || st.Accepted != 1 || st.Filtered != 1 {
 		t.Errorf("status %+v", st)
 	}
@@ -283,9 +282,9 @@ func TestMemberAdmin(t *testing.T) {
 	if err := e.cl.Post(ctx, "/v1/members/council-c/clear", url.Values{"direction": {"out"}}, nil, &cr); err != nil {
 		t.Fatal(err)
 	}
-	wait.Eventually(t, 5*time.Second, "soft clear out to send UPDATEs to council-c", func() bool {
+	rstest.Eventually(t, 5*time.Second, func() bool {
 		return neighborOf(t, e, "council-c").UpdatesOut > before
-	})
+	}, "soft clear out to send UPDATEs to council-c")
 	if err := e.cl.Post(ctx, "/v1/members/council-c/clear", url.Values{"direction": {"sideways"}}, nil, &cr); err == nil {
 		t.Error("bad direction accepted")
 	}
@@ -307,13 +306,13 @@ func neighborOf(t *testing.T, e *env, name string) api.Neighbor {
 
 func waitState(t *testing.T, m *member.Router, up bool) {
 	t.Helper()
-	wait.EventuallyErr(t, 15*time.Second, fmt.Sprintf("%s's session established=%v", m.Name(), up), func() error {
+	rstest.EventuallyErr(t, 15*time.Second, func() error {
 		st, err := m.State(context.Background())
 		if err == nil && (st == "ESTABLISHED") != up {
 			err = fmt.Errorf("session state %s", st)
 		}
 		return err
-	})
+	}, fmt.Sprintf("%s's session established=%v", m.Name(), up))
 }
 
 func TestReloadThroughAPI(t *testing.T) {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/lab/rstest"
-	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/routeserver/api"
 	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
 	"github.com/prometheus/common/expfmt"
@@ -44,9 +43,9 @@ func startV4Only(t *testing.T) (e *env, v4 *member.Router) {
 	if err := v4.WaitEstablished(ctx); err != nil {
 		t.Fatal(err)
 	}
-	wait.Eventually(t, 5*time.Second, "the route server to see v4-only established", func() bool {
+	rstest.Eventually(t, 5*time.Second, func() bool {
 		return neighborOf(t, e, "v4-only").State == "Established"
-	})
+	}, "the route server to see v4-only established")
 	if ng := neighborOf(t, e, "v4-only").Negotiated; ng == nil || !slices.Equal(ng.Families, []string{"ipv4-unicast"}) {
 		t.Fatalf("v4-only negotiated %+v, want ipv4-unicast only", ng)
 	}
@@ -69,9 +68,9 @@ func TestClearNegotiatedFamilies(t *testing.T) {
 	if _, err := e.fed.Members["nhs-a"].WaitFor(ctx, "v4-only's route", rstest.Has(p)); err != nil {
 		t.Fatal(err)
 	}
-	wait.Eventually(t, 5*time.Second, "the route server to count v4-only's UPDATE", func() bool {
+	rstest.Eventually(t, 5*time.Second, func() bool {
 		return neighborOf(t, e, "v4-only").Received == 1
-	})
+	}, "the route server to count v4-only's UPDATE")
 
 	// --in
 	updIn := neighborOf(t, e, "v4-only").UpdatesIn
@@ -88,16 +87,16 @@ func TestClearNegotiatedFamilies(t *testing.T) {
 		!strings.Contains(res.Result, "ROUTE-REFRESH sent on 1 of 1 sessions") {
 		t.Errorf("clear --in result %+v", res)
 	}
-	wait.EventuallyErr(t, 5*time.Second, "v4-only's router to receive one ROUTE-REFRESH", func() error {
+	rstest.EventuallyErr(t, 5*time.Second, func() error {
 		_, now, err := v4.Messages(ctx)
 		if err == nil && now.Refresh != recvd.Refresh+1 {
 			err = fmt.Errorf("it received %d ROUTE-REFRESH messages, %d before the clear", now.Refresh, recvd.Refresh)
 		}
 		return err
-	})
-	wait.Eventually(t, 5*time.Second, "v4-only to send its routes again (UPDATEs received by the route server)", func() bool {
+	}, "v4-only's router to receive one ROUTE-REFRESH")
+	rstest.Eventually(t, 5*time.Second, func() bool {
 		return neighborOf(t, e, "v4-only").UpdatesIn > updIn
-	})
+	}, "v4-only to send its routes again (UPDATEs received by the route server)")
 
 	// --out
 	q := pfx("10.21.0.0/16")
@@ -118,13 +117,13 @@ func TestClearNegotiatedFamilies(t *testing.T) {
 	if len(res.Sessions) != 1 || !slices.Equal(res.Sessions[0].Families, []string{"ipv4-unicast"}) {
 		t.Errorf("clear --out result %+v", res)
 	}
-	wait.EventuallyErr(t, 5*time.Second, "v4-only's router to receive its routes again", func() error {
+	rstest.EventuallyErr(t, 5*time.Second, func() error {
 		_, now, err := v4.Messages(ctx)
 		if err == nil && (now.Update <= recvd.Update || neighborOf(t, e, "v4-only").UpdatesOut <= updOut) {
 			err = fmt.Errorf("it received %d UPDATEs, %d before the clear", now.Update, recvd.Update)
 		}
 		return err
-	})
+	}, "v4-only's router to receive its routes again")
 	if rs, err := v4.Received(ctx); err != nil || len(rs) != 1 || rs[0].Prefix != q {
 		t.Errorf("v4-only holds %v (%v) after clear --out, want %s only", rs, err, q)
 	}
@@ -271,12 +270,12 @@ func TestMaintenanceStopAfterClose(t *testing.T) {
 	if err := e.cl.Post(ctx, "/v1/maintenance/start", nil, map[string]string{"message": "rs1 maintenance", "wait": "1s"}, &res); err != nil {
 		t.Fatal(err)
 	}
-	wait.EventuallyErr(t, 10*time.Second, "maintenance to close the sessions", func() error {
+	rstest.EventuallyErr(t, 10*time.Second, func() error {
 		if st := maintenanceStatus(t, e); st.Phase != "closed" {
 			return fmt.Errorf("phase %s", st.Phase)
 		}
 		return nil
-	})
+	}, "maintenance to close the sessions")
 	waitState(t, a, false)
 	waitState(t, b, false)
 	st := maintenanceStatus(t, e)
@@ -361,18 +360,18 @@ func TestNeighborsNotUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitState(t, a, false)
-	wait.Eventually(t, 5*time.Second, "the route server to see nhs-b down", func() bool {
+	rstest.Eventually(t, 5*time.Second, func() bool {
 		return neighborOf(t, e, "nhs-b").State != "Established"
-	})
-	wait.Eventually(t, 10*time.Second, "a failed connection attempt to council-c", func() bool {
+	}, "the route server to see nhs-b down")
+	rstest.Eventually(t, 10*time.Second, func() bool {
 		return neighborOf(t, e, "council-c").LastError != ""
-	})
+	}, "a failed connection attempt to council-c")
 
 	// last returns the last NOTIFICATION a router logged, once it has one.
 	last := func(r *member.Router, sent bool) member.Notification {
 		t.Helper()
 		var n member.Notification
-		wait.Eventually(t, 5*time.Second, r.Name()+"'s router to report the NOTIFICATION", func() bool {
+		rstest.Eventually(t, 5*time.Second, func() bool {
 			s, rc := r.Notifications()
 			if sent {
 				rc = s
@@ -382,7 +381,7 @@ func TestNeighborsNotUp(t *testing.T) {
 			}
 			n = rc[len(rc)-1]
 			return true
-		})
+		}, r.Name()+"'s router to report the NOTIFICATION")
 		return n
 	}
 	same := func(who string, lg *api.Notification, sp member.Notification) {
@@ -527,7 +526,7 @@ func TestExportedPrefixesMetric(t *testing.T) {
 	c.Announce(ctx, member.Route{Prefix: pfx("10.4.0.0/16")})
 	agree := func(what string, want map[string]map[string]int) {
 		t.Helper()
-		wait.EventuallyErr(t, 10*time.Second, what, func() error {
+		rstest.EventuallyErr(t, 10*time.Second, func() error {
 			for name, r := range e.fed.Members {
 				held, err := heldByFamily(ctx, r)
 				if err != nil {
@@ -544,7 +543,7 @@ func TestExportedPrefixesMetric(t *testing.T) {
 				}
 			}
 			return nil
-		})
+		}, what)
 	}
 	agree("the metric to agree with the members' routers", map[string]map[string]int{
 		"nhs-a":     {"ipv4": 1},

@@ -12,7 +12,6 @@ import (
 
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/lab/rstest"
-	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/routeserver/api"
 )
 
@@ -121,7 +120,7 @@ func TestExportedIsWhatMembersHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range []string{"nhs-a", "nhs-b", "council-c"} {
-		wait.EventuallyErr(t, 10*time.Second, m+"'s looking glass to match its router", func() error { return agree(ctx, e, m) })
+		rstest.EventuallyErr(t, 10*time.Second, func() error { return agree(ctx, e, m) }, m+"'s looking glass to match its router")
 	}
 	// The comparison is not trivial: council-c got the prepend, nobody
 	// got the action communities, and the OTC was added.
@@ -182,12 +181,12 @@ func TestExportedIsWhatMembersHold(t *testing.T) {
 	if err := e.fed.Members["council-c"].Shutdown(ctx, "council-c maintenance"); err != nil {
 		t.Fatal(err)
 	}
-	wait.EventuallyErr(t, 10*time.Second, "council-c's session to go down and its exports to end", func() error {
+	rstest.EventuallyErr(t, 10*time.Second, func() error {
 		if got, _ := exportedTo("nhs-a", "10.1.0.0/16"); !slices.Equal(got, []string{"nhs-b"}) {
 			return fmt.Errorf("10.1.0.0/16 exported to %v, want nhs-b only", got)
 		}
 		return nil
-	})
+	}, "council-c's session to go down and its exports to end")
 	if got, rl, err := shown(ctx, e.cl, "council-c"); err != nil || len(got) != 0 || rl.Total != 0 || !strings.Contains(rl.Note, "no established session") {
 		t.Errorf("council-c is down but its exported view is %v (total %d, note %q, err %v)", got, rl.Total, rl.Note, err)
 	}
@@ -205,7 +204,7 @@ func TestExportedIsWhatMembersHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range []string{"nhs-a", "nhs-b", "council-c"} {
-		wait.EventuallyErr(t, 10*time.Second, m+"'s looking glass to match its router after council-c came back", func() error { return agree(ctx, e, m) })
+		rstest.EventuallyErr(t, 10*time.Second, func() error { return agree(ctx, e, m) }, m+"'s looking glass to match its router after council-c came back")
 	}
 	if got, _ := exportedTo("nhs-a", "10.1.0.0/16"); !slices.Equal(got, []string{"nhs-b", "council-c"}) {
 		t.Errorf("after council-c came back, 10.1.0.0/16 exported to %v", got)
@@ -215,7 +214,7 @@ func TestExportedIsWhatMembersHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range []string{"nhs-b", "council-c"} {
-		wait.EventuallyErr(t, 10*time.Second, m+" to see 10.3.0.0/16 withdrawn in its looking glass and router", func() error {
+		rstest.EventuallyErr(t, 10*time.Second, func() error {
 			if err := agree(ctx, e, m); err != nil {
 				return err
 			}
@@ -223,6 +222,6 @@ func TestExportedIsWhatMembersHold(t *testing.T) {
 				return fmt.Errorf("%s still shown 10.3.0.0/16", m)
 			}
 			return nil
-		})
+		}, m+" to see 10.3.0.0/16 withdrawn in its looking glass and router")
 	}
 }

@@ -101,17 +101,14 @@ func (p *pmbmpd) messages(t *testing.T) []map[string]any {
 // waitFor polls the message log until cond holds.
 func (p *pmbmpd) waitFor(t *testing.T, what string, cond func([]map[string]any) bool) []map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ms := p.messages(t)
-		if cond(ms) {
-			return ms
+	var ms []map[string]any
+	rstest.EventuallyErr(t, 20*time.Second, func() error {
+		if ms = p.messages(t); !cond(ms) {
+			return fmt.Errorf("%d messages logged", len(ms))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pmbmpd: no %s after 20s; %d messages logged", what, len(ms))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	}, "pmbmpd to log "+what)
+	return ms
 }
 
 func str(m map[string]any, k string) string {
@@ -182,17 +179,14 @@ func startFed(t *testing.T, collector, bmpExtra string) (fed *rstest.Fed, st *bm
 // waitStatus polls the streamer's status until cond holds.
 func waitStatus(t *testing.T, st *bmp.Streamer, what string, cond func(bmp.Status) bool) bmp.Status {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		s := st.Status()[0]
-		if cond(s) {
-			return s
+	var s bmp.Status
+	rstest.EventuallyErr(t, 20*time.Second, func() error {
+		if s = st.Status()[0]; !cond(s) {
+			return fmt.Errorf("%+v", s)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("collector status: no %s after 20s: %+v", what, s)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	}, "collector status: "+what)
+	return s
 }
 
 // TestPmbmpd streams to a real collector: the routes present when it
@@ -369,20 +363,20 @@ func (c *goCollector) connection(i int) ([]*gobmp.BMPMessage, int, []error) {
 // waitFor polls connection i's messages until cond holds.
 func (c *goCollector) waitFor(t *testing.T, i int, what string, cond func([]*gobmp.BMPMessage) bool) []*gobmp.BMPMessage {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ms, n, errs := c.connection(i)
+	var ms []*gobmp.BMPMessage
+	rstest.EventuallyErr(t, 20*time.Second, func() error {
+		var n int
+		var errs []error
+		ms, n, errs = c.connection(i)
 		if len(errs) > 0 {
 			t.Fatalf("collector could not decode: %v", errs)
 		}
-		if cond(ms) {
-			return ms
+		if !cond(ms) {
+			return fmt.Errorf("connection %d of %d, %d messages", i+1, n, len(ms))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("collector connection %d (of %d): no %s after 20s; %d messages", i+1, n, what, len(ms))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	}, "the collector to receive "+what)
+	return ms
 }
 
 // eor reports whether m is an End-of-RIB for family rf.
@@ -524,6 +518,10 @@ func TestOverflow(t *testing.T) {
 			st.RouteEvent(&rib.RouteEvent{Source: r.Source, Family: r.Family, Prefix: p, Attrs: r.Attrs, Verdict: r.Verdict, Cause: "update"})
 			events++
 		}
+		// Pacing of the load generator, not a wait: the next burst goes
+		// once this one is sent, or after 100 ms when the collector does
+		// not keep up (polled every 1 ms: rstest.Until's 5 ms would slow
+		// the bursts that fill the socket buffers).
 		for wait := time.Now(); st.Status()[0].QueueLen > 0 && time.Since(wait) < 100*time.Millisecond; {
 			time.Sleep(time.Millisecond)
 		}

@@ -9,7 +9,6 @@ package demo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -87,25 +86,15 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	}
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
+	if err := srv.Listen(rctx); err != nil {
+		return nil, fmt.Errorf("route server: %w", err)
+	}
 	srvDone := make(chan error, 1)
-	go func() { srvDone <- srv.Run(rctx) }()
+	go func() { srvDone <- srv.Serve(rctx) }()
 	deadline := time.Now().Add(opts.Timeout)
 	wctx, wcancel := context.WithDeadline(ctx, deadline)
 	defer wcancel()
-	var port int
-	for port == 0 {
-		if a := srv.Addrs(); len(a) > 0 {
-			port = int(a[0].Port())
-			break
-		}
-		select {
-		case err := <-srvDone:
-			return nil, fmt.Errorf("route server: %w", err)
-		case <-wctx.Done():
-			return nil, errors.New("route server did not start listening")
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+	port := int(srv.Addrs()[0].Port())
 	fmt.Fprintf(opts.Out, "fedrs demo: route server AS%d on 127.0.0.1:%d, %d members (in-process member routers on 127.0.0.x)\n\n",
 		cfg.Server.ASN, port, len(cfg.Members))
 

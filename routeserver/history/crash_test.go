@@ -66,17 +66,12 @@ func runChild(path, confText string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	done := make(chan struct{})
-	go func() { defer close(done); srv.Run(ctx) }()
-	for i := 0; len(srv.Addrs()) == 0; i++ {
-		if i > 5000 {
-			fmt.Fprintln(os.Stderr, "route server did not listen")
-			return 2
-		}
-		time.Sleep(time.Millisecond)
+	if err := srv.Listen(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
 	}
 	fmt.Printf("listening %d\n", srv.Addrs()[0].Port())
-	<-done
+	srv.Serve(ctx)
 	return 0
 }
 
@@ -143,18 +138,15 @@ func TestKill9Recovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	var before history.Info
-	for i := 0; ; i++ {
+	rstest.EventuallyErr(t, 30*time.Second, func() error {
 		if before, err = rd.Info(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if before.Routes >= 600 && before.Open > 0 {
-			break
+		if before.Routes < 600 || before.Open == 0 {
+			return fmt.Errorf("only %d route versions committed, %d open", before.Routes, before.Open)
 		}
-		if i > 3000 || ctx.Err() != nil {
-			t.Fatalf("only %d route versions committed", before.Routes)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	}, "600 route versions committed, some open")
 	committed, err := rd.Versions(ctx, history.Query{})
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,6 @@ import (
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/lab/rstest"
-	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/history"
 	"github.com/fedrs/fedrs/routeserver/rib"
@@ -96,8 +95,8 @@ func TestDurableExports(t *testing.T) {
 		t.Fatal("the writer did not pause")
 	}
 	must(t, a.Announce(ctx, member.Route{Prefix: p2}))
-	wait.Eventually(t, 15*time.Second, "10.62.0.0/16 in the RIB", func() bool { return inRIB(p2) })
-	if wait.Until(500*time.Millisecond, func() bool { rs, _ := c.Received(ctx); _, ok := member.Find(rs, p2); return ok }) == nil {
+	rstest.Eventually(t, 15*time.Second, func() bool { return inRIB(p2) }, "10.62.0.0/16 in the RIB")
+	if rstest.Until(500*time.Millisecond, func() bool { rs, _ := c.Received(ctx); _, ok := member.Find(rs, p2); return ok }) == nil {
 		t.Fatalf("council-c received 10.62.0.0/16 while its history event was not committed (recorded: %v)", recorded(p2))
 	}
 
@@ -122,7 +121,7 @@ func TestDurableExports(t *testing.T) {
 		}
 	}()
 	seen := map[netip.Prefix]bool{}
-	wait.EventuallyErr(t, 30*time.Second, "council-c to hold the stream, each route recorded first", func() error {
+	rstest.EventuallyErr(t, 30*time.Second, func() error {
 		rs, err := c.Received(ctx)
 		if err != nil {
 			return err
@@ -140,7 +139,7 @@ func TestDurableExports(t *testing.T) {
 			return fmt.Errorf("%d of %d routes at council-c", len(seen), n)
 		}
 		return nil
-	})
+	}, "council-c to hold the stream, each route recorded first")
 
 	// durable off by a reload: the exports no longer wait for the writer.
 	cfg, err := conf.Parse([]byte(rstest.Config(specs, fmt.Sprintf("history = %q\n[history]\ndurable = false\nwrite_behind = \"0s\"", path))), "test.toml")

@@ -13,7 +13,6 @@ import (
 
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/lab/rstest"
-	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/history"
 )
@@ -74,12 +73,12 @@ func TestExposureFollowsSessions(t *testing.T) {
 	x.waitDown("nhs-e")
 	must(t, a.Announce(ctx, member.Route{Prefix: pfx("10.3.0.0/16")}))
 	x.waitHolds(ctx, "council-c", "10.1.0.0/16", "10.3.0.0/16")
-	wait.Eventually(t, 15*time.Second, "council-c without B's and E's routes", func() bool {
+	rstest.Eventually(t, 15*time.Second, func() bool {
 		rs, _ := c.Received(ctx)
 		_, b2 := member.Find(rs, pfx("10.2.0.0/16"))
 		_, e5 := member.Find(rs, pfx("10.5.0.0/16"))
 		return !b2 && !e5
-	})
+	}, "council-c without B's and E's routes")
 	x.take(ctx, "nhs-b and nhs-e down")
 
 	// B comes back: the route server sends it its table again.
@@ -205,14 +204,14 @@ func (x *exposureCheck) waitHolds(ctx context.Context, name string, prefixes ...
 
 func (x *exposureCheck) waitDown(name string) {
 	x.t.Helper()
-	wait.Eventually(x.t, 15*time.Second, name+"'s session down at the route server", func() bool {
+	rstest.Eventually(x.t, 15*time.Second, func() bool {
 		for _, n := range x.f.Srv.Neighbors() {
 			if x.specs[n.Member].Name == name {
 				return !x.f.Srv.RIB().Stats(n.Source).Up
 			}
 		}
 		return false
-	})
+	}, name+"'s session down at the route server")
 }
 
 // tables reads every member's speaker (nothing for one stopped or never
@@ -256,7 +255,7 @@ func (x *exposureCheck) tables(ctx context.Context) map[string][]string {
 func (x *exposureCheck) take(ctx context.Context, what string) {
 	x.t.Helper()
 	var snap memberTables
-	err := wait.Until(20*time.Second, func() bool {
+	err := rstest.Until(20*time.Second, func() bool {
 		before := x.tables(ctx)
 		must(x.t, x.rec.Sync(ctx))
 		at := time.Now()

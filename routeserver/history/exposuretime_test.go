@@ -11,7 +11,6 @@ import (
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/lab/rstest"
-	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/history"
 )
@@ -41,7 +40,7 @@ func TestExposureChangeAtReloadTime(t *testing.T) {
 	announced := time.Now()
 	// Let time pass between the announcement and the reload, so that a
 	// change recorded at the wrong one of the two is told apart.
-	wait.Eventually(t, 5*time.Second, "300 ms after the announcement", func() bool { return time.Since(announced) >= 300*time.Millisecond })
+	rstest.Eventually(t, 5*time.Second, func() bool { return time.Since(announced) >= 300*time.Millisecond }, "300 ms after the announcement")
 
 	specs2 := slices.Clone(specs)
 	specs2[2].Extra = `groups = ["council"]`

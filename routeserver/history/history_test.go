@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fedrs/fedrs/lab/wait"
-
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/routeserver"
@@ -45,14 +43,14 @@ func startFed(t *testing.T, specs []rstest.Member, path string) *fed {
 	f := &fed{Fed: rstest.Start(t, specs, "", routeserver.Options{History: rec}), t: t, rec: rec, specs: specs}
 	t.Cleanup(f.stop)
 	// The route server's side too.
-	waitFor(t, 10*time.Second, "sessions up at the route server", func() bool {
+	rstest.Eventually(t, 10*time.Second, func() bool {
 		for _, n := range f.Srv.Neighbors() {
 			if !f.Srv.RIB().Stats(n.Source).Up {
 				return false
 			}
 		}
 		return true
-	})
+	}, "sessions up at the route server")
 	return f
 }
 
@@ -61,12 +59,6 @@ func startFed(t *testing.T, specs []rstest.Member, path string) *fed {
 func (f *fed) stop() {
 	f.Stop()
 	f.rec.Close()
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	wait.Eventually(t, d, what, cond)
 }
 
 func routeKey(prefix netip.Prefix, memberName, neighbor string, pathID uint32, verdict, asPath, nextHop string) string {
@@ -134,6 +126,9 @@ func (f *fed) take(ctx context.Context) snapshot {
 			f.t.Fatal(err)
 		}
 		at := time.Now()
+		// A test about time, kept on the real clock (the RIB and the
+		// history read time.Now): the instant is at least 2 ms from the
+		// next event, whose time the history stores to the microsecond.
 		time.Sleep(2 * time.Millisecond)
 		if err := f.rec.Sync(ctx); err != nil {
 			f.t.Fatal(err)
@@ -189,9 +184,9 @@ func TestAtEqualsRIBSnapshots(t *testing.T) {
 	must(t, b.Announce(ctx, member.Route{Prefix: pfx("10.2.0.0/16"), ASPath: []uint32{65020, 65021, 65022}}))
 	must(t, c.Announce(ctx, member.Route{Prefix: pfx("192.168.50.0/24")}))                                         // prefix not allowed
 	must(t, c.Announce(ctx, member.Route{Prefix: pfx("10.3.0.0/16"), NextHop: netip.MustParseAddr("127.0.0.99")})) // next hop not C's
-	waitFor(t, 15*time.Second, "step 1 in the RIB", f.ribHas(func(rs []string) bool {
+	rstest.Eventually(t, 15*time.Second, f.ribHas(func(rs []string) bool {
 		return len(rs) == 6 && containsPrefix(rs, "10.3.0.0/16", "council-c", "filtered") && containsPrefix(rs, "192.168.50.0/24", "council-c", "filtered")
-	}))
+	}), "step 1 in the RIB")
 	if _, err := c.WaitFor(ctx, "10.2.0.0/16 at C", func(rs []member.Route) bool { _, ok := member.Find(rs, pfx("10.2.0.0/16")); return ok }); err != nil {
 		t.Fatal(err)
 	}
@@ -202,16 +197,16 @@ func TestAtEqualsRIBSnapshots(t *testing.T) {
 	must(t, a.Withdraw(ctx, pfx("10.1.0.0/16")))
 	must(t, a.Announce(ctx, member.Route{Prefix: pfx("10.2.0.0/16"), ASPath: []uint32{65010, 65011}, MED: u32(20)}))
 	must(t, c.Announce(ctx, member.Route{Prefix: pfx("10.3.0.0/16")}))
-	waitFor(t, 15*time.Second, "step 2 in the RIB", f.ribHas(func(rs []string) bool {
+	rstest.Eventually(t, 15*time.Second, f.ribHas(func(rs []string) bool {
 		return len(rs) == 5 && !containsPrefix(rs, "10.1.0.0/16", "nhs-a", "") && containsPrefix(rs, "10.3.0.0/16", "council-c", "accepted") &&
 			slices.ContainsFunc(rs, func(s string) bool { return strings.Contains(s, "|4200000001 65010 65011|") })
-	}))
+	}), "step 2 in the RIB")
 	snaps = append(snaps, f.take(ctx))
 
 	// Step 3: B's session drops: its routes go, and B receives nothing.
 	b.Stop()
-	waitFor(t, 15*time.Second, "B's routes gone", f.ribHas(func(rs []string) bool { return !containsPrefix(rs, "10.1.0.0/16", "nhs-b", "") }))
-	waitFor(t, 15*time.Second, "B's session down", func() bool { _, up := f.ribExported(); return !up["nhs-b"] })
+	rstest.Eventually(t, 15*time.Second, f.ribHas(func(rs []string) bool { return !containsPrefix(rs, "10.1.0.0/16", "nhs-b", "") }), "B's routes gone")
+	rstest.Eventually(t, 15*time.Second, func() bool { _, up := f.ribExported(); return !up["nhs-b"] }, "B's session down")
 	snaps = append(snaps, f.take(ctx))
 
 	rd, err := history.OpenReader(path) // while the server runs

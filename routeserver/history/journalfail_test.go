@@ -14,7 +14,7 @@ import (
 
 	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
 
-	"github.com/fedrs/fedrs/lab/wait"
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/routeserver/history"
 	"github.com/fedrs/fedrs/routeserver/wire"
 )
@@ -66,10 +66,10 @@ func TestJournalCannotBeApplied(t *testing.T) {
 	for i := 0; i < pool; i++ {
 		s.emit(rec, i, pool)
 	}
-	wait.Eventually(t, 10*time.Second, "the events journaled", func() bool {
+	rstest.Eventually(t, 10*time.Second, func() bool {
 		st := rec.Stats()
 		return st.Queue == 0 && st.Journaled >= pool
-	})
+	}, "the events journaled")
 
 	// The journal's rows can no longer be deleted (as when the disk is
 	// full, deleting needs room in the WAL).
@@ -84,17 +84,17 @@ func TestJournalCannotBeApplied(t *testing.T) {
 	}
 	busy.Store(false) // idle: the writer tries to apply the journal
 	journaled := rec.Stats().Journaled
-	wait.Eventually(t, 10*time.Second, "the writer to try to apply the journal", func() bool { return tries.Load() > 0 })
+	rstest.Eventually(t, 10*time.Second, func() bool { return tries.Load() > 0 }, "the writer to try to apply the journal")
 	// It waits before it tries again (a second, then longer), rather
 	// than spinning and logging in a loop while the disk is full.
 	first := time.Now()
-	wait.Eventually(t, 5*time.Second, "half a second after the first try", func() bool { return time.Since(first) >= 500*time.Millisecond })
+	rstest.Eventually(t, 5*time.Second, func() bool { return time.Since(first) >= 500*time.Millisecond }, "half a second after the first try")
 	if n := tries.Load(); n > 1 {
 		t.Errorf("%d tries to apply the journal within half a second: the writer retries in a loop", n)
 	}
 	closed := make(chan error, 1)
 	go func() { closed <- rec.Close() }()
-	wait.Eventually(t, 20*time.Second, "Close to return although the journal cannot be applied", func() bool { return len(closed) > 0 })
+	rstest.Eventually(t, 20*time.Second, func() bool { return len(closed) > 0 }, "Close to return although the journal cannot be applied")
 
 	// Room again: the next start applies what was journaled.
 	if _, err := db.ExecContext(ctx, "DROP TRIGGER full"); err != nil {

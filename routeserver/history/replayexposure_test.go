@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fedrs/fedrs/lab/wait"
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/policy"
 	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/history"
@@ -51,7 +51,7 @@ func TestReplayAfterExposureEnded(t *testing.T) {
 	must(t, rec.Sync(ctx)) // the sessions are up from here
 	t0 := time.Now().Add(10 * time.Millisecond).Truncate(time.Millisecond)
 	t1, t2, t3 := t0.Add(10*time.Millisecond), t0.Add(20*time.Millisecond), t0.Add(30*time.Millisecond)
-	wait.Eventually(t, 5*time.Second, "the test's instants to be past", func() bool { return time.Now().After(t3.Add(10 * time.Millisecond)) })
+	rstest.Eventually(t, 5*time.Second, func() bool { return time.Now().After(t3.Add(10 * time.Millisecond)) }, "the test's instants to be past")
 	rec.RouteEvent(&rib.RouteEvent{Source: src, Family: bgp.IPv4Unicast, Prefix: p, Attrs: s.attrs[0], Cause: "update", At: t0})
 	exposure(t0) // exported to nobody at first
 	must(t, rec.Sync(ctx))
@@ -61,7 +61,7 @@ func TestReplayAfterExposureEnded(t *testing.T) {
 	must(t, rec.Sync(ctx))
 	busy.Store(true)
 	exposure(t3, 2)
-	wait.Eventually(t, 10*time.Second, "the exposure journaled", func() bool { return rec.Stats().Journaled == 1 })
+	rstest.Eventually(t, 10*time.Second, func() bool { return rec.Stats().Journaled == 1 }, "the exposure journaled")
 
 	// The database as a crash now would leave it.
 	crashed := filepath.Join(dir, "crashed.db")

@@ -2,10 +2,12 @@ package history_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/routeserver/history"
 )
 
@@ -46,18 +48,15 @@ func TestRetention(t *testing.T) {
 	if in.Routes != 2*pool || in.Open != pool/2 {
 		t.Fatalf("before pruning: %d versions, %d open; want %d, %d", in.Routes, in.Open, 2*pool, pool/2)
 	}
-	for i := 0; ; i++ {
+	rstest.EventuallyErr(t, 30*time.Second, func() error {
 		if in, err = rd.Info(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if in.Routes == pool/2 {
-			break
+		if in.Routes != pool/2 {
+			return fmt.Errorf("%d versions left, want the %d open ones", in.Routes, pool/2)
 		}
-		if i > 1500 {
-			t.Fatalf("after %d polls: %d versions left, want the %d open ones", i, in.Routes, pool/2)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	}, "the closed versions to be pruned")
 	if in.Open != pool/2 {
 		t.Errorf("%d open versions after pruning, want %d", in.Open, pool/2)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/conf"
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/routeserver/history"
 )
 
@@ -51,18 +52,21 @@ func TestWriteBehind(t *testing.T) {
 			s.emit(rec, i, pool) // every prefix announced, then replaced
 		}
 		t1 := time.Now() // every event happened before this
-		waitFor(t, 10*time.Second, "the events journaled", func() bool {
+		rstest.Eventually(t, 10*time.Second, func() bool {
 			st := rec.Stats()
 			return st.Holding && st.Queue == 0 && st.Journaled == 2*pool && st.Unsaved == 0
-		})
+		}, "the events journaled")
 		// Several heartbeats (every 20 ms) while the route server is busy:
 		// nothing reaches the tables, yet last_seen covers the events (they
 		// are on disk: a crash now would apply them at the next start).
-		for deadline := time.Now().Add(300 * time.Millisecond); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		// Until the oldest journaled event has waited 300 ms (15
+		// heartbeats), the tables hold nothing.
+		rstest.Eventually(t, 10*time.Second, func() bool {
 			if n := routes(rd); n != 0 {
 				t.Fatalf("while busy: %d route versions in the tables, want 0", n)
 			}
-		}
+			return rec.Stats().Behind >= 300*time.Millisecond
+		}, "the oldest journaled event to have waited 300 ms")
 		if st := rec.Stats(); st.Behind < 300*time.Millisecond || st.Journaled != 2*pool {
 			t.Errorf("behind %v with %d journaled after holding for 300 ms", st.Behind, st.Journaled)
 		}
@@ -80,10 +84,10 @@ func TestWriteBehind(t *testing.T) {
 		}
 
 		busy.Store(false)
-		waitFor(t, 20*time.Second, "the journal applied once the route server is idle", func() bool {
+		rstest.Eventually(t, 20*time.Second, func() bool {
 			st := rec.Stats()
 			return st.Journaled == 0 && st.Queue == 0 && routes(rd) == 2*pool
-		})
+		}, "the journal applied once the route server is idle")
 		vs, err := rd.At(ctx, time.Now(), "")
 		if err != nil {
 			t.Fatal(err)
@@ -101,7 +105,7 @@ func TestWriteBehind(t *testing.T) {
 		for i := 2 * pool; i < 3*pool; i++ {
 			s.emit(rec, i, pool)
 		}
-		waitFor(t, 10*time.Second, "the writer to hold the withdrawals", func() bool { return rec.Stats().Holding })
+		rstest.Eventually(t, 10*time.Second, func() bool { return rec.Stats().Holding }, "the writer to hold the withdrawals")
 		if err := rec.Sync(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -130,9 +134,9 @@ func TestWriteBehind(t *testing.T) {
 		for i := 0; i < pool; i++ {
 			s.emit(rec, i, pool)
 		}
-		waitFor(t, 20*time.Second, "the events applied although the route server stays busy", func() bool {
+		rstest.Eventually(t, 20*time.Second, func() bool {
 			return routes(rd) == pool
-		})
+		}, "the events applied although the route server stays busy")
 		if el := time.Since(start); el < 300*time.Millisecond {
 			t.Errorf("applied after %v, before write_behind (300ms) passed", el)
 		}
@@ -163,13 +167,13 @@ func TestWriteBehind(t *testing.T) {
 		for i := 0; i < pool; i++ {
 			s.emit(rec, i, pool)
 		}
-		waitFor(t, 20*time.Second, "the events applied although the route server is busy", func() bool {
+		rstest.Eventually(t, 20*time.Second, func() bool {
 			st := rec.Stats()
 			if st.Holding || st.Journaled != 0 {
 				t.Fatal("the writer holds events with write-behind off")
 			}
 			return st.Queue == 0 && routes(rd) == pool
-		})
+		}, "the events applied although the route server is busy")
 	})
 
 	t.Run("a queue filling fast is journaled early, nothing lost", func(t *testing.T) {
@@ -183,9 +187,9 @@ func TestWriteBehind(t *testing.T) {
 		for i := 0; i < pool*8/10; i++ { // 800 slots: past half the queue
 			s.emit(rec, i, pool)
 		}
-		waitFor(t, 20*time.Second, "the queue journaled although the route server stays busy", func() bool {
+		rstest.Eventually(t, 20*time.Second, func() bool {
 			return rec.Stats().Journaled >= pool/2
-		})
+		}, "the queue journaled although the route server stays busy")
 		if err := rec.Sync(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -46,13 +46,12 @@ func startFed(t *testing.T) *rstest.Fed {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for heldRoutes(fed) != 4 {
-		if time.Now().After(deadline) {
-			t.Fatalf("RIB holds %d routes, want 4", heldRoutes(fed))
+	rstest.EventuallyErr(t, 15*time.Second, func() error {
+		if n := heldRoutes(fed); n != 4 {
+			return fmt.Errorf("RIB holds %d routes, want 4", n)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	}, "the RIB to hold the 4 routes")
 	return fed
 }
 

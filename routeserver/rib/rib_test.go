@@ -25,11 +25,12 @@ type testRIB struct {
 	r       *RIB
 	srcs    []*Source
 	kicks   []int
+	kicked  []chan struct{}   // a token when target i was kicked (at most one waiting)
 	profile []*policy.Profile // default profile per member: deny itself
 }
 
 func newTestRIB(t testing.TB, n int) *testRIB {
-	tr := &testRIB{r: New(wire.NewTable(), passExporter{}), kicks: make([]int, n)}
+	tr := &testRIB{r: New(wire.NewTable(), passExporter{}), kicks: make([]int, n), kicked: make([]chan struct{}, n)}
 	for i := 0; i < n; i++ {
 		s := tr.r.AddSource(i, "m", addr(i))
 		tr.srcs = append(tr.srcs, s)
@@ -39,7 +40,14 @@ func newTestRIB(t testing.TB, n int) *testRIB {
 		neg := &session.Negotiated{PeerID: addr(i), RemoteAddr: netip.AddrPortFrom(addr(i), 179), FourOctetAS: true,
 			Families: [bgp.NumFamilies]bool{true, true}}
 		i := i
-		tr.r.SessionUp(s, neg, neg.Families, func() { tr.kicks[i]++ })
+		tr.kicked[i] = make(chan struct{}, 1)
+		tr.r.SessionUp(s, neg, neg.Families, func() {
+			tr.kicks[i]++
+			select {
+			case tr.kicked[i] <- struct{}{}:
+			default:
+			}
+		})
 	}
 	return tr
 }
@@ -258,12 +266,16 @@ func TestGracefulRestart(t *testing.T) {
 	tr.announce(0, tr.attrs(0, []uint32{100}, 0), tr.profile[0], p.String())
 	tr.drain(t, 1)
 	tr.r.SessionDown(tr.srcs[0], true, 50*time.Millisecond, "test")
-	deadline := time.Now().Add(5 * time.Second)
+	// The purge (on the restart timer's goroutine) kicks target 1's
+	// writer with the withdrawal: wait for kicks, not on a clock (rib's
+	// tests cannot use rstest, which imports the route server).
+	timeout := time.After(5 * time.Second)
 	for tr.r.Stats(tr.srcs[0]).Received[0] != 0 {
-		if time.Now().After(deadline) {
+		select {
+		case <-tr.kicked[1]:
+		case <-timeout:
 			t.Fatal("stale route not purged after the restart time")
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 	if s := tr.drain(t, 1); !s.withdrawn[p] {
 		t.Fatal("purge not exported")

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fedrs/fedrs/lab/wait"
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/session"
 )
@@ -34,11 +34,12 @@ func TestRSClientRole(t *testing.T) {
 	cfg.RoleStrict = true
 	r := startRS(t, "127.0.0.1:0", cfg)
 	client, h := startClient(t, r.port)
-	wait.Eventually(t, 10*time.Second, "the session to come up on both ends", func() bool {
+	rstest.Eventually(t, 10*time.Second, func() bool {
 		_, up, _, _ := r.h.snapshot()
 		_, cup, _, _ := h.snapshot()
 		return up == 1 && cup == 1
-	})
+	}, "the session to come up on both ends")
+
 	if n := client.Info().Negotiated; !n.HasRole || n.PeerRole != bgp.RoleRS {
 		t.Errorf("the member's end negotiated role %v %d, want rs", n.HasRole, n.PeerRole)
 	}
@@ -54,10 +55,11 @@ func TestRSClientRoleMismatch(t *testing.T) {
 	cfg.RSClient = true
 	r := startRS(t, "127.0.0.1:0", cfg)
 	client, _ := startClient(t, r.port)
-	wait.Eventually(t, 10*time.Second, "a Role Mismatch NOTIFICATION from the member's end", func() bool {
+	rstest.Eventually(t, 10*time.Second, func() bool {
 		n := client.Info().LastNotifySent
 		return n != nil && n.Code == bgp.ErrOpen && n.Subcode == bgp.ErrSubRoleMismatch
-	})
+	}, "a Role Mismatch NOTIFICATION from the member's end")
+
 	if _, up, _, _ := r.h.snapshot(); up != 0 {
 		t.Error("the session came up")
 	}

@@ -11,9 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fedrs/fedrs/lab/wait"
-
 	"github.com/fedrs/fedrs/lab/member"
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/session"
 	gobgp "github.com/osrg/gobgp/v3/pkg/packet/bgp"
@@ -137,11 +136,6 @@ func peerCfg(addr string, asn uint32) session.Config {
 	}
 }
 
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	wait.Eventually(t, d, what, cond)
-}
-
 func startMember(t *testing.T, cfg member.Config) *member.Router {
 	t.Helper()
 	m, err := member.Start(context.Background(), cfg)
@@ -197,7 +191,7 @@ func TestEstablishAndReceive(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			waitFor(t, 5*time.Second, "3 prefixes received", func() bool { n, _, _, _ := r.h.snapshot(); return n == 3 })
+			rstest.Eventually(t, 5*time.Second, func() bool { n, _, _, _ := r.h.snapshot(); return n == 3 }, "3 prefixes received")
 			peer := r.peers[netip.MustParseAddr(tc.local)]
 			if st := peer.State(); st != session.Established {
 				t.Fatalf("state %v, want Established", st)
@@ -266,7 +260,7 @@ func TestHoldTimerExpiry(t *testing.T) {
 	if got.ErrorCode != bgp.ErrHoldTimer {
 		t.Fatalf("want Hold Timer Expired, got code %d/%d", got.ErrorCode, got.ErrorSubcode)
 	}
-	waitFor(t, 5*time.Second, "down event", func() bool { _, _, d, _ := r.h.snapshot(); return len(d) == 1 })
+	rstest.Eventually(t, 5*time.Second, func() bool { _, _, d, _ := r.h.snapshot(); return len(d) == 1 }, "down event")
 	_, _, downs, _ := r.h.snapshot()
 	if downs[0].Sent == nil || downs[0].Sent.Code != bgp.ErrHoldTimer {
 		t.Errorf("down event %+v, want hold timer", downs[0])
@@ -312,8 +306,12 @@ func TestCollisionResolvesToOneSession(t *testing.T) {
 				t.Fatal(err)
 			}
 			peer := r.peers[netip.MustParseAddr("127.0.0.4")]
-			waitFor(t, 10*time.Second, "RS side Established", func() bool { return peer.State() == session.Established })
+			rstest.Eventually(t, 10*time.Second, func() bool { return peer.State() == session.Established }, "RS side Established")
 			// Stable: one session, still up a while later on both sides.
+			// A test about time, on the real clock (the FSM's timers are
+			// time's): the RS side is checked throughout 2 s (20 of its
+			// connect-retry periods), no event marking the end of the
+			// hazard.
 			up, _ := m.Uptime(ctx)
 			deadline := time.Now().Add(2 * time.Second)
 			for time.Now().Before(deadline) {
@@ -351,7 +349,7 @@ func TestRouteRefresh(t *testing.T) {
 		rr := gobgp.NewBGPRouteRefreshMessage(gobgp.AFI_IP, 0, gobgp.SAFI_UNICAST)
 		b, _ := rr.Serialize()
 		nc.Write(b)
-		waitFor(t, 5*time.Second, "route refresh delivered", func() bool { _, _, _, n := r.h.snapshot(); return n == 1 })
+		rstest.Eventually(t, 5*time.Second, func() bool { _, _, _, n := r.h.snapshot(); return n == 1 }, "route refresh delivered")
 	})
 	// Outbound: soft clear in asks the member to resend its routes.
 	t.Run("request to member", func(t *testing.T) {
@@ -367,12 +365,12 @@ func TestRouteRefresh(t *testing.T) {
 			t.Fatal(err)
 		}
 		peer := r.peers[netip.MustParseAddr("127.0.0.8")]
-		waitFor(t, 5*time.Second, "first UPDATE", func() bool { return peer.Info().UpdIn >= 1 })
+		rstest.Eventually(t, 5*time.Second, func() bool { return peer.Info().UpdIn >= 1 }, "first UPDATE")
 		before := peer.Info().UpdIn
 		if err := peer.SendRouteRefresh(bgp.IPv4Unicast); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 5*time.Second, "UPDATE resent after ROUTE-REFRESH", func() bool { return peer.Info().UpdIn > before })
+		rstest.Eventually(t, 5*time.Second, func() bool { return peer.Info().UpdIn > before }, "UPDATE resent after ROUTE-REFRESH")
 	})
 }
 
@@ -428,7 +426,7 @@ func TestShutdownMessageBothWays(t *testing.T) {
 	if err := m.Shutdown(ctx, msg); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "down event", func() bool { _, _, d, _ := r.h.snapshot(); return len(d) == 1 })
+	rstest.Eventually(t, 5*time.Second, func() bool { _, _, d, _ := r.h.snapshot(); return len(d) == 1 }, "down event")
 	_, _, downs, _ := r.h.snapshot()
 	got, ok := downs[0].Received.ShutdownMessage()
 	if !ok || got != msg {
@@ -445,7 +443,7 @@ func TestShutdownMessageBothWays(t *testing.T) {
 		t.Fatal(err)
 	}
 	peer := r.peers[netip.MustParseAddr("127.0.0.6")]
-	waitFor(t, 5*time.Second, "RS Established", func() bool { return peer.State() == session.Established })
+	rstest.Eventually(t, 5*time.Second, func() bool { return peer.State() == session.Established }, "RS Established")
 	peer.Shutdown("route server maintenance")
 	// Shutdown returns once the session is down: the Handler has had
 	// Down and Info shows the NOTIFICATION (no waiting here).

@@ -9,7 +9,6 @@ import (
 
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/lab/rstest"
-	"github.com/fedrs/fedrs/lab/wait"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/speaker"
 )
@@ -72,10 +71,11 @@ func TestAnnounceReceiveWithdraw(t *testing.T) {
 		}
 	}
 	var got []speaker.Route
-	wait.Eventually(t, 10*time.Second, "b to receive both of a's routes", func() bool {
+	rstest.Eventually(t, 10*time.Second, func() bool {
 		got = b.Received()
 		return len(got) == 2
-	})
+	}, "b to receive both of a's routes")
+
 	r, _ := find(got, v4)
 	check("b", r)
 	if r6, _ := find(got, v6); r6.NextHop != netip.MustParseAddr("2001:db8:ffff::11") ||
@@ -95,29 +95,32 @@ func TestAnnounceReceiveWithdraw(t *testing.T) {
 	if err := c.Announce(rstest.Ctx(t), member.Route{Prefix: cp, Communities: []string{"65003:3"}}); err != nil {
 		t.Fatal(err)
 	}
-	wait.Eventually(t, 10*time.Second, "a to receive c's route", func() bool {
+	rstest.Eventually(t, 10*time.Second, func() bool {
 		r, ok := find(a.Received(), cp)
 		return ok && slices.Equal(r.ASPath, []uint32{specs[2].ASN}) && slices.Contains(r.Communities, "65003:3")
-	})
+	}, "a to receive c's route")
 
 	// Withdraw, replace, stop.
 	a.Withdraw(v6)
-	wait.Eventually(t, 10*time.Second, "b to lose the withdrawn route", func() bool {
+	rstest.Eventually(t, 10*time.Second, func() bool {
 		_, ok := find(b.Received(), v6)
 		return !ok
-	})
+	}, "b to lose the withdrawn route")
+
 	if err := a.Announce(speaker.Route{Prefix: v4}); err != nil {
 		t.Fatal(err)
 	}
-	wait.Eventually(t, 10*time.Second, "b to receive the replaced route", func() bool {
+	rstest.Eventually(t, 10*time.Second, func() bool {
 		r, ok := find(b.Received(), v4)
 		return ok && r.MED == nil && len(r.ASPath) == 1
-	})
+	}, "b to receive the replaced route")
+
 	a.Stop()
-	wait.Eventually(t, 10*time.Second, "b to lose a's routes when a stops", func() bool {
+	rstest.Eventually(t, 10*time.Second, func() bool {
 		_, ok := find(b.Received(), v4)
 		return !ok
-	})
+	}, "b to lose a's routes when a stops")
+
 	if got := a.Received(); len(got) != 0 {
 		t.Errorf("a stopped and still holds %v", got)
 	}

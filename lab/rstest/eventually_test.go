@@ -1,4 +1,4 @@
-package wait
+package rstest
 
 import (
 	"errors"
@@ -31,7 +31,7 @@ func (f *fakeTB) Fatalf(format string, a ...any) { f.msg = format }
 
 func TestEventuallyErrReportsLastError(t *testing.T) {
 	f := &fakeTB{}
-	EventuallyErr(f, 20*time.Millisecond, "a thing", func() error { return errors.New("still different") })
+	EventuallyErr(f, 20*time.Millisecond, func() error { return errors.New("still different") }, "a thing")
 	if f.msg == "" {
 		t.Fatal("EventuallyErr did not fail on a condition that never held")
 	}
