@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/fedrs/fedrs/conf"
 )
 
 // RPKIExplainer may be implemented by an RPKI to add, in words, the data
@@ -195,10 +193,14 @@ const (
 type tracer struct {
 	act   *[numChecks]uint8
 	steps []Step
+	// detail and outcome are what the running check said (route.explain,
+	// skip, mark); done turns them into its step.
+	detail  string
+	outcome Outcome
 }
 
 func (t *tracer) add(c int, o Outcome, r Reason, detail string) {
-	s := Step{Check: checkNames[c], Action: actionNames[t.act[c]], Outcome: o, Detail: detail}
+	s := Step{Check: importChecks[c].name, Action: actionNames[t.act[c]], Outcome: o, Detail: detail}
 	if r != ReasonNone {
 		info := r.Info()
 		s.Reason = info.Name
@@ -213,34 +215,24 @@ func (t *tracer) off(c int) {
 	}
 }
 
-func (t *tracer) skip(c int, detail string) {
-	if t != nil {
-		t.add(c, OutcomeSkipped, ReasonNone, detail)
-	}
-}
-
-func (t *tracer) pass(c int, detail string) {
-	if t != nil {
-		t.add(c, OutcomePass, ReasonNone, detail)
-	}
-}
-
-func (t *tracer) mark(c int, detail string) {
-	if t != nil {
-		t.add(c, OutcomeMark, ReasonNone, detail)
-	}
-}
-
-// step records a check that yields reason r under action act.
-func (t *tracer) step(c int, act uint8, r Reason, detail string) {
+// done records the step of check c, which ran under action act and
+// yielded r: filter or tag when r is a reason, else what the check said
+// (pass unless it skipped or marked the route).
+func (t *tracer) done(c int, act uint8, r Reason) {
 	if t == nil {
 		return
 	}
-	o := OutcomeFilter
-	if act == actTag {
+	o := t.outcome
+	switch {
+	case r != ReasonNone && act == actTag:
 		o = OutcomeTag
+	case r != ReasonNone:
+		o = OutcomeFilter
+	case o == "":
+		o = OutcomePass
 	}
-	t.add(c, o, r, detail)
+	t.add(c, o, r, t.detail)
+	t.detail, t.outcome = "", ""
 }
 
 // Explain evaluates the route exactly as Import does and returns the
@@ -672,67 +664,4 @@ func pathText(a *Attrs) string {
 		parts = append(parts, x)
 	}
 	return strings.Join(parts, " ")
-}
-
-func addrsText(as []netip.Addr) string {
-	if len(as) == 0 {
-		return "(none configured)"
-	}
-	parts := make([]string, len(as))
-	for i, a := range as {
-		parts[i] = a.String()
-	}
-	return strings.Join(parts, ", ")
-}
-
-// allowSource names where an allowed-prefix payload of prefix p comes from.
-func (e *Engine) allowSource(r allowPay, p netip.Prefix) string {
-	text := conf.PrefixRange{Prefix: p, GE: int(r.ge), LE: int(r.le)}.String()
-	switch r.src {
-	case srcOwn:
-		return "prefix " + text
-	case srcList:
-		return "prefix list entry " + text
-	}
-	return fmt.Sprintf("prefix %s of %s (transit_for)", text, e.members[r.src].name)
-}
-
-// allowRanges lists every allowed range covering the query from node up.
-func allowRanges(e *Engine, t *ptable[allowPay], node int32, fam int) string {
-	var parts []string
-	for i := node; i >= 0; i = t.parent[i] {
-		for _, r := range t.payloads(i) {
-			parts = append(parts, e.allowSource(r, t.prefix(i, fam)))
-		}
-	}
-	if len(parts) == 0 {
-		return "(no prefix)"
-	}
-	return strings.Join(parts, ", ")
-}
-
-// allowRangeText names the range at node that admits bits.
-func allowRangeText(e *Engine, m *member, t *ptable[allowPay], node int32, fam int, bits uint8) string {
-	for _, r := range t.payloads(node) {
-		if bits >= r.lo && bits <= r.hi {
-			return m.name + "'s " + e.allowSource(r, t.prefix(node, fam))
-		}
-	}
-	return m.name + "'s prefixes"
-}
-
-// ownersText names the members registering entry node.
-func (e *Engine) ownersText(t *ptable[regPay], node int32, fam int, p netip.Prefix) string {
-	var names []string
-	for _, r := range t.payloads(node) {
-		names = append(names, e.members[r.member].name)
-	}
-	s := strings.Join(names, " and ")
-	if len(names) > 1 {
-		s += " (shared)"
-	}
-	if reg := t.prefix(node, fam); reg != p {
-		s += " as part of " + reg.String()
-	}
-	return s
 }
