@@ -12,51 +12,44 @@ import (
 // or those of a member it is transit for, at a length the entry admits.
 // An accepted BLACKHOLE route is allowed at any length.
 func checkPrefixAllowed(r *route) Reason {
-	m := r.m
-	hit, hitNode := allowMatch(r.allow, r.allowNode, uint8(r.bits))
-	if !hit && r.blackhole {
-		hit = true
-	}
-	if !hit {
-		if r.tr != nil {
-			s := fmt.Sprintf("%s is not in %s's prefixes or prefix list", r.p, m.name)
-			if r.allowNode >= 0 {
-				s = fmt.Sprintf("%s is inside %s's %s but its length /%d is not allowed there", r.p, m.name, allowRanges(r.e, r.allow, r.allowNode, r.fam), r.bits)
-			}
-			r.explain(s)
-		}
+	if hit, _ := allowMatch(r.allow, r.allowNode, uint8(r.bits)); !hit && !r.blackhole {
 		return ReasonPrefixNotAllowed
 	}
-	if r.tr != nil {
-		var s string
-		if hitNode < 0 {
-			s = fmt.Sprintf("BLACKHOLE route %s is covered by %s's %s (any length up to /%d)", r.p, m.name, allowRanges(r.e, r.allow, r.allowNode, r.fam), r.famMax)
-		} else {
-			s = fmt.Sprintf("%s matches %s", r.p, allowRangeText(r.e, m, r.allow, hitNode, r.fam, uint8(r.bits)))
-		}
-		r.explain(s)
-	}
 	return ReasonNone
+}
+
+func explainPrefixAllowed(r *route, res Reason) string {
+	m := r.m
+	if res != ReasonNone {
+		if r.allowNode >= 0 {
+			return fmt.Sprintf("%s is inside %s's %s but its length /%d is not allowed there", r.p, m.name, allowRanges(r.e, r.allow, r.allowNode, r.fam), r.bits)
+		}
+		return fmt.Sprintf("%s is not in %s's prefixes or prefix list", r.p, m.name)
+	}
+	if _, hitNode := allowMatch(r.allow, r.allowNode, uint8(r.bits)); hitNode >= 0 {
+		return fmt.Sprintf("%s matches %s", r.p, allowRangeText(r.e, m, r.allow, hitNode, r.fam, uint8(r.bits)))
+	}
+	return fmt.Sprintf("BLACKHOLE route %s is covered by %s's %s (any length up to /%d)", r.p, m.name, allowRanges(r.e, r.allow, r.allowNode, r.fam), r.famMax)
 }
 
 // origin_allowed: the route has an origin AS and it is one of the
 // member's origin ASNs.
 func checkOriginAllowed(r *route) Reason {
+	if !r.originOK || !r.m.origins.has(r.origin) {
+		return ReasonOriginNotAllowed
+	}
+	return ReasonNone
+}
+
+func explainOriginAllowed(r *route, res Reason) string {
 	m := r.m
-	if r.originOK && m.origins.has(r.origin) {
-		if r.tr != nil {
-			r.explain(fmt.Sprintf("origin AS%d is one of %s's origin ASNs %s", r.origin, m.name, m.origins))
-		}
-		return ReasonNone
+	switch {
+	case res == ReasonNone:
+		return fmt.Sprintf("origin AS%d is one of %s's origin ASNs %s", r.origin, m.name, m.origins)
+	case !r.originOK:
+		return fmt.Sprintf("the route has no origin AS (AS_PATH %s ends in an AS_SET or is empty); %s's origin ASNs are %s", pathText(r.a), m.name, m.origins)
 	}
-	if r.tr != nil {
-		s := fmt.Sprintf("origin AS%d is not one of %s's origin ASNs %s", r.origin, m.name, m.origins)
-		if !r.originOK {
-			s = fmt.Sprintf("the route has no origin AS (AS_PATH %s ends in an AS_SET or is empty); %s's origin ASNs are %s", pathText(r.a), m.name, m.origins)
-		}
-		r.explain(s)
-	}
-	return ReasonOriginNotAllowed
+	return fmt.Sprintf("origin AS%d is not one of %s's origin ASNs %s", r.origin, m.name, m.origins)
 }
 
 // allowMatch walks the covering entries from node up and reports whether

@@ -11,11 +11,22 @@ import (
 // transit for whose origin ASNs hold the route's origin; registered to
 // anyone else, the route is a hijack. It records the registry state.
 func checkRegistry(r *route) Reason {
+	state, _, _ := r.registry()
+	r.mods = r.mods.WithRegistry(state)
+	if state == RegistryConflict {
+		return ReasonRegistryConflict
+	}
+	return ReasonNone
+}
+
+// registry returns the route's registry state, the registry entry that
+// decides it (-1: none) and, when the route is owned through transit_for,
+// the owner the member is transit for (-1 otherwise).
+func (r *route) registry() (state RegistryState, node, via int32) {
 	e, m := r.e, r.m
 	t := &e.registry.fam[r.fam]
-	node := t.deepest(r.k)
-	state := RegistryUnregistered
-	via := int32(-1) // owner this member is transit for
+	node = t.deepest(r.k)
+	state, via = RegistryUnregistered, -1
 	if node >= 0 {
 		state = RegistryConflict
 		for _, o := range t.payloads(node) {
@@ -33,29 +44,22 @@ func checkRegistry(r *route) Reason {
 			}
 		}
 	}
-	r.mods = r.mods.WithRegistry(state)
-	if r.tr != nil {
-		p := r.p
-		var s string
-		switch {
-		case state == RegistryUnregistered:
-			s = fmt.Sprintf("%s is not registered to any member", p)
-		case state == RegistryConflict:
-			s = fmt.Sprintf("%s is registered to %s, not to %s", p, e.ownersText(t, node, r.fam, p), m.name)
-		case via >= 0:
-			s = fmt.Sprintf("%s is registered to %s; %s is transit for %s and the origin AS%d is %s's", p, e.ownersText(t, node, r.fam, p), m.name, e.members[via].name, r.origin, e.members[via].name)
-		default:
-			s = fmt.Sprintf("%s is registered to %s", p, e.ownersText(t, node, r.fam, p))
-		}
-		if state != RegistryConflict {
-			s += " (registry state " + state.String() + ")"
-		}
-		r.explain(s)
+	return state, node, via
+}
+
+func explainRegistry(r *route, _ Reason) string {
+	e, m, p := r.e, r.m, r.p
+	t := &e.registry.fam[r.fam]
+	state, node, via := r.registry()
+	switch {
+	case state == RegistryUnregistered:
+		return fmt.Sprintf("%s is not registered to any member", p) + " (registry state " + state.String() + ")"
+	case state == RegistryConflict:
+		return fmt.Sprintf("%s is registered to %s, not to %s", p, e.ownersText(t, node, r.fam, p), m.name)
+	case via >= 0:
+		return fmt.Sprintf("%s is registered to %s; %s is transit for %s and the origin AS%d is %s's", p, e.ownersText(t, node, r.fam, p), m.name, e.members[via].name, r.origin, e.members[via].name) + " (registry state " + state.String() + ")"
 	}
-	if state == RegistryConflict {
-		return ReasonRegistryConflict
-	}
-	return ReasonNone
+	return fmt.Sprintf("%s is registered to %s", p, e.ownersText(t, node, r.fam, p)) + " (registry state " + state.String() + ")"
 }
 
 // ownersText names the members registering entry node.

@@ -10,44 +10,54 @@ import (
 // whatever the maxLength. It records the ROV state; without an RPKI
 // source the route is not checked.
 func checkROV(r *route) Reason {
-	e := r.e
-	if e.rpki == nil {
-		r.skip("no RPKI data source: the route is not checked (state not-checked)")
+	if r.e.rpki == nil {
 		return ReasonNone
 	}
-	p, origin := r.p, r.origin
-	st := e.rpki.ROV(p, origin, r.originOK)
-	relaxed := false
+	st, relaxed := r.rov()
+	r.mods = r.mods.WithROV(st)
+	r.rovRelaxed = relaxed
+	if st == ROVInvalid {
+		return ReasonRPKIInvalid
+	}
+	return ReasonNone
+}
+
+// rov returns the route's ROV state, and whether it is Valid only as a
+// blackhole route.
+func (r *route) rov() (st ROVState, relaxed bool) {
+	rp, p, origin := r.e.rpki, r.p, r.origin
+	st = rp.ROV(p, origin, r.originOK)
 	if st == ROVInvalid && r.blackhole && r.originOK {
 		// A blackhole route is more specific than any ROA's maxLength
 		// allows; it is Valid when a VRP covering it authorises its
 		// origin, whatever the maxLength (ROV(p/L) is Valid exactly when
 		// such a VRP of length <= L exists).
 		for l := r.bits - 1; l >= 0; l-- {
-			if e.rpki.ROV(netip.PrefixFrom(p.Addr(), l).Masked(), origin, true) == ROVValid {
-				st, relaxed = ROVValid, true
-				break
+			if rp.ROV(netip.PrefixFrom(p.Addr(), l).Masked(), origin, true) == ROVValid {
+				return ROVValid, true
 			}
 		}
 	}
-	r.mods = r.mods.WithROV(st)
-	if r.tr != nil {
-		s := fmt.Sprintf("ROV state of %s from origin AS%d is %s", p, origin, st)
-		if !r.originOK {
-			s = fmt.Sprintf("ROV state of %s without an origin AS (AS_SET) is %s", p, st)
-		}
-		if relaxed {
-			s += " (a BLACKHOLE route: maxLength is ignored, a VRP covering it authorises AS" + fmt.Sprint(origin) + ")"
-		}
-		if x, ok := e.rpki.(RPKIExplainer); ok {
-			if d := x.ExplainROV(p, origin, r.originOK); d != "" {
-				s += ": " + d
-			}
-		}
-		r.explain(s)
+	return st, false
+}
+
+func explainROV(r *route, _ Reason) string {
+	if r.e.rpki == nil {
+		return r.skipped("no RPKI data source: the route is not checked (state not-checked)")
 	}
-	if st == ROVInvalid {
-		return ReasonRPKIInvalid
+	p, origin := r.p, r.origin
+	st, relaxed := r.mods.ROV(), r.rovRelaxed
+	s := fmt.Sprintf("ROV state of %s from origin AS%d is %s", p, origin, st)
+	if !r.originOK {
+		s = fmt.Sprintf("ROV state of %s without an origin AS (AS_SET) is %s", p, st)
 	}
-	return ReasonNone
+	if relaxed {
+		s += " (a BLACKHOLE route: maxLength is ignored, a VRP covering it authorises AS" + fmt.Sprint(origin) + ")"
+	}
+	if x, ok := r.e.rpki.(RPKIExplainer); ok {
+		if d := x.ExplainROV(p, origin, r.originOK); d != "" {
+			s += ": " + d
+		}
+	}
+	return s
 }

@@ -2,14 +2,14 @@ package policy
 
 import (
 	"net/netip"
-	"unsafe"
 
 	"github.com/fedrs/fedrs/conf"
 )
 
+//go:generate go test . -run TestImportGenerated -update
+
 // importCheck is one row of the import policy: a named check, the reasons
-// it can yield, what it checks in a few words, and the function that
-// checks it.
+// it can yield, what it checks in a few words, and its two functions.
 type importCheck struct {
 	// name is the check's name in [policy.checks] (conf.Check*).
 	name string
@@ -20,39 +20,43 @@ type importCheck struct {
 	// text says what the check checks; conf/README.md's table of
 	// [policy.checks] is checked against it.
 	text string
-	// run checks one route: it returns the reason the route fails with
-	// (ReasonNone when it passes), sets r.mods when the check records a
-	// state or marks the route, and, when r.tr is set, says in words what
-	// it compared (r.explain, r.skip, r.mark). It does not allocate unless
-	// r.tr is set.
-	run func(r *route) Reason
+	// check decides: it returns the reason the route fails with
+	// (ReasonNone when it passes) and sets r.mods when the check records
+	// a state or marks the route. It runs once per route on the hot path:
+	// no allocation, no text.
+	check func(r *route) Reason
+	// explain says, for an explain trace, what check compared, given what
+	// it returned (r.mods as check left it). It returns the step's detail;
+	// r.skipped and r.marked set the outcome of a check that could not
+	// check the route or that marked it.
+	explain func(r *route, res Reason) string
 }
 
 // importChecks is the import policy: every check, in evaluation order.
-// Import and Explain run it, Explain's steps are its rows, and the tests
-// hold the documentation (policy/README.md, conf/README.md) and
-// conf.CheckNames to it. Adding a check is adding a row, its function and
-// its test: see doc.go.
+// Import runs it (import_gen.go is generated from it), Explain walks it,
+// and the tests hold the documentation (policy/README.md,
+// conf/README.md) and conf.CheckNames to it. Adding a check is adding a
+// row, its functions and its test: see doc.go.
 var importChecks = [...]importCheck{
-	{conf.CheckPrefixLength, []Reason{ReasonPrefixTooLong, ReasonPrefixTooShort}, "prefix length within min_length_v4/v6 and max_length_v4/v6", checkPrefixLength},
-	{conf.CheckBogonPrefix, []Reason{ReasonBogonPrefix}, "prefix not in the bogon prefix list", checkBogonPrefix},
-	{conf.CheckBogonASN, []Reason{ReasonBogonASN}, "no bogon AS in the AS_PATH", checkBogonASN},
-	{conf.CheckASPathLength, []Reason{ReasonASPathTooLong, ReasonASPathTooShort}, "AS_PATH length within min_as_path and max_as_path", checkASPathLength},
-	{conf.CheckASSet, []Reason{ReasonASSet}, "no AS_SET in the AS_PATH", checkASSet},
-	{conf.CheckFirstAS, []Reason{ReasonFirstAS}, "the first AS is the member's", checkFirstAS},
-	{conf.CheckNextHop, []Reason{ReasonNextHop}, "NEXT_HOP is one of the member's neighbours or next_hops", checkNextHop},
-	{conf.CheckPrefixAllowed, []Reason{ReasonPrefixNotAllowed}, "the prefix is in the member's prefixes or prefix list", checkPrefixAllowed},
-	{conf.CheckOriginAllowed, []Reason{ReasonOriginNotAllowed}, "the origin AS is in the member's origin_asns", checkOriginAllowed},
-	{conf.CheckRegistry, []Reason{ReasonRegistryConflict}, "the prefix is not registered to another member (hijack)", checkRegistry},
-	{conf.CheckOTCLeak, []Reason{ReasonOTCLeak}, "no OTC attribute on a route from an RS-Client (RFC 9234)", checkOTCLeak},
-	{conf.CheckMemberLeak, []Reason{ReasonMemberLeak}, "no other member's AS behind the first hop, unless transit_for allows it", checkMemberLeak},
-	{conf.CheckTransitFree, []Reason{ReasonTransitFree}, "no AS of transit_free_asns in the path", checkTransitFree},
-	{conf.CheckRPKI, []Reason{ReasonRPKIInvalid}, "RPKI origin validation is not Invalid", checkROV},
-	{conf.CheckASPA, []Reason{ReasonASPAInvalid}, "ASPA upstream verification, with the member's AS as the neighbour, is not Invalid (recorded only by default: ASPA is still a draft)", checkASPA},
-	{conf.CheckCommunities, []Reason{ReasonTooManyCommunities}, "at most max_communities communities", checkCommunities},
-	{conf.CheckMaxPrefix, []Reason{ReasonMaxPrefix}, "the member's max_prefixes (the action is set there)", checkMaxPrefix},
-	{conf.CheckBlackhole, []Reason{ReasonBlackholeNotAllowed}, "BLACKHOLE routes: only for the member's own prefixes, propagated only to members with blackhole_receive", checkBlackhole},
-	{conf.CheckGracefulShutOff, nil, "GRACEFUL_SHUTDOWN routes get the lowest preference; off ignores the community", checkGracefulShutdown},
+	{conf.CheckPrefixLength, []Reason{ReasonPrefixTooLong, ReasonPrefixTooShort}, "prefix length within min_length_v4/v6 and max_length_v4/v6", checkPrefixLength, explainPrefixLength},
+	{conf.CheckBogonPrefix, []Reason{ReasonBogonPrefix}, "prefix not in the bogon prefix list", checkBogonPrefix, explainBogonPrefix},
+	{conf.CheckBogonASN, []Reason{ReasonBogonASN}, "no bogon AS in the AS_PATH", checkBogonASN, explainBogonASN},
+	{conf.CheckASPathLength, []Reason{ReasonASPathTooLong, ReasonASPathTooShort}, "AS_PATH length within min_as_path and max_as_path", checkASPathLength, explainASPathLength},
+	{conf.CheckASSet, []Reason{ReasonASSet}, "no AS_SET in the AS_PATH", checkASSet, explainASSet},
+	{conf.CheckFirstAS, []Reason{ReasonFirstAS}, "the first AS is the member's", checkFirstAS, explainFirstAS},
+	{conf.CheckNextHop, []Reason{ReasonNextHop}, "NEXT_HOP is one of the member's neighbours or next_hops", checkNextHop, explainNextHop},
+	{conf.CheckPrefixAllowed, []Reason{ReasonPrefixNotAllowed}, "the prefix is in the member's prefixes or prefix list", checkPrefixAllowed, explainPrefixAllowed},
+	{conf.CheckOriginAllowed, []Reason{ReasonOriginNotAllowed}, "the origin AS is in the member's origin_asns", checkOriginAllowed, explainOriginAllowed},
+	{conf.CheckRegistry, []Reason{ReasonRegistryConflict}, "the prefix is not registered to another member (hijack)", checkRegistry, explainRegistry},
+	{conf.CheckOTCLeak, []Reason{ReasonOTCLeak}, "no OTC attribute on a route from an RS-Client (RFC 9234)", checkOTCLeak, explainOTCLeak},
+	{conf.CheckMemberLeak, []Reason{ReasonMemberLeak}, "no other member's AS behind the first hop, unless transit_for allows it", checkMemberLeak, explainMemberLeak},
+	{conf.CheckTransitFree, []Reason{ReasonTransitFree}, "no AS of transit_free_asns in the path", checkTransitFree, explainTransitFree},
+	{conf.CheckRPKI, []Reason{ReasonRPKIInvalid}, "RPKI origin validation is not Invalid", checkROV, explainROV},
+	{conf.CheckASPA, []Reason{ReasonASPAInvalid}, "ASPA upstream verification, with the member's AS as the neighbour, is not Invalid (recorded only by default: ASPA is still a draft)", checkASPA, explainASPA},
+	{conf.CheckCommunities, []Reason{ReasonTooManyCommunities}, "at most max_communities communities", checkCommunities, explainCommunities},
+	{conf.CheckMaxPrefix, []Reason{ReasonMaxPrefix}, "the member's max_prefixes (the action is set there)", checkMaxPrefix, explainMaxPrefix},
+	{conf.CheckBlackhole, []Reason{ReasonBlackholeNotAllowed}, "BLACKHOLE routes: only for the member's own prefixes, propagated only to members with blackhole_receive", checkBlackhole, explainBlackhole},
+	{conf.CheckGracefulShutOff, nil, "GRACEFUL_SHUTDOWN routes get the lowest preference; off ignores the community", checkGracefulShutdown, explainGracefulShutdown},
 }
 
 // numChecks is the number of rows of importChecks (the assignment below
@@ -98,16 +102,18 @@ type route struct {
 	hasGS            bool // the route carries GRACEFUL_SHUTDOWN
 	// mods is what the checks record: validation states and marks.
 	mods Mods
-	// tr is the explain trace, nil in Import.
-	tr *tracer
+	// rovRelaxed: the ROV state is Valid only because the route is an
+	// accepted blackhole route (see route.rov).
+	rovRelaxed bool
+	// outcome is set by an explain function through skipped or marked.
+	outcome Outcome
 }
 
-// init derives the route's state for member mi's route p with attributes
-// a.
-func (r *route) init(e *Engine, mi int, p netip.Prefix, a *Attrs, tr *tracer) {
+// newRoute derives the state of member mi's route p with attributes a.
+func (e *Engine) newRoute(mi int, p netip.Prefix, a *Attrs) route {
 	m := &e.members[mi]
 	p = p.Masked()
-	*r = route{e: e, mi: mi, m: m, a: a, p: p, k: keyOf(p), fam: family(p), bits: p.Bits(), famMax: p.Addr().BitLen(), tr: tr}
+	r := route{e: e, mi: mi, m: m, a: a, p: p, k: keyOf(p), fam: family(p), bits: p.Bits(), famMax: p.Addr().BitLen()}
 	// One pass over the standard communities for the ones import acts on.
 	hasBH := false
 	for _, c := range a.Communities {
@@ -123,28 +129,21 @@ func (r *route) init(e *Engine, mi int, p netip.Prefix, a *Attrs, tr *tracer) {
 	r.bhReq = hasBH && m.blackholeOn
 	r.blackhole = r.bhReq && r.allowNode >= 0
 	r.origin, r.originOK = a.OriginAS()
+	return r
 }
 
-// explain says, for the trace, what the check compared. A check that
-// formats the text tests r.tr != nil first: Import must not allocate.
-func (r *route) explain(detail string) {
-	if r.tr != nil {
-		r.tr.detail = detail
-	}
+// skipped returns detail as the step of a check that could not check the
+// route.
+func (r *route) skipped(detail string) string {
+	r.outcome = OutcomeSkipped
+	return detail
 }
 
-// skip says that the check could not check the route, and why.
-func (r *route) skip(detail string) {
-	if r.tr != nil {
-		r.tr.detail, r.tr.outcome = detail, OutcomeSkipped
-	}
-}
-
-// mark says that the check marked the route (r.mods) without a reason.
-func (r *route) mark(detail string) {
-	if r.tr != nil {
-		r.tr.detail, r.tr.outcome = detail, OutcomeMark
-	}
+// marked returns detail as the step of a check that marked the route
+// (r.mods) without a reason.
+func (r *route) marked(detail string) string {
+	r.outcome = OutcomeMark
+	return detail
 }
 
 // Import evaluates the import policy of a route that member announced:
@@ -152,7 +151,8 @@ func (r *route) mark(detail string) {
 // ReasonMaxPrefix itself). It does not allocate and is safe for
 // concurrent use. member must be a valid member index.
 func (e *Engine) Import(member int, p netip.Prefix, a *Attrs) Verdict {
-	return e.eval(member, p, a, nil)
+	r := e.newRoute(member, p, a)
+	return r.runChecks()
 }
 
 // hit records reason r under the check's action.
@@ -165,44 +165,41 @@ func (v *Verdict) hit(act uint8, r Reason) {
 	}
 }
 
-// eval runs importChecks in order. With tr non-nil it also records every
-// step in words; the verdict is the same either way (Import and Explain
-// share this code).
-func (e *Engine) eval(mi int, p netip.Prefix, a *Attrs, tr *tracer) Verdict {
-	var rv route
-	rv.init(e, mi, p, a, tr)
-	r := noescape(&rv) // from here on only through r: see noescape
+// explainChecks runs importChecks in order as Import does, each check
+// followed by its explain function, and returns the verdict (Import's:
+// the same check functions in the same order, which TestImportGenerated
+// keeps) and the steps.
+func (r *route) explainChecks() (Verdict, []Step) {
 	var v Verdict
+	steps := make([]Step, 0, numChecks)
 	for i := range importChecks {
+		c := &importChecks[i]
 		act := r.m.act[i]
+		s := Step{Check: c.name, Action: actionNames[act]}
 		if act == actOff {
-			tr.off(i)
+			s.Outcome, s.Detail = OutcomeOff, "the check is off for this member"
+			steps = append(steps, s)
 			continue
 		}
-		reason := importChecks[i].run(r)
-		if reason != ReasonNone {
-			v.hit(act, reason)
+		res := c.check(r)
+		r.outcome = ""
+		s.Detail = c.explain(r, res)
+		switch {
+		case res != ReasonNone:
+			v.hit(act, res)
+			s.Outcome = OutcomeFilter
+			if act == actTag {
+				s.Outcome = OutcomeTag
+			}
+			info := res.Info()
+			s.Reason, s.Code = info.Name, reasonCode(info.Code)
+		case r.outcome != "":
+			s.Outcome = r.outcome
+		default:
+			s.Outcome = OutcomePass
 		}
-		tr.done(i, act, reason)
+		steps = append(steps, s)
 	}
 	v.Mods = r.mods
-	return v
-}
-
-// noescape returns p, hidden from escape analysis. The checks are called
-// through the table, and the compiler assumes that a function called
-// through a value keeps its arguments, so the route would move to the
-// heap: one allocation per route. No check keeps the pointer past its
-// call, which makes this sound, as the runtime's noescape is. It must not
-// be inlined: inlined, the compiler may keep only the uintptr across the
-// checks' calls and re-derive the pointer from it, which a stack move
-// (the goroutine's stack growing inside a check) leaves pointing at the
-// old stack; returned, the pointer is a pointer, which a stack move
-// adjusts. TestImportNoAlloc and TestConcurrent guard both.
-//
-//go:noinline
-//go:nosplit
-func noescape(p *route) *route {
-	u := uintptr(unsafe.Pointer(p))
-	return *(**route)(unsafe.Pointer(&u))
+	return v, steps
 }

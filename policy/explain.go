@@ -63,10 +63,13 @@ func reasonTexts(s ReasonSet) []ReasonText {
 	var out []ReasonText
 	for _, r := range s.Reasons() {
 		info := r.Info()
-		out = append(out, ReasonText{info.Name, "1101:" + strconv.FormatUint(uint64(info.Code), 10), info.Text})
+		out = append(out, ReasonText{info.Name, reasonCode(info.Code), info.Text})
 	}
 	return out
 }
+
+// reasonCode is a reason's code as text: "1101:13".
+func reasonCode(code uint32) string { return "1101:" + strconv.FormatUint(uint64(code), 10) }
 
 // VerdictText is a Verdict for people and JSON.
 type VerdictText struct {
@@ -189,64 +192,18 @@ const (
 	DeliveryNotSent = "not sent"
 )
 
-// tracer collects import steps; every method is a no-op on a nil tracer.
-type tracer struct {
-	act   *[numChecks]uint8
-	steps []Step
-	// detail and outcome are what the running check said (route.explain,
-	// skip, mark); done turns them into its step.
-	detail  string
-	outcome Outcome
-}
-
-func (t *tracer) add(c int, o Outcome, r Reason, detail string) {
-	s := Step{Check: importChecks[c].name, Action: actionNames[t.act[c]], Outcome: o, Detail: detail}
-	if r != ReasonNone {
-		info := r.Info()
-		s.Reason = info.Name
-		s.Code = "1101:" + strconv.FormatUint(uint64(info.Code), 10)
-	}
-	t.steps = append(t.steps, s)
-}
-
-func (t *tracer) off(c int) {
-	if t != nil {
-		t.add(c, OutcomeOff, ReasonNone, "the check is off for this member")
-	}
-}
-
-// done records the step of check c, which ran under action act and
-// yielded r: filter or tag when r is a reason, else what the check said
-// (pass unless it skipped or marked the route).
-func (t *tracer) done(c int, act uint8, r Reason) {
-	if t == nil {
-		return
-	}
-	o := t.outcome
-	switch {
-	case r != ReasonNone && act == actTag:
-		o = OutcomeTag
-	case r != ReasonNone:
-		o = OutcomeFilter
-	case o == "":
-		o = OutcomePass
-	}
-	t.add(c, o, r, t.detail)
-	t.detail, t.outcome = "", ""
-}
-
 // Explain evaluates the route exactly as Import does and returns the
 // trace of every check. With target ≥ 0 it also explains the export
 // decision toward that member (-1: none).
 func (e *Engine) Explain(member int, p netip.Prefix, a *Attrs, target int) Trace {
 	m := &e.members[member]
-	tr := &tracer{act: &m.act}
-	v := e.eval(member, p, a, tr)
+	r := e.newRoute(member, p, a)
+	v, steps := r.explainChecks()
 	t := Trace{
 		Member:    m.name,
 		MemberASN: m.asn,
 		Route:     routeText(p, a),
-		Import:    tr.steps,
+		Import:    steps,
 		Verdict:   v,
 		Result:    NewVerdictText(v),
 	}
