@@ -11,22 +11,11 @@ import (
 // transit for whose origin ASNs hold the route's origin; registered to
 // anyone else, the route is a hijack. It records the registry state.
 func checkRegistry(r *route) Reason {
-	state, _, _ := r.registry()
-	r.mods = r.mods.WithRegistry(state)
-	if state == RegistryConflict {
-		return ReasonRegistryConflict
-	}
-	return ReasonNone
-}
-
-// registry returns the route's registry state, the registry entry that
-// decides it (-1: none) and, when the route is owned through transit_for,
-// the owner the member is transit for (-1 otherwise).
-func (r *route) registry() (state RegistryState, node, via int32) {
 	e, m := r.e, r.m
 	t := &e.registry.fam[r.fam]
-	node = t.deepest(r.k)
-	state, via = RegistryUnregistered, -1
+	node := t.deepest(r.k)
+	state := RegistryUnregistered
+	via := int32(-1) // owner this member is transit for
 	if node >= 0 {
 		state = RegistryConflict
 		for _, o := range t.payloads(node) {
@@ -44,13 +33,18 @@ func (r *route) registry() (state RegistryState, node, via int32) {
 			}
 		}
 	}
-	return state, node, via
+	r.mods = r.mods.WithRegistry(state)
+	r.regNode, r.regVia = node, via
+	if state == RegistryConflict {
+		return ReasonRegistryConflict
+	}
+	return ReasonNone
 }
 
 func explainRegistry(r *route, _ Reason) string {
 	e, m, p := r.e, r.m, r.p
 	t := &e.registry.fam[r.fam]
-	state, node, via := r.registry()
+	state, node, via := r.mods.Registry(), r.regNode, r.regVia
 	switch {
 	case state == RegistryUnregistered:
 		return fmt.Sprintf("%s is not registered to any member", p) + " (registry state " + state.String() + ")"

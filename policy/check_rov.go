@@ -10,23 +10,11 @@ import (
 // whatever the maxLength. It records the ROV state; without an RPKI
 // source the route is not checked.
 func checkROV(r *route) Reason {
-	if r.e.rpki == nil {
+	rp, p, origin := r.e.rpki, r.p, r.origin
+	if rp == nil {
 		return ReasonNone
 	}
-	st, relaxed := r.rov()
-	r.mods = r.mods.WithROV(st)
-	r.rovRelaxed = relaxed
-	if st == ROVInvalid {
-		return ReasonRPKIInvalid
-	}
-	return ReasonNone
-}
-
-// rov returns the route's ROV state, and whether it is Valid only as a
-// blackhole route.
-func (r *route) rov() (st ROVState, relaxed bool) {
-	rp, p, origin := r.e.rpki, r.p, r.origin
-	st = rp.ROV(p, origin, r.originOK)
+	st := rp.ROV(p, origin, r.originOK)
 	if st == ROVInvalid && r.blackhole && r.originOK {
 		// A blackhole route is more specific than any ROA's maxLength
 		// allows; it is Valid when a VRP covering it authorises its
@@ -34,11 +22,16 @@ func (r *route) rov() (st ROVState, relaxed bool) {
 		// such a VRP of length <= L exists).
 		for l := r.bits - 1; l >= 0; l-- {
 			if rp.ROV(netip.PrefixFrom(p.Addr(), l).Masked(), origin, true) == ROVValid {
-				return ROVValid, true
+				st, r.rovRelaxed = ROVValid, true
+				break
 			}
 		}
 	}
-	return st, false
+	r.mods = r.mods.WithROV(st)
+	if st == ROVInvalid {
+		return ReasonRPKIInvalid
+	}
+	return ReasonNone
 }
 
 func explainROV(r *route, _ Reason) string {

@@ -102,9 +102,12 @@ type route struct {
 	hasGS            bool // the route carries GRACEFUL_SHUTDOWN
 	// mods is what the checks record: validation states and marks.
 	mods Mods
-	// rovRelaxed: the ROV state is Valid only because the route is an
-	// accepted blackhole route (see route.rov).
-	rovRelaxed bool
+	// What a check records for its explain function. rovRelaxed: the ROV
+	// state is Valid only because the route is an accepted blackhole
+	// route. regNode: the registry entry deciding the registry state (-1:
+	// none); regVia: its owner the member is transit for (-1: none).
+	rovRelaxed      bool
+	regNode, regVia int32
 	// outcome is set by an explain function through skipped or marked.
 	outcome Outcome
 }
