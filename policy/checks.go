@@ -38,7 +38,7 @@ type importCheck struct {
 // conf/README.md) and conf.CheckNames to it. Adding a check is adding a
 // row, its functions and its test: see doc.go.
 var importChecks = [...]importCheck{
-	{conf.CheckPrefixLength, []Reason{ReasonPrefixTooLong, ReasonPrefixTooShort}, "prefix length within min_length_v4/v6 and max_length_v4/v6", checkPrefixLength, explainPrefixLength},
+	{conf.CheckPrefixLength, []Reason{ReasonPrefixTooLong, ReasonPrefixTooShort}, "prefix length within the min_length_* and max_length_* bounds", checkPrefixLength, explainPrefixLength},
 	{conf.CheckBogonPrefix, []Reason{ReasonBogonPrefix}, "prefix not in the bogon prefix list", checkBogonPrefix, explainBogonPrefix},
 	{conf.CheckBogonASN, []Reason{ReasonBogonASN}, "no bogon AS in the AS_PATH", checkBogonASN, explainBogonASN},
 	{conf.CheckASPathLength, []Reason{ReasonASPathTooLong, ReasonASPathTooShort}, "AS_PATH length within min_as_path and max_as_path", checkASPathLength, explainASPathLength},
