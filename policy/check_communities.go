@@ -22,7 +22,7 @@ func explainCommunities(r *route, res Reason) string {
 
 // blackhole: a route with BLACKHOLE (RFC 7999) lies inside a prefix the
 // member may announce; it is then an accepted blackhole route
-// (ModBlackhole), else an ordinary route that fails. newRoute decides it,
+// (ModBlackhole), else an ordinary route that fails. route.init decides it,
 // because an accepted blackhole relaxes prefix_length and prefix_allowed,
 // which run before.
 func checkBlackhole(r *route) Reason {

@@ -112,11 +112,13 @@ type route struct {
 	outcome Outcome
 }
 
-// newRoute derives the state of member mi's route p with attributes a.
-func (e *Engine) newRoute(mi int, p netip.Prefix, a *Attrs) route {
+// init derives the state of member mi's route p with attributes a into
+// r, the zero route.
+func (r *route) init(e *Engine, mi int, p netip.Prefix, a *Attrs) {
 	m := &e.members[mi]
 	p = p.Masked()
-	r := route{e: e, mi: mi, m: m, a: a, p: p, k: keyOf(p), fam: family(p), bits: p.Bits(), famMax: p.Addr().BitLen()}
+	r.e, r.mi, r.m, r.a, r.p = e, mi, m, a, p
+	r.k, r.fam, r.bits, r.famMax = keyOf(p), family(p), p.Bits(), p.Addr().BitLen()
 	// One pass over the standard communities for the ones import acts on.
 	hasBH := false
 	for _, c := range a.Communities {
@@ -132,7 +134,6 @@ func (e *Engine) newRoute(mi int, p netip.Prefix, a *Attrs) route {
 	r.bhReq = hasBH && m.blackholeOn
 	r.blackhole = r.bhReq && r.allowNode >= 0
 	r.origin, r.originOK = a.OriginAS()
-	return r
 }
 
 // skipped returns detail as the step of a check that could not check the
@@ -154,8 +155,7 @@ func (r *route) marked(detail string) string {
 // ReasonMaxPrefix itself). It does not allocate and is safe for
 // concurrent use. member must be a valid member index.
 func (e *Engine) Import(member int, p netip.Prefix, a *Attrs) Verdict {
-	r := e.newRoute(member, p, a)
-	return r.runChecks()
+	return e.importRoute(member, p, a)
 }
 
 // hit records reason r under the check's action.

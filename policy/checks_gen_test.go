@@ -46,10 +46,14 @@ func importGenSource() ([]byte, error) {
 
 package policy
 
-// runChecks runs the rows of importChecks in order, as explainChecks
+import "net/netip"
+
+// importRoute runs the rows of importChecks in order, as explainChecks
 // does, calling each check function directly: Import's hot path.
-func (r *route) runChecks() Verdict {
-	act := &r.m.act
+func (e *Engine) importRoute(mi int, p netip.Prefix, a *Attrs) Verdict {
+	var r route
+	r.init(e, mi, p, a)
+	acts := &r.m.act
 	var v Verdict
 `)
 	for i := range importChecks {
@@ -58,9 +62,9 @@ func (r *route) runChecks() Verdict {
 		if fn == "" {
 			return nil, fmt.Errorf("row %d (%s): the check must be a named function", i, c.name)
 		}
-		fmt.Fprintf(&b, `	if a := act[%d]; a != actOff { // %s
-		if res := %s(r); res != ReasonNone {
-			v.hit(a, res)
+		fmt.Fprintf(&b, `	if act := acts[%d]; act != actOff { // %s
+		if res := %s(&r); res != ReasonNone {
+			v.hit(act, res)
 		}
 	}
 `, i, c.name, fn)

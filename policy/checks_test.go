@@ -111,7 +111,8 @@ func TestImportChecks(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					r := e.newRoute(mi, p, a)
+					var r route
+					r.init(e, mi, p, a)
 					got := row.check(&r)
 					if got != c.want {
 						t.Errorf("%s returns %s, want %s", row.name, got, c.want)

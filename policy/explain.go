@@ -197,7 +197,8 @@ const (
 // decision toward that member (-1: none).
 func (e *Engine) Explain(member int, p netip.Prefix, a *Attrs, target int) Trace {
 	m := &e.members[member]
-	r := e.newRoute(member, p, a)
+	var r route
+	r.init(e, member, p, a)
 	v, steps := r.explainChecks()
 	t := Trace{
 		Member:    m.name,
