@@ -33,7 +33,7 @@ type importCheck struct {
 }
 
 // importChecks is the import policy: every check, in evaluation order.
-// Import runs it (import_gen.go is generated from it), Explain walks it,
+// Import runs it (runChecks in import_gen.go is generated from it), Explain walks it,
 // and the tests hold the documentation (policy/README.md,
 // conf/README.md) and conf.CheckNames to it. Adding a check is adding a
 // row, its functions and its test: see doc.go.
@@ -155,7 +155,9 @@ func (r *route) marked(detail string) string {
 // ReasonMaxPrefix itself). It does not allocate and is safe for
 // concurrent use. member must be a valid member index.
 func (e *Engine) Import(member int, p netip.Prefix, a *Attrs) Verdict {
-	return e.importRoute(member, p, a)
+	var r route
+	r.init(e, member, p, a)
+	return r.runChecks()
 }
 
 // hit records reason r under the check's action.

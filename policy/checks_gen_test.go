@@ -46,13 +46,9 @@ func importGenSource() ([]byte, error) {
 
 package policy
 
-import "net/netip"
-
-// importRoute runs the rows of importChecks in order, as explainChecks
+// runChecks runs the rows of importChecks in order, as explainChecks
 // does, calling each check function directly: Import's hot path.
-func (e *Engine) importRoute(mi int, p netip.Prefix, a *Attrs) Verdict {
-	var r route
-	r.init(e, mi, p, a)
+func (r *route) runChecks() Verdict {
 	acts := &r.m.act
 	var v Verdict
 `)
@@ -63,7 +59,7 @@ func (e *Engine) importRoute(mi int, p netip.Prefix, a *Attrs) Verdict {
 			return nil, fmt.Errorf("row %d (%s): the check must be a named function", i, c.name)
 		}
 		fmt.Fprintf(&b, `	if act := acts[%d]; act != actOff { // %s
-		if res := %s(&r); res != ReasonNone {
+		if res := %s(r); res != ReasonNone {
 			v.hit(act, res)
 		}
 	}

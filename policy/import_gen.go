@@ -3,107 +3,103 @@
 
 package policy
 
-import "net/netip"
-
-// importRoute runs the rows of importChecks in order, as explainChecks
+// runChecks runs the rows of importChecks in order, as explainChecks
 // does, calling each check function directly: Import's hot path.
-func (e *Engine) importRoute(mi int, p netip.Prefix, a *Attrs) Verdict {
-	var r route
-	r.init(e, mi, p, a)
+func (r *route) runChecks() Verdict {
 	acts := &r.m.act
 	var v Verdict
 	if act := acts[0]; act != actOff { // prefix_length
-		if res := checkPrefixLength(&r); res != ReasonNone {
+		if res := checkPrefixLength(r); res != ReasonNone {
 			v.hit(act, res)
 		}
 	}
 	if act := acts[1]; act != actOff { // bogon_prefix
-		if res := checkBogonPrefix(&r); res != ReasonNone {
+		if res := checkBogonPrefix(r); res != ReasonNone {
 			v.hit(act, res)
 		}
 	}
 	if act := acts[2]; act != actOff { // bogon_asn
-		if res := checkBogonASN(&r); res != ReasonNone {
+		if res := checkBogonASN(r); res != ReasonNone {
 			v.hit(act, res)
 		}
 	}
 	if act := acts[3]; act != actOff { // as_path_length
-		if res := checkASPathLength(&r); res != ReasonNone {
+		if res := checkASPathLength(r); res != ReasonNone {
 			v.hit(act, res)
 		}
 	}
 	if act := acts[4]; act != actOff { // as_set
-		if res := checkASSet(&r); res != ReasonNone {
+		if res := checkASSet(r); res != ReasonNone {
 			v.hit(act, res)
 		}
 	}
 	if act := acts[5]; act != actOff { // first_as
-		if res := checkFirstAS(&r); res != ReasonNone {
+		if res := checkFirstAS(r); res != ReasonNone {
 			v.hit(act, res)
 		}
 	}
 	if act := acts[6]; act != actOff { // next_hop
-		if res := checkNextHop(&r); res != ReasonNone {
+		if res := checkNextHop(r); res != ReasonNone {
 			v.hit(act, res)
 		}
 	}
 	if act := acts[7]; act != actOff { // prefix_allowed
-		if res := checkPrefixAllowed(&r); res != ReasonNone {
+		if res := checkPrefixAllowed(r); res != ReasonNone {
 			v.hit(act, res)
 		}
 	}
 	if act := acts[8]; act != actOff { // origin_allowed
-		if res := checkOriginAllowed(&r); res != ReasonNone {
+		if res := checkOriginAllowed(r); res != ReasonNone {
 			v.hit(act, res)
 		}
 	}
 	if act := acts[9]; act != actOff { // registry
-		if res := checkRegistry(&r); res != ReasonNone {
+		if res := checkRegistry(r); res != ReasonNone {
 			v.hit(act, res)
 		}
 	}
 	if act := acts[10]; act != actOff { // otc_leak
-		if res := checkOTCLeak(&r); res != ReasonNone {
+		if res := checkOTCLeak(r); res != ReasonNone {
 			v.hit(act, res)
 		}
 	}
 	if act := acts[11]; act != actOff { // member_leak
-		if res := checkMemberLeak(&r); res != ReasonNone {
+		if res := checkMemberLeak(r); res != ReasonNone {
 			v.hit(act, res)
 		}
 	}
 	if act := acts[12]; act != actOff { // transit_free
-		if res := checkTransitFree(&r); res != ReasonNone {
+		if res := checkTransitFree(r); res != ReasonNone {
 			v.hit(act, res)
 		}
 	}
 	if act := acts[13]; act != actOff { // rpki
-		if res := checkROV(&r); res != ReasonNone {
+		if res := checkROV(r); res != ReasonNone {
 			v.hit(act, res)
 		}
 	}
 	if act := acts[14]; act != actOff { // aspa
-		if res := checkASPA(&r); res != ReasonNone {
+		if res := checkASPA(r); res != ReasonNone {
 			v.hit(act, res)
 		}
 	}
 	if act := acts[15]; act != actOff { // communities
-		if res := checkCommunities(&r); res != ReasonNone {
+		if res := checkCommunities(r); res != ReasonNone {
 			v.hit(act, res)
 		}
 	}
 	if act := acts[16]; act != actOff { // max_prefix
-		if res := checkMaxPrefix(&r); res != ReasonNone {
+		if res := checkMaxPrefix(r); res != ReasonNone {
 			v.hit(act, res)
 		}
 	}
 	if act := acts[17]; act != actOff { // blackhole
-		if res := checkBlackhole(&r); res != ReasonNone {
+		if res := checkBlackhole(r); res != ReasonNone {
 			v.hit(act, res)
 		}
 	}
 	if act := acts[18]; act != actOff { // graceful_shutdown
-		if res := checkGracefulShutdown(&r); res != ReasonNone {
+		if res := checkGracefulShutdown(r); res != ReasonNone {
 			v.hit(act, res)
 		}
 	}
