@@ -137,7 +137,9 @@ const (
 	CheckGracefulShutOff = "graceful_shutdown"
 )
 
-// CheckNames lists every check in evaluation order.
+// CheckNames lists every check in evaluation order: the order of the
+// policy engine's table of import checks (policy's importChecks, which a
+// policy test holds this list to).
 var CheckNames = []string{
 	CheckPrefixLength, CheckBogonPrefix, CheckBogonASN, CheckASPathLength,
 	CheckASSet, CheckFirstAS, CheckNextHop, CheckPrefixAllowed,

@@ -11,40 +11,6 @@ import (
 	"github.com/fedrs/fedrs/conf"
 )
 
-// Check indices, in conf.CheckNames order (the evaluation order).
-const (
-	cPrefixLength = iota
-	cBogonPrefix
-	cBogonASN
-	cASPathLength
-	cASSet
-	cFirstAS
-	cNextHop
-	cPrefixAllowed
-	cOriginAllowed
-	cRegistry
-	cOTCLeak
-	cMemberLeak
-	cTransitFree
-	cRPKI
-	cASPA
-	cCommunities
-	cMaxPrefix
-	cBlackhole
-	cGracefulShutdown
-	numChecks
-)
-
-var checkNames = [numChecks]string{
-	conf.CheckPrefixLength, conf.CheckBogonPrefix, conf.CheckBogonASN,
-	conf.CheckASPathLength, conf.CheckASSet, conf.CheckFirstAS,
-	conf.CheckNextHop, conf.CheckPrefixAllowed, conf.CheckOriginAllowed,
-	conf.CheckRegistry, conf.CheckOTCLeak, conf.CheckMemberLeak,
-	conf.CheckTransitFree, conf.CheckRPKI, conf.CheckASPA,
-	conf.CheckCommunities, conf.CheckMaxPrefix, conf.CheckBlackhole,
-	conf.CheckGracefulShutOff,
-}
-
 // Check actions, compiled.
 const (
 	actFilter uint8 = iota
@@ -102,6 +68,7 @@ type member struct {
 	transitFr Bitset       // members this member is transit for
 	groups    []int32      // group indices
 
+	blackholeOn      bool // the blackhole check is not off
 	blackholeReceive bool
 	informational    bool
 	bhNextHop        [2]netip.Addr
@@ -258,10 +225,11 @@ func New(cfg *conf.Config, rpki RPKI) (*Engine, error) {
 			informational:    pol.Informational == nil || *pol.Informational,
 			bhNextHop:        [2]netip.Addr{pol.BlackholeNextHopV4, pol.BlackholeNextHopV6},
 		}
-		for c := 0; c < numChecks; c++ {
-			a, ok := pol.Checks[checkNames[c]]
+		for c := range importChecks {
+			name := importChecks[c].name
+			a, ok := pol.Checks[name]
 			if !ok || a == "" {
-				a = conf.DefaultCheckAction(checkNames[c])
+				a = conf.DefaultCheckAction(name)
 			}
 			switch a {
 			case conf.ActionFilter:
@@ -271,9 +239,10 @@ func New(cfg *conf.Config, rpki RPKI) (*Engine, error) {
 			case conf.ActionOff:
 				m.act[c] = actOff
 			default:
-				errs = append(errs, fmt.Errorf("member %s: check %s: unknown action %q", cm.Name, checkNames[c], a))
+				errs = append(errs, fmt.Errorf("member %s: check %s: unknown action %q", cm.Name, name, a))
 			}
 		}
+		m.blackholeOn = m.act[checkIndex(conf.CheckBlackhole)] != actOff
 
 		bkey := fmt.Sprint(pol.BogonPrefixes)
 		if b, ok := bogonCache[bkey]; ok {
@@ -390,10 +359,8 @@ func (e *Engine) MemberByASN(asn uint32) (int, bool) {
 // CheckAction returns the action ("filter", "tag" or "off") of the named
 // check for member i, as the engine applies it.
 func (e *Engine) CheckAction(i int, check string) string {
-	for c := range checkNames {
-		if checkNames[c] == check {
-			return actionNames[e.members[i].act[c]]
-		}
+	if c := checkIndex(check); c >= 0 {
+		return actionNames[e.members[i].act[c]]
 	}
 	return ""
 }

@@ -1,9 +1,10 @@
 package policy
 
 // Reason is why a route was filtered or tagged. Each has a name, the check
-// (conf.Check*) that yields it, and a code: the Euro-IX route-server
-// filtering code (large community RS:1101:code) where one exists, else a
-// fedrs code in the range 1101:100-199.
+// (conf.Check*) that yields it (its row of importChecks lists it), and a
+// code: the Euro-IX route-server filtering code (large community
+// RS:1101:code) where one exists, else a fedrs code in the range
+// 1101:100-199.
 type Reason uint8
 
 // Reasons. The numeric values are internal; Code is what goes on the wire.
@@ -40,34 +41,52 @@ type ReasonInfo struct {
 	Text  string // one line for humans
 }
 
-var reasonTable = [numReasons]ReasonInfo{
-	ReasonNone:                {"none", "", 0, "no reason"},
-	ReasonPrefixTooLong:       {"prefix_too_long", "prefix_length", 1, "prefix is longer than allowed"},
-	ReasonPrefixTooShort:      {"prefix_too_short", "prefix_length", 2, "prefix is shorter than allowed"},
-	ReasonBogonPrefix:         {"bogon_prefix", "bogon_prefix", 3, "prefix is a bogon"},
-	ReasonBogonASN:            {"bogon_asn", "bogon_asn", 4, "AS_PATH contains a bogon ASN"},
-	ReasonASPathTooLong:       {"as_path_too_long", "as_path_length", 5, "AS_PATH is longer than allowed"},
-	ReasonASPathTooShort:      {"as_path_too_short", "as_path_length", 6, "AS_PATH is shorter than allowed"},
-	ReasonFirstAS:             {"first_as", "first_as", 7, "first AS in AS_PATH is not the member's"},
-	ReasonNextHop:             {"next_hop", "next_hop", 8, "NEXT_HOP is not the member's"},
-	ReasonPrefixNotAllowed:    {"prefix_not_allowed", "prefix_allowed", 9, "prefix is not allowed for the member"},
-	ReasonOriginNotAllowed:    {"origin_not_allowed", "origin_allowed", 10, "origin AS is not allowed for the member"},
-	ReasonRPKIInvalid:         {"rpki_invalid", "rpki", 13, "RPKI origin validation state is Invalid"},
-	ReasonTransitFree:         {"transit_free_asn", "transit_free", 14, "AS_PATH contains a transit-free or forbidden ASN"},
-	ReasonASSet:               {"as_set", "as_set", 100, "AS_PATH contains an AS_SET"},
-	ReasonOTCLeak:             {"otc_leak", "otc_leak", 101, "route from an RS-Client carries OTC: a route leak (RFC 9234)"},
-	ReasonMemberLeak:          {"member_leak", "member_leak", 102, "AS_PATH carries another federation member behind the first hop: a leak"},
-	ReasonRegistryConflict:    {"registry_conflict", "registry", 103, "prefix is registered to another member: a hijack"},
-	ReasonASPAInvalid:         {"aspa_invalid", "aspa", 104, "ASPA verification state is Invalid"},
-	ReasonMaxPrefix:           {"max_prefix", "max_prefix", 105, "member exceeded its maximum number of prefixes"},
-	ReasonTooManyCommunities:  {"too_many_communities", "communities", 15, "route carries too many communities"},
-	ReasonBlackholeNotAllowed: {"blackhole_not_allowed", "blackhole", 107, "BLACKHOLE request for a prefix the member may not blackhole"},
+// reasonTable holds each reason's name, code and text; the check that
+// yields it comes from importChecks (reasonChecks).
+var reasonTable = [numReasons]struct {
+	name string
+	code uint32
+	text string
+}{
+	ReasonNone:                {"none", 0, "no reason"},
+	ReasonPrefixTooLong:       {"prefix_too_long", 1, "prefix is longer than allowed"},
+	ReasonPrefixTooShort:      {"prefix_too_short", 2, "prefix is shorter than allowed"},
+	ReasonBogonPrefix:         {"bogon_prefix", 3, "prefix is a bogon"},
+	ReasonBogonASN:            {"bogon_asn", 4, "AS_PATH contains a bogon ASN"},
+	ReasonASPathTooLong:       {"as_path_too_long", 5, "AS_PATH is longer than allowed"},
+	ReasonASPathTooShort:      {"as_path_too_short", 6, "AS_PATH is shorter than allowed"},
+	ReasonFirstAS:             {"first_as", 7, "first AS in AS_PATH is not the member's"},
+	ReasonNextHop:             {"next_hop", 8, "NEXT_HOP is not the member's"},
+	ReasonPrefixNotAllowed:    {"prefix_not_allowed", 9, "prefix is not allowed for the member"},
+	ReasonOriginNotAllowed:    {"origin_not_allowed", 10, "origin AS is not allowed for the member"},
+	ReasonRPKIInvalid:         {"rpki_invalid", 13, "RPKI origin validation state is Invalid"},
+	ReasonTransitFree:         {"transit_free_asn", 14, "AS_PATH contains a transit-free or forbidden ASN"},
+	ReasonASSet:               {"as_set", 100, "AS_PATH contains an AS_SET"},
+	ReasonOTCLeak:             {"otc_leak", 101, "route from an RS-Client carries OTC: a route leak (RFC 9234)"},
+	ReasonMemberLeak:          {"member_leak", 102, "AS_PATH carries another federation member behind the first hop: a leak"},
+	ReasonRegistryConflict:    {"registry_conflict", 103, "prefix is registered to another member: a hijack"},
+	ReasonASPAInvalid:         {"aspa_invalid", 104, "ASPA verification state is Invalid"},
+	ReasonMaxPrefix:           {"max_prefix", 105, "member exceeded its maximum number of prefixes"},
+	ReasonTooManyCommunities:  {"too_many_communities", 15, "route carries too many communities"},
+	ReasonBlackholeNotAllowed: {"blackhole_not_allowed", 107, "BLACKHOLE request for a prefix the member may not blackhole"},
 }
+
+// reasonChecks names the check of each reason, from the rows of
+// importChecks.
+var reasonChecks = func() (c [numReasons]string) {
+	for i := range importChecks {
+		for _, r := range importChecks[i].reasons {
+			c[r] = importChecks[i].name
+		}
+	}
+	return c
+}()
 
 // Info returns the description of r.
 func (r Reason) Info() ReasonInfo {
 	if r < numReasons {
-		return reasonTable[r]
+		t := &reasonTable[r]
+		return ReasonInfo{Name: t.name, Check: reasonChecks[r], Code: t.code, Text: t.text}
 	}
 	return ReasonInfo{Name: "unknown", Text: "unknown reason"}
 }
@@ -86,8 +105,8 @@ func AllReasons() []Reason {
 // ReasonByName finds a reason by name or by its code ("13", "1101:13").
 func ReasonByName(s string) (Reason, bool) {
 	for r := ReasonNone + 1; r < numReasons; r++ {
-		info := reasonTable[r]
-		if s == info.Name || s == itoa(info.Code) || s == "1101:"+itoa(info.Code) {
+		info := &reasonTable[r]
+		if s == info.name || s == itoa(info.code) || s == "1101:"+itoa(info.code) {
 			return r, true
 		}
 	}
