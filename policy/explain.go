@@ -128,7 +128,7 @@ func routeText(p netip.Prefix, a *bgp.Attrs) RouteText {
 		t.NextHopLL = a.NextHopLL.String()
 	}
 	for _, c := range a.Communities {
-		t.Communities = append(t.Communities, CommunityString(c))
+		t.Communities = append(t.Communities, bgp.CommunityString(c))
 	}
 	for _, l := range a.Large {
 		t.Large = append(t.Large, l.String())
@@ -137,11 +137,6 @@ func routeText(p netip.Prefix, a *bgp.Attrs) RouteText {
 		t.OTC = strconv.FormatUint(uint64(a.OTC), 10)
 	}
 	return t
-}
-
-// CommunityString formats a standard community as "high:low".
-func CommunityString(c uint32) string {
-	return strconv.FormatUint(uint64(c>>16), 10) + ":" + strconv.FormatUint(uint64(c&0xffff), 10)
 }
 
 // Trace is the explanation of one route: every import check in order with

@@ -146,7 +146,7 @@ func (e *Engine) explainExport(mi int, p netip.Prefix, a *bgp.Attrs, v Verdict, 
 	sent := routeText(p, a)
 	sent.Communities, sent.Large = nil, nil
 	for _, c := range rw.Communities {
-		sent.Communities = append(sent.Communities, CommunityString(c))
+		sent.Communities = append(sent.Communities, bgp.CommunityString(c))
 	}
 	for _, l := range rw.Large {
 		sent.Large = append(sent.Large, l.String())
@@ -175,7 +175,7 @@ func (e *Engine) rewriteText(a *bgp.Attrs, rw bgp.Rewrite) string {
 	var stripped, added []string
 	for _, c := range a.Communities {
 		if !slices.Contains(rw.Communities, c) {
-			stripped = appendUniq(stripped, CommunityString(c))
+			stripped = appendUniq(stripped, bgp.CommunityString(c))
 		}
 	}
 	for _, l := range a.Large {
@@ -185,7 +185,7 @@ func (e *Engine) rewriteText(a *bgp.Attrs, rw bgp.Rewrite) string {
 	}
 	for _, c := range rw.Communities {
 		if !slices.Contains(a.Communities, c) {
-			added = append(added, CommunityString(c))
+			added = append(added, bgp.CommunityString(c))
 		}
 	}
 	for _, l := range rw.Large {
@@ -222,7 +222,7 @@ func (e *Engine) matching(a *bgp.Attrs, arg int, kind actKind) []string {
 	var out []string
 	for _, c := range a.Communities {
 		if act, own := e.stdAction(c); own && act.kind == kind && (arg < 0 || int(act.arg) == arg) {
-			out = append(out, CommunityString(c))
+			out = append(out, bgp.CommunityString(c))
 		}
 	}
 	for _, l := range a.Large {
@@ -259,7 +259,7 @@ func (e *Engine) matchingPrepend(a *bgp.Attrs, t int, n int) []string {
 	}
 	for _, c := range a.Communities {
 		if act, own := e.stdAction(c); own {
-			collect(act, CommunityString(c))
+			collect(act, bgp.CommunityString(c))
 		}
 	}
 	for _, l := range a.Large {

@@ -432,7 +432,7 @@ func TestGolden(t *testing.T) {
 				if tg.Communities != nil {
 					var gc []string
 					for _, x := range rw.Communities {
-						gc = append(gc, CommunityString(x))
+						gc = append(gc, bgp.CommunityString(x))
 					}
 					if !slices.Equal(gc, *tg.Communities) && !(len(gc) == 0 && len(*tg.Communities) == 0) {
 						t.Errorf("%s: communities %v, want %v", tg.Name, gc, *tg.Communities)

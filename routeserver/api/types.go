@@ -407,7 +407,7 @@ func MakeRoute(r rib.Route, memberName string) Route {
 		out.MED = &v
 	}
 	for _, c := range a.Communities {
-		out.Communities = append(out.Communities, fmt.Sprintf("%d:%d", c>>16, c&0xffff))
+		out.Communities = append(out.Communities, bgp.CommunityString(c))
 	}
 	for _, l := range a.Large {
 		out.LargeCommunities = append(out.LargeCommunities, l.String())

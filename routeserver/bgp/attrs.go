@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 )
 
 // Attrs is one received path attribute set, decoded, as the policy engine
@@ -111,4 +112,10 @@ type Rewrite struct {
 	// NextHop, when valid, replaces the next hop (blackhole next-hop
 	// rewrite); the IPv6 link-local next hop is then dropped.
 	NextHop netip.Addr
+}
+
+// CommunityString is the text form of a standard community (RFC 1997):
+// "high:low" in decimal.
+func CommunityString(c uint32) string {
+	return strconv.FormatUint(uint64(c>>16), 10) + ":" + strconv.FormatUint(uint64(c&0xffff), 10)
 }

@@ -226,3 +226,19 @@ func TestAttrs(t *testing.T) {
 		t.Errorf("Large.String() = %q", s)
 	}
 }
+
+func TestCommunityString(t *testing.T) {
+	for _, tc := range []struct {
+		c    uint32
+		want string
+	}{
+		{0, "0:0"},
+		{65535<<16 | 666, "65535:666"},
+		{CommGracefulShutdown, "65535:0"},
+		{64500<<16 | 65535, "64500:65535"},
+	} {
+		if got := CommunityString(tc.c); got != tc.want {
+			t.Errorf("CommunityString(%#x) = %q, want %q", tc.c, got, tc.want)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package history
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -35,7 +34,7 @@ func attrText(a *bgp.Attrs) attrTextForm {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		fmt.Fprintf(&b, "%d:%d", c>>16, c&0xffff)
+		b.WriteString(bgp.CommunityString(c))
 	}
 	t.communities = b.String()
 	b.Reset()

@@ -18,7 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fedrs/fedrs/policy"
 	"github.com/fedrs/fedrs/routeserver/bgp"
 	"github.com/fedrs/fedrs/routeserver/session"
 	"github.com/fedrs/fedrs/routeserver/wire"
@@ -358,7 +357,7 @@ func received(p netip.Prefix, a *wire.AttrSet) Route {
 		r.MED = &med
 	}
 	for _, c := range a.Communities {
-		r.Communities = append(r.Communities, policy.CommunityString(c))
+		r.Communities = append(r.Communities, bgp.CommunityString(c))
 	}
 	for _, l := range a.Large {
 		r.Large = append(r.Large, l.String())
