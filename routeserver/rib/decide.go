@@ -14,9 +14,13 @@ func (r *RIB) allows(c *cand, s *Source) bool {
 }
 
 // bestFor returns the best candidate of e for target s (0: none). The
-// global best is the answer whenever s may receive it (the best of a set is
-// the best of every subset containing it); otherwise the decision process
-// runs over the candidates s may receive: path hiding mitigation.
+// global best is the answer whenever s may receive it; otherwise the
+// decision process runs over the candidates s may receive: path hiding
+// mitigation. Because MED is compared only among routes from the same
+// neighbouring AS, the steps are not a total order, and a decision over
+// only the candidates s may receive could, in rare MED cases, prefer
+// another one than the global best; the global best is kept then (it is
+// what s would get without path hiding; decide_test.go pins this case).
 func (r *RIB) bestFor(e *entry, s *Source) uint32 {
 	if e.best == 0 {
 		return 0
