@@ -71,6 +71,11 @@ func labBench(c *cli.Context) error {
 	if out == "" {
 		out = "fedrs-bench-" + time.Now().Format("20060102-150405")
 	}
+	// The route servers run in their own namespaces with their own working
+	// directories: a relative --out would name another place for them.
+	if abs, err := filepath.Abs(out); err == nil {
+		out = abs
+	}
 	o := bench.Options{
 		Sizes: sizes, Contenders: contenders, Timeout: c.Duration("timeout"), OutDir: out,
 		FedrsBinary: fedrs, Seed: c.Uint64("seed"), Role: c.Bool("role"), History: c.Bool("history") || c.Bool("history-durable"), HistoryDurable: c.Bool("history-durable"),
