@@ -17,6 +17,8 @@ type Config struct {
 	// the periodic MRT RIB dumps (monitoring.go).
 	BMP []BMPCollector `toml:"bmp"`
 	MRT MRT            `toml:"mrt"`
+	// HTTP is the read-only HTTP listener (http.go).
+	HTTP HTTP `toml:"http"`
 
 	// File is the path the configuration was loaded from ("" when built in
 	// code). Hash is the SHA-256 of its bytes, hex encoded.
@@ -38,7 +40,8 @@ type Server struct {
 	Control string `toml:"control"`
 	// ControlTCP optionally adds a read-only TCP listener ("127.0.0.1:8179")
 	// that requires a bearer token (ControlToken or ControlTokenFile) and
-	// serves TLS when ControlTLSCert and ControlTLSKey are set.
+	// serves TLS when ControlTLSCert and ControlTLSKey are set. Deprecated:
+	// the old name of [http] (Config.HTTPListener maps it).
 	ControlTCP       string `toml:"control_tcp"`
 	ControlToken     string `toml:"control_token"`
 	ControlTokenFile string `toml:"control_token_file"`

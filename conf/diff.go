@@ -168,7 +168,7 @@ var (
 	rpkiRestart       = []string{"rpki.server"} // the RTR server's listener
 	memberResetKeys   = []string{"asn", "port", "local_address_v4", "local_address_v6", "md5_password", "passive", "gtsm", "gtsm_hops", "role_strict", "hold_time", "families", "add_path", "graceful_restart"}
 	memberPolicyKeys  = []string{"asn", "groups", "prefixes", "prefix_list_file", "prefix_list", "origin_asns", "transit_for", "next_hops", "blackhole_receive", "max_prefixes"}
-	secretKeys        = []string{"control_token", "md5_password"}
+	secretKeys        = []string{"control_token", "md5_password", "token"}
 )
 
 // Diff compares two loaded configurations (both through Load or
@@ -202,6 +202,7 @@ func Diff(old, new *Config) Changes {
 	}
 
 	ch.Restart = append(ch.Restart, diffMonitoring(old, new)...)
+	ch.Restart = append(ch.Restart, diffHTTP(old, new)...)
 
 	for _, f := range diffStruct("rpki.", reflect.ValueOf(old.RPKI), reflect.ValueOf(new.RPKI)) {
 		if slices.Contains(rpkiRestart, f.Field) {

@@ -181,6 +181,7 @@ func (c *Config) applyDefaults(present presence, bogonFiles map[string][]netip.P
 	if s.ControlTokenSecret == "" {
 		s.ControlTokenSecret = s.ControlToken
 	}
+	c.httpDefaults()
 
 	h := &c.History
 	if h.Retain.Duration == 0 && !set(path{"history", "retain"}, val(h.Retain)) {
@@ -388,6 +389,7 @@ func (c *Config) readFiles(is *issues) map[string][]netip.Prefix {
 			c.Server.ControlTokenSecret = s
 		}
 	}
+	c.readHTTPFiles(is)
 	bogons := map[string][]netip.Prefix{}
 	readBogons := func(p path, f string) {
 		if f == "" {

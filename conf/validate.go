@@ -180,4 +180,5 @@ func validate(c *Config, is *issues, present presence) {
 	v.registry()
 	v.bmp()
 	v.mrt()
+	v.http()
 }
