@@ -51,7 +51,7 @@ func startWithAPI(t *testing.T, extra string) (fed *rstest.Fed, file, sock strin
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		api.New(fed.Srv, api.Options{Version: "test", Log: rstest.Log}).ServeOn(ctx, ln, cfg.Server)
+		api.New(fed.Srv, api.Options{Version: "test", Log: rstest.Log}).ServeOn(ctx, ln, cfg.HTTPListener())
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	return fed, file, sock

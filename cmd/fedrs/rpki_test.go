@@ -111,7 +111,7 @@ func startRPKIAPI(t *testing.T, specs []rstest.Member, extra string) *rpkiAPI {
 	adone := make(chan struct{})
 	go func() {
 		defer close(adone)
-		api.New(f.fed.Srv, api.Options{Version: "test", RPKI: f.mgr, Log: rstest.Log}).ServeOn(ctx, ln, cfg.Server)
+		api.New(f.fed.Srv, api.Options{Version: "test", RPKI: f.mgr, Log: rstest.Log}).ServeOn(ctx, ln, cfg.HTTPListener())
 	}()
 	t.Cleanup(func() { cancel(); <-adone; <-mdone })
 	return f

@@ -119,6 +119,9 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 		return err
 	}
 	defer claimed.release()
+	for _, d := range cfg.Deprecations() {
+		log.Warn("deprecated configuration: " + d)
+	}
 
 	// The RPKI manager always runs, so that a reload that configures RPKI
 	// data (or the registry) puts it in force; with none configured it
@@ -199,7 +202,7 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	}
 	ctl := api.New(srv, apiOpts)
 	apiDone := make(chan error, 1)
-	go func() { apiDone <- ctl.ServeOn(ctx, claimed.control, cfg.Server) }()
+	go func() { apiDone <- ctl.ServeOn(ctx, claimed.control, cfg.HTTPListener()) }()
 	for {
 		select {
 		case err := <-done:
@@ -307,6 +310,7 @@ func demoCommand() *cli.Command {
 				}
 				defer os.RemoveAll(dir)
 				opts.Control = filepath.Join(dir, "fedrs.sock")
+				opts.HTTP = "127.0.0.1:0"
 			}
 			sum, err := demo.Run(ctx, opts)
 			if err != nil {

@@ -57,12 +57,14 @@ func startWith(t *testing.T, text string, specs []rstest.Member) *env {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	tcp := ln.Addr().String()
 	ln.Close()
-	sc := cfg.Server
-	sc.Control, sc.ControlTCP, sc.ControlTokenSecret = sock, tcp, token
+	// The TCP listener through the deprecated [server] control_tcp keys,
+	// which map onto [http].
+	alias := *cfg
+	alias.Server.ControlTCP, alias.Server.ControlTokenSecret = tcp, token
 	ctx, cancel := context.WithCancel(context.Background())
 	a := api.New(fed.Srv, api.Options{Version: "test", Log: rstest.Log})
 	done := make(chan struct{})
-	go func() { defer close(done); a.Serve(ctx, sc) }()
+	go func() { defer close(done); a.Serve(ctx, sock, alias.HTTPListener()) }()
 	t.Cleanup(func() { cancel(); <-done })
 	e := &env{fed: fed, cl: api.NewClient(sock), file: file, tcp: tcp}
 	rstest.EventuallyErr(t, 5*time.Second, func() error {

@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/subtle"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/fedrs/fedrs/conf"
@@ -55,6 +52,10 @@ type API struct {
 	srv  *routeserver.Server
 	opts Options
 	reg  *prometheus.Registry
+	// limits harden the HTTP listener; hold (tests) runs while a request
+	// holds one of its concurrency slots.
+	limits httpLimits
+	hold   func(*http.Request)
 }
 
 // New builds the API for srv.
@@ -62,28 +63,45 @@ func New(srv *routeserver.Server, opts Options) *API {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	a := &API{srv: srv, opts: opts, reg: prometheus.NewRegistry()}
+	a := &API{srv: srv, opts: opts, reg: prometheus.NewRegistry(), limits: defaultHTTPLimits}
 	a.reg.MustRegister(&collector{a})
 	return a
 }
 
-// Serve listens on the configured control socket and, if configured, the
-// read-only TCP listener, until ctx ends.
-func (a *API) Serve(ctx context.Context, sc conf.Server) error {
+// Serve listens on the control socket at control ("" for none) and, if
+// hc.Listen is set, the read-only HTTP listener, until ctx ends.
+func (a *API) Serve(ctx context.Context, control string, hc conf.HTTP) error {
 	var ln net.Listener
-	if sc.Control != "" {
+	if control != "" {
 		var err error
-		if ln, err = Listen(sc.Control); err != nil {
+		if ln, err = Listen(control); err != nil {
 			return err
 		}
 	}
-	return a.ServeOn(ctx, ln, sc)
+	return a.ServeOn(ctx, ln, hc)
 }
 
 // ServeOn is Serve with the control socket already open (ln, from Listen;
 // nil for none): fedrs run takes its socket before anything else. Closing
-// ln at the end removes the socket file.
-func (a *API) ServeOn(ctx context.Context, ln net.Listener, sc conf.Server) error {
+// ln at the end removes the socket file. hc is the HTTP listener in effect
+// (conf.Config.HTTPListener).
+func (a *API) ServeOn(ctx context.Context, ln net.Listener, hc conf.HTTP) error {
+	var hln net.Listener
+	if hc.Listen != "" {
+		var err error
+		if hln, err = ListenHTTP(ctx, hc); err != nil {
+			if ln != nil {
+				ln.Close()
+			}
+			return err
+		}
+	}
+	return a.ServeListeners(ctx, ln, hln, hc)
+}
+
+// ServeListeners is ServeOn with the HTTP listener also open (hln, from
+// ListenHTTP; nil for none), so that the caller knows its address.
+func (a *API) ServeListeners(ctx context.Context, ln, hln net.Listener, hc conf.HTTP) error {
 	var servers []*http.Server
 	var errc = make(chan error, 2)
 	if ln != nil {
@@ -98,29 +116,11 @@ func (a *API) ServeOn(ctx context.Context, ln net.Listener, sc conf.Server) erro
 			hs.Shutdown(sctx)
 		}
 	}
-	if sc.ControlTCP != "" {
-		token := sc.ControlTokenSecret
-		if token == "" {
-			token = sc.ControlToken
-		}
-		var lc net.ListenConfig
-		tln, err := lc.Listen(ctx, "tcp", sc.ControlTCP)
-		if err != nil {
-			stop()
-			return fmt.Errorf("control API on %s: %w", sc.ControlTCP, err)
-		}
-		if sc.ControlTLSCert != "" {
-			cert, err := tls.LoadX509KeyPair(sc.ControlTLSCert, sc.ControlTLSKey)
-			if err != nil {
-				tln.Close()
-				stop()
-				return fmt.Errorf("control API TLS certificate %s / key %s: %w", sc.ControlTLSCert, sc.ControlTLSKey, err)
-			}
-			tln = tls.NewListener(tln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
-		}
-		hs := &http.Server{Handler: readOnly(token, a.Handler(false)), ReadHeaderTimeout: 10 * time.Second}
+	if hln != nil {
+		a.opts.Log.Info("HTTP listener", "url", HTTPURL(hc, hln.Addr()))
+		hs := a.httpServer(hc)
 		servers = append(servers, hs)
-		go func() { errc <- hs.Serve(tln) }()
+		go func() { errc <- hs.Serve(hln) }()
 	}
 	if len(servers) == 0 {
 		<-ctx.Done()
@@ -163,23 +163,6 @@ func Listen(path string) (net.Listener, error) {
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
 	return ln, nil
-}
-
-// readOnly guards the TCP listener: a bearer token and GET only.
-func readOnly(token string, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="fedrs"`)
-			writeErr(w, http.StatusUnauthorized, errors.New("a bearer token is required (Authorization: Bearer TOKEN)"))
-			return
-		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			writeErr(w, http.StatusForbidden, errors.New("the TCP control listener is read-only; use the unix socket to change anything"))
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
 }
 
 // Handler returns the API's routes; write enables the changing endpoints.

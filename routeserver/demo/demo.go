@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"log/slog"
 	"net/netip"
 	"slices"
@@ -39,6 +40,9 @@ type Options struct {
 	// Control, when set and not Once, is the unix socket path on which the
 	// running demo serves the control API, for fedrs lg.
 	Control string
+	// HTTP, when set with Control, is the address of the read-only HTTP
+	// listener ("127.0.0.1:0": a free loopback port).
+	HTTP string
 	// Version is the version the control API reports.
 	Version string
 }
@@ -149,13 +153,26 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 			srv.Shutdown("fedrs demo stopped")
 			return nil, err
 		}
+		hc := conf.HTTP{Listen: opts.HTTP}
+		var hln net.Listener
+		if hc.Listen != "" {
+			if hln, err = api.ListenHTTP(rctx, hc); err != nil {
+				ln.Close()
+				srv.Shutdown("fedrs demo stopped")
+				return nil, err
+			}
+		}
 		go func() {
-			apiDone <- api.New(srv, api.Options{Version: opts.Version, Log: opts.Log}).ServeOn(rctx, ln, conf.Server{})
+			apiDone <- api.New(srv, api.Options{Version: opts.Version, Log: opts.Log}).ServeListeners(rctx, ln, hln, hc)
 		}()
 		fmt.Fprintf(opts.Out, "\nAsk the running demo with the looking glass, e.g.:\n"+
 			"  fedrs lg summary --socket %[1]s\n"+
 			"  fedrs lg routes nhs-coastal --filtered --socket %[1]s\n"+
 			"  fedrs lg explain nhs-coastal 10.40.7.0/24 --socket %[1]s\n", opts.Control)
+		if hln != nil {
+			fmt.Fprintf(opts.Out, "or over HTTP (read-only, no authentication, loopback only):\n"+
+				"  curl %sv1/status\n", api.HTTPURL(hc, hln.Addr()))
+		}
 	} else {
 		close(apiDone)
 	}
