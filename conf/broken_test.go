@@ -815,6 +815,98 @@ testdata/fedrs.toml:4: server.control_token: the token is 3 characters; use at l
 `,
 	},
 	{
+		name: "http listener",
+		toml: `
+[server]
+asn = 4200065000
+router_id = "192.0.2.1"
+
+[http]
+listen = "127.0.0.1"
+cert = "testdata-cert.pem"
+token = "short"
+token_file = "md5.txt"
+basic_user = "noc:ops"
+`,
+		want: `
+testdata/fedrs.toml:5: http.basic_password_file: missing: basic authentication needs both basic_user and basic_password_file
+testdata/fedrs.toml:5: http.key: missing: TLS needs both cert and key
+testdata/fedrs.toml:6: http.listen: "127.0.0.1" is not address:port; write "address:port", e.g. "0.0.0.0:179" or "[2001:db8::1]:179"
+testdata/fedrs.toml:9: http.token_file: set token or token_file, not both
+testdata/fedrs.toml:10: http.basic_user: "noc:ops" contains ":", which basic authentication cannot carry in a user name
+testdata/fedrs.toml:10: http.basic_user: set a bearer token (token or token_file) or basic authentication (basic_user), not both
+`,
+	},
+	{
+		name: "http files",
+		toml: `
+[server]
+asn = 4200065000
+router_id = "192.0.2.1"
+
+[http]
+listen = "127.0.0.1:8080"
+cert = "no-cert.pem"
+key = "no-key.pem"
+token_file = "md5-empty.txt"
+`,
+		want: `
+testdata/fedrs.toml:7: http.cert: cannot read testdata/no-cert.pem: no such file or directory
+testdata/fedrs.toml:9: http.token_file: testdata/md5-empty.txt is empty; it should hold the secret on one line
+`,
+	},
+	{
+		name: "http certificate and password",
+		toml: `
+[server]
+asn = 4200065000
+router_id = "192.0.2.1"
+
+[http]
+listen = "[::1]:8080"
+cert = "bogons.txt"
+key = "md5.txt"
+basic_user = "noc"
+basic_password_file = "no-password.txt"
+`,
+		want: `
+testdata/fedrs.toml:7: http.cert: testdata/bogons.txt and testdata/md5.txt are not a TLS certificate and its key: tls: failed to find any PEM data in certificate input
+testdata/fedrs.toml:10: http.basic_password_file: cannot read testdata/no-password.txt: no such file or directory
+`,
+	},
+	{
+		name: "http keys without listen",
+		toml: `
+[server]
+asn = 4200065000
+router_id = "192.0.2.1"
+
+[http]
+token_file = "md5.txt"
+basic_user = "noc"
+`,
+		want: `
+testdata/fedrs.toml:6: http.token_file: has no effect without listen; set listen = "127.0.0.1:8080" or remove it
+testdata/fedrs.toml:7: http.basic_user: has no effect without listen; set listen = "127.0.0.1:8080" or remove it
+`,
+	},
+	{
+		name: "http and control_tcp both",
+		toml: `
+[server]
+asn = 4200065000
+router_id = "192.0.2.1"
+control_tcp = "127.0.0.1:8179"
+control_token_file = "md5.txt"
+
+[http]
+listen = "127.0.0.1:8080"
+`,
+		want: `
+testdata/fedrs.toml:8: http.listen: server.control_tcp is set too; control_tcp is the deprecated name of http.listen: remove it (and move control_token_file, control_tls_cert and control_tls_key to [http] token_file, cert and key)
+`,
+	},
+	{
 		name: "bogon file",
 		toml: `
 [server]
