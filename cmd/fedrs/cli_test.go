@@ -64,7 +64,10 @@ func TestLookingGlass(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); api.New(fed.Srv, api.Options{Version: "test"}).ServeOn(ctx, ln, cfg.HTTPListener()) }()
+	go func() {
+		defer close(done)
+		api.New(fed.Srv, api.Options{Version: "test"}).ServeOn(ctx, ln, cfg.HTTPListener())
+	}()
 	t.Cleanup(func() { cancel(); <-done })
 	rctx := rstest.Ctx(t)
 	a := fed.Members["nhs-a"]

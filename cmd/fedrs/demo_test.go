@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,11 +11,13 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/lab/rstest"
+	"github.com/fedrs/fedrs/routeserver/api"
 )
 
 // TestDemoServesLookingGlass: a running fedrs demo prints the fedrs lg
 // command that reaches it; that command works against it; the socket's
-// temporary directory is gone after the demo stops.
+// temporary directory is gone after the demo stops. It also serves the
+// read-only HTTP listener at the URL it prints.
 func TestDemoServesLookingGlass(t *testing.T) {
 	d := startDaemon(t, "demo")
 	re := regexp.MustCompile(`fedrs lg summary --socket (\S+)`)
@@ -36,6 +40,29 @@ func TestDemoServesLookingGlass(t *testing.T) {
 	r = fedrsCmd(t, nil, "lg", "routes", "nhs-coastal", "--filtered", "--socket", sock)
 	if r.code != 0 || !strings.Contains(r.stdout, "10.40.7.0/24") || !strings.Contains(r.stdout, "registry_conflict") {
 		t.Errorf("lg routes --filtered against the demo:\n%s", r)
+	}
+	// The read-only HTTP listener, on a loopback port the demo prints.
+	m := regexp.MustCompile(`curl (http://127\.0\.0\.1:\d+/)v1/status`).FindStringSubmatch(d.stdout.String())
+	if m == nil {
+		t.Fatalf("the demo prints no HTTP URL:\n%s", d.stdout)
+	}
+	resp, err := http.Get(m[1] + "v1/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st api.Status
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || st.SessionsUp != 6 {
+		t.Errorf("GET %sv1/status: %d %+v (%v)", m[1], resp.StatusCode, st, err)
+	}
+	resp, err = http.Post(m[1]+"v1/reload", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("POST %sv1/reload: %d, want 403", m[1], resp.StatusCode)
 	}
 	d.stop(30 * time.Second)
 	if code := d.state.ExitCode(); code != 0 {

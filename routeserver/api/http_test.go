@@ -312,4 +312,3 @@ func TestHTTPSlowHeaders(t *testing.T) {
 		t.Errorf("cut off after %v, want about %v", d, timeout)
 	}
 }
-
