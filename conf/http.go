@@ -41,17 +41,20 @@ const DefaultHTTPListen = "127.0.0.1:8080"
 // HTTPListener is the HTTP listener in effect: [http], or, when only the
 // deprecated [server] control_tcp is set, the listener its keys describe
 // (control_tcp, control_token(_file), control_tls_cert/_key). Listen is
-// "" when there is none.
+// "" when there is none. Cert and Key are resolved against the
+// configuration file's directory.
 func (c *Config) HTTPListener() HTTP {
 	s := &c.Server
-	if c.HTTP.Listen != "" || s.ControlTCP == "" {
-		return c.HTTP
+	h := c.HTTP
+	if h.Listen == "" && s.ControlTCP != "" {
+		h = HTTP{
+			Listen: s.ControlTCP, Cert: s.ControlTLSCert, Key: s.ControlTLSKey,
+			Token: s.ControlToken, TokenFile: s.ControlTokenFile, TokenSecret: s.ControlTokenSecret,
+			Alias: true,
+		}
 	}
-	return HTTP{
-		Listen: s.ControlTCP, Cert: s.ControlTLSCert, Key: s.ControlTLSKey,
-		Token: s.ControlToken, TokenFile: s.ControlTokenFile, TokenSecret: s.ControlTokenSecret,
-		Alias: true,
-	}
+	h.Cert, h.Key = c.Path(h.Cert), c.Path(h.Key)
+	return h
 }
 
 // Deprecations lists the deprecated keys the configuration uses, as

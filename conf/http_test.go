@@ -32,6 +32,17 @@ func TestHTTPLoad(t *testing.T) {
 		return c
 	}
 
+	for _, f := range []string{"cert", "key"} {
+		data, err := os.ReadFile("testdata/http-" + f + ".pem") // a throwaway self-signed pair
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(f+".pem", string(data))
+	}
+	tlsCfg := load("[http]\nlisten = \"127.0.0.1:8443\"\ncert = \"cert.pem\"\nkey = \"key.pem\"\n")
+	if h := tlsCfg.HTTPListener(); h.Cert != filepath.Join(dir, "cert.pem") || h.Key != filepath.Join(dir, "key.pem") {
+		t.Errorf("cert and key not resolved against the file's directory: %+v", h)
+	}
 	c := load("[http]\nlisten = \"127.0.0.1:8080\"\ntoken_file = \"token\"\n")
 	if h := c.HTTPListener(); h.Listen != "127.0.0.1:8080" || h.TokenSecret != "0123456789abcdef0123456789abcdef" || h.Alias {
 		t.Errorf("HTTPListener = %+v", h)
