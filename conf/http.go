@@ -129,29 +129,9 @@ func (v *validator) http() {
 	if s.ControlTCP != "" {
 		v.is.add(p.add("listen"), "server.control_tcp is set too; control_tcp is the deprecated name of http.listen: remove it (and move control_token_file, control_tls_cert and control_tls_key to [http] token_file, cert and key)")
 	}
-	if (h.Cert == "") != (h.Key == "") {
-		missing := "key"
-		if h.Cert == "" {
-			missing = "cert"
-		}
-		v.is.add(p.add(missing), "missing: TLS needs both cert and key")
-	}
-	if h.Token != "" && h.TokenFile != "" {
-		v.is.add(p.add("token_file"), "set token or token_file, not both")
-	} else if t := h.TokenSecret; t != "" && len(t) < minControlTokenLn {
-		key := "token"
-		if h.TokenFile != "" {
-			key = "token_file"
-		}
-		v.is.add(p.add(key), "the token is %d characters; use at least %d random characters (e.g. openssl rand -hex 32)", len(t), minControlTokenLn)
-	}
-	if (h.BasicUser == "") != (h.BasicPasswordFile == "") {
-		missing := "basic_password_file"
-		if h.BasicUser == "" {
-			missing = "basic_user"
-		}
-		v.is.add(p.add(missing), "missing: basic authentication needs both basic_user and basic_password_file")
-	}
+	v.bothOrNeither(p, "cert", h.Cert, "key", h.Key, "TLS")
+	v.token(p, "token", h.Token, "token_file", h.TokenFile, h.TokenSecret)
+	v.bothOrNeither(p, "basic_user", h.BasicUser, "basic_password_file", h.BasicPasswordFile, "basic authentication")
 	if strings.Contains(h.BasicUser, ":") {
 		v.is.add(p.add("basic_user"), "%q contains \":\", which basic authentication cannot carry in a user name", h.BasicUser)
 	}
@@ -175,4 +155,31 @@ func diffHTTP(old, new *Config) []FieldChange {
 		out = append(out, FieldChange{Field: "http.basic_password_file", Old: "(hidden)", New: "(hidden)"})
 	}
 	return out
+}
+
+// bothOrNeither reports the missing one of two keys that go together
+// (what names the feature: "TLS").
+func (v *validator) bothOrNeither(p path, k1, v1, k2, v2, what string) {
+	if (v1 == "") == (v2 == "") {
+		return
+	}
+	missing := k2
+	if v1 == "" {
+		missing = k1
+	}
+	v.is.add(p.add(missing), "missing: %s needs both %s and %s", what, k1, k2)
+}
+
+// token checks a bearer token given inline (key) or in a file (fileKey);
+// secret is the one in effect.
+func (v *validator) token(p path, key, val, fileKey, file, secret string) {
+	if val != "" && file != "" {
+		v.is.add(p.add(fileKey), "set %s or %s, not both", key, fileKey)
+	} else if secret != "" && len(secret) < minControlTokenLn {
+		k := key
+		if file != "" {
+			k = fileKey
+		}
+		v.is.add(p.add(k), "the token is %d characters; use at least %d random characters (e.g. openssl rand -hex 32)", len(secret), minControlTokenLn)
+	}
 }

@@ -54,22 +54,8 @@ func (v *validator) server() {
 			}
 		}
 	}
-	if s.ControlToken != "" && s.ControlTokenFile != "" {
-		v.is.add(p.add("control_token_file"), "set control_token or control_token_file, not both")
-	} else if t := s.ControlTokenSecret; t != "" && len(t) < minControlTokenLn {
-		key := "control_token"
-		if s.ControlTokenFile != "" {
-			key = "control_token_file"
-		}
-		v.is.add(p.add(key), "the token is %d characters; use at least %d random characters (e.g. openssl rand -hex 32)", len(t), minControlTokenLn)
-	}
-	if (s.ControlTLSCert == "") != (s.ControlTLSKey == "") {
-		missing := "control_tls_key"
-		if s.ControlTLSCert == "" {
-			missing = "control_tls_cert"
-		}
-		v.is.add(p.add(missing), "missing: TLS needs both control_tls_cert and control_tls_key")
-	}
+	v.token(p, "control_token", s.ControlToken, "control_token_file", s.ControlTokenFile, s.ControlTokenSecret)
+	v.bothOrNeither(p, "control_tls_cert", s.ControlTLSCert, "control_tls_key", s.ControlTLSKey, "TLS")
 	oneOf(v.is, p.add("log_level"), s.LogLevel, LogLevels)
 	if msg := holdTimeProblem(s.HoldTime.Duration); msg != "" {
 		v.is.add(p.add("hold_time"), "%s", msg)

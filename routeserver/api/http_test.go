@@ -77,6 +77,22 @@ func call(t *testing.T, cl *http.Client, method, url string, auth func(*http.Req
 	return resp.StatusCode, e.Error
 }
 
+type authCase struct {
+	name string
+	auth func(*http.Request)
+	want int
+}
+
+// expectCodes GETs url with each case's authentication.
+func expectCodes(t *testing.T, cl *http.Client, url string, cases []authCase) {
+	t.Helper()
+	for _, tc := range cases {
+		if code, _ := call(t, cl, "GET", url, tc.auth); code != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, code, tc.want)
+		}
+	}
+}
+
 func bearer(tok string) func(*http.Request) {
 	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }
 }
@@ -117,20 +133,12 @@ func TestHTTPToken(t *testing.T) {
 	const tok = "http-token-0123456789"
 	url := startHTTP(t, conf.HTTP{TokenSecret: tok}, nil)
 	cl := http.DefaultClient
-	for _, tc := range []struct {
-		name string
-		auth func(*http.Request)
-		want int
-	}{
+	expectCodes(t, cl, url+"v1/status", []authCase{
 		{"none", nil, 401},
 		{"wrong token", bearer("http-token-0123456780"), 401},
 		{"basic instead", basic("fedrs", tok), 401},
 		{"token", bearer(tok), 200},
-	} {
-		if code, _ := call(t, cl, "GET", url+"v1/status", tc.auth); code != tc.want {
-			t.Errorf("%s: %d, want %d", tc.name, code, tc.want)
-		}
-	}
+	})
 	if code, _ := call(t, cl, "POST", url+"v1/reload", bearer(tok)); code != 403 {
 		t.Errorf("POST with the token: %d, want 403", code)
 	}
@@ -140,21 +148,13 @@ func TestHTTPBasicAuth(t *testing.T) {
 	const user, pass = "noc", "basic-password-0123456789"
 	url := startHTTP(t, conf.HTTP{BasicUser: user, BasicPassword: pass}, nil)
 	cl := http.DefaultClient
-	for _, tc := range []struct {
-		name string
-		auth func(*http.Request)
-		want int
-	}{
+	expectCodes(t, cl, url+"v1/status", []authCase{
 		{"none", nil, 401},
 		{"wrong password", basic(user, pass+"x"), 401},
 		{"wrong user", basic("nocx", pass), 401},
 		{"bearer instead", bearer(pass), 401},
 		{"user and password", basic(user, pass), 200},
-	} {
-		if code, _ := call(t, cl, "GET", url+"v1/status", tc.auth); code != tc.want {
-			t.Errorf("%s: %d, want %d", tc.name, code, tc.want)
-		}
-	}
+	})
 	resp, err := cl.Get(url + "v1/status")
 	if err != nil {
 		t.Fatal(err)
