@@ -36,6 +36,10 @@ type ReloadResult struct {
 
 func (r ReloadResult) String() string {
 	if r.Changes.Empty() {
+		if len(r.Deferred) > 0 {
+			// Only settings bound to the process changed.
+			return "no changes applied; not applied until restart: " + strings.Join(r.Deferred, ", ")
+		}
 		return "no changes"
 	}
 	var b strings.Builder
