@@ -345,7 +345,8 @@ func (s openapiSpec) validate(at string, sch obj, v any) []string {
 // TestOpenAPILive calls every GET endpoint of a route server with members
 // and routes (a filtered one too) on the read-only TCP listener and checks
 // each answer against the spec: status, content type, and for JSON the
-// 200 schema. Then some errors against theirs.
+// 200 schema. Then some errors against theirs, and every POST endpoint on
+// the unix socket (bodies and answers).
 func TestOpenAPILive(t *testing.T) {
 	s := loadSpec(t)
 	e := start(t)
@@ -486,6 +487,63 @@ func TestOpenAPILive(t *testing.T) {
 	check("/v1/lookup", "/v1/lookup", url.Values{"prefix": {"banana"}}, token, http.StatusBadRequest)
 	check("/v1/route", "/v1/route", url.Values{"member": {mb}, "prefix": {"10.9.0.0/16"}}, token, http.StatusNotFound)
 	check("/v1/explain", "/v1/explain", url.Values{"member": {"nobody"}, "prefix": {"10.1.0.0/16"}}, token, http.StatusNotFound)
+	// The changing endpoints, on the unix socket: their request bodies
+	// and answers against the spec.
+	post := func(epath, path string, q url.Values, body any) {
+		t.Helper()
+		op := s.operation("POST", epath)
+		if body != nil {
+			var v any
+			b, _ := json.Marshal(body)
+			json.Unmarshal(b, &v)
+			rb := s.resolve(op["requestBody"].(obj))
+			for _, msg := range s.validate("request", rb["content"].(obj)["application/json"].(obj)["schema"].(obj), v) {
+				t.Errorf("POST %s: %s", path, msg)
+			}
+		}
+		declared := s.params(op, "query")
+		for k := range q {
+			if !slices.Contains(declared, k) {
+				t.Errorf("POST %s: query parameter %s is not in openapi.json (it has %v)", path, k, declared)
+			}
+		}
+		var v any
+		if err := e.cl.Post(ctx, path, q, body, &v); err != nil {
+			t.Errorf("POST %s: %v", path, err)
+			return
+		}
+		r := s.resolve(s.get("paths", epath, "post", "responses", "200"))
+		for _, msg := range s.validate("body", r["content"].(obj)["application/json"].(obj)["schema"].(obj), v) {
+			t.Errorf("POST %s: %s", path, msg)
+		}
+	}
+	posted := map[string]bool{}
+	for _, c := range []struct {
+		epath, path string
+		q           url.Values
+		body        any
+	}{
+		{"/v1/check", "", nil, api.CheckRequest{Config: e.file, Limit: 10}},
+		{"/v1/reload", "", nil, api.ReloadRequest{Config: e.file}},
+		{"/v1/members/{member}/clear", "/v1/members/nhs-a/clear", url.Values{"direction": {"out"}}, nil},
+		{"/v1/members/{member}/shutdown", "/v1/members/council-c/shutdown", nil, map[string]string{"message": "openapi test"}},
+		{"/v1/members/{member}/enable", "/v1/members/council-c/enable", nil, nil},
+		{"/v1/maintenance/start", "", nil, map[string]string{"message": "openapi test", "wait": "1h"}},
+		{"/v1/maintenance/stop", "", nil, nil},
+		{"/v1/maintenance", "", nil, map[string]string{"wait": "1h"}},
+		{"/v1/maintenance/stop", "", nil, nil},
+	} {
+		if c.path == "" {
+			c.path = c.epath
+		}
+		posted[c.epath] = true
+		post(c.epath, c.path, c.q, c.body)
+	}
+	for _, ep := range api.Endpoints() {
+		if ep.Method == http.MethodPost && !posted[ep.Path] {
+			t.Errorf("POST %s has no live check: add a call to TestOpenAPILive", ep.Path)
+		}
+	}
 	// The spec served is the file embedded.
 	if _, body := do("/v1/openapi.json", nil, token); string(body) != string(api.OpenAPI) {
 		t.Errorf("GET /v1/openapi.json is not openapi.json")
