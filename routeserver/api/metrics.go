@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net/http"
 	"strings"
 	"time"
 
@@ -160,3 +161,6 @@ var historyHelp = map[string]string{
 }
 
 func timeSince(t time.Time) float64 { return time.Since(t).Seconds() }
+
+// metrics is GET /metrics.
+func (a *API) metrics(w http.ResponseWriter, r *http.Request) { a.prom.ServeHTTP(w, r) }

@@ -56,6 +56,7 @@ type API struct {
 	// holds one of its concurrency slots.
 	limits httpLimits
 	hold   func(*http.Request)
+	prom   http.Handler
 }
 
 // New builds the API for srv.
@@ -65,6 +66,7 @@ func New(srv *routeserver.Server, opts Options) *API {
 	}
 	a := &API{srv: srv, opts: opts, reg: prometheus.NewRegistry(), limits: defaultHTTPLimits}
 	a.reg.MustRegister(&collector{a})
+	a.prom = promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{})
 	return a
 }
 
@@ -165,29 +167,70 @@ func Listen(path string) (net.Listener, error) {
 	return ln, nil
 }
 
+// Endpoint is one route of the control API, as Handler registers it.
+type Endpoint struct {
+	Method, Path string
+	// Write: the endpoint changes something (or reads a file the client
+	// names); it is served on the unix socket only.
+	Write bool
+}
+
+// endpoint is an Endpoint with its handler.
+type endpoint struct {
+	Endpoint
+	h http.HandlerFunc
+}
+
+// endpoints is the one table of the API's routes: Handler registers
+// these, Endpoints lists them, openapi.json documents them.
+func (a *API) endpoints() []endpoint {
+	ro := func(method, path string, h http.HandlerFunc) endpoint {
+		return endpoint{Endpoint{method, path, false}, h}
+	}
+	rw := func(method, path string, h http.HandlerFunc) endpoint {
+		return endpoint{Endpoint{method, path, true}, h}
+	}
+	return []endpoint{
+		ro("GET", "/v1/status", a.status),
+		ro("GET", "/v1/neighbors", a.neighbors),
+		ro("GET", "/v1/members/{member}/routes", a.routes),
+		ro("GET", "/v1/lookup", a.lookup),
+		ro("GET", "/v1/route", a.route),
+		ro("GET", "/v1/explain", a.explain),
+		ro("GET", "/v1/mrt", a.mrtDump),
+		ro("GET", "/v1/rpki", a.rpki),
+		ro("GET", "/v1/maintenance", a.maintenanceStatus),
+		ro("GET", "/v1/openapi.json", serveOpenAPI),
+		ro("GET", "/metrics", a.metrics),
+		rw("POST", "/v1/reload", a.reload),
+		// A dry run reads a file named by the client: unix socket only.
+		rw("POST", "/v1/check", a.check),
+		rw("POST", "/v1/members/{member}/shutdown", a.shutdown),
+		rw("POST", "/v1/members/{member}/enable", a.enable),
+		rw("POST", "/v1/members/{member}/clear", a.clear),
+		rw("POST", "/v1/maintenance", a.maintenanceStart),
+		rw("POST", "/v1/maintenance/start", a.maintenanceStart),
+		rw("POST", "/v1/maintenance/stop", a.maintenanceStop),
+	}
+}
+
+// Endpoints lists every route Handler(true) serves; Handler(false) serves
+// those without Write.
+func Endpoints() []Endpoint {
+	var out []Endpoint
+	for _, e := range (&API{}).endpoints() {
+		out = append(out, e.Endpoint)
+	}
+	return out
+}
+
 // Handler returns the API's routes; write enables the changing endpoints.
 func (a *API) Handler(write bool) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/status", a.status)
-	mux.HandleFunc("GET /v1/neighbors", a.neighbors)
-	mux.HandleFunc("GET /v1/members/{member}/routes", a.routes)
-	mux.HandleFunc("GET /v1/lookup", a.lookup)
-	mux.HandleFunc("GET /v1/route", a.route)
-	mux.HandleFunc("GET /v1/explain", a.explain)
-	mux.HandleFunc("GET /v1/mrt", a.mrtDump)
-	mux.HandleFunc("GET /v1/rpki", a.rpki)
-	mux.HandleFunc("GET /v1/maintenance", a.maintenanceStatus)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
-	if write {
-		mux.HandleFunc("POST /v1/reload", a.reload)
-		// A dry run reads a file named by the client: unix socket only.
-		mux.HandleFunc("POST /v1/check", a.check)
-		mux.HandleFunc("POST /v1/members/{member}/shutdown", a.shutdown)
-		mux.HandleFunc("POST /v1/members/{member}/enable", a.enable)
-		mux.HandleFunc("POST /v1/members/{member}/clear", a.clear)
-		mux.HandleFunc("POST /v1/maintenance", a.maintenanceStart)
-		mux.HandleFunc("POST /v1/maintenance/start", a.maintenanceStart)
-		mux.HandleFunc("POST /v1/maintenance/stop", a.maintenanceStop)
+	for _, e := range a.endpoints() {
+		if write || !e.Write {
+			mux.HandleFunc(e.Method+" "+e.Path, e.h)
+		}
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, fmt.Errorf("no endpoint %s %s; see the README (\"Control API\")", r.Method, r.URL.Path))

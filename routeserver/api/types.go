@@ -2,6 +2,8 @@
 // socket (mode 0600, full access) and optionally on TCP (read-only, bearer
 // token, TLS when configured). `fedrs lg`, `fedrs reload` and `fedrs
 // maintenance` are clients of it; Prometheus scrapes its /metrics.
+// openapi.json describes it (served at GET /v1/openapi.json); openapi_test.go
+// keeps the description in step with Endpoints and the types here.
 package api
 
 import (
