@@ -39,6 +39,20 @@ func (s *Server) Started() time.Time {
 	return s.started
 }
 
+// LastReload is when a configuration reload last succeeded; zero when
+// none has since the start.
+func (s *Server) LastReload() time.Time {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.reloaded
+}
+
+func (s *Server) noteReload() {
+	s.mu.Lock()
+	s.reloaded = time.Now()
+	s.mu.Unlock()
+}
+
 // MemberIndex returns the index of the named member in the running
 // configuration.
 func (s *Server) MemberIndex(name string) (int, error) {

@@ -84,6 +84,7 @@ func (s *Server) Reload(newCfg *conf.Config) (ReloadResult, error) {
 	ch := conf.Diff(old, cfg)
 	res.Changes = ch
 	if ch.Empty() {
+		s.noteReload()
 		if s.opts.History != nil && len(res.Deferred) > 0 {
 			s.opts.History.ConfigLoaded(cfg, res.String())
 		}
@@ -235,6 +236,7 @@ func (s *Server) Reload(newCfg *conf.Config) (ReloadResult, error) {
 			}
 		}
 	}
+	s.noteReload()
 	s.log.Info("configuration reloaded", "file", cfg.File, "hash", cfg.Hash, "changes", strings.ReplaceAll(res.String(), "\n", "; "))
 	if s.opts.History != nil {
 		s.opts.History.ConfigLoaded(cfg, res.String())

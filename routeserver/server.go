@@ -80,6 +80,8 @@ type Server struct {
 	gen     uint32
 	nbrs    map[netip.Addr]*neighbor
 	started time.Time
+	// reloaded is when a reload last succeeded (zero: none since start).
+	reloaded time.Time
 
 	reloadMu    sync.Mutex
 	policyMu    sync.RWMutex // read-held by UPDATE processing (judgement to RIB); Reload and RPKI re-validation passes write-hold it

@@ -69,10 +69,12 @@ func (a *API) httpServer(hc conf.HTTP) *http.Server {
 }
 
 // HTTPHandler is everything the [http] listener serves, in one mux:
-// the read-only control API (/v1/..., /metrics) behind the listener's
+// the browser pages (/, /members/{member}, /static/) and the read-only
+// control API (/v1/..., /metrics), all behind the listener's
 // authentication, read-only guard and concurrency cap.
 func (a *API) HTTPHandler(hc conf.HTTP) http.Handler {
 	mux := http.NewServeMux()
+	a.registerPages(mux)
 	mux.Handle("/", a.Handler(false))
 	return authenticate(hc, readOnly(limitConcurrent(a.limits.MaxConcurrent, a.hold, mux)))
 }

@@ -18,6 +18,11 @@ import (
 )
 
 func (a *API) status(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, a.statusData())
+}
+
+// statusData is what GET /v1/status returns (and the overview page shows).
+func (a *API) statusData() Status {
 	srv := a.srv
 	cfg := srv.Config()
 	tot := srv.RIB().Totals()
@@ -54,16 +59,21 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 		ms := m.Status()
 		st.MRT = &ms
 	}
-	writeJSON(w, http.StatusOK, st)
+	return st
 }
 
 func (a *API) neighbors(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, a.neighborList())
+}
+
+// neighborList is what GET /v1/neighbors returns.
+func (a *API) neighborList() []Neighbor {
 	out := []Neighbor{}
 	cfg := a.srv.Config()
 	for _, n := range a.srv.Neighbors() {
 		out = append(out, a.neighbor(cfg, n))
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
 }
 
 func (a *API) neighbor(cfg *conf.Config, n routeserver.Neighbor) Neighbor {
@@ -186,11 +196,24 @@ func (a *API) routes(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, fmt.Errorf("family %q: want ipv4 or ipv6", f))
 		return
 	}
+	out, status, err := a.memberRoutes(mi, r.URL.Query().Get("view"), flt, offset, limit)
+	if err != nil {
+		writeErr(w, status, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// memberRoutes is a page of member mi's routes in view (received,
+// accepted, filtered or exported; "" is received): what GET
+// /v1/members/{member}/routes returns and the member page shows. On error
+// it also returns the HTTP status.
+func (a *API) memberRoutes(mi int, view string, flt rib.Filter, offset, limit int) (RouteList, int, error) {
 	var (
 		rs    []rib.Route
 		total int
 	)
-	switch v := r.URL.Query().Get("view"); v {
+	switch view {
 	case "", "received":
 		rs, total = a.srv.RIB().Routes(flt, offset, limit)
 	case "accepted":
@@ -202,16 +225,13 @@ func (a *API) routes(w http.ResponseWriter, r *http.Request) {
 	case "exported":
 		out, err := a.exported(mi, rib.HeldFilter{Family: flt.Family, HasFamily: flt.HasFamily}, offset, limit)
 		if err != nil {
-			writeErr(w, http.StatusInternalServerError, err)
-			return
+			return RouteList{}, http.StatusInternalServerError, err
 		}
-		writeJSON(w, http.StatusOK, out)
-		return
+		return out, http.StatusOK, nil
 	default:
-		writeErr(w, http.StatusBadRequest, fmt.Errorf("view %q: want received, accepted, filtered or exported", v))
-		return
+		return RouteList{}, http.StatusBadRequest, fmt.Errorf("view %q: want received, accepted, filtered or exported", view)
 	}
-	writeJSON(w, http.StatusOK, RouteList{Total: total, Offset: offset, Limit: limit, Routes: a.toRoutes(rs)})
+	return RouteList{Total: total, Offset: offset, Limit: limit, Routes: a.toRoutes(rs)}, http.StatusOK, nil
 }
 
 // exported is what member mi holds from the route server, with the
