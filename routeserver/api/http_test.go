@@ -39,6 +39,13 @@ func startHTTP(t *testing.T, hc conf.HTTP, setup func(*api.API)) string {
 		t.Fatal(err)
 	}
 	fed := rstest.StartConfig(t, cfg, nil, routeserver.Options{})
+	return serveHTTP(t, fed, hc, setup)
+}
+
+// serveHTTP serves the API of fed's route server on the [http] listener
+// hc only (on a free loopback port) and returns its base URL.
+func serveHTTP(t *testing.T, fed *rstest.Fed, hc conf.HTTP, setup func(*api.API)) string {
+	t.Helper()
 	hc.Listen = "127.0.0.1:0"
 	a := api.New(fed.Srv, api.Options{Version: "test", Log: rstest.Log})
 	if setup != nil {
