@@ -32,10 +32,13 @@ type memberView struct {
 
 // memberPage is the data of GET /members/{member}.
 type memberPage struct {
-	Title, Version  string
-	Member          string
-	Description     string
-	ASN             uint32
+	Title, Version string
+	Member         string
+	Description    string
+	ASN            uint32
+	// RSASN is the route server's AS, of the reasons' large
+	// communities (RSASN:1101:code).
+	RSASN           uint32
 	View, ViewLabel string
 	Views           []memberView
 	Exported        bool
@@ -116,6 +119,7 @@ func (a *API) memberPage(w http.ResponseWriter, r *http.Request) {
 		m := cfg.Members[mi]
 		p.Description, p.ASN = m.Description, m.ASN
 	}
+	p.RSASN = cfg.Server.ASN
 	list, status, err := a.memberRoutes(mi, view, rib.Filter{Member: mi}, (page-1)*web.PageSize, web.PageSize)
 	if err != nil {
 		a.errorPage(w, status, "Error", err)

@@ -154,7 +154,7 @@ func TestPagesInBrowser(t *testing.T) {
 
 	shot := func(name string) {
 		t.Helper()
-		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
 		}
@@ -225,8 +225,11 @@ func TestPagesInBrowser(t *testing.T) {
 	if !strings.HasSuffix(loc, "/members/nhs-a?view=filtered") {
 		t.Errorf("location %s", loc)
 	}
+	var st api.Status
+	getJSON(t, base+"v1/status", &st)
 	row := text("tr.filtered")
-	for _, want := range append([]string{fr.Prefix, fr.FilteredReasons[0].Name}, fr.LargeCommunities...) {
+	for _, want := range append([]string{fr.Prefix, fr.FilteredReasons[0].Name, fr.FilteredReasons[0].Text,
+		fmt.Sprintf("%d:1101:%d", st.ASN, fr.FilteredReasons[0].Code)}, fr.LargeCommunities...) {
 		if !strings.Contains(row, want) {
 			t.Errorf("filtered row %q lacks %q", row, want)
 		}
