@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -55,6 +56,16 @@ func TestDemoServesLookingGlass(t *testing.T) {
 	resp.Body.Close()
 	if err != nil || resp.StatusCode != 200 || st.SessionsUp != 6 {
 		t.Errorf("GET %sv1/status: %d %+v (%v)", m[1], resp.StatusCode, st, err)
+	}
+	// The web pages on the same listener: the overview links each member.
+	resp, err = http.Get(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), `href="/members/nhs-coastal"`) {
+		t.Errorf("GET %s: %d\n%s", m[1], resp.StatusCode, page)
 	}
 	resp, err = http.Post(m[1]+"v1/reload", "application/json", nil)
 	if err != nil {

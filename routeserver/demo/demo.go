@@ -171,7 +171,9 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 			"  fedrs lg explain nhs-coastal 10.40.7.0/24 --socket %[1]s\n", opts.Control)
 		if hln != nil {
 			fmt.Fprintf(opts.Out, "or over HTTP (read-only, no authentication, loopback only):\n"+
-				"  curl %sv1/status\n", api.HTTPURL(hc, hln.Addr()))
+				"  curl %[1]sv1/status\n"+
+				"or in a browser (overview, members, their routes and filter reasons):\n"+
+				"  %[1]s\n", api.HTTPURL(hc, hln.Addr()))
 		}
 	} else {
 		close(apiDone)
