@@ -69,11 +69,15 @@ func (a *API) httpServer(hc conf.HTTP) *http.Server {
 }
 
 // HTTPHandler is everything the [http] listener serves, in one mux:
-// the read-only control API (/v1/..., /metrics) behind the listener's
+// the read-only control API (/v1/..., /metrics) and, with birdwatcher,
+// the Alice-LG endpoints (/birdwatcher/...), behind the listener's
 // authentication, read-only guard and concurrency cap.
 func (a *API) HTTPHandler(hc conf.HTTP) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", a.Handler(false))
+	if hc.Birdwatcher {
+		mux.Handle("/birdwatcher/", a.birdwatcherHandler())
+	}
 	return authenticate(hc, readOnly(limitConcurrent(a.limits.MaxConcurrent, a.hold, mux)))
 }
 
