@@ -93,8 +93,8 @@ func (a *API) bwStatus(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// bwID is the protocol id of a neighbour: its member's name and its
-// address, with every character but letters, digits, "-" and "_" as "_"
+// bwID is the protocol id of a neighbour: its name (the member's name
+// and its address), with every character but letters, digits, "-" and "_" as "_"
 // (Alice puts it in URLs without escaping).
 func bwID(n routeserver.Neighbor) string {
 	return strings.Map(func(r rune) rune {
@@ -102,7 +102,7 @@ func bwID(n routeserver.Neighbor) string {
 			return r
 		}
 		return '_'
-	}, n.Name+"_"+n.Source.Addr.String())
+	}, n.Name)
 }
 
 type bwCount struct {
