@@ -439,6 +439,15 @@ func TestBirdwatcherAliceOracle(t *testing.T) {
 		}
 	}
 
+	// Off unless [http] birdwatcher.
+	off := httptest.NewServer(a.HTTPHandler(conf.HTTP{Listen: "127.0.0.1:0"}))
+	defer off.Close()
+	if res, err := http.Get(off.URL + "/birdwatcher/status"); err != nil || res.StatusCode != http.StatusNotFound {
+		t.Errorf("without birdwatcher = true: %v %v, want 404", res, err)
+	} else {
+		res.Body.Close()
+	}
+
 	// Unknown protocol: Alice reads {"error":...} as zero routes.
 	if m := fetchJSON(t, base, "/routes/protocol/nobody"); m["error"] == nil {
 		t.Errorf("unknown protocol: %v", m)
