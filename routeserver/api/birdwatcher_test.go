@@ -318,11 +318,15 @@ func TestBirdwatcherAliceOracle(t *testing.T) {
 	m.Announce(ctx, member.Route{Prefix: pfx("2001:db8:1::/48"), ASPath: []uint32{65001}})
 	// Filtered: the next hop is not nhs-a's (RS:1101:8).
 	m.Announce(ctx, member.Route{Prefix: pfx("10.2.0.0/16"), NextHop: netip.MustParseAddr("127.0.0.99")})
+	// Accepted, but not exported to nhs-b (RS:0:peer-AS).
+	m.Announce(ctx, member.Route{Prefix: pfx("10.3.0.0/16"), Large: []string{fmt.Sprintf("%d:0:4200000002", rstest.RSASN)}})
 	rstest.Eventually(t, 10*time.Second, func() bool {
-		return fed.Srv.RIB().Totals().Routes == 3
-	}, "the route server to hold the three routes")
-	if _, err := fed.Members["nhs-b"].WaitFor(ctx, "10.1.0.0/16", rstest.Has(pfx("10.1.0.0/16"))); err != nil {
-		t.Fatal(err)
+		return fed.Srv.RIB().Totals().Routes == 4
+	}, "the route server to hold the four routes")
+	for _, p := range []string{"10.1.0.0/16", "2001:db8:1::/48"} {
+		if _, err := fed.Members["nhs-b"].WaitFor(ctx, p, rstest.Has(pfx(p))); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	if err := decodeStatus(fetchJSON(t, base, "/status")); err != nil {
@@ -396,14 +400,34 @@ func TestBirdwatcherAliceOracle(t *testing.T) {
 		t.Errorf("nhs-a's filtered routes %+v (%v): want 10.2.0.0/16 with %d:1101:8", rs, err, rstest.RSASN)
 	}
 
-	// Not exported to nhs-a: its own routes are not candidates; the RIB
-	// has no other member's routes, so nothing.
+	// Not exported: to nhs-b, the best routes of others that nhs-b's own
+	// router does not hold (10.3.0.0/16); to nhs-a (its own routes are
+	// no candidates), nothing.
 	rs, err = decodeRoutes("noexport", fetchJSON(t, base, "/routes/noexport/"+ids["nhs-b"]))
 	if err != nil {
 		t.Fatal(err)
 	}
+	heldB, err := fed.Members["nhs-b"].Received(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantNo, gotNo []string
+	best, _ := fed.Srv.RIB().Routes(rib.Filter{Member: -1, Accepted: true}, 0, 0)
+	for _, r := range best {
+		if r.Best && fed.Srv.MemberName(r.Source.Member) != "nhs-b" &&
+			!slices.ContainsFunc(heldB, func(h member.Route) bool { return h.Prefix == r.Prefix }) {
+			wantNo = append(wantNo, r.Prefix.String())
+		}
+	}
 	for _, r := range rs {
-		t.Errorf("noexport for nhs-b lists %s, which nhs-b holds", r.Network)
+		gotNo = append(gotNo, r.Network)
+	}
+	if !slices.Equal(gotNo, wantNo) || len(gotNo) != 1 {
+		t.Errorf("noexport for nhs-b: Alice reads %v; nhs-b's router lacks %v", gotNo, wantNo)
+	}
+	rs, err = decodeRoutes("noexport", fetchJSON(t, base, "/routes/noexport/"+ids["nhs-a"]))
+	if err != nil || len(rs) != 0 {
+		t.Errorf("noexport for nhs-a: %+v %v", rs, err)
 	}
 
 	// The global search dump, both families, against the RIB.
