@@ -884,10 +884,28 @@ router_id = "192.0.2.1"
 [http]
 token_file = "md5.txt"
 basic_user = "noc"
+birdwatcher = true
 `,
 		want: `
 testdata/fedrs.toml:6: http.token_file: has no effect without listen; set listen = "127.0.0.1:8080" or remove it
 testdata/fedrs.toml:7: http.basic_user: has no effect without listen; set listen = "127.0.0.1:8080" or remove it
+testdata/fedrs.toml:8: http.birdwatcher: has no effect without listen; set listen = "127.0.0.1:8080" or remove it
+`,
+	},
+	{
+		name: "http birdwatcher with a token",
+		toml: `
+[server]
+asn = 4200065000
+router_id = "192.0.2.1"
+
+[http]
+listen = "127.0.0.1:8080"
+token = "0123456789abcdef0123"
+birdwatcher = true
+`,
+		want: `
+testdata/fedrs.toml:8: http.birdwatcher: Alice-LG sends no headers, so it cannot send the bearer token: protect the listener by its address, or use basic_user and write the credentials into Alice's api URL
 `,
 	},
 	{

@@ -23,6 +23,9 @@ type HTTP struct {
 	// authentication. Not together with a token.
 	BasicUser         string `toml:"basic_user"`
 	BasicPasswordFile string `toml:"basic_password_file"`
+	// Birdwatcher serves the Alice-LG (birdwatcher source, single_table)
+	// endpoints under /birdwatcher/.
+	Birdwatcher bool `toml:"birdwatcher"`
 
 	// TokenSecret is the bearer token in effect (Token, or the content of
 	// TokenFile); BasicPassword the content of BasicPasswordFile. Read by
@@ -118,6 +121,9 @@ func (v *validator) http() {
 				v.is.add(p.add(k.key), "has no effect without listen; set listen = %q or remove it", DefaultHTTPListen)
 			}
 		}
+		if h.Birdwatcher {
+			v.is.add(p.add("birdwatcher"), "has no effect without listen; set listen = %q or remove it", DefaultHTTPListen)
+		}
 		if v.written(p.add("listen")) {
 			v.is.add(p.add("listen"), "empty; write \"address:port\", e.g. %q, or remove the key to turn the listener off", DefaultHTTPListen)
 		}
@@ -137,6 +143,9 @@ func (v *validator) http() {
 	}
 	if h.BasicUser != "" && (h.Token != "" || h.TokenFile != "") {
 		v.is.add(p.add("basic_user"), "set a bearer token (token or token_file) or basic authentication (basic_user), not both")
+	}
+	if h.Birdwatcher && (h.Token != "" || h.TokenFile != "") {
+		v.is.add(p.add("birdwatcher"), "Alice-LG sends no headers, so it cannot send the bearer token: protect the listener by its address, or use basic_user and write the credentials into Alice's api URL")
 	}
 	if pw := h.BasicPassword; pw != "" && len(pw) < minControlTokenLn {
 		v.is.add(p.add("basic_password_file"), "the password is %d characters; use at least %d random characters (e.g. openssl rand -hex 32)", len(pw), minControlTokenLn)

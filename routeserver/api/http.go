@@ -69,13 +69,17 @@ func (a *API) httpServer(hc conf.HTTP) *http.Server {
 }
 
 // HTTPHandler is everything the [http] listener serves, in one mux:
-// the browser pages (/, /members/{member}, /static/) and the read-only
-// control API (/v1/..., /metrics), all behind the listener's
+// the browser pages (/, /members/{member}, /static/), the read-only
+// control API (/v1/..., /metrics) and, with birdwatcher, the Alice-LG
+// endpoints (/birdwatcher/...), all behind the listener's
 // authentication, read-only guard and concurrency cap.
 func (a *API) HTTPHandler(hc conf.HTTP) http.Handler {
 	mux := http.NewServeMux()
 	a.registerPages(mux)
 	mux.Handle("/", a.Handler(false))
+	if hc.Birdwatcher {
+		mux.Handle("/birdwatcher/", a.birdwatcherHandler())
+	}
 	return authenticate(hc, readOnly(limitConcurrent(a.limits.MaxConcurrent, a.hold, mux)))
 }
 
