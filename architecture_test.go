@@ -43,7 +43,7 @@ var mayImport = map[string][]string{
 	"routeserver/bmp":     {"routeserver", "routeserver/bgp", "routeserver/session", "routeserver/wire", "routeserver/rib", "conf"},
 	"routeserver/mrt":     {"routeserver", "routeserver/bgp", "routeserver/session", "routeserver/wire", "routeserver/rib"},
 	"routeserver/web":     {},
-	"routeserver/api":     {"routeserver", "routeserver/bgp", "routeserver/session", "routeserver/rib", "routeserver/bmp", "routeserver/mrt", "routeserver/web", "policy", "rpki", "conf"},
+	"routeserver/api":     {"routeserver", "routeserver/bgp", "routeserver/session", "routeserver/rib", "routeserver/bmp", "routeserver/mrt", "routeserver/history", "routeserver/web", "policy", "rpki", "conf"},
 	// A member router built from fedrs's own session and codec, and the
 	// demo federation that runs on it.
 	"routeserver/speaker": {"routeserver/bgp", "routeserver/session", "routeserver/wire"},

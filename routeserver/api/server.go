@@ -57,6 +57,8 @@ type API struct {
 	limits httpLimits
 	hold   func(*http.Request)
 	prom   http.Handler
+	// hist is the read-only reader on the history database.
+	hist historyReaders
 }
 
 // New builds the API for srv.
@@ -126,6 +128,7 @@ func (a *API) ServeListeners(ctx context.Context, ln, hln net.Listener, hc conf.
 	}
 	if len(servers) == 0 {
 		<-ctx.Done()
+		a.closeHistory()
 		return nil
 	}
 	select {
@@ -136,6 +139,7 @@ func (a *API) ServeListeners(ctx context.Context, ln, hln net.Listener, hc conf.
 		}
 	}
 	stop()
+	a.closeHistory()
 	return nil
 }
 
