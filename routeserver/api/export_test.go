@@ -11,3 +11,12 @@ import (
 func (a *API) SetHTTPLimits(readHeader time.Duration, maxConcurrent int, hold func(*http.Request)) {
 	a.limits.ReadHeader, a.limits.MaxConcurrent, a.hold = readHeader, maxConcurrent, hold
 }
+
+// AsMember serves h as member mi (named name) sees it, as a member's web
+// token would: tests of what a member view shows, before or without the
+// token machinery.
+func AsMember(h http.Handler, mi int, name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, withViewer(r, viewer{member: mi, name: name}))
+	})
+}

@@ -1,14 +1,11 @@
 package api_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +13,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/fedrs/fedrs/conf"
-	"github.com/fedrs/fedrs/lab/interop"
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/routeserver"
@@ -125,62 +121,8 @@ func TestPages(t *testing.T) {
 // checks a 390 px wide viewport has no horizontal scroll, and writes
 // screenshots.
 func TestPagesInBrowser(t *testing.T) {
-	interop.Require(t, false, "chromium")
-	chromium, _ := interop.LookPath("chromium")
+	b := newBrowser(t, 60*time.Second)
 	base := startWeb(t)
-
-	shots := os.Getenv("FEDRS_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	} else if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshots in %s", shots)
-
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.Headless,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true), chromedp.Flag("disable-gpu", true), chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-	}
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer acancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, tcancel := context.WithTimeout(ctx, 60*time.Second)
-	defer tcancel()
-
-	shot := func(name string) {
-		t.Helper()
-		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name+".png"), buf, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
-	noHorizontalScroll := func(page string) {
-		t.Helper()
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= document.documentElement.clientWidth`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ok {
-			w, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.scrollWidth + " > " + document.documentElement.clientWidth`))
-			t.Errorf("%s scrolls horizontally at 390 px: %s", page, w)
-		}
-	}
 
 	// What the route server holds, from the API.
 	var ns []api.Neighbor
@@ -192,14 +134,12 @@ func TestPagesInBrowser(t *testing.T) {
 	}
 	fr := filtered.Routes[0]
 
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base)); err != nil {
-		t.Fatal(err)
+	b.open(base)
+	if title := b.title(); title != "Overview · fedrs" {
+		t.Errorf("overview title %q", title)
 	}
-	title, err := chromedp.Run(ctx, chromedp.Title())
-	if err != nil || title != "Overview · fedrs" {
-		t.Errorf("overview title %q, %v", title, err)
-	}
-	members := text("main")
+	b.landmarks("overview")
+	members := b.text("main")
 	for _, n := range ns {
 		for _, want := range []string{n.Member, n.State, fmt.Sprint(n.Received), fmt.Sprint(n.Filtered)} {
 			if !strings.Contains(members, want) {
@@ -207,41 +147,29 @@ func TestPagesInBrowser(t *testing.T) {
 			}
 		}
 	}
-	shot("overview")
+	b.shot("overview")
 
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`a[href="/members/nhs-a"]`))); err != nil {
-		t.Fatal(err)
-	}
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`nav.tabs`))); err != nil {
-		t.Fatal(err)
-	}
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`nav.tabs a[href$="view=filtered"]`))); err != nil {
-		t.Fatal(err)
-	}
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`tr.filtered`))); err != nil {
-		t.Fatal(err)
-	}
-	loc, _ := chromedp.Run(ctx, chromedp.Location())
-	if !strings.HasSuffix(loc, "/members/nhs-a?view=filtered") {
+	b.do(chromedp.Click(chromedp.CSS(`a[href="/members/nhs-a"]`)), chromedp.WaitVisible(chromedp.CSS(`nav.tabs`)))
+	b.do(chromedp.Click(chromedp.CSS(`nav.tabs a[href$="view=filtered"]`)), chromedp.WaitVisible(chromedp.CSS(`tr.filtered`)))
+	if loc := b.location(); !strings.HasSuffix(loc, "/members/nhs-a?view=filtered") {
 		t.Errorf("location %s", loc)
 	}
 	var st api.Status
 	getJSON(t, base+"v1/status", &st)
-	row := text("tr.filtered")
+	row := b.text("tr.filtered")
 	for _, want := range append([]string{fr.Prefix, fr.FilteredReasons[0].Name, fr.FilteredReasons[0].Text,
 		fmt.Sprintf("%d:1101:%d", st.ASN, fr.FilteredReasons[0].Code)}, fr.LargeCommunities...) {
 		if !strings.Contains(row, want) {
 			t.Errorf("filtered row %q lacks %q", row, want)
 		}
 	}
-	shot("member-filtered")
+	b.shot("member-filtered")
 
 	// A phone: 390 px wide, no horizontal scroll on either page.
+	b.phone()
 	for _, p := range []struct{ name, path string }{{"overview", ""}, {"member-filtered", "members/nhs-a?view=filtered"}} {
-		if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)), chromedp.Navigate(base+p.path)); err != nil {
-			t.Fatal(err)
-		}
-		noHorizontalScroll(p.name)
-		shot(p.name + "-390px")
+		b.open(base + p.path)
+		b.noHorizontalScroll(p.name)
+		b.shot(p.name + "-390px")
 	}
 }
