@@ -23,8 +23,8 @@ const (
 	chartPad    = 8.0
 	chartAxis   = 30.0 // the time axis' band at the top
 	chartHeadH  = 24.0 // a section heading's band
-	chartRowH   = 32.0 // one row: its label, then its bar
-	chartBarY   = 16.0 // the bar's offset in its row
+	chartRowH   = 38.0 // one row: its label, then its bar
+	chartBarY   = 20.0 // the bar's offset in its row
 	chartBarH   = 12.0
 	chartMinBar = 1.5 // the narrowest bar drawn
 )
@@ -47,8 +47,21 @@ type timelinePage struct {
 	AtMember string
 	At       *HistoryAt
 	AtError  string
+	// VersionRows and ExportRows are the tables below the chart: the
+	// same intervals, to the millisecond.
+	VersionRows []timelineRow
+	ExportRows  []timelineRow
 	// Viewer is the member the page is narrowed to, if any.
 	Viewer string
+}
+
+// timelineRow is a table row: a version or an export interval with its
+// times formatted.
+type timelineRow struct {
+	V        PrefixVersion
+	I        ExportInterval
+	Member   string
+	From, To string
 }
 
 // timelinePreset is one of the range form's quick ranges.
@@ -98,12 +111,15 @@ type chartBar struct {
 // chartTime formats a time for the data attributes and tooltips.
 func chartTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
 
+// showTime is a time for people, to the millisecond.
+func showTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000Z") }
+
 // showTo is an interval's end for people.
 func showTo(t *time.Time) string {
 	if t == nil {
 		return "now (still)"
 	}
-	return t.UTC().Format("2006-01-02 15:04:05Z")
+	return showTime(*t)
 }
 
 // layoutTimeline lays out h's chart.
@@ -129,7 +145,7 @@ func layoutTimeline(h PrefixHistory) timelineChart {
 	}
 	c := timelineChart{Width: chartWidth, Ticks: timelineTicks(from, to, x)}
 	y := chartAxis
-	c.Heads = append(c.Heads, chartHead{Y: y + 16, Label: "Announcements"})
+	c.Heads = append(c.Heads, chartHead{Y: y + 18, Label: "Announcements"})
 	y += chartHeadH
 	for _, v := range h.Versions {
 		label := fmt.Sprintf("%s · AS%d · %s", v.Member, v.OriginAS, v.ASPath)
@@ -152,22 +168,22 @@ func layoutTimeline(h PrefixHistory) timelineChart {
 		if v.AsSent {
 			class = "version as-sent rpki-" + v.RPKI
 		}
-		c.Rows = append(c.Rows, chartRow{LabelY: y + 11, Label: label, Bars: []chartBar{{
+		c.Rows = append(c.Rows, chartRow{LabelY: y + 15, Label: label, Bars: []chartBar{{
 			X: bx, Y: y + chartBarY, W: bw, H: chartBarH, Class: class,
 			Member: v.Member, From: chartTime(v.From), To: timeAttr(v.To),
 			Title: fmt.Sprintf("%s announced %s: origin AS%d, AS_PATH %s, next hop %s; %s; RPKI %s; from %s to %s",
-				v.Member, v.Prefix, v.OriginAS, v.ASPath, v.NextHop, state, v.RPKI, v.From.UTC().Format("2006-01-02 15:04:05Z"), showTo(v.To)),
+				v.Member, v.Prefix, v.OriginAS, v.ASPath, v.NextHop, state, v.RPKI, showTime(v.From), showTo(v.To)),
 		}}})
 		y += chartRowH
 	}
 	if len(h.Versions) == 0 {
-		c.Rows = append(c.Rows, chartRow{LabelY: y + 11, Label: "no announcement in this range"})
+		c.Rows = append(c.Rows, chartRow{LabelY: y + 15, Label: "no announcement in this range"})
 		y += chartRowH
 	}
-	c.Heads = append(c.Heads, chartHead{Y: y + 16, Label: "Exported to"})
+	c.Heads = append(c.Heads, chartHead{Y: y + 18, Label: "Exported to"})
 	y += chartHeadH
 	for _, mi := range h.Exported {
-		row := chartRow{LabelY: y + 11, Label: mi.Member}
+		row := chartRow{LabelY: y + 15, Label: mi.Member}
 		for _, iv := range mi.Intervals {
 			bx, bw := bar(iv.From, iv.To)
 			how := ""
@@ -178,7 +194,7 @@ func layoutTimeline(h PrefixHistory) timelineChart {
 				X: bx, Y: y + chartBarY, W: bw, H: chartBarH, Class: "export",
 				Member: mi.Member, From: chartTime(iv.From), To: timeAttr(iv.To),
 				Title: fmt.Sprintf("exported to %s: %s's route from %s to %s%s", mi.Member, iv.Announcer,
-					iv.From.UTC().Format("2006-01-02 15:04:05Z"), showTo(iv.To), how),
+					showTime(iv.From), showTo(iv.To), how),
 			})
 			c.Bars++
 		}
@@ -186,7 +202,7 @@ func layoutTimeline(h PrefixHistory) timelineChart {
 		y += chartRowH
 	}
 	if len(h.Exported) == 0 {
-		c.Rows = append(c.Rows, chartRow{LabelY: y + 11, Label: "exported to nobody in this range"})
+		c.Rows = append(c.Rows, chartRow{LabelY: y + 15, Label: "exported to nobody in this range"})
 		y += chartRowH
 	}
 	c.Height = y + chartPad
@@ -305,6 +321,14 @@ func (a *API) timelinePage(w http.ResponseWriter, r *http.Request) {
 	pg := timelinePage{
 		Title: "History of " + p.String(), Version: a.opts.Version, Prefix: p.String(),
 		FromInput: localInput(from), ToInput: localInput(to), History: h, Chart: layoutTimeline(h), Viewer: vw.name,
+	}
+	for _, v := range h.Versions {
+		pg.VersionRows = append(pg.VersionRows, timelineRow{V: v, Member: v.Member, From: showTime(v.From), To: showTo(v.To)})
+	}
+	for _, mi := range h.Exported {
+		for _, iv := range mi.Intervals {
+			pg.ExportRows = append(pg.ExportRows, timelineRow{I: iv, Member: mi.Member, From: showTime(iv.From), To: showTo(iv.To)})
+		}
 	}
 	for _, pr := range timelinePresets {
 		pg.Presets = append(pg.Presets, timelinePreset{Label: pr.label, Query: "range=" + pr.label, Current: q.Get("range") == pr.label})
