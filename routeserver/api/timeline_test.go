@@ -130,8 +130,32 @@ func startTimeline(t *testing.T) *timelineFed {
 			})
 		}
 	}
-	step(&f.flapDown, func() error { return c.Shutdown(ctx, "timeline test") }, "council-c down", srcUp("council-c", false), hasNot(c))
-	step(&f.flapUp, func() error { return c.Enable(ctx) }, "council-c up", srcUp("council-c", true), has(c, "[4200000001 65002]"))
+	// The history records a session's up and down just after the RIB
+	// sees it: wait for the record too before the step's span ends.
+	hr, err := history.OpenReader(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hr.Close() })
+	recorded := func(sessions int, down bool) func() error {
+		return func() error {
+			return rstest.Until(10*time.Second, func() bool {
+				if rec.Sync(ctx) != nil {
+					return false
+				}
+				ss, err := hr.Sessions(ctx, "council-c", time.Time{}, time.Time{})
+				var up []history.Session
+				for _, s := range ss {
+					if s.Up != nil {
+						up = append(up, s)
+					}
+				}
+				return err == nil && len(up) == sessions && (up[sessions-1].Down != nil) == down
+			})
+		}
+	}
+	step(&f.flapDown, func() error { return c.Shutdown(ctx, "timeline test") }, "council-c down", srcUp("council-c", false), hasNot(c), recorded(1, true))
+	step(&f.flapUp, func() error { return c.Enable(ctx) }, "council-c up", srcUp("council-c", true), has(c, "[4200000001 65002]"), recorded(2, false))
 	if err := rec.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -411,5 +435,17 @@ func TestTimelineMemberView(t *testing.T) {
 	}
 	if resp, body := get(t, bURL+"v1/history/at?prefix=10.1.0.0/16&member=council-c"); resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "council-c") {
 		t.Errorf("nhs-b asking about council-c: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestTimelineNoHistory: without [server] history the endpoints and the
+// page say so (404).
+func TestTimelineNoHistory(t *testing.T) {
+	base := startWeb(t)
+	for _, path := range []string{"v1/history/prefix?prefix=10.1.0.0/16", "v1/history/at?prefix=10.1.0.0/16&member=nhs-b", "prefixes/10.1.0.0%2F16/history"} {
+		resp, body := get(t, base+path)
+		if resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "no history is recorded") {
+			t.Errorf("GET %s without history: %d\n%.300s", path, resp.StatusCode, body)
+		}
 	}
 }
