@@ -435,7 +435,9 @@ func (a *API) historyAt(ctx context.Context, vw viewer, p netip.Prefix, t time.T
 	if len(hvs) > timelineMaxVersions {
 		return out, bad(fmt.Errorf("prefix: more than %d routes held for %s and its covering prefixes", timelineMaxVersions, p))
 	}
-	if vw.all() && !slices.ContainsFunc(hvs, func(v history.Version) bool { return v.Prefix == p }) {
+	// Unknown: never announced, and no covering route held at t (which
+	// would answer "could X reach it").
+	if vw.all() && len(hvs) == 0 {
 		known, err := prefixKnown(ctx, hr, p)
 		if err != nil {
 			return out, err

@@ -68,6 +68,10 @@ func TestTimelineInBrowser(t *testing.T) {
 	if s := b.text("#exports"); !strings.Contains(s, "council-c") || !strings.Contains(s, "still exported") {
 		t.Errorf("the exports table: %q", s)
 	}
+	// Every control is reachable by keyboard.
+	if n := eval[int](b, `[...document.querySelectorAll("main a, main input:not([type=hidden]), main select, main button")].filter(e => e.tabIndex < 0 || e.disabled).length`); n != 0 {
+		t.Errorf("%d controls not reachable by keyboard", n)
+	}
 	b.shot("timeline")
 
 	// The point-in-time form: could council-c reach the prefix now?

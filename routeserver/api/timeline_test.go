@@ -307,6 +307,12 @@ func TestTimeline(t *testing.T) {
 	if at.Reach == nil || at.Reach.Reachable || len(at.Reach.Details) != 2 || !strings.Contains(strings.Join(at.Reach.Details, "|"), "filtered (next_hop)") {
 		t.Errorf("at now, nhs-a: %+v", at.Reach)
 	}
+	// An address inside the prefix: reached through the covering route.
+	getJSON(t, f.base+"v1/history/at?"+url.Values{"prefix": {"10.1.2.3"}, "member": {"nhs-b"}}.Encode(), &at)
+	if at.Prefix != "10.1.2.3/32" || len(at.Routes) != 0 || at.Reach == nil || !at.Reach.Reachable || at.Reach.Via != "10.1.0.0/16" ||
+		at.Reach.Route == nil || at.Reach.Route.ID != v2.ID || !strings.Contains(at.Reach.Answer, "covering prefix 10.1.0.0/16") {
+		t.Errorf("at now, 10.1.2.3 for nhs-b: %+v %+v", at, at.Reach)
+	}
 	// During council-c's flap: its session was down.
 	down := f.flapDown.after.Add(f.flapUp.before.Sub(f.flapDown.after) / 2)
 	getJSON(t, f.base+"v1/history/at?"+url.Values{"prefix": {"10.1.0.0/16"}, "t": {down.UTC().Format(time.RFC3339Nano)}, "member": {"council-c"}}.Encode(), &at)
@@ -337,6 +343,7 @@ func TestTimeline(t *testing.T) {
 		{"v1/history/at", url.Values{"prefix": {"10.1.0.0/16"}, "t": {"soon"}}, 400, "t:"},
 		{"v1/history/at", url.Values{"prefix": {"10.1.0.0/33"}}, 400, "prefix"},
 		{"v1/history/at", url.Values{"prefix": {"10.99.0.0/16"}}, 404, "10.99.0.0/16"},
+		{"v1/history/at", url.Values{"prefix": {"10.1.2.0/24"}, "t": {"-1h"}}, 404, "10.1.2.0/24"},
 		{"v1/history/at", url.Values{"prefix": {"10.1.0.0/16"}, "member": {"nobody"}}, 404, `nobody`},
 		{"prefixes/banana/history", nil, 400, "banana"},
 		{"prefixes/10.99.0.0%2F16/history", nil, 404, "10.99.0.0/16"},
