@@ -325,6 +325,12 @@ func TestTimeline(t *testing.T) {
 		t.Errorf("page at now, council-c: %d\n%s", resp.StatusCode, body)
 	}
 
+	// "The RIB at T" alone: the routes, no reach answer.
+	resp, body = get(t, f.base+"prefixes/10.1.0.0%2F16/history?"+url.Values{"at": {now.UTC().Format(time.RFC3339Nano)}, "member": {""}}.Encode())
+	if resp.StatusCode != 200 || !strings.Contains(body, `id="at-routes"`) || strings.Contains(body, `id="reach"`) || !strings.Contains(body, "4200000001 65002") {
+		t.Errorf("page at now: %d\n%s", resp.StatusCode, body)
+	}
+
 	// Bad input.
 	for _, c := range []struct {
 		path   string
