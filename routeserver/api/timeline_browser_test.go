@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/routeserver/api"
 )
 
@@ -74,8 +75,23 @@ func TestTimelineInBrowser(t *testing.T) {
 	}
 	b.shot("timeline")
 
-	// The point-in-time form: could council-c reach the prefix now?
-	at := time.Now().UTC().Format("2006-01-02T15:04:05")
+	// The point-in-time form: could council-c reach the prefix now? The
+	// form takes whole seconds: ask for the first whole second after
+	// council-c's current export interval began, once it has passed.
+	var since time.Time
+	for _, mi := range h.Exported {
+		for _, iv := range mi.Intervals {
+			if mi.Member == "council-c" && iv.To == nil {
+				since = iv.From
+			}
+		}
+	}
+	if since.IsZero() {
+		t.Fatalf("council-c has no current export interval: %+v", h.Exported)
+	}
+	atT := since.UTC().Truncate(time.Second).Add(time.Second)
+	rstest.Eventually(t, 3*time.Second, func() bool { return time.Now().After(atT) }, "the second after council-c's export began to pass")
+	at := atT.Format("2006-01-02T15:04:05")
 	b.do(chromedp.SetValue(chromedp.CSS(`input[name="at"]`), at),
 		chromedp.SetValue(chromedp.CSS(`select[name="member"]`), "council-c"),
 		chromedp.Click(chromedp.CSS(`form[aria-label="Point in time"] button`)),
