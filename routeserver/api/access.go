@@ -61,17 +61,17 @@ var accessRules = map[string]access{
 	"GET /members/{member}": scoped, // a member sees its own page only
 
 	// The read-only control API (endpoints()).
-	"GET /v1/status":                 scoped, // a member: its own counts
-	"GET /v1/neighbors":              scoped, // a member: its own neighbours
+	"GET /v1/status":                  scoped, // a member: its own counts
+	"GET /v1/neighbors":               scoped, // a member: its own neighbours
 	"GET /v1/members/{member}/routes": scoped, // a member: its own routes only
-	"GET /v1/lookup":                 scoped, // a member: its own routes and those exported to it
-	"GET /v1/route":                  scoped, // a member: its own routes, or as exported to it
-	"GET /v1/explain":                scoped, // a member: its own routes, or toward itself without the other's reasons
-	"GET /v1/rpki":                   public,
-	"GET /v1/openapi.json":           public,
-	"GET /v1/mrt":                    operatorOnly,
-	"GET /v1/maintenance":            operatorOnly,
-	"GET /metrics":                   operatorOnly,
+	"GET /v1/lookup":                  scoped, // a member: its own routes and those exported to it
+	"GET /v1/route":                   scoped, // a member: its own routes, or as exported to it
+	"GET /v1/explain":                 scoped, // a member: its own routes, or toward itself without the other's reasons
+	"GET /v1/rpki":                    public,
+	"GET /v1/openapi.json":            public,
+	"GET /v1/mrt":                     operatorOnly,
+	"GET /v1/maintenance":             operatorOnly,
+	"GET /metrics":                    operatorOnly,
 
 	// Alice-LG.
 	"/birdwatcher/": operatorOnly,
