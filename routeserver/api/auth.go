@@ -353,27 +353,32 @@ func (au *auth) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
-// sameOrigin refuses a cross-site form post (CSRF): a browser sends
-// Origin with a POST; it must be this listener. Without Origin, a
-// browser's Sec-Fetch-Site must say same-origin; clients that send
-// neither (curl) are not browsers and carry no one's cookies.
+// sameOrigin refuses a cross-site form post (CSRF). A browser sends
+// Origin with a POST, "null" when the page's referrer policy (no-referrer,
+// as every page here has) withholds it; a named origin must be this
+// listener. With "null", the browser's Sec-Fetch-Site must say
+// same-origin. Without Origin, Sec-Fetch-Site, if sent, must say
+// same-origin (or none: typed by the user); clients that send neither
+// (curl) are not browsers and carry no one's cookies.
 func sameOrigin(r *http.Request) error {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	if o := r.Header.Get("Origin"); o != "" {
+	site := r.Header.Get("Sec-Fetch-Site")
+	switch o := r.Header.Get("Origin"); {
+	case o == "null":
+		if site != "same-origin" {
+			return fmt.Errorf("sign-in refused: the form was not sent from this looking glass (Origin null, Sec-Fetch-Site %q)", site)
+		}
+	case o != "":
 		if o != scheme+"://"+r.Host {
 			return fmt.Errorf("sign-in refused: the form was sent from %s, not from this looking glass (%s://%s)", o, scheme, r.Host)
 		}
-		return nil
+	case site != "" && site != "same-origin" && site != "none":
+		return fmt.Errorf("sign-in refused: the form was sent from another site (Sec-Fetch-Site: %s)", site)
 	}
-	switch s := r.Header.Get("Sec-Fetch-Site"); s {
-	case "", "same-origin", "none":
-		return nil
-	default:
-		return fmt.Errorf("sign-in refused: the form was sent from another site (Sec-Fetch-Site: %s)", s)
-	}
+	return nil
 }
 
 // safeNext is next if it is a path on this listener, else "".

@@ -387,7 +387,8 @@ func TestMemberLogin(t *testing.T) {
 
 	// CSRF: a form posted from another site, by Origin or by
 	// Sec-Fetch-Site, starts no session.
-	for _, h := range []map[string]string{{"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"}} {
+	for _, h := range []map[string]string{{"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"},
+		{"Origin": "null", "Sec-Fetch-Site": "cross-site"}, {"Origin": "null"}, {"Origin": "http://evil.example", "Sec-Fetch-Site": "same-origin"}} {
 		resp, body := do(t, cl, "POST", e.base+"login", url.Values{"token": {tokenA}}, h)
 		if resp.StatusCode != 403 || sessionCookie(resp) != nil || !strings.Contains(body, "refused") {
 			t.Errorf("cross-site sign-in %v: %d %v", h, resp.StatusCode, resp.Cookies())
