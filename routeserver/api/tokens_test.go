@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -550,5 +551,56 @@ func TestAccessRules(t *testing.T) {
 		if routes[p] != want {
 			t.Errorf("%s: %q, want %q", p, routes[p], want)
 		}
+	}
+}
+
+// TestMemberTokensWithBasicAuth: with the operator on basic
+// authentication and member tokens, a browser without credentials goes
+// to the sign-in form, whose operator link challenges for basic
+// credentials; the operator's basic credentials see everything and a
+// member's token its own.
+func TestMemberTokensWithBasicAuth(t *testing.T) {
+	const user, pass = "noc", "basic-password-0123456789"
+	dir := t.TempDir()
+	specs := rstest.Three()
+	f := filepath.Join(dir, "a.token")
+	if err := os.WriteFile(f, []byte(tokenA), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	specs[0].Extra = `web_token_file = "` + f + `"`
+	fed := rstest.Start(t, specs, "", routeserver.Options{})
+	base := serveHTTP(t, fed, conf.HTTP{BasicUser: user, BasicPassword: pass}, nil)
+	cl := noRedirect(t)
+	if resp, _ := do(t, cl, "GET", base, nil, nil); resp.StatusCode != 303 || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+		t.Errorf("overview without credentials: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, body := do(t, cl, "GET", base+"login", nil, nil)
+	if resp.StatusCode != 200 || !strings.Contains(body, `href="/login?basic=1&amp;next="`) {
+		t.Errorf("sign-in form lacks the operator's link: %d\n%s", resp.StatusCode, body)
+	}
+	resp, _ = do(t, cl, "GET", base+"login?basic=1&next=%2Fmembers%2Fnhs-b", nil, nil)
+	if resp.StatusCode != 401 || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Basic ") {
+		t.Errorf("operator sign-in without credentials: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+	resp, _ = do(t, cl, "GET", base+"login?basic=1&next=%2Fmembers%2Fnhs-b", nil, map[string]string{"Authorization": auth})
+	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/members/nhs-b" {
+		t.Errorf("operator sign-in with basic credentials: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, _ := do(t, cl, "GET", base+"members/nhs-b", nil, map[string]string{"Authorization": auth}); resp.StatusCode != 200 {
+		t.Errorf("nhs-b's page for the operator: %d", resp.StatusCode)
+	}
+	e := &tokensEnv{fed: fed, base: base}
+	var ns []api.Neighbor
+	if code, _ := e.as(t, tokenA, "v1/neighbors", &ns); code != 200 || len(ns) != 1 {
+		t.Errorf("nhs-a's token: %d, %d neighbours", code, len(ns))
+	}
+	if code, _ := e.as(t, "", "v1/neighbors", nil); code != 401 {
+		t.Errorf("no credentials: %d", code)
+	}
+	// A form post with the basic password is not an operator sign-in.
+	resp, _ = do(t, cl, "POST", base+"login", url.Values{"token": {pass}}, nil)
+	if resp.StatusCode != 401 || sessionCookie(resp) != nil {
+		t.Errorf("the basic password as a token: %d", resp.StatusCode)
 	}
 }
