@@ -45,6 +45,7 @@ func TestMemberViewInBrowser(t *testing.T) {
 		t.Errorf("header says %q", s)
 	}
 	b.landmarks("member view")
+	checkKeyboard(t, b, "member view") // the header's Log out link included
 	row := b.text("tr.filtered")
 	for _, want := range []string{fr.Prefix, fr.FilteredReasons[0].Name, fr.FilteredReasons[0].Text} {
 		if !strings.Contains(row, want) {
