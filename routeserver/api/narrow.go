@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/fedrs/fedrs/policy"
 	"github.com/fedrs/fedrs/routeserver"
@@ -143,7 +144,15 @@ func (a *API) heldFrom(v viewer, mi int, p netip.Prefix, pathID *uint32) (Route,
 // without that member's import checks and reasons, and with the route as
 // sent to v.
 func explainFor(v viewer, member, to string, tr policy.Trace) (policy.Trace, error) {
-	if v.all() || member == v.name {
+	if v.all() {
+		return tr, nil
+	}
+	if member == v.name {
+		// Its own route toward another member: that the target prefers
+		// another route, not whose.
+		if x := tr.Export; x != nil && x.Target != v.name && x.Delivery == policy.DeliveryNotSent && strings.HasSuffix(x.DeliveryDetail, " instead: the best of the routes it may receive") {
+			x.DeliveryDetail = fmt.Sprintf("%s receives another member's route for %s instead: the best of the routes it may receive", x.Target, tr.Route.Prefix)
+		}
 		return tr, nil
 	}
 	if to != v.name {

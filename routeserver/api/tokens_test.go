@@ -604,3 +604,43 @@ func TestMemberTokensWithBasicAuth(t *testing.T) {
 		t.Errorf("the basic password as a token: %d", resp.StatusCode)
 	}
 }
+
+// TestMemberViewExplainOwnRoute: nhs-a's own route that nhs-b does not
+// receive because it prefers council-c's: explained to nhs-a without
+// naming council-c (the operator sees the name).
+func TestMemberViewExplainOwnRoute(t *testing.T) {
+	dir := t.TempDir()
+	specs := rstest.Three()
+	f := filepath.Join(dir, "a.token")
+	if err := os.WriteFile(f, []byte(tokenA), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	specs[0].Extra = `web_token_file = "` + f + `"`
+	fed := rstest.Start(t, specs, "", routeserver.Options{})
+	e := &tokensEnv{fed: fed, base: serveHTTP(t, fed, conf.HTTP{TokenSecret: operatorToken}, nil)}
+	ctx := rstest.Ctx(t)
+	// nhs-a's path is longer: nhs-b receives council-c's route.
+	if err := fed.Members["nhs-a"].Announce(ctx, member.Route{Prefix: pfx("10.9.0.0/16"), ASPath: []uint32{65001, 65002}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fed.Members["council-c"].Announce(ctx, member.Route{Prefix: pfx("10.9.0.0/16")}); err != nil {
+		t.Fatal(err)
+	}
+	rstest.Eventually(t, 10*time.Second, func() bool { return fed.Srv.RIB().Totals().Routes == 2 }, "both routes for 10.9.0.0/16")
+	want := []uint32{4200000003}
+	if _, err := fed.Members["nhs-b"].WaitFor(ctx, "council-c's route", func(rs []member.Route) bool {
+		r, ok := member.Find(rs, pfx("10.9.0.0/16"))
+		return ok && slices.Equal(r.ASPath, want)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	const q = "v1/explain?member=nhs-a&prefix=10.9.0.0/16&to=nhs-b"
+	var op, mine policy.Trace
+	if code, msg := e.as(t, operatorToken, q, &op); code != 200 || op.Export == nil || !strings.Contains(op.Export.DeliveryDetail, "council-c") {
+		t.Fatalf("the operator's explanation: %d %s %+v", code, msg, op.Export)
+	}
+	if code, msg := e.as(t, tokenA, q, &mine); code != 200 || mine.Export == nil || mine.Export.Delivery != policy.DeliveryNotSent ||
+		strings.Contains(mine.Export.DeliveryDetail, "council-c") || !strings.Contains(mine.Export.DeliveryDetail, "another member's route") || len(mine.Import) == 0 {
+		t.Errorf("nhs-a's explanation of its own route toward nhs-b: %d %s %+v", code, msg, mine.Export)
+	}
+}
