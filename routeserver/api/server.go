@@ -238,10 +238,13 @@ func (a *API) Handler(write bool) http.Handler {
 			mux.HandleFunc(e.Method+" "+e.Path, e.h)
 		}
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeErr(w, http.StatusNotFound, fmt.Errorf("no endpoint %s %s; see the README (\"Control API\")", r.Method, r.URL.Path))
-	})
+	mux.HandleFunc("/", noEndpoint)
 	return mux
+}
+
+// noEndpoint answers a request no route matches.
+func noEndpoint(w http.ResponseWriter, r *http.Request) {
+	writeErr(w, http.StatusNotFound, fmt.Errorf("no endpoint %s %s; see the README (\"Control API\")", r.Method, r.URL.Path))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
