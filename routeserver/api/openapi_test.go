@@ -146,6 +146,8 @@ var schemaTypes = map[string]any{
 	"Reason":            api.Reason{},
 	"Route":             api.Route{},
 	"RouteList":         api.RouteList{},
+	"PrefixSearch":      api.PrefixSearch{},
+	"PrefixTarget":      api.PrefixTarget{},
 	"ReloadRequest":     api.ReloadRequest{},
 	"ReloadResult":      api.ReloadResult{},
 	"CheckRequest":      api.CheckRequest{},
@@ -458,6 +460,10 @@ func TestOpenAPILive(t *testing.T) {
 			{q: url.Values{"member": {mb}, "prefix": {"10.2.0.0/16"}}},
 			{q: url.Values{"member": {mb}, "prefix": {"10.1.0.0/16"}, "format": {"text"}}},
 		},
+		"/v1/prefixes": {
+			{q: url.Values{"q": {"10.1.0.0/16"}}},
+			{q: url.Values{"q": {"10.2.3.4"}, "match": {"longest"}}},
+		},
 		"/v1/mrt":          {{}},
 		"/v1/rpki":         {{}},
 		"/v1/maintenance":  {{}},
@@ -487,6 +493,8 @@ func TestOpenAPILive(t *testing.T) {
 	check("/v1/lookup", "/v1/lookup", url.Values{"prefix": {"banana"}}, token, http.StatusBadRequest)
 	check("/v1/route", "/v1/route", url.Values{"member": {mb}, "prefix": {"10.9.0.0/16"}}, token, http.StatusNotFound)
 	check("/v1/explain", "/v1/explain", url.Values{"member": {"nobody"}, "prefix": {"10.1.0.0/16"}}, token, http.StatusNotFound)
+	check("/v1/prefixes", "/v1/prefixes", url.Values{"q": {"banana"}}, token, http.StatusBadRequest)
+	check("/v1/prefixes", "/v1/prefixes", url.Values{"q": {"10.9.0.0/16"}}, token, http.StatusNotFound)
 	// The changing endpoints, on the unix socket: their request bodies
 	// and answers against the spec.
 	post := func(epath, path string, q url.Values, body any) {

@@ -62,6 +62,8 @@ var memberViews = []memberView{
 func (a *API) registerPages(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", a.overviewPage)
 	mux.HandleFunc("GET /members/{member}", a.memberPage)
+	mux.HandleFunc("GET /prefixes", a.prefixesPage)
+	mux.HandleFunc("GET /members/{member}/routes/{prefix...}", a.explainPage)
 	mux.Handle("GET /static/", web.Static())
 }
 
