@@ -53,10 +53,12 @@ type explainPage struct {
 	Member, Prefix string
 	PathID         string
 	To             string
-	// Targets are the members the form offers as "to".
-	Targets []string
-	RSASN   uint32
-	Trace   policy.Trace
+	// Targets are the members the form offers as "to"; ImportOnly
+	// offers none (the viewer may see the import checks alone).
+	Targets    []string
+	ImportOnly bool
+	RSASN      uint32
+	Trace      policy.Trace
 	// Search links to the prefix search of the route's prefix.
 	Search string
 }
@@ -160,6 +162,7 @@ func (a *API) explainPage(w http.ResponseWriter, r *http.Request) {
 	if pathID != nil {
 		pg.PathID = strconv.FormatUint(uint64(*pathID), 10)
 	}
+	pg.ImportOnly = v.all() || member == v.name
 	for _, m := range cfg.Members {
 		if v.all() || member == v.name || m.Name == v.name {
 			pg.Targets = append(pg.Targets, m.Name)

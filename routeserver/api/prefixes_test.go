@@ -229,6 +229,13 @@ func TestPrefixSearch(t *testing.T) {
 	if tg, _ := target(v6, "council-c"); tg.Reason != api.ReasonNotExportable {
 		t.Errorf("council-c, its own IPv6 route: %+v", tg)
 	}
+	var v6tr policy.Trace
+	getJSON(t, s.base+"v1/explain?member=council-c&prefix=2001:db8:100::/48&to=nhs-a", &v6tr)
+	resp, page = get(t, s.base+"members/council-c/routes/2001:db8:100::/48?path_id=0&to=nhs-a")
+	if resp.StatusCode != 200 || v6tr.Export == nil || v6tr.Export.Delivery != policy.DeliverySent ||
+		!strings.Contains(page, "Delivery: <strong>sent</strong>") || !strings.Contains(page, "2001:db8:100::/48") {
+		t.Errorf("IPv6 explanation page (/v1/explain: %+v): %d\n%s", v6tr.Export, resp.StatusCode, page)
+	}
 }
 
 // TestPrefixSearchSessionDown: a member whose session is down receives
@@ -376,7 +383,11 @@ func TestPrefixSearchMemberView(t *testing.T) {
 	if resp, body := get(t, na+"v1/explain?member=nhs-b&prefix=10.1.0.0/16&to=council-c"); resp.StatusCode != 403 || !strings.Contains(body, "its own routes") {
 		t.Errorf("nhs-a explains nhs-b's route to council-c: %d %s", resp.StatusCode, body)
 	}
-	if resp, body := get(t, na+"prefixes?q=10.1.0.0/16"); resp.StatusCode != 200 || strings.Contains(body, "council-c&#39;s route") || strings.Contains(body, "council-c's route") {
+	// The page: council-c's row links to why it does not get nhs-a's
+	// route, not to the route it does get (nhs-b's).
+	resp, body := get(t, na+"prefixes?q=10.1.0.0/16")
+	if resp.StatusCode != 200 || !strings.Contains(body, "/members/nhs-a/routes/10.1.0.0/16?path_id=0&amp;to=council-c") ||
+		strings.Contains(body, "/members/nhs-b/routes/10.1.0.0/16?path_id=0&amp;to=council-c") {
 		t.Errorf("nhs-a's search page: %d\n%s", resp.StatusCode, body)
 	}
 }
