@@ -316,6 +316,11 @@ func (a *API) prefixTarget(v viewer, ti int, p netip.Prefix, cs []rib.Route, out
 		}
 	default:
 		t.Reason, t.Detail = noneReason(a.srv, ti, cs)
+		if t.Reason == "" {
+			// A route is allowed to it, yet none is chosen: it has no
+			// session the RIB knows of.
+			t.Reason, t.Detail = ReasonSessionDown, a.srv.NoSession(ti, rib.HeldFilter{Family: f, HasFamily: true})
+		}
 	}
 	if v.all() {
 		return t, true
