@@ -212,6 +212,20 @@ func TestPrefixSearch(t *testing.T) {
 	if err := s.agreeWithRouters(t, fl); err != nil {
 		t.Error(err)
 	}
+	// The member page's filtered row links to the explanation, whose
+	// verdict is /v1/explain's.
+	_, mp := get(t, s.base+"members/nhs-a?view=filtered")
+	flink := "/members/nhs-a/routes/10.2.0.0/16?path_id=0"
+	if !strings.Contains(mp, `href="`+flink+`"`) {
+		t.Errorf("the member page's filtered row lacks the link %s", flink)
+	}
+	var ftr policy.Trace
+	getJSON(t, s.base+"v1/explain?member=nhs-a&prefix=10.2.0.0/16", &ftr)
+	resp, page = get(t, s.base+flink[1:])
+	if ftr.Result.Accepted || len(ftr.Result.Filtered) == 0 || resp.StatusCode != 200 ||
+		!strings.Contains(page, `Verdict: <strong class="reason">filtered</strong>; <span class="reason">`+ftr.Result.Filtered[0].Name+`</span> <span class="code">4200000000:`+ftr.Result.Filtered[0].Code+`</span>`) {
+		t.Errorf("filtered route's explanation (/v1/explain: %+v): %d\n%s", ftr.Result, resp.StatusCode, page)
+	}
 	var v6 api.PrefixSearch
 	rstest.EventuallyErr(t, 10*time.Second, func() error {
 		v6 = api.PrefixSearch{}
@@ -239,8 +253,26 @@ func TestPrefixSearch(t *testing.T) {
 }
 
 // TestPrefixSearchSessionDown: a member whose session is down receives
-// nothing, and the search says why.
+// nothing, and the search says why; so does one that never came up.
 func TestPrefixSearchSessionDown(t *testing.T) {
+	specs := append(rstest.Three(), rstest.Member{Name: "council-d", ASN: 4200000004, Addr: "127.0.0.14", Raw: true})
+	fed := rstest.Start(t, specs, "", routeserver.Options{})
+	base := serveHTTP(t, fed, conf.HTTP{}, nil)
+	if err := fed.Members["nhs-b"].Announce(rstest.Ctx(t), member.Route{Prefix: searchV4}); err != nil {
+		t.Fatal(err)
+	}
+	rstest.EventuallyErr(t, 10*time.Second, func() error {
+		var ps api.PrefixSearch
+		getJSON(t, base+"v1/prefixes?q=10.1.0.0/16", &ps)
+		if tg, _ := target(ps, "council-d"); tg.Status != api.TargetNone || tg.Reason != api.ReasonSessionDown || !strings.Contains(tg.Detail, "council-d") {
+			return fmt.Errorf("council-d: %+v", tg)
+		}
+		if tg, _ := target(ps, "council-c"); tg.Status != api.TargetReceives {
+			return fmt.Errorf("council-c: %+v", tg)
+		}
+		return nil
+	}, "council-d's row to say it has no session")
+
 	s := startSearch(t)
 	ctx := rstest.Ctx(t)
 	if err := s.fed.Members["council-c"].Shutdown(ctx, "search test"); err != nil {
