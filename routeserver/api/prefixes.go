@@ -426,8 +426,12 @@ func (a *API) explainFor(v viewer, member string, p netip.Prefix, pathID *uint32
 		return tr, nil
 	}
 	if member != v.name {
-		// Another member's route as the viewer receives it: not the
-		// sender's reasons.
+		// Another member's route as the viewer receives it: the
+		// attributes as sent (not the sender's action communities),
+		// not the sender's reasons.
+		if tr.Export != nil && tr.Export.Sent != nil {
+			tr.Route = *tr.Export.Sent
+		}
 		tr.Result.Tagged = nil
 		for i := range tr.Import {
 			if tr.Import[i].Outcome == policy.OutcomeTag {

@@ -359,6 +359,13 @@ func TestPrefixSearchMemberView(t *testing.T) {
 	if c := ps.Candidates[0]; !slices.Equal(c.ASPath, got.ASPath) || !slices.Equal(slices.Sorted(slices.Values(c.LargeCommunities)), slices.Sorted(slices.Values(got.Large))) {
 		t.Errorf("council-c sees %v %v; its router holds %s", c.ASPath, c.LargeCommunities, got)
 	}
+	// Explaining the route it receives shows it as received.
+	var ctr policy.Trace
+	getJSON(t, cc+"v1/explain?member=nhs-b&prefix=10.1.0.0/16&to=council-c", &ctr)
+	if ctr.Export == nil || ctr.Export.Delivery != policy.DeliverySent || ctr.Route.ASPath != "4200000002 65002 65003" ||
+		!slices.Equal(slices.Sorted(slices.Values(ctr.Route.Large)), slices.Sorted(slices.Values(got.Large))) {
+		t.Errorf("council-c explains the route it receives: %+v; its router holds %s", ctr.Route, got)
+	}
 	// nhs-a's filtered route is not council-c's to see; nor are
 	// explanations of nhs-a's routes.
 	for _, c := range []struct {
