@@ -57,9 +57,11 @@ var accessRules = map[string]access{
 	"/":            open,
 
 	// Pages.
-	"GET /{$}":                       scoped, // overview: a member sees its own sessions
-	"GET /members/{member}":          scoped, // a member sees its own page only
-	"GET /prefixes/{prefix}/history": scoped, // a member: its own versions, others' as sent to it, its own export bars
+	"GET /{$}":              scoped, // overview: a member sees its own sessions
+	"GET /members/{member}": scoped, // a member sees its own page only
+	"GET /prefixes":         scoped, // a member: its own candidates and what it receives
+	"GET /members/{member}/routes/{prefix...}": scoped, // a member: its own routes, or toward itself as sent
+	"GET /prefixes/{prefix}/history":           scoped, // a member: its own versions, others' as sent to it, its own export bars
 
 	// The read-only control API (endpoints()).
 	"GET /v1/status":                  scoped, // a member: its own counts
@@ -68,6 +70,7 @@ var accessRules = map[string]access{
 	"GET /v1/lookup":                  scoped, // a member: its own routes and those exported to it
 	"GET /v1/route":                   scoped, // a member: its own routes, or as exported to it
 	"GET /v1/explain":                 scoped, // a member: its own routes, or toward itself without the other's reasons
+	"GET /v1/prefixes":                scoped, // as the search page
 	"GET /v1/history/prefix":          scoped, // as the timeline page
 	"GET /v1/history/at":              scoped, // a member: "could X reach" about itself only
 	"GET /v1/rpki":                    public,

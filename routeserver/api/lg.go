@@ -370,13 +370,9 @@ func (a *API) explain(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, err)
 		return
 	}
-	tr, err := a.srv.Explain(q.Get("member"), p, pathID, q.Get("to"))
+	tr, err := a.explainFor(viewerOf(r), q.Get("member"), p, pathID, q.Get("to"))
 	if err != nil {
-		writeErr(w, errStatus(err), err)
-		return
-	}
-	if tr, err = explainFor(viewerOf(r), q.Get("member"), q.Get("to"), tr); err != nil {
-		writeErr(w, http.StatusForbidden, err)
+		writeErr(w, statusOf(err), err)
 		return
 	}
 	if r.URL.Query().Get("format") == "text" {

@@ -64,6 +64,8 @@ func (a *API) registerPages(mux *routes) {
 	mux.HandleFunc("GET /{$}", a.overviewPage)
 	mux.HandleFunc("GET /members/{member}", a.memberPage)
 	mux.HandleFunc("GET /prefixes/{prefix}/history", a.timelinePage)
+	mux.HandleFunc("GET /prefixes", a.prefixesPage)
+	mux.HandleFunc("GET /members/{member}/routes/{prefix...}", a.explainPage)
 	mux.Handle("GET /static/", web.Static())
 }
 

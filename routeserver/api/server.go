@@ -201,6 +201,7 @@ func (a *API) endpoints() []endpoint {
 		ro("GET", "/v1/lookup", a.lookup),
 		ro("GET", "/v1/route", a.route),
 		ro("GET", "/v1/explain", a.explain),
+		ro("GET", "/v1/prefixes", a.prefixes),
 		ro("GET", "/v1/mrt", a.mrtDump),
 		ro("GET", "/v1/rpki", a.rpki),
 		ro("GET", "/v1/maintenance", a.maintenanceStatus),

@@ -48,6 +48,7 @@ var funcs = template.FuncMap{
 	},
 	"join":       strings.Join,
 	"pathEscape": url.PathEscape,
+	"inc":        func(i int) int { return i + 1 },
 }
 
 // pages are the page templates, each parsed with the layout.
