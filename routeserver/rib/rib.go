@@ -108,6 +108,10 @@ type RIB struct {
 	// profiles or the members change.
 	allowed  map[uint64]policy.Bitset
 	byMember []*Source // one source per member
+
+	// walkHook, when set (tests), runs between two chunks of a walk
+	// with the lock released (walk.go).
+	walkHook func()
 }
 
 // New returns an empty RIB using attrs for attribute sets.

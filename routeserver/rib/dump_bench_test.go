@@ -1,0 +1,171 @@
+package rib
+
+import (
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fedrs/fedrs/policy"
+	"github.com/fedrs/fedrs/routeserver/bgp"
+	"github.com/fedrs/fedrs/routeserver/wire"
+)
+
+// The 600,000-route RIB of BenchmarkDump600k: dumpMembers members;
+// prefix i (a /24 in 10.0.0.0/8 and up) is announced by member
+// i % dumpMembers and every third prefix also by the next member; one
+// route in twenty is filtered. 450,000 prefixes, 600,000 routes. Every
+// member's session is established and its writer has sent everything
+// (so "exported" is the whole table less its own routes).
+const (
+	dumpMembers  = 8
+	dumpPrefixes = 450_000
+)
+
+var (
+	dumpOnce sync.Once
+	dumpTR   *testRIB
+)
+
+func dumpPrefix(i int) netip.Prefix {
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(10 + i>>16), byte(i >> 8), byte(i), 0}), 24)
+}
+
+// dumpRIB builds the benchmark RIB once per process.
+func dumpRIB(b *testing.B) *testRIB {
+	dumpOnce.Do(func() {
+		tr := newTestRIB(b, dumpMembers)
+		filtered := policy.Verdict{Filtered: uint64Reason(policy.ReasonBogonASN)}
+		const batch = 1000
+		for m := 0; m < dumpMembers; m++ {
+			var ch []Change
+			flush := func() {
+				if len(ch) == 0 {
+					return
+				}
+				a := tr.attrs(m, []uint32{uint32(64500 + m), uint32(len(ch) % 7)}, uint32(m))
+				a.RetainN(int32(len(ch)) - 1)
+				for i := range ch {
+					ch[i].Attrs = a
+				}
+				tr.r.Apply(tr.srcs[m], ch)
+				ch = ch[:0]
+			}
+			for i := 0; i < dumpPrefixes; i++ {
+				if i%dumpMembers != m && !(i%3 == 0 && (i+1)%dumpMembers == m) {
+					continue
+				}
+				c := Change{Family: bgp.IPv4Unicast, Prefix: dumpPrefix(i), Profile: tr.profile[m]}
+				if i%20 == 7 {
+					c.Verdict, c.Profile = filtered, nil
+				}
+				ch = append(ch, c)
+				if len(ch) == batch {
+					flush()
+				}
+			}
+			flush()
+		}
+		buf := make([]byte, 0, 1<<20)
+		for _, s := range tr.srcs {
+			for len(tr.r.Fill(s, buf[:0], 1<<20)) > 0 {
+			}
+		}
+		dumpTR = tr
+	})
+	if tot := dumpTR.r.Totals(); tot.Routes < 590_000 {
+		b.Fatalf("benchmark RIB has %d routes, want about 600,000", tot.Routes)
+	}
+	return dumpTR
+}
+
+// fullDump visits every route of the RIB in prefix order, as an MRT dump
+// or a birdwatcher table does, and returns how many it saw. (Before the
+// chunked walk, the before.txt figures, it was RIB.Routes(all, 0, 0): one
+// read lock for the whole table.)
+func fullDump(r *RIB) int {
+	n := 0
+	r.Walk(Filter{Member: -1}, func(Route) bool { n++; return true })
+	return n
+}
+
+// BenchmarkDump600k measures, with a 600,000-route RIB (8 members, every
+// session established and synchronised), a full dump and one deep page of
+// a member's received and exported routes, while another goroutine keeps
+// applying single-route UPDATEs: max-apply-pause-ms is the longest an
+// Apply took during the operations (how long routing stood still),
+// applies/op how many UPDATEs went through per operation.
+//
+// Run: go test -run '^$' -bench Dump600k -benchtime 10x ./routeserver/rib/
+func BenchmarkDump600k(b *testing.B) {
+	tr := dumpRIB(b)
+	const member = 3
+	ops := []struct {
+		name string
+		op   func(b *testing.B)
+	}{
+		{"full", func(b *testing.B) {
+			if n := fullDump(tr.r); n < 590_000 {
+				b.Fatalf("dump saw %d routes", n)
+			}
+		}},
+		{"received-page", func(b *testing.B) {
+			rs, total := tr.r.Routes(Filter{Member: member}, 60_000, 100)
+			if len(rs) != 100 || total < 70_000 {
+				b.Fatalf("received page: %d routes of %d", len(rs), total)
+			}
+		}},
+		{"exported-page", func(b *testing.B) {
+			hs, total, _ := tr.r.Held(member, HeldFilter{}, 300_000, 100)
+			if len(hs) != 100 || total < 350_000 {
+				b.Fatalf("exported page: %d routes of %d", len(hs), total)
+			}
+		}},
+	}
+	for _, o := range ops {
+		b.Run(o.name, func(b *testing.B) {
+			stop := make(chan struct{})
+			done := make(chan struct{})
+			var maxPause, applies atomic.Int64
+			go func() {
+				defer close(done)
+				src := tr.srcs[0]
+				as := [2]*wire.AttrSet{tr.attrs(0, []uint32{64500, 1}, 0), tr.attrs(0, []uint32{64500, 2}, 0)}
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						as[0].Release()
+						as[1].Release()
+						return
+					default:
+					}
+					a := as[i&1]
+					a.RetainN(1)
+					ch := []Change{{Family: bgp.IPv4Unicast, Prefix: dumpPrefix(8 * (i % 1000)), Attrs: a, Profile: tr.profile[0]}}
+					t0 := time.Now()
+					tr.r.Apply(src, ch)
+					if d := int64(time.Since(t0)); d > maxPause.Load() {
+						maxPause.Store(d)
+					}
+					applies.Add(1)
+				}
+			}()
+			// Let the writer goroutine start before the clock runs.
+			for applies.Load() == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			maxPause.Store(0)
+			applies.Store(0)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				o.op(b)
+			}
+			b.StopTimer()
+			close(stop)
+			<-done
+			b.ReportMetric(float64(maxPause.Load())/1e6, "max-apply-pause-ms")
+			b.ReportMetric(float64(applies.Load())/float64(b.N), "applies/op")
+		})
+	}
+}

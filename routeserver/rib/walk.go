@@ -1,0 +1,203 @@
+package rib
+
+import (
+	"slices"
+
+	"github.com/fedrs/fedrs/routeserver/bgp"
+)
+
+// Walking the table without stalling routing.
+//
+// A dump of the whole table (an MRT file, a birdwatcher table, a page deep
+// in a member's routes) never holds the RIB's lock for its duration: it
+// reads the table in chunks of at most walkChunk entries, taking the read
+// lock for one chunk and releasing it before the next, so that Apply (the
+// writer) waits at most for one chunk, not for the dump.
+//
+// A walk has two passes. The first collects, chunk by chunk, the compact
+// sort keys of the prefixes that match (16-24 bytes per prefix, the only
+// part of a walk whose size grows with the table), then sorts them without
+// the lock. The second reads the routes of those prefixes in key order,
+// again chunk by chunk, and hands them to the caller after releasing the
+// lock (a slow HTTP client never holds routing up); a prefix whose entry
+// was removed or reused in between is skipped.
+//
+// What a walk returns is consistent per prefix (the candidates of one
+// prefix are read under one hold of the lock, with their best flags), not
+// a point-in-time snapshot of the table: a prefix added while the walk
+// runs may be missing, one removed may still appear if it was read before
+// its removal, and two prefixes may be read at different moments.
+
+// walkChunk is how many table entries (pass one) or prefixes (pass two)
+// a walk reads under one hold of the read lock.
+const walkChunk = 2048
+
+// skey is a prefix's sort key (comparePrefix order: address, then length)
+// with its entry index and, from pass one, how many of its candidates
+// matched.
+type skey struct {
+	hi, lo uint64 // IPv4: hi = address<<8 | length, lo = 0
+	bits   uint8  // IPv6 only
+	n      uint16 // matching candidates, capped
+	idx    uint32
+}
+
+func cmpSkey(a, b skey) int {
+	switch {
+	case a.hi != b.hi:
+		if a.hi < b.hi {
+			return -1
+		}
+		return 1
+	case a.lo != b.lo:
+		if a.lo < b.lo {
+			return -1
+		}
+		return 1
+	}
+	return int(a.bits) - int(b.bits)
+}
+
+func (a skey) same(b skey) bool { return a.hi == b.hi && a.lo == b.lo && a.bits == b.bits }
+
+// yielded runs between two chunks of a walk, with the lock released.
+func (r *RIB) yielded() {
+	if h := r.walkHook; h != nil {
+		h()
+	}
+}
+
+// collect runs pass one over family f: for every entry in use, match (RIB
+// read-locked) says how many of its candidates count (0: skip it). The
+// keys come back sorted.
+func (r *RIB) collect(t famTable, match func(idx uint32, e *entry) int) []skey {
+	var keys []skey
+	for start := uint32(1); ; start += walkChunk {
+		r.mu.RLock()
+		lim := uint32(t.limit())
+		end := min(start+walkChunk, lim)
+		for idx := start; idx < end; idx++ {
+			e := t.entry(idx)
+			if e.head == 0 {
+				continue
+			}
+			if n := match(idx, e); n > 0 {
+				k := t.sortKey(idx)
+				k.n = uint16(min(n, 0xffff))
+				keys = append(keys, k)
+			}
+		}
+		r.mu.RUnlock()
+		if end >= lim {
+			break
+		}
+		r.yielded()
+	}
+	slices.SortFunc(keys, cmpSkey)
+	return keys
+}
+
+// read runs pass two: for keys in order, chunk by chunk under the read
+// lock, visit is called for each key whose entry still holds its prefix
+// and appends to buf what the caller wants; emit then gets the chunk's
+// items with the lock released and returns false to stop the walk.
+func read[T any](r *RIB, t famTable, keys []skey, visit func(k skey, e *entry, buf []T) []T, emit func([]T) bool) bool {
+	var buf []T
+	for len(keys) > 0 {
+		n := min(len(keys), walkChunk)
+		chunk := keys[:n]
+		keys = keys[n:]
+		buf = buf[:0]
+		r.mu.RLock()
+		for _, k := range chunk {
+			if int(k.idx) >= t.limit() || !t.sortKey(k.idx).same(k) {
+				continue // removed, or the entry now holds another prefix
+			}
+			if e := t.entry(k.idx); e.head != 0 {
+				buf = visit(k, e, buf)
+			}
+		}
+		r.mu.RUnlock()
+		if !emit(buf) {
+			return false
+		}
+		clear(buf) // drop the references the chunk held
+		if len(keys) > 0 {
+			r.yielded()
+		}
+	}
+	return true
+}
+
+// matches reports whether candidate ci passes flt.
+func (r *RIB) matches(flt *Filter, ci uint32) bool {
+	c := &r.cands[ci]
+	s := r.sources[c.src]
+	return !((flt.Source != nil && s != flt.Source) || (flt.Member >= 0 && s.Member != flt.Member) ||
+		(flt.Filtered && c.filtered == 0) || (flt.Accepted && c.filtered != 0))
+}
+
+// Walk calls fn for every route matching flt, in prefix order per family
+// (the order of Routes), until fn returns false. The RIB is read in
+// chunks and fn is called without any lock held, so fn may be slow (write
+// to a network client) without holding routing up; the routes of one
+// prefix are read together, but the walk is not a point-in-time snapshot
+// (see walk.go). Memory: the sort keys of the matching prefixes and one
+// chunk of routes.
+func (r *RIB) Walk(flt Filter, fn func(Route) bool) {
+	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
+		if flt.HasFamily && flt.Family != f {
+			continue
+		}
+		t := r.tables[f]
+		keys := r.collect(t, func(idx uint32, e *entry) int {
+			n := 0
+			for ci := e.head; ci != 0; ci = r.cands[ci].next {
+				if r.matches(&flt, ci) {
+					n++
+				}
+			}
+			return n
+		})
+		ok := read(r, t, keys, func(k skey, e *entry, buf []Route) []Route {
+			for ci := e.head; ci != 0; ci = r.cands[ci].next {
+				if r.matches(&flt, ci) {
+					buf = append(buf, r.view(f, k.idx, ci))
+				}
+			}
+			return buf
+		}, func(rs []Route) bool {
+			for _, rt := range rs {
+				if !fn(rt) {
+					return false
+				}
+			}
+			return true
+		})
+		if !ok {
+			return
+		}
+	}
+}
+
+// page cuts a page out of sorted keys by the candidate counts of pass
+// one: it returns the keys that hold routes offset … offset+limit (limit
+// 0: all), the number of routes before them (skip, within the first key)
+// and the total.
+func page(keys []skey, offset, limit int) (sel []skey, skip, total int) {
+	first, last := -1, len(keys)
+	for i, k := range keys {
+		n := int(k.n)
+		if first < 0 && total+n > offset {
+			first, skip = i, offset-total
+		}
+		total += n
+		if limit > 0 && first >= 0 && last == len(keys) && total >= offset+limit {
+			last = i + 1
+		}
+	}
+	if first < 0 {
+		return nil, 0, total
+	}
+	return keys[first:last], skip, total
+}
