@@ -68,16 +68,20 @@ func (r *RIB) Held(member int, flt HeldFilter, offset, limit int) (out []Held, t
 		if (limit > 0 && len(out) >= limit) || off >= len(keys) {
 			continue
 		}
-		sel := keys[off:]
+		end := len(keys)
 		if limit > 0 {
-			sel = sel[:min(len(sel), limit-len(out))]
+			end = min(end, off+limit-len(out))
+			selectRange(keys, off, end) // a page: no need to sort them all
+		} else {
+			slices.SortFunc(keys, cmpSkey)
 		}
+		sel := keys[off:end]
 		out = r.heldPage(member, f, sel, out)
 	}
 	return out, total, pending
 }
 
-// heldKeys collects, in chunks of the Adj-RIB-Out bitset, the sorted keys
+// heldKeys collects, in chunks of the Adj-RIB-Out bitset, the keys
 // of the prefixes member holds in family f (ok false: no established
 // session carries f) and counts its pending changes. A prefix held but
 // about to be withdrawn (what was sent is gone from the RIB) is counted as
@@ -86,10 +90,10 @@ func (r *RIB) heldKeys(member int, f bgp.Family) (keys []skey, pending int, ok b
 	t := r.tables[f]
 	const words = walkChunk / 64
 	for w0 := 0; ; w0 += words {
-		r.mu.RLock()
+		t0 := r.chunkLock()
 		s := r.carrier(member, f)
 		if s == nil {
-			r.mu.RUnlock()
+			r.chunkUnlock(t0)
 			break // session gone (down between two chunks: what was read stands)
 		}
 		o := s.out
@@ -109,13 +113,11 @@ func (r *RIB) heldKeys(member int, f bgp.Family) (keys []skey, pending int, ok b
 			}
 		}
 		o.mu.Unlock()
-		r.mu.RUnlock()
+		r.chunkUnlock(t0)
 		if end >= len(adv) {
 			break
 		}
-		r.yielded()
 	}
-	slices.SortFunc(keys, cmpSkey)
 	return keys, pending, ok
 }
 
@@ -126,10 +128,10 @@ func (r *RIB) heldPage(member int, f bgp.Family, keys []skey, out []Held) []Held
 	for len(keys) > 0 {
 		chunk := keys[:min(len(keys), walkChunk)]
 		keys = keys[len(chunk):]
-		r.mu.RLock()
+		t0 := r.chunkLock()
 		s := r.carrier(member, f)
 		if s == nil {
-			r.mu.RUnlock()
+			r.chunkUnlock(t0)
 			return out
 		}
 		o := s.out
@@ -145,10 +147,7 @@ func (r *RIB) heldPage(member int, f bgp.Family, keys []skey, out []Held) []Held
 			out = append(out, Held{Route: r.view(f, k.idx, ci), Template: r.templateFor(s, o, ci), AS4: o.as4, Pending: o.dirty[f].has(k.idx)})
 		}
 		o.mu.Unlock()
-		r.mu.RUnlock()
-		if len(keys) > 0 {
-			r.yielded()
-		}
+		r.chunkUnlock(t0)
 	}
 	return out
 }

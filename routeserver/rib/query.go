@@ -78,17 +78,35 @@ func (r *RIB) Routes(flt Filter, offset, limit int) (out []Route, total int) {
 }
 
 // routesPage appends to out the routes (those keep allows) of the keys of
-// family f that fall into the page, given total routes before them.
+// family f (from collect, unordered) that fall into the page, given total
+// routes before them.
 func (r *RIB) routesPage(f bgp.Family, keys []skey, out []Route, total, offset, limit int, keep func(e *entry, ci uint32) bool) ([]Route, int) {
 	want := limit - len(out)
 	if limit > 0 && want <= 0 {
-		_, _, n := page(keys, 0, 0)
-		return out, total + n
+		for _, k := range keys {
+			total += int(k.n)
+		}
+		return out, total
 	}
 	if limit == 0 {
 		want = 0
 	}
-	sel, skip, n := page(keys, max(0, offset-total), want)
+	var (
+		sel     []skey
+		skip, n int
+	)
+	if off := max(0, offset-total); want > 0 && allOne(keys) {
+		// A page of prefixes: select it, do not sort the table.
+		n = len(keys)
+		if off < n {
+			end := min(n, off+want)
+			selectRange(keys, off, end)
+			sel = keys[off:end]
+		}
+	} else {
+		slices.SortFunc(keys, cmpSkey)
+		sel, skip, n = page(keys, off, want)
+	}
 	read(r, r.tables[f], sel, func(k skey, e *entry, buf []Route) []Route {
 		for ci := e.head; ci != 0; ci = r.cands[ci].next {
 			if keep(e, ci) {

@@ -109,9 +109,10 @@ type RIB struct {
 	allowed  map[uint64]policy.Bitset
 	byMember []*Source // one source per member
 
-	// walkHook, when set (tests), runs between two chunks of a walk
-	// with the lock released (walk.go).
-	walkHook func()
+	// walkHook, when set (tests, benchmarks), runs after each chunk of a
+	// walk with the lock released, told how long the chunk held it
+	// (walk.go).
+	walkHook func(held time.Duration)
 }
 
 // New returns an empty RIB using attrs for attribute sets.

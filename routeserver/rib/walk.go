@@ -2,6 +2,7 @@ package rib
 
 import (
 	"slices"
+	"time"
 
 	"github.com/fedrs/fedrs/routeserver/bgp"
 )
@@ -60,20 +61,35 @@ func cmpSkey(a, b skey) int {
 
 func (a skey) same(b skey) bool { return a.hi == b.hi && a.lo == b.lo && a.bits == b.bits }
 
-// yielded runs between two chunks of a walk, with the lock released.
-func (r *RIB) yielded() {
+// chunkLock read-locks the RIB for one chunk of a walk; chunkUnlock(t0)
+// releases it and then runs the test hook (with the lock released), giving
+// it how long the chunk held the lock.
+func (r *RIB) chunkLock() (t0 time.Time) {
+	r.mu.RLock()
+	if r.walkHook != nil {
+		t0 = time.Now()
+	}
+	return t0
+}
+
+func (r *RIB) chunkUnlock(t0 time.Time) {
+	var held time.Duration
+	if !t0.IsZero() {
+		held = time.Since(t0)
+	}
+	r.mu.RUnlock()
 	if h := r.walkHook; h != nil {
-		h()
+		h(held)
 	}
 }
 
 // collect runs pass one over family f: for every entry in use, match (RIB
 // read-locked) says how many of its candidates count (0: skip it). The
-// keys come back sorted.
+// keys come back in table order: sort them, or select a page (selectRange).
 func (r *RIB) collect(t famTable, match func(idx uint32, e *entry) int) []skey {
 	var keys []skey
 	for start := uint32(1); ; start += walkChunk {
-		r.mu.RLock()
+		t0 := r.chunkLock()
 		lim := uint32(t.limit())
 		end := min(start+walkChunk, lim)
 		for idx := start; idx < end; idx++ {
@@ -87,14 +103,71 @@ func (r *RIB) collect(t famTable, match func(idx uint32, e *entry) int) []skey {
 				keys = append(keys, k)
 			}
 		}
-		r.mu.RUnlock()
+		r.chunkUnlock(t0)
 		if end >= lim {
 			break
 		}
-		r.yielded()
 	}
-	slices.SortFunc(keys, cmpSkey)
 	return keys
+}
+
+// selectRange puts the keys of ranks lo … hi-1 (in prefix order) at
+// k[lo:hi], sorted, in time linear in len(k) on average: a page deep in a
+// large table without sorting the table.
+func selectRange(k []skey, lo, hi int) {
+	if hi-lo >= len(k)/8 {
+		slices.SortFunc(k, cmpSkey)
+		return
+	}
+	nth(k, lo)
+	if hi < len(k) {
+		nth(k[lo:], hi-lo)
+	}
+	slices.SortFunc(k[lo:hi], cmpSkey)
+}
+
+// nth reorders k so that k[i] is the key of rank i, those before it
+// smaller and those after it larger: quickselect with a random pivot (a
+// median of three degenerates on the interleaved sorted runs that table
+// order often is); the keys are distinct.
+func nth(k []skey, i int) {
+	x := uint64(len(k))*0x9e3779b97f4a7c15 | 1
+	lo, hi := 0, len(k)-1
+	for hi > lo {
+		x ^= x << 13 // xorshift64
+		x ^= x >> 7
+		x ^= x << 17
+		pi := lo + int(x%uint64(hi-lo+1))
+		k[pi], k[hi] = k[hi], k[pi]
+		p := k[hi]
+		s := lo
+		for j := lo; j < hi; j++ {
+			if cmpSkey(k[j], p) < 0 {
+				k[s], k[j] = k[j], k[s]
+				s++
+			}
+		}
+		k[s], k[hi] = k[hi], k[s]
+		switch {
+		case s == i:
+			return
+		case s < i:
+			lo = s + 1
+		default:
+			hi = s - 1
+		}
+	}
+}
+
+// allOne reports whether every key counts one route (then a page of
+// routes is a page of keys).
+func allOne(keys []skey) bool {
+	for _, k := range keys {
+		if k.n != 1 {
+			return false
+		}
+	}
+	return true
 }
 
 // read runs pass two: for keys in order, chunk by chunk under the read
@@ -108,7 +181,7 @@ func read[T any](r *RIB, t famTable, keys []skey, visit func(k skey, e *entry, b
 		chunk := keys[:n]
 		keys = keys[n:]
 		buf = buf[:0]
-		r.mu.RLock()
+		t0 := r.chunkLock()
 		for _, k := range chunk {
 			if int(k.idx) >= t.limit() || !t.sortKey(k.idx).same(k) {
 				continue // removed, or the entry now holds another prefix
@@ -117,14 +190,11 @@ func read[T any](r *RIB, t famTable, keys []skey, visit func(k skey, e *entry, b
 				buf = visit(k, e, buf)
 			}
 		}
-		r.mu.RUnlock()
+		r.chunkUnlock(t0)
 		if !emit(buf) {
 			return false
 		}
 		clear(buf) // drop the references the chunk held
-		if len(keys) > 0 {
-			r.yielded()
-		}
 	}
 	return true
 }
@@ -159,6 +229,7 @@ func (r *RIB) Walk(flt Filter, fn func(Route) bool) {
 			}
 			return n
 		})
+		slices.SortFunc(keys, cmpSkey)
 		ok := read(r, t, keys, func(k skey, e *entry, buf []Route) []Route {
 			for ci := e.head; ci != 0; ci = r.cands[ci].next {
 				if r.matches(&flt, ci) {
