@@ -102,12 +102,15 @@ func (r *RIB) heldKeys(member int, f bgp.Family) (keys []skey, pending int, ok b
 			ok, pending = true, o.ndirty[f]
 			keys = make([]skey, 0, popcount(o.adv[f]))
 		}
-		adv := o.adv[f]
+		adv, dirty := o.adv[f], o.dirty[f]
 		end := min(w0+words, len(adv))
 		for wi := w0; wi < end; wi++ {
 			for w := adv[wi]; w != 0; w &= w - 1 {
 				idx := uint32(wi)<<6 | uint32(bits.TrailingZeros64(w))
-				if r.bestFor(t.entry(idx), s) != 0 {
+				// Held and settled (no change queued): what Fill
+				// sent is still the route chosen for it. Only a
+				// prefix with a change queued can have lost it.
+				if !dirty.has(idx) || r.bestFor(t.entry(idx), s) != 0 {
 					keys = append(keys, t.sortKey(idx))
 				}
 			}
