@@ -90,6 +90,7 @@ func (r *RIB) heldKeys(member int, f bgp.Family) (keys []skey, pending int, ok b
 	t := r.tables[f]
 	const words = walkChunk / 64
 	for w0 := 0; ; w0 += words {
+		keys = slices.Grow(keys, walkChunk) // not under the lock (walk.go)
 		t0 := r.chunkLock()
 		s := r.carrier(member, f)
 		if s == nil {
@@ -100,7 +101,6 @@ func (r *RIB) heldKeys(member int, f bgp.Family) (keys []skey, pending int, ok b
 		o.mu.Lock()
 		if !ok {
 			ok, pending = true, o.ndirty[f]
-			keys = make([]skey, 0, popcount(o.adv[f]))
 		}
 		adv, dirty := o.adv[f], o.dirty[f]
 		end := min(w0+words, len(adv))
@@ -131,6 +131,7 @@ func (r *RIB) heldPage(member int, f bgp.Family, keys []skey, out []Held) []Held
 	for len(keys) > 0 {
 		chunk := keys[:min(len(keys), walkChunk)]
 		keys = keys[len(chunk):]
+		out = slices.Grow(out, len(chunk)) // not under the lock (walk.go)
 		t0 := r.chunkLock()
 		s := r.carrier(member, f)
 		if s == nil {

@@ -61,6 +61,11 @@ func cmpSkey(a, b skey) int {
 
 func (a skey) same(b skey) bool { return a.hi == b.hi && a.lo == b.lo && a.bits == b.bits }
 
+// noAllocUnderLock: a walk grows its slices before it takes the lock for
+// a chunk, not while it holds it. An allocation can make the goroutine
+// assist the garbage collector's marking, which with a large table can
+// take tens of milliseconds; under the lock that would hold routing up.
+//
 // chunkLock read-locks the RIB for one chunk of a walk; chunkUnlock(t0)
 // releases it and then runs the test hook (with the lock released), giving
 // it how long the chunk held the lock.
@@ -89,6 +94,7 @@ func (r *RIB) chunkUnlock(t0 time.Time) {
 func (r *RIB) collect(t famTable, match func(idx uint32, e *entry) int) []skey {
 	var keys []skey
 	for start := uint32(1); ; start += walkChunk {
+		keys = slices.Grow(keys, walkChunk) // not under the lock (see noAllocUnderLock)
 		t0 := r.chunkLock()
 		lim := uint32(t.limit())
 		end := min(start+walkChunk, lim)
@@ -180,7 +186,7 @@ func read[T any](r *RIB, t famTable, keys []skey, visit func(k skey, e *entry, b
 		n := min(len(keys), walkChunk)
 		chunk := keys[:n]
 		keys = keys[n:]
-		buf = buf[:0]
+		buf = slices.Grow(buf[:0], 2*n)
 		t0 := r.chunkLock()
 		for _, k := range chunk {
 			if int(k.idx) >= t.limit() || !t.sortKey(k.idx).same(k) {
