@@ -66,6 +66,7 @@ func (r *RIB) Held(member int, flt HeldFilter, offset, limit int) (out []Held, t
 		off := max(0, offset-total)
 		total += len(keys)
 		if (limit > 0 && len(out) >= limit) || off >= len(keys) {
+			r.putKeys(keys)
 			continue
 		}
 		end := len(keys)
@@ -77,6 +78,7 @@ func (r *RIB) Held(member int, flt HeldFilter, offset, limit int) (out []Held, t
 		}
 		sel := keys[off:end]
 		out = r.heldPage(member, f, sel, out)
+		r.putKeys(keys)
 	}
 	return out, total, pending
 }
@@ -88,6 +90,7 @@ func (r *RIB) Held(member int, flt HeldFilter, offset, limit int) (out []Held, t
 // pending only.
 func (r *RIB) heldKeys(member int, f bgp.Family) (keys []skey, pending int, ok bool) {
 	t := r.tables[f]
+	keys = r.getKeys()
 	const words = walkChunk / 64
 	for w0 := 0; ; w0 += words {
 		keys = slices.Grow(keys, walkChunk) // not under the lock (walk.go)

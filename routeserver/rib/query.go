@@ -63,7 +63,7 @@ func (r *RIB) Routes(flt Filter, offset, limit int) (out []Route, total int) {
 			continue
 		}
 		t := r.tables[f]
-		keys := r.collect(t, func(idx uint32, e *entry) int {
+		keys := r.collect(t, r.getKeys(), func(idx uint32, e *entry) int {
 			n := 0
 			for ci := e.head; ci != 0; ci = r.cands[ci].next {
 				if r.matches(&flt, ci) {
@@ -73,6 +73,7 @@ func (r *RIB) Routes(flt Filter, offset, limit int) (out []Route, total int) {
 			return n
 		})
 		out, total = r.routesPage(f, keys, out, total, offset, limit, func(_ *entry, ci uint32) bool { return r.matches(&flt, ci) })
+		r.putKeys(keys)
 	}
 	return out, total
 }
@@ -141,7 +142,7 @@ func (r *RIB) Exportable(member int, offset, limit int) (out []Route, total int)
 	}
 	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		t := r.tables[f]
-		keys := r.collect(t, func(idx uint32, e *entry) int {
+		keys := r.collect(t, r.getKeys(), func(idx uint32, e *entry) int {
 			if e.best != 0 && r.bestFor(e, target) != 0 {
 				return 1
 			}
@@ -150,6 +151,7 @@ func (r *RIB) Exportable(member int, offset, limit int) (out []Route, total int)
 		out, total = r.routesPage(f, keys, out, total, offset, limit, func(e *entry, ci uint32) bool {
 			return ci == r.bestFor(e, target)
 		})
+		r.putKeys(keys)
 	}
 	return out, total
 }
@@ -204,13 +206,14 @@ func (r *RIB) Lookup(p netip.Prefix, mode LookupMode) []Route {
 	t := r.tables[f]
 	if mode == MoreSpecifics {
 		// Possibly the whole table: walked in chunks, as Routes.
-		keys := r.collect(t, func(idx uint32, _ *entry) int {
+		keys := r.collect(t, r.getKeys(), func(idx uint32, _ *entry) int {
 			if q := t.prefix(idx); q.Bits() >= p.Bits() && p.Contains(q.Addr()) {
 				return 1
 			}
 			return 0
 		})
 		out, _ := r.routesPage(f, keys, nil, 0, 0, 0, func(*entry, uint32) bool { return true })
+		r.putKeys(keys)
 		return out
 	}
 	r.mu.RLock()

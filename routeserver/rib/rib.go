@@ -113,6 +113,7 @@ type RIB struct {
 	// walk with the lock released, told how long the chunk held it
 	// (walk.go).
 	walkHook func(held time.Duration)
+	keyBufs  sync.Pool // []skey of walks (walk.go)
 }
 
 // New returns an empty RIB using attrs for attribute sets.

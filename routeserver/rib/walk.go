@@ -88,11 +88,27 @@ func (r *RIB) chunkUnlock(t0 time.Time) {
 	}
 }
 
-// collect runs pass one over family f: for every entry in use, match (RIB
-// read-locked) says how many of its candidates count (0: skip it). The
-// keys come back in table order: sort them, or select a page (selectRange).
-func (r *RIB) collect(t famTable, match func(idx uint32, e *entry) int) []skey {
-	var keys []skey
+// getKeys returns an empty key slice, recycled from an earlier walk: the
+// keys of a large table are megabytes, and a walk that allocated them
+// afresh each time would bring on garbage collections, which slow the
+// route server's other goroutines (routing) down. putKeys gives it back.
+func (r *RIB) getKeys() []skey {
+	if p, ok := r.keyBufs.Get().(*[]skey); ok {
+		return (*p)[:0]
+	}
+	return nil
+}
+
+func (r *RIB) putKeys(k []skey) {
+	k = k[:0]
+	r.keyBufs.Put(&k)
+}
+
+// collect runs pass one over family f, appending to keys: for every entry
+// in use, match (RIB read-locked) says how many of its candidates count
+// (0: skip it). The keys come back in table order: sort them, or select a
+// page (selectRange).
+func (r *RIB) collect(t famTable, keys []skey, match func(idx uint32, e *entry) int) []skey {
 	for start := uint32(1); ; start += walkChunk {
 		keys = slices.Grow(keys, walkChunk) // not under the lock (see noAllocUnderLock)
 		t0 := r.chunkLock()
@@ -226,7 +242,7 @@ func (r *RIB) Walk(flt Filter, fn func(Route) bool) {
 			continue
 		}
 		t := r.tables[f]
-		keys := r.collect(t, func(idx uint32, e *entry) int {
+		keys := r.collect(t, r.getKeys(), func(idx uint32, e *entry) int {
 			n := 0
 			for ci := e.head; ci != 0; ci = r.cands[ci].next {
 				if r.matches(&flt, ci) {
@@ -251,6 +267,7 @@ func (r *RIB) Walk(flt Filter, fn func(Route) bool) {
 			}
 			return true
 		})
+		r.putKeys(keys)
 		if !ok {
 			return
 		}
