@@ -47,7 +47,7 @@ var mayImport = map[string][]string{
 	// A member router built from fedrs's own session and codec, and the
 	// demo federation that runs on it.
 	"routeserver/speaker": {"routeserver/bgp", "routeserver/session", "routeserver/wire"},
-	"routeserver/demo":    {"routeserver", "routeserver/api", "routeserver/rib", "routeserver/speaker", "routeserver/bgp", "policy", "conf"},
+	"routeserver/demo":    {"routeserver", "routeserver/api", "routeserver/history", "routeserver/rib", "routeserver/speaker", "routeserver/bgp", "policy", "conf"},
 	// The lab drives fedrs and real daemons from outside.
 	"lab":         {},
 	"lab/bench":   {"lab", "rpki"},

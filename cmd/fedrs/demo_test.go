@@ -75,6 +75,13 @@ func TestDemoServesLookingGlass(t *testing.T) {
 	if resp.StatusCode != 403 {
 		t.Errorf("POST %sv1/reload: %d, want 403", m[1], resp.StatusCode)
 	}
+	// The running demo records its history beside its socket: the hijack
+	// it shows is there as a filtered route, with its reason.
+	db := filepath.Join(filepath.Dir(sock), "history.db")
+	rstest.Eventually(t, 30*time.Second, func() bool {
+		r = fedrsCmd(t, nil, "history", "filtered", "--db", db, "--member", "nhs-coastal", "--reason", "registry_conflict")
+		return r.code == 0 && strings.Contains(r.stdout, "10.40.7.0/24")
+	}, "the demo's history to record nhs-coastal's hijack as filtered")
 	d.stop(30 * time.Second)
 	if code := d.state.ExitCode(); code != 0 {
 		t.Errorf("demo stopped with exit status %d\n%s", code, d.stderr)

@@ -311,6 +311,7 @@ func demoCommand() *cli.Command {
 				defer os.RemoveAll(dir)
 				opts.Control = filepath.Join(dir, "fedrs.sock")
 				opts.HTTP = "127.0.0.1:0"
+				opts.History = filepath.Join(dir, "history.db")
 			}
 			sum, err := demo.Run(ctx, opts)
 			if err != nil {

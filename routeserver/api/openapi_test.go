@@ -21,6 +21,7 @@ import (
 	"github.com/fedrs/fedrs/policy"
 	"github.com/fedrs/fedrs/routeserver/api"
 	"github.com/fedrs/fedrs/routeserver/bmp"
+	"github.com/fedrs/fedrs/routeserver/history"
 	"github.com/fedrs/fedrs/routeserver/mrt"
 	"github.com/fedrs/fedrs/rpki"
 )
@@ -167,6 +168,13 @@ var schemaTypes = map[string]any{
 	"VerdictText":       policy.VerdictText{},
 	"ReasonText":        policy.ReasonText{},
 	"Error":             api.Error{},
+	"PrefixHistory":     api.PrefixHistory{},
+	"PrefixVersion":     api.PrefixVersion{},
+	"MemberIntervals":   api.MemberIntervals{},
+	"ExportInterval":    api.ExportInterval{},
+	"HistoryAt":         api.HistoryAt{},
+	"Reach":             api.Reach{},
+	"HistoryNotice":     history.Notice{},
 }
 
 // jsonFields are the names encoding/json writes for struct type t
@@ -367,6 +375,9 @@ func TestOpenAPILive(t *testing.T) {
 		}
 		return nil
 	}, "the route server to hold both routes")
+	if err := e.rec.Sync(ctx); err != nil { // the history has them too
+		t.Fatal(err)
+	}
 
 	do := func(path string, q url.Values, tok string) (*http.Response, []byte) {
 		t.Helper()
@@ -458,9 +469,17 @@ func TestOpenAPILive(t *testing.T) {
 			{q: url.Values{"member": {mb}, "prefix": {"10.2.0.0/16"}}},
 			{q: url.Values{"member": {mb}, "prefix": {"10.1.0.0/16"}, "format": {"text"}}},
 		},
-		"/v1/mrt":          {{}},
-		"/v1/rpki":         {{}},
-		"/v1/maintenance":  {{}},
+		"/v1/mrt":         {{}},
+		"/v1/rpki":        {{}},
+		"/v1/maintenance": {{}},
+		"/v1/history/prefix": {
+			{q: url.Values{"prefix": {"10.1.0.0/16"}}},
+			{q: url.Values{"prefix": {"10.2.0.0/16"}, "from": {"-1h"}, "to": {"now"}}},
+		},
+		"/v1/history/at": {
+			{q: url.Values{"prefix": {"10.1.0.0/16"}, "member": {"nhs-b"}}},
+			{q: url.Values{"prefix": {"10.2.0.0/16"}, "t": {"now"}, "member": {"nhs-a"}}},
+		},
 		"/v1/openapi.json": {{}},
 		"/metrics":         {{}},
 	}
@@ -487,6 +506,9 @@ func TestOpenAPILive(t *testing.T) {
 	check("/v1/lookup", "/v1/lookup", url.Values{"prefix": {"banana"}}, token, http.StatusBadRequest)
 	check("/v1/route", "/v1/route", url.Values{"member": {mb}, "prefix": {"10.9.0.0/16"}}, token, http.StatusNotFound)
 	check("/v1/explain", "/v1/explain", url.Values{"member": {"nobody"}, "prefix": {"10.1.0.0/16"}}, token, http.StatusNotFound)
+	check("/v1/history/prefix", "/v1/history/prefix", url.Values{"prefix": {"10.1.0.0/16"}, "from": {"soon"}}, token, http.StatusBadRequest)
+	check("/v1/history/prefix", "/v1/history/prefix", url.Values{"prefix": {"10.99.0.0/16"}}, token, http.StatusNotFound)
+	check("/v1/history/at", "/v1/history/at", url.Values{"prefix": {"10.1.0.0/16"}, "member": {"nobody"}}, token, http.StatusNotFound)
 	// The changing endpoints, on the unix socket: their request bodies
 	// and answers against the spec.
 	post := func(epath, path string, q url.Values, body any) {

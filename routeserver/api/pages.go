@@ -62,6 +62,7 @@ var memberViews = []memberView{
 func (a *API) registerPages(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", a.overviewPage)
 	mux.HandleFunc("GET /members/{member}", a.memberPage)
+	mux.HandleFunc("GET /prefixes/{prefix}/history", a.timelinePage)
 	mux.Handle("GET /static/", web.Static())
 }
 

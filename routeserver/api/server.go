@@ -204,6 +204,8 @@ func (a *API) endpoints() []endpoint {
 		ro("GET", "/v1/mrt", a.mrtDump),
 		ro("GET", "/v1/rpki", a.rpki),
 		ro("GET", "/v1/maintenance", a.maintenanceStatus),
+		ro("GET", "/v1/history/prefix", a.historyPrefix),
+		ro("GET", "/v1/history/at", a.historyAtHandler),
 		ro("GET", "/v1/openapi.json", serveOpenAPI),
 		ro("GET", "/metrics", a.metrics),
 		rw("POST", "/v1/reload", a.reload),

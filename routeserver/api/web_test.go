@@ -81,7 +81,7 @@ func TestPages(t *testing.T) {
 		!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("overview: %d %v", resp.StatusCode, resp.Header)
 	}
-	for _, want := range []string{"<title>Overview · fedrs</title>", "<header>", "<nav", "<main>", `href="/members/nhs-a"`, "council-c",
+	for _, want := range []string{"<title>Overview · fedrs</title>", "<header>", "<nav", "<main id=\"main\"", `href="/members/nhs-a"`, "council-c",
 		"&lt;script&gt;alert(1)&lt;/script&gt; &amp; NHS A"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("overview lacks %q", want)

@@ -24,6 +24,7 @@ import (
 	"github.com/fedrs/fedrs/policy"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/api"
+	"github.com/fedrs/fedrs/routeserver/history"
 	"github.com/fedrs/fedrs/routeserver/rib"
 	"github.com/fedrs/fedrs/routeserver/speaker"
 )
@@ -45,6 +46,10 @@ type Options struct {
 	HTTP string
 	// Version is the version the control API reports.
 	Version string
+	// History, when set and not Once, is the SQLite file the running
+	// demo records its history in (what the web pages' events and
+	// timelines read); the caller removes it.
+	History string
 }
 
 // Summary is what a run established.
@@ -84,7 +89,23 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := routeserver.New(cfg, routeserver.Options{Log: opts.Log, Listen: []string{"127.0.0.1:0"}})
+	sopts := routeserver.Options{Log: opts.Log, Listen: []string{"127.0.0.1:0"}}
+	var apiOpts = api.Options{Version: opts.Version, Log: opts.Log}
+	if opts.History != "" && !opts.Once {
+		cfg.Server.History = opts.History
+		hopts := history.OptionsFromConfig(cfg)
+		hopts.Version, hopts.Log = opts.Version, opts.Log.With("component", "history")
+		rec, err := history.Open(opts.History, hopts)
+		if err != nil {
+			return nil, fmt.Errorf("demo history: %w", err)
+		}
+		// Closed after the route server has stopped (deferred first, so
+		// run last), so that the session downs of the shutdown are recorded.
+		defer rec.Close()
+		sopts.History = rec
+		apiOpts.History = history.Status{Recorder: rec}
+	}
+	srv, err := routeserver.New(cfg, sopts)
 	if err != nil {
 		return nil, fmt.Errorf("starting the route server: %w", err)
 	}
@@ -163,7 +184,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 			}
 		}
 		go func() {
-			apiDone <- api.New(srv, api.Options{Version: opts.Version, Log: opts.Log}).ServeListeners(rctx, ln, hln, hc)
+			apiDone <- api.New(srv, apiOpts).ServeListeners(rctx, ln, hln, hc)
 		}()
 		fmt.Fprintf(opts.Out, "\nAsk the running demo with the looking glass, e.g.:\n"+
 			"  fedrs lg summary --socket %[1]s\n"+
@@ -174,6 +195,10 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 				"  curl %[1]sv1/status\n"+
 				"or in a browser (overview, members, their routes and filter reasons):\n"+
 				"  %[1]s\n", api.HTTPURL(hc, hln.Addr()))
+		}
+		if opts.History != "" {
+			fmt.Fprintf(opts.Out, "This run's history (removed when the demo stops):\n"+
+				"  fedrs history filtered --db %s\n", opts.History)
 		}
 	} else {
 		close(apiDone)
