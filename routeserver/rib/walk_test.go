@@ -254,3 +254,86 @@ func TestSelectRange(t *testing.T) {
 		}
 	}
 }
+
+// TestWalkConcurrentWithApply: walks and pages run while another goroutine
+// keeps applying UPDATEs (run it with -race): every prefix comes once, in
+// order, with its routes as they were at one moment (members 0 and 1
+// always, member 2's at most once, exactly one best).
+func TestWalkConcurrentWithApply(t *testing.T) {
+	tr := newTestRIB(t, 3)
+	n := 3*walkChunk + 17
+	var ps []string
+	for i := 0; i < n; i++ {
+		ps = append(ps, walkPrefix(i))
+	}
+	tr.announce(0, tr.attrs(0, []uint32{100, 1}, 0), tr.profile[0], ps...)
+	tr.announce(1, tr.attrs(1, []uint32{200, 2}, 0), tr.profile[1], ps...)
+	tr.drain(t, 2) // member 2 holds every prefix (members 0 and 1 never withdraw)
+	stop, done := make(chan struct{}), make(chan struct{})
+	applied := 0
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			p := ps[(i*7919)%n]
+			switch i % 3 {
+			case 0: // member 2 announces a shorter path: the new best
+				tr.announce(2, tr.attrs(2, []uint32{300}, 0), tr.profile[2], p)
+			case 1: // member 0 changes its path
+				tr.announce(0, tr.attrs(0, []uint32{100, uint32(i)}, 0), tr.profile[0], p)
+			default:
+				tr.withdraw(2, p)
+			}
+			applied++
+		}
+	}()
+	check := func(rs []Route) {
+		t.Helper()
+		seen := map[netip.Prefix]bool{}
+		for i := 0; i < len(rs); {
+			j := i
+			var members [3]int
+			best := 0
+			for ; j < len(rs) && rs[j].Prefix == rs[i].Prefix; j++ {
+				members[rs[j].Source.Member]++
+				if rs[j].Best {
+					best++
+				}
+			}
+			p := rs[i].Prefix
+			if seen[p] || (i > 0 && comparePrefix(rs[i-1].Prefix, p) >= 0) {
+				t.Fatalf("%s out of order or twice", p)
+			}
+			seen[p] = true
+			if members[0] != 1 || members[1] != 1 || members[2] > 1 || best != 1 {
+				t.Fatalf("%s read torn: routes per member %v, %d best", p, members, best)
+			}
+			i = j
+		}
+		if len(seen) != n {
+			t.Fatalf("saw %d prefixes, want %d", len(seen), n)
+		}
+	}
+	for round := 0; round < 3; round++ {
+		var rs []Route
+		tr.r.Walk(Filter{Member: -1}, func(r Route) bool { rs = append(rs, r); return true })
+		check(rs)
+		all, total := tr.r.Routes(Filter{Member: 0}, 0, 0)
+		page, ptotal := tr.r.Routes(Filter{Member: 0}, n/2, 10)
+		if total != n || len(all) != n || ptotal != n || len(page) != 10 {
+			t.Fatalf("member 0: %d routes (total %d), page of %d (total %d); want %d and 10", len(all), total, len(page), ptotal, n)
+		}
+		if hs, htotal, _ := tr.r.Held(2, HeldFilter{}, n-5, 10); htotal != n || len(hs) != 5 {
+			t.Fatalf("member 2 holds %d prefixes, the last page has %d; want %d and 5", htotal, len(hs), n)
+		}
+	}
+	close(stop)
+	<-done
+	if applied == 0 {
+		t.Fatal("no UPDATE applied while the walks ran")
+	}
+}
