@@ -47,6 +47,10 @@ var pagesURLs = []struct{ name, path string }{
 	{"v1-lookup", "/v1/lookup?prefix=13.169.131.0/24"},
 	{"v1-lookup-address", "/v1/lookup?prefix=13.169.131.7"},
 	{"v1-route", "/v1/route?prefix=13.169.131.0/24&member=m3"},
+	{"prefix-search", "/prefixes?q=13.169.131.0/24"},
+	{"prefix-search-longest", "/prefixes?q=13.169.131.7&match=longest"},
+	{"v1-prefixes", "/v1/prefixes?q=13.169.131.0/24"},
+	{"explain-page", "/members/m3/routes/13.169.131.0/24?to=m1"},
 	// The whole accepted IPv4 table as Alice-LG's search reads it,
 	// streamed (about 170 MB of JSON): ttfb-ms is when it starts coming.
 	{"birdwatcher-table-master4", "/birdwatcher/routes/table/master4"},
