@@ -29,6 +29,9 @@ type prefixesPage struct {
 	Result     PrefixSearch
 	Candidates []candidateRow
 	Targets    []targetRow
+	// History links to the prefix's history timeline ("" without
+	// history).
+	History string
 }
 
 // candidateRow is a candidate with the link to its explanation.
@@ -59,8 +62,9 @@ type explainPage struct {
 	ImportOnly bool
 	RSASN      uint32
 	Trace      policy.Trace
-	// Search links to the prefix search of the route's prefix.
-	Search string
+	// Search links to the prefix search of the route's prefix; History
+	// to its history timeline ("" without history).
+	Search, History string
 }
 
 // explainURL is the address of the explanation page of member's route
@@ -90,6 +94,7 @@ func (a *API) prefixesPage(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Found, p.Result, p.Match = true, res, res.Match
 	p.Title = "Prefix " + res.Prefix
+	p.History = a.historyURL(res.Prefix)
 	for _, c := range res.Candidates {
 		to := ""
 		if !v.all() && c.Member != v.name {
@@ -157,7 +162,8 @@ func (a *API) explainPage(w http.ResponseWriter, r *http.Request) {
 	cfg := a.srv.Config()
 	pg := explainPage{
 		Version: a.opts.Version, Member: member, Prefix: p.String(), To: to, RSASN: cfg.Server.ASN, Trace: tr,
-		Search: "/prefixes?" + url.Values{"q": {p.String()}, "match": {"exact"}}.Encode(),
+		Search:  "/prefixes?" + url.Values{"q": {p.String()}, "match": {"exact"}}.Encode(),
+		History: a.historyURL(p.String()),
 	}
 	if pathID != nil {
 		pg.PathID = strconv.FormatUint(uint64(*pathID), 10)
@@ -173,4 +179,13 @@ func (a *API) explainPage(w http.ResponseWriter, r *http.Request) {
 		pg.Title += " to " + to
 	}
 	web.Render(w, http.StatusOK, "explain", pg)
+}
+
+// historyURL is the address of prefix's history timeline, or "" when the
+// route server records no history.
+func (a *API) historyURL(prefix string) string {
+	if a.srv.Config().Server.History == "" {
+		return ""
+	}
+	return "/prefixes/" + url.PathEscape(prefix) + "/history"
 }
