@@ -39,7 +39,7 @@ func TestEventsRecorded(t *testing.T) {
 	pfx := netip.MustParsePrefix
 	must(t, a.Announce(ctx, member.Route{Prefix: pfx("10.1.0.0/16")}))
 	must(t, a.Announce(ctx, member.Route{Prefix: pfx("10.1.2.0/24"), NextHop: netip.MustParseAddr("127.0.0.99")})) // next hop not A's
-	must(t, c.Announce(ctx, member.Route{Prefix: pfx("192.168.50.0/24")}))                                          // prefix not allowed
+	must(t, c.Announce(ctx, member.Route{Prefix: pfx("192.168.50.0/24")}))                                         // prefix not allowed
 	must(t, c.Announce(ctx, member.Route{Prefix: pfx("10.3.0.0/16")}))
 	rstest.Eventually(t, 15*time.Second, func() bool { return len(f.ribRoutes()) == 4 }, "four routes in the RIB")
 
