@@ -21,6 +21,7 @@ import (
 	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/api"
+	"github.com/fedrs/fedrs/routeserver/history"
 )
 
 type env struct {
@@ -52,7 +53,14 @@ func startWith(t *testing.T, text string, specs []rstest.Member) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fed := rstest.StartConfig(t, cfg, specs, routeserver.Options{})
+	// The history too, for the /v1/history endpoints.
+	cfg.Server.History = "history.db"
+	rec, err := history.Open(cfg.Path(cfg.Server.History), history.Options{Exports: true, CommitDelay: 5 * time.Millisecond, Log: rstest.Log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rec.Close() }) // after the route server stops
+	fed := rstest.StartConfig(t, cfg, specs, routeserver.Options{History: rec})
 	sock := filepath.Join(dir, "fedrs.sock")
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	tcp := ln.Addr().String()
