@@ -15,6 +15,7 @@ var keyboardPages = []string{
 	"",
 	"members/nhs-a",
 	"members/nhs-a?view=filtered",
+	"events",
 }
 
 // TestPagesByKeyboard tabs through every page: every link, button and
