@@ -29,6 +29,9 @@ type env struct {
 	cl   *api.Client
 	file string
 	tcp  string
+	// rec records the route server's history (in history.db beside
+	// file, [server] history).
+	rec *history.Recorder
 }
 
 const token = "test-token-0123456789"
@@ -53,13 +56,14 @@ func startWith(t *testing.T, text string, specs []rstest.Member) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The history too, for the /v1/history endpoints.
-	cfg.Server.History = "history.db"
-	rec, err := history.Open(cfg.Path(cfg.Server.History), history.Options{Exports: true, CommitDelay: 5 * time.Millisecond, Log: rstest.Log})
+	// History on, for the /v1/history endpoints: closed after the route
+	// server stops (cleanups run last first).
+	cfg.Server.History = filepath.Join(dir, "history.db")
+	rec, err := history.Open(cfg.Server.History, history.Options{Exports: true, CommitDelay: 5 * time.Millisecond, Log: rstest.Log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { rec.Close() }) // after the route server stops
+	t.Cleanup(func() { rec.Close() })
 	fed := rstest.StartConfig(t, cfg, specs, routeserver.Options{History: rec})
 	sock := filepath.Join(dir, "fedrs.sock")
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
@@ -74,7 +78,7 @@ func startWith(t *testing.T, text string, specs []rstest.Member) *env {
 	done := make(chan struct{})
 	go func() { defer close(done); a.Serve(ctx, sock, alias.HTTPListener()) }()
 	t.Cleanup(func() { cancel(); <-done })
-	e := &env{fed: fed, cl: api.NewClient(sock), file: file, tcp: tcp}
+	e := &env{fed: fed, cl: api.NewClient(sock), file: file, tcp: tcp, rec: rec}
 	rstest.EventuallyErr(t, 5*time.Second, func() error {
 		var st api.Status
 		return e.cl.Get(context.Background(), "/v1/status", nil, &st)

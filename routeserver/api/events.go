@@ -31,10 +31,6 @@ const (
 	maxSessions = 1000
 )
 
-// errForbidden is the error of a member viewer asking for another
-// member's data.
-var errForbidden = errors.New("forbidden")
-
 // SessionInterval is one BGP session of a member as the history recorded
 // it, with its NOTIFICATION in words.
 type SessionInterval struct {

@@ -175,6 +175,13 @@ var schemaTypes = map[string]any{
 	"SessionInterval":   api.SessionInterval{},
 	"FilteredCounts":    api.FilteredCounts{},
 	"ReasonCount":       history.ReasonCount{},
+	"PrefixHistory":     api.PrefixHistory{},
+	"PrefixVersion":     api.PrefixVersion{},
+	"MemberIntervals":   api.MemberIntervals{},
+	"ExportInterval":    api.ExportInterval{},
+	"HistoryAt":         api.HistoryAt{},
+	"Reach":             api.Reach{},
+	"HistoryNotice":     history.Notice{},
 }
 
 // jsonFields are the names encoding/json writes for struct type t
@@ -375,6 +382,9 @@ func TestOpenAPILive(t *testing.T) {
 		}
 		return nil
 	}, "the route server to hold both routes")
+	if err := e.rec.Sync(ctx); err != nil { // the history has them too
+		t.Fatal(err)
+	}
 
 	do := func(path string, q url.Values, tok string) (*http.Response, []byte) {
 		t.Helper()
@@ -476,8 +486,16 @@ func TestOpenAPILive(t *testing.T) {
 		},
 		"/v1/history/sessions": {{q: url.Values{"member": {mb}}}, {q: url.Values{"since": {"2026-01-01T00:00:00Z"}, "until": {"2036-01-01T00:00:00Z"}, "limit": {"10"}}}},
 		"/v1/history/filtered": {{}, {q: url.Values{"member": {mb}, "since": {"2026-01-01T00:00:00Z"}, "until": {"2036-01-01T00:00:00Z"}}}},
-		"/v1/openapi.json":     {{}},
-		"/metrics":             {{}},
+		"/v1/history/prefix": {
+			{q: url.Values{"prefix": {"10.1.0.0/16"}}},
+			{q: url.Values{"prefix": {"10.2.0.0/16"}, "from": {"-1h"}, "to": {"now"}}},
+		},
+		"/v1/history/at": {
+			{q: url.Values{"prefix": {"10.1.0.0/16"}, "member": {"nhs-b"}}},
+			{q: url.Values{"prefix": {"10.2.0.0/16"}, "t": {"now"}, "member": {"nhs-a"}}},
+		},
+		"/v1/openapi.json": {{}},
+		"/metrics":         {{}},
 	}
 	for _, ep := range api.Endpoints() {
 		if ep.Method != http.MethodGet {
@@ -505,6 +523,9 @@ func TestOpenAPILive(t *testing.T) {
 	check("/v1/history/events", "/v1/history/events", url.Values{"since": {"yesterday"}}, token, http.StatusBadRequest)
 	check("/v1/history/events", "/v1/history/events", url.Values{"member": {"nobody"}}, token, http.StatusNotFound)
 	check("/v1/history/sessions", "/v1/history/sessions", url.Values{"limit": {"5000"}}, token, http.StatusBadRequest)
+	check("/v1/history/prefix", "/v1/history/prefix", url.Values{"prefix": {"10.1.0.0/16"}, "from": {"soon"}}, token, http.StatusBadRequest)
+	check("/v1/history/prefix", "/v1/history/prefix", url.Values{"prefix": {"10.99.0.0/16"}}, token, http.StatusNotFound)
+	check("/v1/history/at", "/v1/history/at", url.Values{"prefix": {"10.1.0.0/16"}, "member": {"nobody"}}, token, http.StatusNotFound)
 	// The changing endpoints, on the unix socket: their request bodies
 	// and answers against the spec.
 	post := func(epath, path string, q url.Values, body any) {

@@ -71,6 +71,7 @@ func (a *API) registerPages(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", a.overviewPage)
 	mux.HandleFunc("GET /members/{member}", a.memberPage)
 	mux.HandleFunc("GET /events", a.eventsPage)
+	mux.HandleFunc("GET /prefixes/{prefix}/history", a.timelinePage)
 	mux.Handle("GET /static/", web.Static())
 }
 

@@ -207,6 +207,8 @@ func (a *API) endpoints() []endpoint {
 		ro("GET", "/v1/history/events", a.historyEvents),
 		ro("GET", "/v1/history/sessions", a.historySessions),
 		ro("GET", "/v1/history/filtered", a.historyFiltered),
+		ro("GET", "/v1/history/prefix", a.historyPrefix),
+		ro("GET", "/v1/history/at", a.historyAtHandler),
 		ro("GET", "/v1/openapi.json", serveOpenAPI),
 		ro("GET", "/metrics", a.metrics),
 		rw("POST", "/v1/reload", a.reload),

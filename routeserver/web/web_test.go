@@ -36,7 +36,7 @@ func TestRenderEscapes(t *testing.T) {
 	if strings.Contains(body, "<img") || strings.Contains(body, "<member>") || !strings.Contains(body, "&lt;img src=x onerror=alert(1)&gt;") {
 		t.Errorf("not escaped:\n%s", body)
 	}
-	for _, want := range []string{"<title>Unknown &lt;member&gt; · fedrs</title>", "<header>", "<nav", "<main>"} {
+	for _, want := range []string{"<title>Unknown &lt;member&gt; · fedrs</title>", "<header>", "<nav", "<main id=\"main\""} {
 		if !strings.Contains(body, want) {
 			t.Errorf("lacks %q:\n%s", want, body)
 		}
