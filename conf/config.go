@@ -24,6 +24,10 @@ type Config struct {
 	// code). Hash is the SHA-256 of its bytes, hex encoded.
 	File string `toml:"-"`
 	Hash string `toml:"-"`
+	// Warnings are what Load found questionable but not wrong (a token
+	// file others can read), each with file and line; fedrs check prints
+	// them and fedrs run logs them.
+	Warnings []Issue `toml:"-"`
 }
 
 // Server is the [server] table.
@@ -263,6 +267,14 @@ type Member struct {
 	BlackholeReceive bool `toml:"blackhole_receive"`
 	// Shutdown keeps the member administratively down.
 	Shutdown bool `toml:"shutdown"`
+	// WebTokenFile holds the member's own token for the [http] listener
+	// (webtoken.go): with it, the member's network team sees its own
+	// routes, reasons and exposure and what the route server exports to
+	// it, and nothing else about other members.
+	WebTokenFile string `toml:"web_token_file"`
+	// WebToken is the content of WebTokenFile, trimmed (read by Load).
+	// Not a TOML key.
+	WebToken string `toml:"-"`
 	// Policy overlays [policy] for this member (see Policy).
 	Policy *Policy `toml:"policy"`
 	// Effective is the policy that applies to this member, resolved by

@@ -301,6 +301,9 @@ func diffMember(old *Config, i int, new *Config, j int, globalPolicy []FieldChan
 	} else if om.MD5PasswordFile != nm.MD5PasswordFile {
 		fields = append(fields, FieldChange{Field: "md5_password_file", Old: om.MD5PasswordFile, New: nm.MD5PasswordFile})
 	}
+	if f, ok := diffWebToken(om, nm); ok {
+		fields = append(fields, f)
+	}
 	if om.PrefixListFile == nm.PrefixListFile && !om.PrefixList.Equal(nm.PrefixList) {
 		f, _ := listChange("prefix_list", formatAll(slices.Collect(om.PrefixList.All())), formatAll(slices.Collect(nm.PrefixList.All())))
 		fields = append(fields, f)

@@ -71,9 +71,11 @@ func Parse(data []byte, name string) (*Config, error) {
 	present := rawPresence(raw)
 	c.applyDefaults(present, bogons)
 	validate(c, is, present)
-	if err := is.err(c, buildLineIndex(string(data))); err != nil {
+	idx := buildLineIndex(string(data))
+	if err := is.err(c, idx); err != nil {
 		return nil, err
 	}
+	c.Warnings = is.warnings(c, idx)
 	return c, nil
 }
 
@@ -413,6 +415,9 @@ func (c *Config) readFiles(is *issues) map[string][]netip.Prefix {
 				m.MD5Secret = s
 			}
 		}
+		if m.WebTokenFile != "" {
+			m.WebToken = c.readWebToken(is, p.add("web_token_file"), m.WebTokenFile)
+		}
 		if m.PrefixListFile != "" {
 			m.PrefixList = c.readPrefixList(is, p.add("prefix_list_file"), m.PrefixListFile)
 		}
@@ -460,12 +465,25 @@ func (is *issues) err(c *Config, idx *lineIndex) error {
 	if len(is.list) == 0 {
 		return nil
 	}
+	return &Error{Issues: located(c, idx, is.list)}
+}
+
+// warnings are the collected warnings, located and ordered as errors are.
+func (is *issues) warnings(c *Config, idx *lineIndex) []Issue {
+	if len(is.warns) == 0 {
+		return nil
+	}
+	return located(c, idx, is.warns)
+}
+
+// located gives each pending issue its file and line, in line order.
+func located(c *Config, idx *lineIndex, list []pendingIssue) []Issue {
 	type sorted struct {
 		Issue
 		at, n int
 	}
-	out := make([]sorted, 0, len(is.list))
-	for n, pi := range is.list {
+	out := make([]sorted, 0, len(list))
+	for n, pi := range list {
 		it := Issue{Field: pi.p.display(c), Msg: pi.msg, Err: pi.err, File: c.File}
 		at := idx.line(pi.p.key())
 		if pi.file != "" {
@@ -479,11 +497,11 @@ func (is *issues) err(c *Config, idx *lineIndex) error {
 		if out[i].at != out[j].at || idx == nil {
 			return out[i].at < out[j].at
 		}
-		return comparePaths(is.list[out[i].n].p, is.list[out[j].n].p) < 0
+		return comparePaths(list[out[i].n].p, list[out[j].n].p) < 0
 	})
-	e := &Error{Issues: make([]Issue, len(out))}
+	issues := make([]Issue, len(out))
 	for i := range out {
-		e.Issues[i] = out[i].Issue
+		issues[i] = out[i].Issue
 	}
-	return e
+	return issues
 }

@@ -81,6 +81,8 @@ func (p path) display(c *Config) string {
 // paths are turned into lines and display names at the end.
 type issues struct {
 	list []pendingIssue
+	// warns are warnings: the configuration loads with them.
+	warns []pendingIssue
 	// failed holds the keys whose values could not be decoded, so the
 	// checks that follow do not report the zero value left there again.
 	failed map[string]bool
@@ -115,6 +117,12 @@ func (is *issues) addIn(p path, file string, line int, err error, format string,
 		return
 	}
 	is.list = append(is.list, pendingIssue{p: p, msg: fmt.Sprintf(format, args...), err: err, file: file, line: line})
+}
+
+// warn records a warning: something questionable that does not stop the
+// configuration from loading.
+func (is *issues) warn(p path, format string, args ...any) {
+	is.warns = append(is.warns, pendingIssue{p: p, msg: fmt.Sprintf(format, args...)})
 }
 
 func (is *issues) fail(p path) {

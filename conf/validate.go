@@ -181,4 +181,5 @@ func validate(c *Config, is *issues, present presence) {
 	v.bmp()
 	v.mrt()
 	v.http()
+	v.webTokens()
 }

@@ -48,6 +48,33 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+// TestCheckWarnings: a member's web token file that others can read, on
+// a listener without operator authentication, is valid with warnings
+// naming file, line and member.
+func TestCheckWarnings(t *testing.T) {
+	dir := t.TempDir()
+	tok := filepath.Join(dir, "x.token")
+	if err := os.WriteFile(tok, []byte("member-x-token-0123456789abcdef\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(tok, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "fedrs.toml")
+	os.WriteFile(file, []byte("[server]\nasn = 4200000000\nrouter_id = \"192.0.2.1\"\n[http]\nlisten = \"127.0.0.1:8080\"\n"+
+		"[[member]]\nname = \"x\"\nasn = 65001\nneighbors = [\"192.0.2.2\"]\nprefixes = [\"10.0.0.0/8 le 24 shared\"]\nweb_token_file = \"x.token\"\n"), 0o600)
+	out, err := runCLI(t, "check", "-c", file)
+	if err != nil {
+		t.Fatalf("check: %v\n%s", err, out)
+	}
+	for _, want := range []string{"valid (1 members", "warning: " + file + ":11: member[1] (x).web_token_file: " + tok + " is readable by others (mode 0644)",
+		"warning: " + file + ":11: member[1] (x).web_token_file: the [http] listener has no operator authentication"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 func TestLookingGlass(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "fedrs.toml")

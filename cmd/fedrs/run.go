@@ -122,6 +122,9 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	for _, d := range cfg.Deprecations() {
 		log.Warn("deprecated configuration: " + d)
 	}
+	for _, w := range cfg.Warnings {
+		log.Warn("configuration: " + w.String())
+	}
 
 	// The RPKI manager always runs, so that a reload that configures RPKI
 	// data (or the registry) puts it in force; with none configured it
@@ -264,6 +267,9 @@ func checkCommand() *cli.Command {
 			n := 0
 			for _, m := range cfg.Members {
 				n += len(m.Neighbors)
+			}
+			for _, w := range cfg.Warnings {
+				fmt.Fprintln(c.App.ErrWriter, "warning: "+w.String())
 			}
 			if c.Bool("diff") {
 				return checkDiff(c, cfg)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bufio"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -255,23 +256,32 @@ func (a *API) bwSources() (map[*rib.Source]string, map[*rib.Source]time.Time) {
 	return ids, since
 }
 
-// writeBWRoutes streams {"api":…,"ttl":…,"routes":[…]} (a full table is
-// large: one route at a time).
-func (a *API) writeBWRoutes(w http.ResponseWriter, rs []rib.Route) {
+// writeBWRoutes streams {"api":…,"ttl":…,"routes":[…]}: walk calls its
+// argument for each route (a rib.RIB.Walk: the RIB is read in chunks and
+// never locked while the response is written), and each route is encoded
+// and written as it comes, so a full table takes no more memory than its
+// sort keys and one chunk, however large it is and however slow the client.
+func (a *API) writeBWRoutes(w http.ResponseWriter, walk func(func(rib.Route) bool)) {
 	env, ttl := bwEnvelope(time.Now().UTC())
 	ids, since := a.bwSources()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	head, _ := json.Marshal(env)
-	w.Write([]byte(`{"api":` + string(head) + `,"ttl":"` + ttl + `","routes":[`))
-	for i, r := range rs {
-		if i > 0 {
-			w.Write([]byte{','})
+	bw := bufio.NewWriterSize(w, 32<<10)
+	bw.WriteString(`{"api":` + string(head) + `,"ttl":"` + ttl + `","routes":[`)
+	first := true
+	walk(func(r rib.Route) bool {
+		if !first {
+			bw.WriteByte(',')
 		}
+		first = false
 		b, _ := json.Marshal(a.bwRouteOf(r, ids, since))
-		w.Write(append([]byte{'\n'}, b...))
-	}
-	w.Write([]byte("\n]}\n"))
+		bw.WriteByte('\n')
+		_, err := bw.Write(b)
+		return err == nil // the client went away: stop reading the RIB
+	})
+	bw.WriteString("\n]}\n")
+	bw.Flush()
 }
 
 func (a *API) bwNeighborRoutes(filtered bool) http.HandlerFunc {
@@ -281,8 +291,8 @@ func (a *API) bwNeighborRoutes(filtered bool) http.HandlerFunc {
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no protocol " + r.PathValue("id")})
 			return
 		}
-		rs, _ := a.srv.RIB().Routes(rib.Filter{Source: n.Source, Member: -1, Accepted: !filtered, Filtered: filtered}, 0, 0)
-		a.writeBWRoutes(w, rs)
+		flt := rib.Filter{Source: n.Source, Member: -1, Accepted: !filtered, Filtered: filtered}
+		a.writeBWRoutes(w, func(fn func(rib.Route) bool) { a.srv.RIB().Walk(flt, fn) })
 	}
 }
 
@@ -294,17 +304,17 @@ func (a *API) bwNoExport(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no protocol " + r.PathValue("id")})
 		return
 	}
-	all, _ := a.srv.RIB().Routes(rib.Filter{Member: -1, Accepted: true}, 0, 0)
-	var out []rib.Route
-	for _, x := range all {
-		if !x.Best || x.Source.Member == n.Member {
-			continue
-		}
-		if _, held := a.srv.RIB().HeldRoute(n.Member, x.Prefix); !held {
-			out = append(out, x)
-		}
-	}
-	a.writeBWRoutes(w, out)
+	a.writeBWRoutes(w, func(fn func(rib.Route) bool) {
+		a.srv.RIB().Walk(rib.Filter{Member: -1, Accepted: true}, func(x rib.Route) bool {
+			if !x.Best || x.Source.Member == n.Member {
+				return true
+			}
+			if _, held := a.srv.RIB().HeldRoute(n.Member, x.Prefix); held {
+				return true
+			}
+			return fn(x)
+		})
+	})
 }
 
 // bwTable is the whole table (accepted, or filtered): master4 and master6
@@ -318,7 +328,6 @@ func (a *API) bwTable(filtered bool) http.HandlerFunc {
 		case "master6", "t6":
 			flt.HasFamily, flt.Family = true, bgp.IPv6Unicast
 		}
-		rs, _ := a.srv.RIB().Routes(flt, 0, 0)
-		a.writeBWRoutes(w, rs)
+		a.writeBWRoutes(w, func(fn func(rib.Route) bool) { a.srv.RIB().Walk(flt, fn) })
 	}
 }

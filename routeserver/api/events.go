@@ -27,8 +27,8 @@ import (
 const (
 	sessionsPeriod = 7 * 24 * time.Hour
 	filteredPeriod = 24 * time.Hour
-	// maxSessions bounds GET /v1/history/sessions's limit.
-	maxSessions = 1000
+	// maxSessionHistory bounds GET /v1/history/sessions's limit.
+	maxSessionHistory = 1000
 )
 
 // SessionInterval is one BGP session of a member as the history recorded
@@ -60,21 +60,12 @@ type FilteredCounts struct {
 	Reasons []history.ReasonCount `json:"reasons"`
 }
 
-// httpError is an error with its HTTP status.
-type httpError struct {
-	status int
-	err    error
-}
-
-func (e *httpError) Error() string { return e.err.Error() }
-func (e *httpError) Unwrap() error { return e.err }
-
 func badRequest(format string, args ...any) error {
 	return &httpError{http.StatusBadRequest, fmt.Errorf(format, args...)}
 }
 
-// statusOf is the HTTP status of an error of the history answers.
-func statusOf(err error) int {
+// eventsStatus is the HTTP status of an error of the history answers.
+func eventsStatus(err error) int {
 	var he *httpError
 	switch {
 	case errors.As(err, &he):
@@ -231,12 +222,12 @@ func (a *API) events(r *http.Request, eq history.EventQuery) (history.EventPage,
 func (a *API) historyEvents(w http.ResponseWriter, r *http.Request) {
 	eq, err := a.eventQuery(r)
 	if err != nil {
-		writeErr(w, statusOf(err), err)
+		writeErr(w, eventsStatus(err), err)
 		return
 	}
 	page, err := a.events(r, eq)
 	if err != nil {
-		writeErr(w, statusOf(err), err)
+		writeErr(w, eventsStatus(err), err)
 		return
 	}
 	writeJSON(w, http.StatusOK, page)
@@ -274,18 +265,18 @@ func (a *API) historySessions(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	member, err := a.viewerMember(viewerOf(r), strings.TrimSpace(q.Get("member")))
 	if err != nil {
-		writeErr(w, statusOf(err), err)
+		writeErr(w, eventsStatus(err), err)
 		return
 	}
 	now := time.Now()
 	since, err := parseTime(q, "since", now.Add(-sessionsPeriod))
 	if err != nil {
-		writeErr(w, statusOf(err), err)
+		writeErr(w, eventsStatus(err), err)
 		return
 	}
 	until, err := parseTime(q, "until", now)
 	if err != nil {
-		writeErr(w, statusOf(err), err)
+		writeErr(w, eventsStatus(err), err)
 		return
 	}
 	if !until.After(since) {
@@ -295,15 +286,15 @@ func (a *API) historySessions(w http.ResponseWriter, r *http.Request) {
 	limit := 100
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxSessions {
-			writeErr(w, http.StatusBadRequest, fmt.Errorf("limit %q: want 1-%d", s, maxSessions))
+		if err != nil || n < 1 || n > maxSessionHistory {
+			writeErr(w, http.StatusBadRequest, fmt.Errorf("limit %q: want 1-%d", s, maxSessionHistory))
 			return
 		}
 		limit = n
 	}
 	out, err := a.sessionHistory(r, member, since, until, limit)
 	if err != nil {
-		writeErr(w, statusOf(err), err)
+		writeErr(w, eventsStatus(err), err)
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -333,18 +324,18 @@ func (a *API) historyFiltered(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	member, err := a.viewerMember(viewerOf(r), strings.TrimSpace(q.Get("member")))
 	if err != nil {
-		writeErr(w, statusOf(err), err)
+		writeErr(w, eventsStatus(err), err)
 		return
 	}
 	now := time.Now()
 	since, err := parseTime(q, "since", now.Add(-filteredPeriod))
 	if err != nil {
-		writeErr(w, statusOf(err), err)
+		writeErr(w, eventsStatus(err), err)
 		return
 	}
 	until, err := parseTime(q, "until", now)
 	if err != nil {
-		writeErr(w, statusOf(err), err)
+		writeErr(w, eventsStatus(err), err)
 		return
 	}
 	if !until.After(since) {
@@ -353,7 +344,7 @@ func (a *API) historyFiltered(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := a.filteredCounts(r, member, since, until)
 	if err != nil {
-		writeErr(w, statusOf(err), err)
+		writeErr(w, eventsStatus(err), err)
 		return
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -3,6 +3,8 @@ package api
 import (
 	"net/http"
 	"time"
+
+	"github.com/fedrs/fedrs/conf"
 )
 
 // SetHTTPLimits shortens the HTTP listener's header timeout and
@@ -19,4 +21,17 @@ func AsMember(h http.Handler, mi int, name string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, withViewer(r, viewer{member: mi, name: name}))
 	})
+}
+
+// HTTPRoutes lists the patterns the [http] listener hc registers, each
+// with its access rule ("" for a pattern without one).
+func HTTPRoutes(a *API, hc conf.HTTP) map[string]string {
+	out := map[string]string{}
+	for _, p := range a.httpRoutes(hc, newAuth(a, hc)).patterns {
+		out[p] = ""
+		if r, ok := accessRules[p]; ok {
+			out[p] = r.String()
+		}
+	}
+	return out
 }

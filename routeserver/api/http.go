@@ -2,13 +2,11 @@ package api
 
 import (
 	"context"
-	"crypto/subtle"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/fedrs/fedrs/conf"
@@ -69,60 +67,39 @@ func (a *API) httpServer(hc conf.HTTP) *http.Server {
 }
 
 // HTTPHandler is everything the [http] listener serves, in one mux:
-// the browser pages (/, /members/{member}, /static/), the read-only
-// control API (/v1/..., /metrics) and, with birdwatcher, the Alice-LG
-// endpoints (/birdwatcher/...), all behind the listener's
-// authentication, read-only guard and concurrency cap.
+// the browser pages (/, /members/{member}, /static/, /login), the
+// read-only control API (/v1/..., /metrics) and, with birdwatcher, the
+// Alice-LG endpoints (/birdwatcher/...), all behind the read-only guard,
+// the concurrency cap, authentication and the access rules (access.go).
 func (a *API) HTTPHandler(hc conf.HTTP) http.Handler {
-	mux := http.NewServeMux()
-	a.registerPages(mux)
-	mux.Handle("/", a.Handler(false))
+	au := newAuth(a, hc)
+	rt := a.httpRoutes(hc, au)
+	return readOnly(limitConcurrent(a.limits.MaxConcurrent, a.hold, a.guard(au, rt)))
+}
+
+// httpRoutes registers every route of the [http] listener.
+func (a *API) httpRoutes(hc conf.HTTP, au *auth) *routes {
+	rt := newRoutes()
+	a.registerPages(rt)
+	au.register(rt)
+	for _, e := range a.endpoints() {
+		if !e.Write {
+			rt.HandleFunc(e.Method+" "+e.Path, e.h)
+		}
+	}
 	if hc.Birdwatcher {
-		mux.Handle("/birdwatcher/", a.birdwatcherHandler())
+		rt.Handle("/birdwatcher/", a.birdwatcherHandler())
 	}
-	return authenticate(hc, readOnly(limitConcurrent(a.limits.MaxConcurrent, a.hold, mux)))
+	rt.HandleFunc("/", noEndpoint)
+	return rt
 }
 
-// authenticate requires the listener's bearer token or basic credentials,
-// compared in constant time; with neither configured it lets every
-// request through (the README says to keep such a listener on a loopback
-// or management address).
-func authenticate(hc conf.HTTP, h http.Handler) http.Handler {
-	switch {
-	case hc.TokenSecret != "":
-		want := []byte(hc.TokenSecret)
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="fedrs"`)
-				writeErr(w, http.StatusUnauthorized, errors.New("a bearer token is required (Authorization: Bearer TOKEN)"))
-				return
-			}
-			h.ServeHTTP(w, r)
-		})
-	case hc.BasicUser != "":
-		wantUser, wantPass := []byte(hc.BasicUser), []byte(hc.BasicPassword)
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			user, pass, ok := r.BasicAuth()
-			// Both compared, always, so that the time does not tell
-			// which one was wrong.
-			u := subtle.ConstantTimeCompare([]byte(user), wantUser)
-			p := subtle.ConstantTimeCompare([]byte(pass), wantPass)
-			if !ok || u&p != 1 || len(wantPass) == 0 {
-				w.Header().Set("WWW-Authenticate", `Basic realm="fedrs", charset="UTF-8"`)
-				writeErr(w, http.StatusUnauthorized, errors.New("basic authentication is required"))
-				return
-			}
-			h.ServeHTTP(w, r)
-		})
-	}
-	return h
-}
-
-// readOnly refuses every method but GET and HEAD.
+// readOnly refuses every method but GET and HEAD, except the sign-in
+// form's POST /login and POST /logout.
 func readOnly(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		signIn := r.Method == http.MethodPost && (r.URL.Path == "/login" || r.URL.Path == "/logout")
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && !signIn {
 			writeErr(w, http.StatusForbidden, errors.New("the HTTP listener is read-only; use the unix control socket ([server] control: fedrs reload, fedrs member ...) to change anything"))
 			return
 		}

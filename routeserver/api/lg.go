@@ -18,7 +18,7 @@ import (
 )
 
 func (a *API) status(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, a.statusData())
+	writeJSON(w, http.StatusOK, a.statusFor(viewerOf(r)))
 }
 
 // statusData is what GET /v1/status returns (and the overview page shows).
@@ -63,7 +63,7 @@ func (a *API) statusData() Status {
 }
 
 func (a *API) neighbors(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, a.neighborList())
+	writeJSON(w, http.StatusOK, a.neighborsFor(viewerOf(r)))
 }
 
 // neighborList is what GET /v1/neighbors returns.
@@ -180,6 +180,11 @@ func (a *API) routes(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errStatus(err), err)
 		return
 	}
+	v := viewerOf(r)
+	if !v.is(mi) {
+		writeErr(w, http.StatusForbidden, notYours(v, r.PathValue("member")))
+		return
+	}
 	offset, limit, err := paging(r)
 	if err != nil {
 		writeErr(w, http.StatusBadRequest, err)
@@ -201,6 +206,7 @@ func (a *API) routes(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, status, err)
 		return
 	}
+	out.Routes = v.narrowRoutes(out.Routes)
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -241,14 +247,10 @@ func (a *API) exported(mi int, flt rib.HeldFilter, offset, limit int) (RouteList
 	hs, total, pending := a.srv.RIB().Held(mi, flt, offset, limit)
 	out := RouteList{Total: total, Offset: offset, Limit: limit, Pending: pending, Routes: make([]Route, 0, len(hs))}
 	for i := range hs {
-		sent, err := routeserver.SentAttrs(&hs[i])
+		x, err := a.sentRoute(mi, &hs[i])
 		if err != nil {
-			return RouteList{}, fmt.Errorf("%s for %s: %w", hs[i].Prefix, a.srv.MemberName(mi), err)
+			return RouteList{}, err
 		}
-		r := hs[i].Route
-		r.Attrs = sent
-		x := MakeRoute(r, a.srv.MemberName(r.Source.Member))
-		x.Pending = hs[i].Pending
 		out.Routes = append(out.Routes, x)
 	}
 	if why := a.srv.NoSession(mi, flt); why != "" {
@@ -296,8 +298,12 @@ func (a *API) lookup(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, fmt.Errorf("mode %q: want exact, longest, covering or more-specifics", m))
 		return
 	}
-	rs := a.srv.RIB().Lookup(p, mode)
-	writeJSON(w, http.StatusOK, RouteList{Total: len(rs), Limit: len(rs), Routes: a.toRoutes(rs)})
+	out, err := a.lookupFor(viewerOf(r), a.srv.RIB().Lookup(p, mode))
+	if err != nil {
+		writeErr(w, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, RouteList{Total: len(out), Limit: len(out), Routes: out})
 }
 
 func (a *API) route(w http.ResponseWriter, r *http.Request) {
@@ -315,6 +321,18 @@ func (a *API) route(w http.ResponseWriter, r *http.Request) {
 	pathID, err := optPathID(q.Get("path_id"))
 	if err != nil {
 		writeErr(w, http.StatusBadRequest, err)
+		return
+	}
+	if v := viewerOf(r); !v.is(mi) {
+		out, ok, err := a.heldFrom(v, mi, p, pathID)
+		switch {
+		case err != nil:
+			writeErr(w, http.StatusInternalServerError, err)
+		case !ok:
+			writeErr(w, http.StatusForbidden, fmt.Errorf("%w (the route server does not export its route for %s to you)", notYours(v, q.Get("member")), p))
+		default:
+			writeJSON(w, http.StatusOK, out)
+		}
 		return
 	}
 	for _, x := range a.srv.RIB().Lookup(p, rib.Exact) {
@@ -352,9 +370,9 @@ func (a *API) explain(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, err)
 		return
 	}
-	tr, err := a.srv.Explain(q.Get("member"), p, pathID, q.Get("to"))
+	tr, err := a.explainFor(viewerOf(r), q.Get("member"), p, pathID, q.Get("to"))
 	if err != nil {
-		writeErr(w, errStatus(err), err)
+		writeErr(w, statusOf(err), err)
 		return
 	}
 	if r.URL.Query().Get("format") == "text" {

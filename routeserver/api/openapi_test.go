@@ -147,6 +147,8 @@ var schemaTypes = map[string]any{
 	"Reason":            api.Reason{},
 	"Route":             api.Route{},
 	"RouteList":         api.RouteList{},
+	"PrefixSearch":      api.PrefixSearch{},
+	"PrefixTarget":      api.PrefixTarget{},
 	"ReloadRequest":     api.ReloadRequest{},
 	"ReloadResult":      api.ReloadResult{},
 	"CheckRequest":      api.CheckRequest{},
@@ -476,9 +478,6 @@ func TestOpenAPILive(t *testing.T) {
 			{q: url.Values{"member": {mb}, "prefix": {"10.2.0.0/16"}}},
 			{q: url.Values{"member": {mb}, "prefix": {"10.1.0.0/16"}, "format": {"text"}}},
 		},
-		"/v1/mrt":         {{}},
-		"/v1/rpki":        {{}},
-		"/v1/maintenance": {{}},
 		"/v1/history/events": {
 			{q: url.Values{}},
 			{q: url.Values{"member": {mb}, "kind": {"filtered", "session"}, "limit": {"5"}}},
@@ -494,6 +493,13 @@ func TestOpenAPILive(t *testing.T) {
 			{q: url.Values{"prefix": {"10.1.0.0/16"}, "member": {"nhs-b"}}},
 			{q: url.Values{"prefix": {"10.2.0.0/16"}, "t": {"now"}, "member": {"nhs-a"}}},
 		},
+		"/v1/prefixes": {
+			{q: url.Values{"q": {"10.1.0.0/16"}}},
+			{q: url.Values{"q": {"10.2.3.4"}, "match": {"longest"}}},
+		},
+		"/v1/mrt":          {{}},
+		"/v1/rpki":         {{}},
+		"/v1/maintenance":  {{}},
 		"/v1/openapi.json": {{}},
 		"/metrics":         {{}},
 	}
@@ -526,6 +532,8 @@ func TestOpenAPILive(t *testing.T) {
 	check("/v1/history/prefix", "/v1/history/prefix", url.Values{"prefix": {"10.1.0.0/16"}, "from": {"soon"}}, token, http.StatusBadRequest)
 	check("/v1/history/prefix", "/v1/history/prefix", url.Values{"prefix": {"10.99.0.0/16"}}, token, http.StatusNotFound)
 	check("/v1/history/at", "/v1/history/at", url.Values{"prefix": {"10.1.0.0/16"}, "member": {"nobody"}}, token, http.StatusNotFound)
+	check("/v1/prefixes", "/v1/prefixes", url.Values{"q": {"banana"}}, token, http.StatusBadRequest)
+	check("/v1/prefixes", "/v1/prefixes", url.Values{"q": {"10.9.0.0/16"}}, token, http.StatusNotFound)
 	// The changing endpoints, on the unix socket: their request bodies
 	// and answers against the spec.
 	post := func(epath, path string, q url.Values, body any) {

@@ -66,19 +66,22 @@ var memberViews = []memberView{
 	{Name: "exported", Label: "Exported to this member"},
 }
 
-// registerPages adds the pages and their assets to mux.
-func (a *API) registerPages(mux *http.ServeMux) {
+// registerPages adds the pages and their assets to mux. Each page needs
+// a line in accessRules (access.go) too.
+func (a *API) registerPages(mux *routes) {
 	mux.HandleFunc("GET /{$}", a.overviewPage)
 	mux.HandleFunc("GET /members/{member}", a.memberPage)
 	mux.HandleFunc("GET /events", a.eventsPage)
 	mux.HandleFunc("GET /prefixes/{prefix}/history", a.timelinePage)
+	mux.HandleFunc("GET /prefixes", a.prefixesPage)
+	mux.HandleFunc("GET /members/{member}/routes/{prefix...}", a.explainPage)
 	mux.Handle("GET /static/", web.Static())
 }
 
 func (a *API) overviewPage(w http.ResponseWriter, r *http.Request) {
 	p := overviewPage{
 		Title: "Overview", Version: a.opts.Version,
-		Status: a.statusData(), Neighbors: a.neighborList(), Reload: a.srv.LastReload(),
+		Status: a.statusFor(viewerOf(r)), Neighbors: a.neighborsFor(viewerOf(r)), Reload: a.srv.LastReload(),
 	}
 	p.Filtered, p.FilteredNote = a.overviewFiltered(r)
 	web.Render(w, http.StatusOK, "overview", p)
@@ -97,6 +100,11 @@ func (a *API) memberPage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		a.errorPage(w, errStatus(err), "Bad request", err)
+		return
+	}
+	v := viewerOf(r)
+	if !v.is(mi) {
+		a.errorPage(w, http.StatusForbidden, "Not yours to see", notYours(v, name))
 		return
 	}
 	q := r.URL.Query()
@@ -137,6 +145,7 @@ func (a *API) memberPage(w http.ResponseWriter, r *http.Request) {
 		a.errorPage(w, status, "Error", err)
 		return
 	}
+	list.Routes = v.narrowRoutes(list.Routes)
 	p.List = list
 	p.Pager = web.NewPager(page, list.Total)
 	p.Title = fmt.Sprintf("%s: %s", name, p.ViewLabel)

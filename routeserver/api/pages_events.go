@@ -74,7 +74,7 @@ func (a *API) eventsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	eq, err := a.eventQuery(r)
 	if err != nil {
-		a.errorPage(w, statusOf(err), http.StatusText(statusOf(err)), err)
+		a.errorPage(w, eventsStatus(err), http.StatusText(eventsStatus(err)), err)
 		return
 	}
 	page, err := a.events(r, eq)
@@ -84,7 +84,7 @@ func (a *API) eventsPage(w http.ResponseWriter, r *http.Request) {
 		web.Render(w, http.StatusOK, "events", p)
 		return
 	case err != nil:
-		a.errorPage(w, statusOf(err), "Error", err)
+		a.errorPage(w, eventsStatus(err), "Error", err)
 		return
 	}
 	p.Events = page.Events

@@ -201,6 +201,7 @@ func (a *API) endpoints() []endpoint {
 		ro("GET", "/v1/lookup", a.lookup),
 		ro("GET", "/v1/route", a.route),
 		ro("GET", "/v1/explain", a.explain),
+		ro("GET", "/v1/prefixes", a.prefixes),
 		ro("GET", "/v1/mrt", a.mrtDump),
 		ro("GET", "/v1/rpki", a.rpki),
 		ro("GET", "/v1/maintenance", a.maintenanceStatus),
@@ -241,10 +242,13 @@ func (a *API) Handler(write bool) http.Handler {
 			mux.HandleFunc(e.Method+" "+e.Path, e.h)
 		}
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeErr(w, http.StatusNotFound, fmt.Errorf("no endpoint %s %s; see the README (\"Control API\")", r.Method, r.URL.Path))
-	})
+	mux.HandleFunc("/", noEndpoint)
 	return mux
+}
+
+// noEndpoint answers a request no route matches.
+func noEndpoint(w http.ResponseWriter, r *http.Request) {
+	writeErr(w, http.StatusNotFound, fmt.Errorf("no endpoint %s %s; see the README (\"Control API\")", r.Method, r.URL.Path))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

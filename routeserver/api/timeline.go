@@ -157,7 +157,6 @@ func historyStatus(err error) int {
 
 var (
 	errUnknownPrefix = errors.New("no history")
-	errForbidden     = errors.New("forbidden")
 	errBadQuery      = errors.New("bad query")
 )
 

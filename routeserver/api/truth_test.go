@@ -119,6 +119,10 @@ func TestExportedIsWhatMembersHold(t *testing.T) {
 	if err := e.fed.Members["council-c"].Announce(ctx, member.Route{Prefix: pfx("10.40.0.0/16")}); err != nil {
 		t.Fatal(err)
 	}
+	// Agreement is only worth checking once the route server holds
+	// every route announced (before, both sides are empty).
+	rstest.Eventually(t, 10*time.Second, func() bool { return e.fed.Srv.RIB().Totals().Routes == len(ann)+1 },
+		"the route server to hold every route announced")
 	for _, m := range []string{"nhs-a", "nhs-b", "council-c"} {
 		rstest.EventuallyErr(t, 10*time.Second, func() error { return agree(ctx, e, m) }, m+"'s looking glass to match its router")
 	}

@@ -20,8 +20,13 @@ type viewer struct {
 	name string
 }
 
-// operator is the viewer that sees everything.
-var operator = viewer{member: -1}
+// operator is the viewer that sees everything; nobody is a visitor that
+// has not signed in, on the routes open to anyone (the sign-in form, the
+// stylesheet): it sees nothing.
+var (
+	operator = viewer{member: -1}
+	nobody   = viewer{member: -2}
+)
 
 type viewerKey struct{}
 
@@ -40,8 +45,16 @@ func viewerOf(r *http.Request) viewer {
 }
 
 // all reports whether v sees every member's data.
-func (v viewer) all() bool { return v.member < 0 }
+func (v viewer) all() bool { return v.member == operator.member }
 
 // is reports whether v may see member mi's own data (its sessions, the
 // routes it sent, their reasons and exposure).
-func (v viewer) is(mi int) bool { return v.member < 0 || v.member == mi }
+func (v viewer) is(mi int) bool { return v.all() || (v.member >= 0 && v.member == mi) }
+
+// label is how the page header names v ("Signed in as ...").
+func (v viewer) label() string {
+	if v.member >= 0 {
+		return v.name
+	}
+	return "the operator"
+}

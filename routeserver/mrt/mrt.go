@@ -32,9 +32,13 @@ const ViewName = "fedrs"
 
 // Dump writes a TABLE_DUMP_V2 dump of srv's RIB to w, timestamped at.
 //
-// Each family's routes are read from the RIB in one consistent pass (the
-// RIB is locked only while they are copied out, about 100 bytes per
-// route), then encoded and written.
+// The routes are read with rib.RIB.Walk: in prefix order, in chunks of the
+// table, never holding the RIB's lock while they are encoded and written,
+// so a dump of a large table does not stall routing and takes little
+// memory (the sort keys and one chunk). Each prefix's RIB entry is
+// consistent (its routes read together); the dump as a whole is not a
+// point-in-time snapshot: a prefix that changes while the dump runs is
+// written as it was when its chunk was read.
 func Dump(w io.Writer, srv *routeserver.Server, at time.Time) (Stats, error) {
 	cw := &countWriter{w: w}
 	bw := bufio.NewWriterSize(cw, 256<<10)
@@ -75,52 +79,66 @@ func Dump(w io.Writer, srv *routeserver.Server, at time.Time) (Stats, error) {
 
 	enc := &encoder{attrs: map[*wire.AttrSet]rawAttrs{}}
 	seq := uint32(0)
-	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
-		routes, _ := srv.RIB().Routes(rib.Filter{Member: -1, HasFamily: true, Family: f}, 0, 0)
-		for i := 0; i < len(routes); {
-			j := i + 1
-			for j < len(routes) && routes[j].Prefix == routes[i].Prefix {
-				j++
-			}
-			group := routes[i:j]
-			i = j
-			addPath := false
-			for _, r := range group {
-				addPath = addPath || r.PathID != 0
-			}
-			entries := make([]*gomrt.RibEntry, 0, len(group))
-			for _, r := range group {
-				pi, ok := index[r.Source]
-				if !ok || r.Attrs == nil {
-					continue // a neighbour removed by a reload since the index was read
-				}
-				entries = append(entries, gomrt.NewRibEntry(pi, since[r.Source], r.PathID, []gobgp.PathAttributeInterface{enc.of(r.Attrs)}, addPath))
-			}
-			if len(entries) == 0 {
-				continue
-			}
-			if len(entries) > 0xffff {
-				entries = entries[:0xffff] // the entry count is 16 bits
-			}
-			p := group[0].Prefix
-			var nlri gobgp.AddrPrefixInterface
-			sub := gomrt.RIB_IPV4_UNICAST
-			if p.Addr().Is4() {
-				nlri = gobgp.NewIPAddrPrefix(uint8(p.Bits()), p.Addr().String())
-			} else {
-				nlri = gobgp.NewIPv6AddrPrefix(uint8(p.Bits()), p.Addr().String())
-				sub = gomrt.RIB_IPV6_UNICAST
-			}
-			if addPath {
-				sub += gomrt.RIB_IPV4_UNICAST_ADDPATH - gomrt.RIB_IPV4_UNICAST
-			}
-			if err := write(bw, ts, sub, gomrt.NewRib(seq, nlri, entries)); err != nil {
-				return st, err
-			}
-			seq++
-			st.Prefixes++
-			st.Routes += len(entries)
+	var group []rib.Route
+	// flush writes the RIB entry of one prefix: group, all its routes.
+	flush := func() error {
+		if len(group) == 0 {
+			return nil
 		}
+		defer func() { clear(group); group = group[:0] }()
+		addPath := false
+		for _, r := range group {
+			addPath = addPath || r.PathID != 0
+		}
+		entries := make([]*gomrt.RibEntry, 0, len(group))
+		for _, r := range group {
+			pi, ok := index[r.Source]
+			if !ok || r.Attrs == nil {
+				continue // a neighbour removed by a reload since the index was read
+			}
+			entries = append(entries, gomrt.NewRibEntry(pi, since[r.Source], r.PathID, []gobgp.PathAttributeInterface{enc.of(r.Attrs)}, addPath))
+		}
+		if len(entries) == 0 {
+			return nil
+		}
+		if len(entries) > 0xffff {
+			entries = entries[:0xffff] // the entry count is 16 bits
+		}
+		p := group[0].Prefix
+		var nlri gobgp.AddrPrefixInterface
+		sub := gomrt.RIB_IPV4_UNICAST
+		if p.Addr().Is4() {
+			nlri = gobgp.NewIPAddrPrefix(uint8(p.Bits()), p.Addr().String())
+		} else {
+			nlri = gobgp.NewIPv6AddrPrefix(uint8(p.Bits()), p.Addr().String())
+			sub = gomrt.RIB_IPV6_UNICAST
+		}
+		if addPath {
+			sub += gomrt.RIB_IPV4_UNICAST_ADDPATH - gomrt.RIB_IPV4_UNICAST
+		}
+		if err := write(bw, ts, sub, gomrt.NewRib(seq, nlri, entries)); err != nil {
+			return err
+		}
+		seq++
+		st.Prefixes++
+		st.Routes += len(entries)
+		return nil
+	}
+	var err error
+	for f := bgp.Family(0); f < bgp.NumFamilies && err == nil; f++ {
+		srv.RIB().Walk(rib.Filter{Member: -1, HasFamily: true, Family: f}, func(r rib.Route) bool {
+			if len(group) > 0 && r.Prefix != group[0].Prefix {
+				err = flush()
+			}
+			group = append(group, r)
+			return err == nil
+		})
+		if err == nil {
+			err = flush()
+		}
+	}
+	if err != nil {
+		return st, err
 	}
 	if err := bw.Flush(); err != nil {
 		return st, err

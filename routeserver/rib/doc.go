@@ -33,4 +33,6 @@
 //     End-of-RIB sent, exposures); durable.go: holding exports until the
 //     history has committed them.
 //   - query.go, held.go: read-only views (looking glass, what a member holds).
+//   - walk.go: how the table-wide views read the table in chunks, so that a
+//     dump or a page never holds routing up for its duration.
 package rib

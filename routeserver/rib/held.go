@@ -49,86 +49,114 @@ type HeldFilter struct {
 // pending the prefixes with a change queued for it (held or not yet).
 // A member with no established session holds nothing.
 //
-// Routing is not held up for the sort: the prefixes held are copied under
-// the read lock, sorted without it, and read again (under the read lock)
-// for the page, skipping what changed meanwhile.
+// Routing is not held up: the prefixes held are collected in chunks under
+// the read lock (walk.go), sorted without it, and only the page's are read
+// again, skipping what changed meanwhile (consistent per prefix, not a
+// point-in-time snapshot).
 func (r *RIB) Held(member int, flt HeldFilter, offset, limit int) (out []Held, total, pending int) {
 	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		if flt.HasFamily && flt.Family != f {
 			continue
 		}
-		keys, p, ok := r.heldPrefixes(member, f)
+		keys, p, ok := r.heldKeys(member, f)
 		if !ok {
 			continue
 		}
 		pending += p
-		slices.SortFunc(keys, func(a, b heldKey) int { return comparePrefix(a.p, b.p) })
-		out, total = r.heldPage(member, f, keys, out, total, offset, limit)
+		off := max(0, offset-total)
+		total += len(keys)
+		if (limit > 0 && len(out) >= limit) || off >= len(keys) {
+			r.putKeys(keys)
+			continue
+		}
+		end := len(keys)
+		if limit > 0 {
+			end = min(end, off+limit-len(out))
+			selectRange(keys, off, end) // a page: no need to sort them all
+		} else {
+			slices.SortFunc(keys, cmpSkey)
+		}
+		sel := keys[off:end]
+		out = r.heldPage(member, f, sel, out)
+		r.putKeys(keys)
 	}
 	return out, total, pending
 }
 
-// heldKey is one prefix a target holds, with its entry index.
-type heldKey struct {
-	p   netip.Prefix
-	idx uint32
+// heldKeys collects, in chunks of the Adj-RIB-Out bitset, the keys
+// of the prefixes member holds in family f (ok false: no established
+// session carries f) and counts its pending changes. A prefix held but
+// about to be withdrawn (what was sent is gone from the RIB) is counted as
+// pending only.
+func (r *RIB) heldKeys(member int, f bgp.Family) (keys []skey, pending int, ok bool) {
+	t := r.tables[f]
+	keys = r.getKeys()
+	const words = walkChunk / 64
+	for w0 := 0; ; w0 += words {
+		keys = slices.Grow(keys, walkChunk) // not under the lock (walk.go)
+		t0 := r.chunkLock()
+		s := r.carrier(member, f)
+		if s == nil {
+			r.chunkUnlock(t0)
+			break // session gone (down between two chunks: what was read stands)
+		}
+		o := s.out
+		o.mu.Lock()
+		if !ok {
+			ok, pending = true, o.ndirty[f]
+		}
+		adv, dirty := o.adv[f], o.dirty[f]
+		end := min(w0+words, len(adv))
+		for wi := w0; wi < end; wi++ {
+			for w := adv[wi]; w != 0; w &= w - 1 {
+				idx := uint32(wi)<<6 | uint32(bits.TrailingZeros64(w))
+				// Held and settled (no change queued): what Fill
+				// sent is still the route chosen for it. Only a
+				// prefix with a change queued can have lost it.
+				if !dirty.has(idx) || r.bestFor(t.entry(idx), s) != 0 {
+					keys = append(keys, t.sortKey(idx))
+				}
+			}
+		}
+		o.mu.Unlock()
+		r.chunkUnlock(t0)
+		if end >= len(adv) {
+			break
+		}
+	}
+	return keys, pending, ok
 }
 
-// heldPrefixes copies the prefixes member holds in family f (ok false: no
-// established session carries f) and counts its pending changes.
-func (r *RIB) heldPrefixes(member int, f bgp.Family) (keys []heldKey, pending int, ok bool) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	s := r.carrier(member, f)
-	if s == nil {
-		return nil, 0, false
-	}
-	o := s.out
-	o.mu.Lock()
-	adv := slices.Clone(o.adv[f])
-	pending = o.ndirty[f]
-	o.mu.Unlock()
+// heldPage reads the routes of keys (sorted), in chunks, and appends them
+// to out.
+func (r *RIB) heldPage(member int, f bgp.Family, keys []skey, out []Held) []Held {
 	t := r.tables[f]
-	keys = make([]heldKey, 0, popcount(adv))
-	for wi, w := range adv {
-		for w != 0 {
-			idx := uint32(wi)<<6 | uint32(bits.TrailingZeros64(w))
-			w &= w - 1
-			keys = append(keys, heldKey{t.prefix(idx), idx})
+	for len(keys) > 0 {
+		chunk := keys[:min(len(keys), walkChunk)]
+		keys = keys[len(chunk):]
+		out = slices.Grow(out, len(chunk)) // not under the lock (walk.go)
+		t0 := r.chunkLock()
+		s := r.carrier(member, f)
+		if s == nil {
+			r.chunkUnlock(t0)
+			return out
 		}
+		o := s.out
+		o.mu.Lock()
+		for _, k := range chunk {
+			if !o.adv[f].has(k.idx) || !t.sortKey(k.idx).same(k) {
+				continue // withdrawn meanwhile, or the entry now holds another prefix
+			}
+			ci := r.bestFor(t.entry(k.idx), s)
+			if ci == 0 {
+				continue // held, about to be withdrawn
+			}
+			out = append(out, Held{Route: r.view(f, k.idx, ci), Template: r.templateFor(s, o, ci), AS4: o.as4, Pending: o.dirty[f].has(k.idx)})
+		}
+		o.mu.Unlock()
+		r.chunkUnlock(t0)
 	}
-	return keys, pending, true
-}
-
-// heldPage walks keys (sorted) and appends the page's routes to out.
-func (r *RIB) heldPage(member int, f bgp.Family, keys []heldKey, out []Held, total, offset, limit int) ([]Held, int) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	s := r.carrier(member, f)
-	if s == nil {
-		return out, total
-	}
-	o := s.out
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	t := r.tables[f]
-	for _, k := range keys {
-		if !o.adv[f].has(k.idx) || t.prefix(k.idx) != k.p {
-			continue // withdrawn meanwhile, or the entry now holds another prefix
-		}
-		ci := r.bestFor(t.entry(k.idx), s)
-		if ci == 0 {
-			// Held, about to be withdrawn: what was sent is gone from
-			// the RIB. Counted as pending only.
-			continue
-		}
-		total++
-		if total <= offset || (limit > 0 && len(out) >= limit) {
-			continue
-		}
-		out = append(out, Held{Route: r.view(f, k.idx, ci), Template: r.templateFor(s, o, ci), AS4: o.as4, Pending: o.dirty[f].has(k.idx)})
-	}
-	return out, total
+	return out
 }
 
 // carrier returns an established source of member that carries family f

@@ -54,38 +54,79 @@ type Filter struct {
 
 // Routes returns the routes matching flt, in prefix order per family,
 // skipping the first offset and returning at most limit (0: all); total
-// is the number that matched.
+// is the number that matched. Like Walk, it reads the table in chunks
+// (routing goes on meanwhile; consistent per prefix, not a point-in-time
+// snapshot) and builds only the page's routes.
 func (r *RIB) Routes(flt Filter, offset, limit int) (out []Route, total int) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
 	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		if flt.HasFamily && flt.Family != f {
 			continue
 		}
 		t := r.tables[f]
-		var idxs []uint32
-		for idx := uint32(1); int(idx) < t.limit(); idx++ {
-			if t.entry(idx).head != 0 {
-				idxs = append(idxs, idx)
-			}
-		}
-		slices.SortFunc(idxs, func(a, b uint32) int { return comparePrefix(t.prefix(a), t.prefix(b)) })
-		for _, idx := range idxs {
-			for ci := t.entry(idx).head; ci != 0; ci = r.cands[ci].next {
-				c := &r.cands[ci]
-				s := r.sources[c.src]
-				if (flt.Source != nil && s != flt.Source) || (flt.Member >= 0 && s.Member != flt.Member) ||
-					(flt.Filtered && c.filtered == 0) || (flt.Accepted && c.filtered != 0) {
-					continue
-				}
-				total++
-				if total > offset && (limit == 0 || len(out) < limit) {
-					out = append(out, r.view(f, idx, ci))
+		keys := r.collect(t, r.getKeys(), func(idx uint32, e *entry) int {
+			n := 0
+			for ci := e.head; ci != 0; ci = r.cands[ci].next {
+				if r.matches(&flt, ci) {
+					n++
 				}
 			}
-		}
+			return n
+		})
+		out, total = r.routesPage(f, keys, out, total, offset, limit, func(_ *entry, ci uint32) bool { return r.matches(&flt, ci) })
+		r.putKeys(keys)
 	}
 	return out, total
+}
+
+// routesPage appends to out the routes (those keep allows) of the keys of
+// family f (from collect, unordered) that fall into the page, given total
+// routes before them.
+func (r *RIB) routesPage(f bgp.Family, keys []skey, out []Route, total, offset, limit int, keep func(e *entry, ci uint32) bool) ([]Route, int) {
+	want := limit - len(out)
+	if limit > 0 && want <= 0 {
+		for _, k := range keys {
+			total += int(k.n)
+		}
+		return out, total
+	}
+	if limit == 0 {
+		want = 0
+	}
+	var (
+		sel     []skey
+		skip, n int
+	)
+	if off := max(0, offset-total); want > 0 && allOne(keys) {
+		// A page of prefixes: select it, do not sort the table.
+		n = len(keys)
+		if off < n {
+			end := min(n, off+want)
+			selectRange(keys, off, end)
+			sel = keys[off:end]
+		}
+	} else {
+		slices.SortFunc(keys, cmpSkey)
+		sel, skip, n = page(keys, off, want)
+	}
+	read(r, r.tables[f], sel, func(k skey, e *entry, buf []Route) []Route {
+		for ci := e.head; ci != 0; ci = r.cands[ci].next {
+			if keep(e, ci) {
+				buf = append(buf, r.view(f, k.idx, ci))
+			}
+		}
+		return buf
+	}, func(rs []Route) bool {
+		if skip > 0 {
+			d := min(skip, len(rs))
+			rs, skip = rs[d:], skip-d
+		}
+		if limit > 0 {
+			rs = rs[:min(len(rs), limit-len(out))]
+		}
+		out = append(out, rs...)
+		return limit == 0 || len(out) < limit
+	})
+	return out, total + n
 }
 
 // Exportable returns what the export policy gives member: per prefix the
@@ -94,26 +135,23 @@ func (r *RIB) Routes(flt Filter, offset, limit int) (out []Route, total int) {
 // not a session of the member is up: what the member holds is Held.
 func (r *RIB) Exportable(member int, offset, limit int) (out []Route, total int) {
 	r.mu.RLock()
-	defer r.mu.RUnlock()
 	target := r.anySource(member)
+	r.mu.RUnlock()
 	if target == nil {
 		return nil, 0
 	}
 	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		t := r.tables[f]
-		var idxs []uint32
-		for idx := uint32(1); int(idx) < t.limit(); idx++ {
-			if e := t.entry(idx); e.best != 0 && r.bestFor(e, target) != 0 {
-				idxs = append(idxs, idx)
+		keys := r.collect(t, r.getKeys(), func(idx uint32, e *entry) int {
+			if e.best != 0 && r.bestFor(e, target) != 0 {
+				return 1
 			}
-		}
-		slices.SortFunc(idxs, func(a, b uint32) int { return comparePrefix(t.prefix(a), t.prefix(b)) })
-		for _, idx := range idxs {
-			total++
-			if total > offset && (limit == 0 || len(out) < limit) {
-				out = append(out, r.view(f, idx, r.bestFor(t.entry(idx), target)))
-			}
-		}
+			return 0
+		})
+		out, total = r.routesPage(f, keys, out, total, offset, limit, func(e *entry, ci uint32) bool {
+			return ci == r.bestFor(e, target)
+		})
+		r.putKeys(keys)
 	}
 	return out, total
 }
@@ -164,10 +202,22 @@ const (
 // Lookup returns every candidate route (accepted and filtered) of the
 // prefixes selected by mode, in prefix order.
 func (r *RIB) Lookup(p netip.Prefix, mode LookupMode) []Route {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
 	f := familyOf(p)
 	t := r.tables[f]
+	if mode == MoreSpecifics {
+		// Possibly the whole table: walked in chunks, as Routes.
+		keys := r.collect(t, r.getKeys(), func(idx uint32, _ *entry) int {
+			if q := t.prefix(idx); q.Bits() >= p.Bits() && p.Contains(q.Addr()) {
+				return 1
+			}
+			return 0
+		})
+		out, _ := r.routesPage(f, keys, nil, 0, 0, 0, func(*entry, uint32) bool { return true })
+		r.putKeys(keys)
+		return out
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	var idxs []uint32
 	switch mode {
 	case Exact:
@@ -181,14 +231,6 @@ func (r *RIB) Lookup(p netip.Prefix, mode LookupMode) []Route {
 				idxs = append(idxs, idx)
 				if mode == LongestMatch {
 					break
-				}
-			}
-		}
-	case MoreSpecifics:
-		for idx := uint32(1); int(idx) < t.limit(); idx++ {
-			if t.entry(idx).head != 0 {
-				if q := t.prefix(idx); q.Bits() >= p.Bits() && p.Contains(q.Addr()) {
-					idxs = append(idxs, idx)
 				}
 			}
 		}

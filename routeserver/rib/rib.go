@@ -108,6 +108,12 @@ type RIB struct {
 	// profiles or the members change.
 	allowed  map[uint64]policy.Bitset
 	byMember []*Source // one source per member
+
+	// walkHook, when set (tests, benchmarks), runs after each chunk of a
+	// walk with the lock released, told how long the chunk held it
+	// (walk.go).
+	walkHook func(held time.Duration)
+	keyBufs  sync.Pool // []skey of walks (walk.go)
 }
 
 // New returns an empty RIB using attrs for attribute sets.

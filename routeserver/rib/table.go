@@ -17,6 +17,7 @@ type entry struct {
 type prefixKey interface {
 	comparable
 	prefix() netip.Prefix
+	sortKey() skey
 }
 
 type v4key uint64 // address << 8 | bits
@@ -26,6 +27,8 @@ func (k v4key) prefix() netip.Prefix {
 	binary.BigEndian.PutUint32(a[:], uint32(k>>8))
 	return netip.PrefixFrom(netip.AddrFrom4(a), int(k&0xff))
 }
+
+func (k v4key) sortKey() skey { return skey{hi: uint64(k)} }
 
 type v6key struct {
 	hi, lo uint64
@@ -38,6 +41,8 @@ func (k v6key) prefix() netip.Prefix {
 	binary.BigEndian.PutUint64(a[8:], k.lo)
 	return netip.PrefixFrom(netip.AddrFrom16(a), int(k.bits))
 }
+
+func (k v6key) sortKey() skey { return skey{hi: k.hi, lo: k.lo, bits: k.bits} }
 
 func keyV4(p netip.Prefix) v4key {
 	a := p.Addr().As4()
@@ -55,6 +60,8 @@ type famTable interface {
 	insert(p netip.Prefix) uint32
 	remove(idx uint32)
 	prefix(idx uint32) netip.Prefix
+	// sortKey is the prefix's key in prefix order, with idx set.
+	sortKey(idx uint32) skey
 	entry(idx uint32) *entry
 	// limit is one past the highest index ever used.
 	limit() int
@@ -185,8 +192,13 @@ func (t *table[K]) remove(i uint32) {
 
 func (t *table[K]) prefix(i uint32) netip.Prefix { return t.keys[i].prefix() }
 func (t *table[K]) entry(i uint32) *entry        { return &t.ents[i] }
-func (t *table[K]) limit() int                   { return len(t.keys) }
-func (t *table[K]) len() int                     { return t.used }
+func (t *table[K]) sortKey(i uint32) skey {
+	k := t.keys[i].sortKey()
+	k.idx = i
+	return k
+}
+func (t *table[K]) limit() int { return len(t.keys) }
+func (t *table[K]) len() int   { return t.used }
 
 // bitset is a growable set of entry indices.
 type bitset []uint64

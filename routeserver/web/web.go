@@ -48,6 +48,7 @@ var funcs = template.FuncMap{
 	},
 	"join":       strings.Join,
 	"pathEscape": url.PathEscape,
+	"inc":        func(i int) int { return i + 1 },
 }
 
 // pages are the page templates, each parsed with the layout.
@@ -80,10 +81,56 @@ func Render(w http.ResponseWriter, status int, name string, data any) {
 		http.Error(w, "rendering "+name+": "+err.Error(), http.StatusInternalServerError)
 		return
 	}
+	out := b.String()
+	if who, ok := signedInAs(w); ok {
+		// The page header's "Signed in as": before the layout's
+		// </header>, the first in the page (everything before it is
+		// the layout's own text or escaped).
+		var s strings.Builder
+		if err := signedInTmpl.Execute(&s, who); err == nil {
+			if i := strings.Index(out, "</header>"); i >= 0 {
+				out = out[:i] + s.String() + out[i:]
+			}
+		}
+	}
 	SecurityHeaders(w)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	fmt.Fprint(w, b.String())
+	fmt.Fprint(w, out)
+}
+
+// signedInTmpl is the page header's note of who is signed in.
+var signedInTmpl = template.Must(template.New("signed-in").Parse(
+	`<p class="signed-in">Signed in as <strong>{{.}}</strong> <a href="/logout">Log out</a></p>` + "\n"))
+
+// signedIn is a ResponseWriter whose pages show who is signed in.
+type signedIn struct {
+	http.ResponseWriter
+	who string
+}
+
+// Unwrap is for http.ResponseController.
+func (s *signedIn) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// SignedIn returns w marked so that the pages Render writes to it say,
+// in their header, that who is signed in, with a link to log out.
+func SignedIn(w http.ResponseWriter, who string) http.ResponseWriter {
+	return &signedIn{ResponseWriter: w, who: who}
+}
+
+// signedInAs is who SignedIn marked w (or a writer it wraps) for.
+func signedInAs(w http.ResponseWriter) (string, bool) {
+	for w != nil {
+		switch x := w.(type) {
+		case *signedIn:
+			return x.who, true
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			return "", false
+		}
+	}
+	return "", false
 }
 
 // SecurityHeaders sets the CSP and related headers of every page and asset.

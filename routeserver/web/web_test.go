@@ -42,3 +42,23 @@ func TestRenderEscapes(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderSignedIn: a page rendered to a writer marked SignedIn says
+// who, escaped, in its header, with a link to log out; unmarked, it does
+// not.
+func TestRenderSignedIn(t *testing.T) {
+	data := struct{ Title, Version, Message string }{"Title </header>", "v1", "body </header>"}
+	w := httptest.NewRecorder()
+	Render(SignedIn(w, "nhs-<a>"), 200, "error", data)
+	body := w.Body.String()
+	want := `<p class="signed-in">Signed in as <strong>nhs-&lt;a&gt;</strong> <a href="/logout">Log out</a></p>`
+	i, h := strings.Index(body, want), strings.Index(body, "<header>")
+	if i < 0 || i < h || strings.Index(body, "</header>") < i || strings.Count(body, "Signed in as") != 1 {
+		t.Errorf("signed-in note missing or outside the header:\n%s", body)
+	}
+	w = httptest.NewRecorder()
+	Render(w, 200, "error", data)
+	if strings.Contains(w.Body.String(), "Signed in") {
+		t.Errorf("unmarked page says who is signed in:\n%s", w.Body.String())
+	}
+}
