@@ -87,6 +87,10 @@ func eventsStatus(err error) int {
 // without one; a member viewer asking for another member is forbidden
 // (403), an unknown member is 404.
 func (a *API) viewerMember(v viewer, name string) (string, error) {
+	if !v.all() && v.name == "" {
+		// Not signed in as anyone: never "every member".
+		return "", &httpError{http.StatusForbidden, fmt.Errorf("%w: sign in to see events and sessions", errForbidden)}
+	}
 	if name == "" {
 		return v.name, nil
 	}

@@ -144,8 +144,12 @@ func (a *API) memberSessions(r *http.Request, member string) ([]SessionInterval,
 // overviewFiltered is the overview's "Filtered routes by reason, last 24
 // hours", narrowed to the viewer, and a note when it cannot be shown.
 func (a *API) overviewFiltered(r *http.Request) (*FilteredCounts, string) {
+	member, err := a.viewerMember(viewerOf(r), "")
+	if err != nil {
+		return nil, err.Error()
+	}
 	now := time.Now()
-	fc, err := a.filteredCounts(r, viewerOf(r).name, now.Add(-filteredPeriod), now)
+	fc, err := a.filteredCounts(r, member, now.Add(-filteredPeriod), now)
 	switch {
 	case errors.Is(err, ErrNoHistory):
 		return nil, "Filtered-route counts are not shown: no history is recorded ([server] history is not set)."
