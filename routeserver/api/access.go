@@ -62,6 +62,7 @@ var accessRules = map[string]access{
 	"GET /prefixes":         scoped, // a member: its own candidates and what it receives
 	"GET /members/{member}/routes/{prefix...}": scoped, // a member: its own routes, or toward itself as sent
 	"GET /prefixes/{prefix}/history":           scoped, // a member: its own versions, others' as sent to it, its own export bars
+	"GET /events":                              scoped, // a member: its own sessions and filter decisions, reloads (without changes), RPKI, gaps
 
 	// The read-only control API (endpoints()).
 	"GET /v1/status":                  scoped, // a member: its own counts
@@ -73,6 +74,9 @@ var accessRules = map[string]access{
 	"GET /v1/prefixes":                scoped, // as the search page
 	"GET /v1/history/prefix":          scoped, // as the timeline page
 	"GET /v1/history/at":              scoped, // a member: "could X reach" about itself only
+	"GET /v1/history/events":          scoped, // as the events page; another member's: 403
+	"GET /v1/history/sessions":        scoped, // a member: its own sessions only
+	"GET /v1/history/filtered":        scoped, // a member: its own routes' filter decisions only
 	"GET /v1/rpki":                    public,
 	"GET /v1/openapi.json":            public,
 	"GET /v1/mrt":                     operatorOnly,

@@ -15,6 +15,7 @@ var keyboardPages = []string{
 	"",
 	"members/nhs-a",
 	"members/nhs-a?view=filtered",
+	"events",
 	"login",
 	"prefixes?q=10.1.0.0/16",
 	"members/nhs-a/routes/10.2.0.0/16?path_id=0&to=nhs-b",

@@ -170,6 +170,13 @@ var schemaTypes = map[string]any{
 	"VerdictText":       policy.VerdictText{},
 	"ReasonText":        policy.ReasonText{},
 	"Error":             api.Error{},
+	"EventPage":         history.EventPage{},
+	"Event":             history.Event{},
+	"EventReason":       history.EventReason{},
+	"SessionHistory":    api.SessionHistory{},
+	"SessionInterval":   api.SessionInterval{},
+	"FilteredCounts":    api.FilteredCounts{},
+	"ReasonCount":       history.ReasonCount{},
 	"PrefixHistory":     api.PrefixHistory{},
 	"PrefixVersion":     api.PrefixVersion{},
 	"MemberIntervals":   api.MemberIntervals{},
@@ -471,6 +478,13 @@ func TestOpenAPILive(t *testing.T) {
 			{q: url.Values{"member": {mb}, "prefix": {"10.2.0.0/16"}}},
 			{q: url.Values{"member": {mb}, "prefix": {"10.1.0.0/16"}, "format": {"text"}}},
 		},
+		"/v1/history/events": {
+			{q: url.Values{}},
+			{q: url.Values{"member": {mb}, "kind": {"filtered", "session"}, "limit": {"5"}}},
+			{q: url.Values{"prefix": {"10.0.0.0/8"}, "reason": {"next_hop"}, "since": {"2026-01-01T00:00:00Z"}, "until": {"2036-01-01T00:00:00Z"}}},
+		},
+		"/v1/history/sessions": {{q: url.Values{"member": {mb}}}, {q: url.Values{"since": {"2026-01-01T00:00:00Z"}, "until": {"2036-01-01T00:00:00Z"}, "limit": {"10"}}}},
+		"/v1/history/filtered": {{}, {q: url.Values{"member": {mb}, "since": {"2026-01-01T00:00:00Z"}, "until": {"2036-01-01T00:00:00Z"}}}},
 		"/v1/history/prefix": {
 			{q: url.Values{"prefix": {"10.1.0.0/16"}}},
 			{q: url.Values{"prefix": {"10.2.0.0/16"}, "from": {"-1h"}, "to": {"now"}}},
@@ -512,6 +526,9 @@ func TestOpenAPILive(t *testing.T) {
 	check("/v1/lookup", "/v1/lookup", url.Values{"prefix": {"banana"}}, token, http.StatusBadRequest)
 	check("/v1/route", "/v1/route", url.Values{"member": {mb}, "prefix": {"10.9.0.0/16"}}, token, http.StatusNotFound)
 	check("/v1/explain", "/v1/explain", url.Values{"member": {"nobody"}, "prefix": {"10.1.0.0/16"}}, token, http.StatusNotFound)
+	check("/v1/history/events", "/v1/history/events", url.Values{"since": {"yesterday"}}, token, http.StatusBadRequest)
+	check("/v1/history/events", "/v1/history/events", url.Values{"member": {"nobody"}}, token, http.StatusNotFound)
+	check("/v1/history/sessions", "/v1/history/sessions", url.Values{"limit": {"5000"}}, token, http.StatusBadRequest)
 	check("/v1/history/prefix", "/v1/history/prefix", url.Values{"prefix": {"10.1.0.0/16"}, "from": {"soon"}}, token, http.StatusBadRequest)
 	check("/v1/history/prefix", "/v1/history/prefix", url.Values{"prefix": {"10.99.0.0/16"}}, token, http.StatusNotFound)
 	check("/v1/history/at", "/v1/history/at", url.Values{"prefix": {"10.1.0.0/16"}, "member": {"nobody"}}, token, http.StatusNotFound)

@@ -22,6 +22,10 @@ type overviewPage struct {
 	Status         Status
 	Neighbors      []Neighbor
 	Reload         time.Time
+	// Filtered counts the filter decisions of the last 24 hours by
+	// reason (events.go); FilteredNote says why they are not shown.
+	Filtered     *FilteredCounts
+	FilteredNote string
 }
 
 // memberView is one of the member page's route views.
@@ -44,6 +48,10 @@ type memberPage struct {
 	Exported        bool
 	List            RouteList
 	Pager           web.Pager
+	// Sessions are the member's sessions of the last 7 days, newest
+	// first (events.go); SessionsNote says why they are not shown.
+	Sessions     []SessionInterval
+	SessionsNote string
 }
 
 // errorPage is the data of an error page.
@@ -63,6 +71,7 @@ var memberViews = []memberView{
 func (a *API) registerPages(mux *routes) {
 	mux.HandleFunc("GET /{$}", a.overviewPage)
 	mux.HandleFunc("GET /members/{member}", a.memberPage)
+	mux.HandleFunc("GET /events", a.eventsPage)
 	mux.HandleFunc("GET /prefixes/{prefix}/history", a.timelinePage)
 	mux.HandleFunc("GET /prefixes", a.prefixesPage)
 	mux.HandleFunc("GET /members/{member}/routes/{prefix...}", a.explainPage)
@@ -70,10 +79,12 @@ func (a *API) registerPages(mux *routes) {
 }
 
 func (a *API) overviewPage(w http.ResponseWriter, r *http.Request) {
-	web.Render(w, http.StatusOK, "overview", overviewPage{
+	p := overviewPage{
 		Title: "Overview", Version: a.opts.Version,
 		Status: a.statusFor(viewerOf(r)), Neighbors: a.neighborsFor(viewerOf(r)), Reload: a.srv.LastReload(),
-	})
+	}
+	p.Filtered, p.FilteredNote = a.overviewFiltered(r)
+	web.Render(w, http.StatusOK, "overview", p)
 }
 
 func (a *API) errorPage(w http.ResponseWriter, status int, title string, err error) {
@@ -138,5 +149,6 @@ func (a *API) memberPage(w http.ResponseWriter, r *http.Request) {
 	p.List = list
 	p.Pager = web.NewPager(page, list.Total)
 	p.Title = fmt.Sprintf("%s: %s", name, p.ViewLabel)
+	p.Sessions, p.SessionsNote = a.memberSessions(r, name)
 	web.Render(w, http.StatusOK, "member", p)
 }

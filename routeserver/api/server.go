@@ -205,6 +205,9 @@ func (a *API) endpoints() []endpoint {
 		ro("GET", "/v1/mrt", a.mrtDump),
 		ro("GET", "/v1/rpki", a.rpki),
 		ro("GET", "/v1/maintenance", a.maintenanceStatus),
+		ro("GET", "/v1/history/events", a.historyEvents),
+		ro("GET", "/v1/history/sessions", a.historySessions),
+		ro("GET", "/v1/history/filtered", a.historyFiltered),
 		ro("GET", "/v1/history/prefix", a.historyPrefix),
 		ro("GET", "/v1/history/at", a.historyAtHandler),
 		ro("GET", "/v1/openapi.json", serveOpenAPI),
@@ -260,6 +263,9 @@ func writeErr(w http.ResponseWriter, status int, err error) {
 	e := Error{Error: err.Error()}
 	if errors.Is(err, routeserver.ErrUnknownMember) {
 		e.Kind = "unknown_member"
+	}
+	if errors.Is(err, ErrNoHistory) {
+		e.Kind = "no_history"
 	}
 	writeJSON(w, status, e)
 }

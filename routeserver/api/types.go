@@ -365,7 +365,9 @@ func MakeMaintenance(st routeserver.MaintenanceStatus) Maintenance {
 type Error struct {
 	Error string `json:"error"`
 	// Kind is "unknown_member" when the request named a member the
-	// route server does not have (status 404, like an unknown route).
+	// route server does not have (status 404, like an unknown route);
+	// "no_history" when a history endpoint was asked of a route server
+	// that records no history (status 404).
 	Kind string `json:"kind,omitempty"`
 }
 

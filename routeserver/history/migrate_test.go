@@ -128,7 +128,7 @@ func TestMigrateFromV2(t *testing.T) {
 	}
 	defer rd.Close()
 	ctx := context.Background()
-	if info, err := rd.Info(ctx); err != nil || info.SchemaVersion != 3 {
+	if info, err := rd.Info(ctx); err != nil || info.SchemaVersion != SchemaVersion {
 		t.Fatalf("after migration: %+v, %v", info, err)
 	}
 	mid := time.UnixMicro(t0 + 2e6)

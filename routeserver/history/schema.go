@@ -16,7 +16,7 @@ const ApplicationID = 0x66656472
 
 // SchemaVersion is the schema this code writes and reads. Older databases
 // are migrated forward on open; newer ones are refused.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // migration returns the DDL that brings a database from version v to
 // v+1. Never edit a released migration: add a new one.
@@ -28,6 +28,8 @@ func migration(v int) string {
 		return schemaV2
 	case 2:
 		return schemaV3
+	case 3:
+		return schemaV4
 	}
 	return ""
 }
@@ -287,6 +289,20 @@ CREATE TABLE journal (
 	events   INTEGER NOT NULL,
 	data     BLOB NOT NULL
 );
+`
+
+// schemaV4 adds the indexes the event list reads in time order (events_read.go):
+//
+//   - routes_filtered_at: filter decisions (filtered route versions) by
+//     the time they began; routes_filtered_source: the same per source
+//     (a member's);
+//   - sessions_up: session ups by time (downs have sessions_down);
+//   - gaps_first: history gaps by their start.
+const schemaV4 = `
+CREATE INDEX routes_filtered_at ON routes(valid_from) WHERE filtered = 1;
+CREATE INDEX routes_filtered_source ON routes(source_id, valid_from) WHERE filtered = 1;
+CREATE INDEX sessions_up ON sessions(up_at);
+CREATE INDEX gaps_first ON gaps(first_at);
 `
 
 // Error kinds callers can test with errors.Is.
