@@ -5,16 +5,20 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/fedrs/fedrs/lab/interop"
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/lab/rstest"
 	"github.com/fedrs/fedrs/routeserver/api"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"gopkg.in/yaml.v3"
 )
 
 // scrape returns the metric families of the route server's /metrics.
@@ -148,4 +152,74 @@ func TestDeploymentMetrics(t *testing.T) {
 			t.Errorf("nhs-b after passing its max_prefixes: admin_down %v, last error %q", n.AdminDown, n.LastError)
 		}
 	}
+}
+
+// monitoringDir holds the shipped dashboard and alerting rules.
+const monitoringDir = "../../packaging/monitoring"
+
+// TestAlertRules: the shipped alerting rules pass `promtool check rules`
+// and their unit tests (fedrs-alerts_test.yml: each alert fires when it
+// should, with its annotations, and stays silent when it should not).
+func TestAlertRules(t *testing.T) {
+	interop.Require(t, false, "promtool")
+	promtool, err := interop.LookPath("promtool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"check", "rules", "fedrs-alerts.yml"}, {"test", "rules", "fedrs-alerts_test.yml"}} {
+		cmd := exec.Command(promtool, args...)
+		cmd.Dir = monitoringDir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	// Every alert of the rules is exercised by the unit tests, firing
+	// at least once and silent at least once.
+	rules, tests := readYAML(t, "fedrs-alerts.yml"), readYAML(t, "fedrs-alerts_test.yml")
+	fired, silent := map[string]bool{}, map[string]bool{}
+	for _, tc := range tests["tests"].([]any) {
+		for _, at := range tc.(map[string]any)["alert_rule_test"].([]any) {
+			at := at.(map[string]any)
+			name := at["alertname"].(string)
+			if exp, _ := at["exp_alerts"].([]any); len(exp) > 0 {
+				fired[name] = true
+			} else {
+				silent[name] = true
+			}
+		}
+	}
+	n := 0
+	for _, g := range rules["groups"].([]any) {
+		for _, r := range g.(map[string]any)["rules"].([]any) {
+			r := r.(map[string]any)
+			name, _ := r["alert"].(string)
+			n++
+			if !fired[name] || !silent[name] {
+				t.Errorf("alert %s: the unit tests check it firing: %v, silent: %v; want both", name, fired[name], silent[name])
+			}
+			ann, _ := r["annotations"].(map[string]any)
+			for _, k := range []string{"summary", "description", "runbook"} {
+				if s, _ := ann[k].(string); s == "" {
+					t.Errorf("alert %s has no %s annotation", name, k)
+				}
+			}
+		}
+	}
+	if n < 10 {
+		t.Errorf("%d rules in fedrs-alerts.yml", n)
+	}
+}
+
+func readYAML(t *testing.T, name string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(monitoringDir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return m
 }
