@@ -1,20 +1,34 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/fedrs/fedrs/conf"
 
 	"github.com/fedrs/fedrs/lab/interop"
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/lab/rstest"
+	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/api"
+	"github.com/fedrs/fedrs/routeserver/bmp"
+	"github.com/fedrs/fedrs/routeserver/history"
+	"github.com/fedrs/fedrs/routeserver/mrt"
+	"github.com/fedrs/fedrs/rpki"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -222,4 +236,286 @@ func readYAML(t *testing.T, name string) map[string]any {
 		t.Fatalf("%s: %v", name, err)
 	}
 	return m
+}
+
+// startMonitored runs a route server with everything that exports
+// metrics: members (nhs-a with a max_prefixes), history, RPKI from a
+// file, a BMP collector (that reads and discards), and a periodic MRT
+// dump written once; the API serves /metrics on its control socket.
+func startMonitored(t *testing.T) *api.Client {
+	t.Helper()
+	dir := t.TempDir()
+	col, err := net.Listen("tcp", "127.0.0.56:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := col.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	t.Cleanup(func() { col.Close() })
+	vrps := filepath.Join(dir, "vrps.json")
+	if err := os.WriteFile(vrps, []byte(`{"roas":[{"prefix":"10.0.0.0/8","maxLength":24,"asn":"AS4200000001"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	specs := rstest.Three()
+	specs[0].Extra = "max_prefixes = { ipv4 = 100, ipv6 = 10 }"
+	text := rstest.Config(specs, fmt.Sprintf("history = %q\n\n[rpki]\nfiles = [%q]\n\n[[bmp]]\nname = \"monitor\"\naddress = %q\nconnect_retry = \"1s\"\n",
+		filepath.Join(dir, "history.db"), vrps, col.Addr().String()))
+	cfg, err := conf.Parse([]byte(text), "test.toml")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	rec, err := history.Open(cfg.Server.History, history.Options{CommitDelay: 5 * time.Millisecond, Log: rstest.Log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rec.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	mgr := rpki.NewManagerFromConfig(cfg, rpki.Options{Logger: rstest.Log, FilePoll: time.Hour})
+	wg.Add(1)
+	go func() { defer wg.Done(); mgr.Run(ctx) }()
+	<-mgr.Ready()
+	streamer := bmp.New(cfg, bmp.Options{Log: rstest.Log, SysName: "fedrs-test"})
+	fed := rstest.StartConfig(t, cfg, specs, routeserver.Options{History: rec, RPKI: mgr, Monitors: []routeserver.Monitor{streamer}})
+	streamer.Attach(fed.Srv)
+	wg.Add(1)
+	go func() { defer wg.Done(); streamer.Run(ctx) }()
+	dumps := mrt.NewPeriodic(fed.Srv, filepath.Join(dir, "mrt"), time.Hour, 2, rstest.Log)
+	if _, err := dumps.DumpNow(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := fed.Members["nhs-a"].Announce(rstest.Ctx(t), member.Route{Prefix: netip.MustParsePrefix("10.1.0.0/16")}); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "fedrs.sock")
+	a := api.New(fed.Srv, api.Options{Version: "test", RPKI: mgr, History: history.Status{Recorder: rec}, BMP: streamer, MRT: dumps, Log: rstest.Log})
+	wg.Add(1)
+	go func() { defer wg.Done(); a.Serve(ctx, sock, conf.HTTP{}) }()
+	cl := api.NewClient(sock)
+	rstest.EventuallyErr(t, 5*time.Second, func() error {
+		var st api.Status
+		return cl.Get(context.Background(), "/v1/status", nil, &st)
+	}, "the control API to answer")
+	return cl
+}
+
+// metricName finds the fedrs metric names in a PromQL expression.
+var metricName = regexp.MustCompile(`\bfedrs_[a-z0-9_]+`)
+
+// TestMonitoringMetricsExist: every fedrs metric the shipped alerting
+// rules and dashboard name is exported by a running route server (a
+// renamed metric would leave an alert that never fires or an empty panel).
+func TestMonitoringMetricsExist(t *testing.T) {
+	cl := startMonitored(t)
+	used := map[string][]string{} // metric -> where
+	rules := readYAML(t, "fedrs-alerts.yml")
+	for _, g := range rules["groups"].([]any) {
+		for _, r := range g.(map[string]any)["rules"].([]any) {
+			r := r.(map[string]any)
+			for _, n := range metricName.FindAllString(r["expr"].(string), -1) {
+				used[n] = append(used[n], "alert "+r["alert"].(string))
+			}
+		}
+	}
+	d := readDashboard(t)
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			for _, n := range metricName.FindAllString(tg.Expr, -1) {
+				used[n] = append(used[n], "panel "+p.Title)
+			}
+		}
+	}
+	for _, v := range d.Templating.List {
+		if q, ok := v.Query.(map[string]any); ok {
+			for _, n := range metricName.FindAllString(fmt.Sprint(q["query"]), -1) {
+				used[n] = append(used[n], "variable "+v.Name)
+			}
+		}
+	}
+	if len(used) < 40 {
+		t.Errorf("only %d metric names found in the rules and the dashboard: %v", len(used), used)
+	}
+	var fams map[string]*dto.MetricFamily
+	rstest.EventuallyErr(t, 15*time.Second, func() error {
+		var body string
+		if err := cl.Get(context.Background(), "/metrics", nil, &body); err != nil {
+			return err
+		}
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		var err error
+		if fams, err = parser.TextToMetricFamilies(strings.NewReader(body)); err != nil {
+			return err
+		}
+		for _, want := range []string{"fedrs_history_events_committed_total", "fedrs_rpki_age_seconds", "fedrs_bmp_up", "fedrs_mrt_last_dump_timestamp_seconds", "fedrs_max_prefixes"} {
+			if len(fams[want].GetMetric()) == 0 {
+				return fmt.Errorf("no %s yet", want)
+			}
+		}
+		return nil
+	}, "every part of the route server to export its metrics")
+	for name, where := range used {
+		if fams[name] != nil {
+			continue
+		}
+		// A histogram's or summary's series.
+		base := name
+		for _, suf := range []string{"_bucket", "_sum", "_count"} {
+			base = strings.TrimSuffix(base, suf)
+		}
+		if mf := fams[base]; base != name && mf != nil && (mf.GetType() == dto.MetricType_HISTOGRAM || mf.GetType() == dto.MetricType_SUMMARY) {
+			continue
+		}
+		slices.Sort(where)
+		t.Errorf("%s (used by %s) is not exported by the route server", name, strings.Join(slices.Compact(where), ", "))
+	}
+}
+
+// dashboard is the part of a Grafana dashboard the tests read.
+type dashboard struct {
+	UID    string `json:"uid"`
+	Title  string `json:"title"`
+	Inputs []struct {
+		Name, Type, PluginID string
+	} `json:"__inputs"`
+	Templating struct {
+		List []struct {
+			Name  string `json:"name"`
+			Type  string `json:"type"`
+			Query any    `json:"query"`
+		} `json:"list"`
+	} `json:"templating"`
+	Panels []dashPanel `json:"panels"`
+}
+
+type dashPanel struct {
+	ID         int    `json:"id"`
+	Type       string `json:"type"`
+	Title      string `json:"title"`
+	Datasource *struct {
+		Type string `json:"type"`
+		UID  string `json:"uid"`
+	} `json:"datasource"`
+	GridPos struct{ H, W, X, Y int } `json:"gridPos"`
+	Targets []struct {
+		Expr       string `json:"expr"`
+		RefID      string `json:"refId"`
+		Datasource *struct {
+			UID string `json:"uid"`
+		} `json:"datasource"`
+	} `json:"targets"`
+	Panels []dashPanel `json:"panels"`
+}
+
+func readDashboard(t *testing.T) dashboard {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(monitoringDir, "grafana-fedrs.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d dashboard
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&d); err != nil {
+		t.Fatalf("grafana-fedrs.json: %v", err)
+	}
+	// Rows' collapsed panels count too.
+	var all []dashPanel
+	for _, p := range d.Panels {
+		all = append(all, p)
+		all = append(all, p.Panels...)
+	}
+	d.Panels = all
+	return d
+}
+
+// TestDashboard: the shipped Grafana dashboard is valid JSON with a uid
+// and a templated Prometheus data source (so it imports anywhere), every
+// panel has a title and queries on that data source, and every query
+// is valid PromQL (promtool, with Grafana's variables substituted).
+func TestDashboard(t *testing.T) {
+	d := readDashboard(t)
+	if d.UID == "" || d.Title == "" {
+		t.Errorf("dashboard uid %q, title %q: both must be set", d.UID, d.Title)
+	}
+	if len(d.Inputs) != 1 || d.Inputs[0].Name != "DS_PROMETHEUS" || d.Inputs[0].Type != "datasource" || d.Inputs[0].PluginID != "prometheus" {
+		t.Errorf("__inputs %+v, want the one Prometheus data source DS_PROMETHEUS", d.Inputs)
+	}
+	const ds = "${DS_PROMETHEUS}"
+	ids := map[int]bool{}
+	var exprs []string
+	n := 0
+	for _, p := range d.Panels {
+		if ids[p.ID] {
+			t.Errorf("panel id %d twice", p.ID)
+		}
+		ids[p.ID] = true
+		if p.Title == "" {
+			t.Errorf("panel %d has no title", p.ID)
+		}
+		if p.GridPos.W <= 0 || p.GridPos.X+p.GridPos.W > 24 || p.GridPos.H <= 0 {
+			t.Errorf("panel %q: gridPos %+v", p.Title, p.GridPos)
+		}
+		if p.Type == "row" {
+			continue
+		}
+		n++
+		if p.Datasource == nil || p.Datasource.UID != ds {
+			t.Errorf("panel %q: data source %+v, want %s", p.Title, p.Datasource, ds)
+		}
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q has no queries", p.Title)
+		}
+		refs := map[string]bool{}
+		for _, tg := range p.Targets {
+			if strings.TrimSpace(tg.Expr) == "" || tg.RefID == "" || refs[tg.RefID] {
+				t.Errorf("panel %q: query %q with refId %q (empty or repeated)", p.Title, tg.Expr, tg.RefID)
+			}
+			refs[tg.RefID] = true
+			if tg.Datasource == nil || tg.Datasource.UID != ds {
+				t.Errorf("panel %q: a query's data source is %+v, want %s", p.Title, tg.Datasource, ds)
+			}
+			exprs = append(exprs, tg.Expr)
+		}
+	}
+	if n < 25 {
+		t.Errorf("%d panels", n)
+	}
+	for _, v := range d.Templating.List {
+		if q, ok := v.Query.(map[string]any); ok {
+			if s, _ := q["query"].(string); strings.HasPrefix(s, "label_values(") {
+				// label_values(SELECTOR, label): the selector is PromQL.
+				exprs = append(exprs, strings.TrimSpace(s[len("label_values("):strings.LastIndex(s, ",")]))
+			}
+		}
+	}
+
+	// PromQL syntax: promtool checks the queries as recording rules.
+	interop.Require(t, false, "promtool")
+	promtool, err := interop.LookPath("promtool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := strings.NewReplacer(`$instance`, `.*`, `$member`, `.*`, `$__rate_interval`, `5m`)
+	var rules []map[string]string
+	for i, e := range exprs {
+		rules = append(rules, map[string]string{"record": fmt.Sprintf("dashboard:query_%d", i), "expr": vars.Replace(e)})
+	}
+	b, err := yaml.Marshal(map[string]any{"groups": []any{map[string]any{"name": "dashboard", "rules": rules}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "dashboard-queries.yml")
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(promtool, "check", "rules", file).CombinedOutput(); err != nil {
+		t.Errorf("the dashboard's queries are not valid PromQL: %v\n%s\n%s", err, out, b)
+	}
 }
