@@ -36,7 +36,8 @@ var debianPackage = map[string]string{
 	"ip":      "iproute2",
 
 	// The alerting rules' checker (packaging/monitoring).
-	"promtool": "prometheus",
+	"promtool":   "prometheus",
+	"prometheus": "prometheus",
 }
 
 // Missing returns a sentence naming what is missing among root (when

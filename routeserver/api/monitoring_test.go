@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -238,11 +240,22 @@ func readYAML(t *testing.T, name string) map[string]any {
 	return m
 }
 
+// monitored is a route server with everything that exports metrics.
+type monitored struct {
+	cl   *api.Client
+	fed  *rstest.Fed
+	file string // its configuration file
+	http string // the [http] listener's address (token monitorToken)
+}
+
+const monitorToken = "monitor-token-0123456789"
+
 // startMonitored runs a route server with everything that exports
 // metrics: members (nhs-a with a max_prefixes), history, RPKI from a
 // file, a BMP collector (that reads and discards), and a periodic MRT
-// dump written once; the API serves /metrics on its control socket.
-func startMonitored(t *testing.T) *api.Client {
+// dump written once; the API serves /metrics on its control socket and
+// an [http] listener.
+func startMonitored(t *testing.T) *monitored {
 	t.Helper()
 	dir := t.TempDir()
 	col, err := net.Listen("tcp", "127.0.0.56:0")
@@ -267,7 +280,11 @@ func startMonitored(t *testing.T) *api.Client {
 	specs[0].Extra = "max_prefixes = { ipv4 = 100, ipv6 = 10 }"
 	text := rstest.Config(specs, fmt.Sprintf("history = %q\n\n[rpki]\nfiles = [%q]\n\n[[bmp]]\nname = \"monitor\"\naddress = %q\nconnect_retry = \"1s\"\n",
 		filepath.Join(dir, "history.db"), vrps, col.Addr().String()))
-	cfg, err := conf.Parse([]byte(text), "test.toml")
+	file := filepath.Join(dir, "fedrs.toml")
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := conf.Load(file)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, text)
 	}
@@ -298,13 +315,19 @@ func startMonitored(t *testing.T) *api.Client {
 	sock := filepath.Join(dir, "fedrs.sock")
 	a := api.New(fed.Srv, api.Options{Version: "test", RPKI: mgr, History: history.Status{Recorder: rec}, BMP: streamer, MRT: dumps, Log: rstest.Log})
 	wg.Add(1)
-	go func() { defer wg.Done(); a.Serve(ctx, sock, conf.HTTP{}) }()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpAddr := ln.Addr().String()
+	ln.Close()
+	go func() { defer wg.Done(); a.Serve(ctx, sock, conf.HTTP{Listen: httpAddr, Token: monitorToken}) }()
 	cl := api.NewClient(sock)
 	rstest.EventuallyErr(t, 5*time.Second, func() error {
 		var st api.Status
 		return cl.Get(context.Background(), "/v1/status", nil, &st)
 	}, "the control API to answer")
-	return cl
+	return &monitored{cl: cl, fed: fed, file: file, http: httpAddr}
 }
 
 // metricName finds the fedrs metric names in a PromQL expression.
@@ -314,7 +337,7 @@ var metricName = regexp.MustCompile(`\bfedrs_[a-z0-9_]+`)
 // rules and dashboard name is exported by a running route server (a
 // renamed metric would leave an alert that never fires or an empty panel).
 func TestMonitoringMetricsExist(t *testing.T) {
-	cl := startMonitored(t)
+	cl := startMonitored(t).cl
 	used := map[string][]string{} // metric -> where
 	rules := readYAML(t, "fedrs-alerts.yml")
 	for _, g := range rules["groups"].([]any) {
@@ -518,4 +541,167 @@ func TestDashboard(t *testing.T) {
 	if out, err := exec.Command(promtool, "check", "rules", file).CombinedOutput(); err != nil {
 		t.Errorf("the dashboard's queries are not valid PromQL: %v\n%s\n%s", err, out, b)
 	}
+}
+
+// TestAlertsOnLivePrometheus: a real Prometheus scrapes a running route
+// server over its [http] listener with the token (the README's scrape
+// configuration) and evaluates the shipped rules: every rule evaluates
+// without error; a member whose router stopped gets a pending
+// FedrsSessionDown, a member an operator shut down does not; a refused
+// reload fires FedrsReloadRefused; nothing else alerts.
+func TestAlertsOnLivePrometheus(t *testing.T) {
+	interop.Require(t, false, "prometheus")
+	bin, err := interop.LookPath("prometheus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := startMonitored(t)
+	dir := t.TempDir()
+	rules, err := filepath.Abs(filepath.Join(monitoringDir, "fedrs-alerts.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenFile := filepath.Join(dir, "fedrs-http-token")
+	if err := os.WriteFile(tokenFile, []byte(monitorToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	promCfg := fmt.Sprintf(`global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files:
+  - %s
+scrape_configs:
+  - job_name: fedrs
+    authorization:
+      credentials_file: %s
+    static_configs:
+      - targets: [%q]
+`, rules, tokenFile, m.http)
+	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(promCfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := ln.Addr().String()
+	ln.Close()
+	var log bytes.Buffer
+	cmd := exec.Command(bin, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+web)
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("prometheus log:\n%s", log.String())
+		}
+	})
+	get := func(path string, v any) error {
+		resp, err := http.Get("http://" + web + path)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var env struct {
+			Status string          `json:"status"`
+			Data   json.RawMessage `json:"data"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
+			return err
+		}
+		if env.Status != "success" {
+			return fmt.Errorf("%s: status %s", path, env.Status)
+		}
+		return json.Unmarshal(env.Data, v)
+	}
+	type alert struct {
+		Labels map[string]string `json:"labels"`
+		State  string            `json:"state"`
+	}
+	type rule struct {
+		Name      string  `json:"name"`
+		Health    string  `json:"health"`
+		LastError string  `json:"lastError"`
+		Alerts    []alert `json:"alerts"`
+	}
+	rulesNow := func() ([]rule, error) {
+		var d struct {
+			Groups []struct {
+				Rules []rule `json:"rules"`
+			} `json:"groups"`
+		}
+		if err := get("/api/v1/rules", &d); err != nil {
+			return nil, err
+		}
+		var out []rule
+		for _, g := range d.Groups {
+			out = append(out, g.Rules...)
+		}
+		return out, nil
+	}
+	// Scraped, and every rule evaluated without error.
+	rstest.EventuallyErr(t, 30*time.Second, func() error {
+		var up struct {
+			Result []struct {
+				Value []any `json:"value"`
+			} `json:"result"`
+		}
+		if err := get("/api/v1/query?query="+url.QueryEscape(`up{job="fedrs"}`), &up); err != nil {
+			return err
+		}
+		if len(up.Result) != 1 || up.Result[0].Value[1] != "1" {
+			return fmt.Errorf("up{job=\"fedrs\"}: %+v", up.Result)
+		}
+		rs, err := rulesNow()
+		if err != nil {
+			return err
+		}
+		if len(rs) != 13 {
+			return fmt.Errorf("%d rules loaded", len(rs))
+		}
+		for _, r := range rs {
+			if r.Health != "ok" {
+				return fmt.Errorf("rule %s: health %q %s", r.Name, r.Health, r.LastError)
+			}
+		}
+		return nil
+	}, "Prometheus to scrape the route server and evaluate every rule")
+
+	// nhs-b's router goes away; council-c is shut down by an operator;
+	// a broken configuration is refused.
+	ctx := rstest.Ctx(t)
+	m.fed.Members["nhs-b"].Stop()
+	if err := m.cl.Post(ctx, "/v1/members/council-c/shutdown", nil, map[string]string{"message": "planned works"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(m.file, []byte("[server]\nasn = \"x\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.cl.Post(ctx, "/v1/reload", nil, nil, nil); err == nil {
+		t.Fatal("a broken configuration was reloaded")
+	}
+	rstest.EventuallyErr(t, 30*time.Second, func() error {
+		rs, err := rulesNow()
+		if err != nil {
+			return err
+		}
+		got := map[string][]string{}
+		for _, r := range rs {
+			if r.Health != "ok" {
+				return fmt.Errorf("rule %s: health %q %s", r.Name, r.Health, r.LastError)
+			}
+			for _, a := range r.Alerts {
+				got[r.Name] = append(got[r.Name], a.State+" "+a.Labels["member"])
+			}
+		}
+		want := map[string][]string{"FedrsSessionDown": {"pending nhs-b"}, "FedrsReloadRefused": {"firing "}}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			return fmt.Errorf("alerts %v, want %v", got, want)
+		}
+		return nil
+	}, "Prometheus's alerts to follow the route server")
 }
