@@ -18,7 +18,6 @@ import (
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/routeserver"
 	"github.com/fedrs/fedrs/routeserver/sdnotify"
-	"github.com/fedrs/fedrs/routeserver/session"
 )
 
 // service is fedrs run's side of the service manager (systemd Type=notify):
@@ -90,7 +89,7 @@ func (s *service) statusLine() string {
 	up, all := 0, 0
 	for _, n := range s.srv.Neighbors() {
 		all++
-		if n.Peer != nil && n.Peer.Info().State == session.Established {
+		if n.Peer != nil && n.Peer.Info().State.String() == "Established" {
 			up++
 		}
 	}
