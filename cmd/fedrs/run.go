@@ -303,6 +303,13 @@ func checkCommand() *cli.Command {
 			for _, w := range cfg.Warnings {
 				fmt.Fprintln(c.App.ErrWriter, "warning: "+w.String())
 			}
+			if cfg.Server.User != "" {
+				// A warning, not an error: the file may be checked on
+				// another machine than the one that runs it.
+				if _, _, _, err := lookupIdentity(cfg.Server); err != nil {
+					fmt.Fprintf(c.App.ErrWriter, "warning: %v (on this machine, where fedrs run would refuse to start)\n", err)
+				}
+			}
 			if c.Bool("diff") {
 				return checkDiff(c, cfg)
 			}

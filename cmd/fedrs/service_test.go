@@ -424,3 +424,29 @@ func TestServiceJournalLogs(t *testing.T) {
 		checkPlain(t, run(t, func(*os.File) []string { return []string{"JOURNAL_STREAM=1:2"} }))
 	})
 }
+
+// TestCheckWarnsUnknownUser: fedrs check accepts a [server] user this
+// machine does not know (the file may be for another one) but says that
+// fedrs run would refuse it here, and run does, before taking anything.
+func TestCheckWarnsUnknownUser(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "fedrs.sock")
+	text := strings.NewReplacer(`listen = ["127.0.0.1:179"]`, fmt.Sprintf(`listen = ["127.0.0.1:%d"]`, freePort(t, "127.0.0.1")),
+		`control = ""`, fmt.Sprintf("control = %q\nuser = \"fedrs-no-such-user\"", sock)).Replace(rstest.Config(rstest.Three(), ""))
+	file := filepath.Join(dir, "fedrs.toml")
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := fedrsCmd(t, nil, "check", "-c", file)
+	if r.code != 0 || !strings.Contains(r.stderr, `warning: [server] user = "fedrs-no-such-user": user: unknown user fedrs-no-such-user`) ||
+		!strings.Contains(r.stderr, "fedrs run would refuse to start") {
+		t.Errorf("fedrs check: %s", r)
+	}
+	r = fedrsCmd(t, nil, "run", "-c", file)
+	if r.code != 1 || !strings.Contains(r.stderr, `[server] user = "fedrs-no-such-user"`) {
+		t.Errorf("fedrs run: %s", r)
+	}
+	if _, err := os.Stat(sock); err == nil {
+		t.Error("fedrs run created its control socket before refusing the user")
+	}
+}
