@@ -129,6 +129,8 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 		return err
 	}
 
+	owned := ownedFiles(cfg) // before claim creates the history directory
+
 	// First of all: what only one route server may use. A second fedrs
 	// with this configuration stops here, before it could disturb the
 	// running one's sessions or its history.
@@ -222,7 +224,7 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 		}
 	}
 	// Everything bound and open: [server] user may take over.
-	if err := dropPrivileges(cfg.Server, ownedFiles(cfg), log); err != nil {
+	if err := dropPrivileges(cfg.Server, owned, log); err != nil {
 		// No session has started (Serve has not run): the listeners
 		// close with the process.
 		if hln != nil {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -341,13 +342,17 @@ func dropPrivileges(s conf.Server, files []string, log *slog.Logger) error {
 	return nil
 }
 
-// ownedFiles are the files fedrs run opened as root that [server] user
-// goes on using: the history database (with its WAL files) and the
-// control socket.
+// ownedFiles are the files fedrs run opens as root that [server] user
+// goes on using: the history database (with its WAL files, and its
+// directory when fedrs is about to create it) and the control socket.
+// Called before they are created.
 func ownedFiles(cfg *conf.Config) []string {
 	var fs []string
 	if cfg.Server.History != "" {
 		db := cfg.Path(cfg.Server.History)
+		if _, err := os.Stat(filepath.Dir(db)); errors.Is(err, os.ErrNotExist) {
+			fs = append(fs, filepath.Dir(db))
+		}
 		fs = append(fs, db, db+"-wal", db+"-shm", db+"-journal")
 	}
 	if sock := cfg.ControlPath(); sock != "" {

@@ -20,6 +20,7 @@ import (
 	"github.com/fedrs/fedrs/lab/interop"
 	"github.com/fedrs/fedrs/lab/member"
 	"github.com/fedrs/fedrs/lab/rstest"
+	"github.com/fedrs/fedrs/routeserver/api"
 )
 
 // throwawayUser creates a system user (no home) in a new supplementary
@@ -108,7 +109,7 @@ func TestRunDropsToUser(t *testing.T) {
 	}
 	port := privilegedPort(t, "127.0.0.1")
 	sock := filepath.Join(dir, "fedrs.sock")
-	db := filepath.Join(dir, "history.db")
+	db := filepath.Join(dir, "hist", "history.db") // a directory fedrs creates
 	text := strings.NewReplacer(`listen = ["127.0.0.1:179"]`, fmt.Sprintf(`listen = ["127.0.0.1:%d"]`, port),
 		`control = ""`, fmt.Sprintf("control = %q\nhistory = %q\nuser = %q", sock, db, u.Username)).Replace(rstest.Config(rstest.Three(), ""))
 	file := filepath.Join(dir, "fedrs.toml")
@@ -130,7 +131,7 @@ func TestRunDropsToUser(t *testing.T) {
 	if !strings.Contains(d.stderr.String(), "privileges dropped") {
 		t.Errorf("no log line for the change of user:\n%s", d.stderr)
 	}
-	for _, f := range []string{db, sock} {
+	for _, f := range []string{db, db + "-wal", db + "-shm", filepath.Dir(db), sock} {
 		var st syscall.Stat_t
 		if err := syscall.Stat(f, &st); err != nil || strconv.Itoa(int(st.Uid)) != u.Uid {
 			t.Errorf("%s: owner %d (%v), want %s", f, st.Uid, err, u.Uid)
@@ -169,7 +170,14 @@ func TestRunDropsToUser(t *testing.T) {
 		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &sessions) != nil {
 			return false
 		}
-		return len(sessions.Sessions) == 3 && h.code == 0 && strings.Contains(h.stdout, "nhs-a")
+		if len(sessions.Sessions) != 3 || h.code != 0 || !strings.Contains(h.stdout, "nhs-a") {
+			return false
+		}
+		// And read by the route server (as the user) for the control API.
+		var hs struct{ Sessions []json.RawMessage }
+		err := api.NewClient(sock).Get(ctx, "/v1/history/sessions", nil, &hs)
+		last += fmt.Sprintf("\n/v1/history/sessions: %d sessions, %v", len(hs.Sessions), err)
+		return err == nil && len(hs.Sessions) == 3
 	}); err != nil {
 		t.Fatalf("history did not record the three sessions and 10.1.0.0/16 from nhs-a:\n%s\nfedrs:\n%s", last, d.stderr)
 	}
