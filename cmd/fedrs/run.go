@@ -160,8 +160,14 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	<-mgr.Ready() // files read: routes are validated from the first UPDATE
 	if cfg.RPKI.Server != "" {
 		rtrSrv := rpki.NewRTRServer(mgr, rpki.ServerOptions{Logger: log})
+		// Bound here, before [server] user takes over and before READY=1.
+		var lc net.ListenConfig
+		rln, err := lc.Listen(ctx, "tcp", cfg.RPKI.Server)
+		if err != nil {
+			return fmt.Errorf("[rpki] server: %w", err)
+		}
 		go func() {
-			if err := rtrSrv.ListenAndServe(ctx, cfg.RPKI.Server); err != nil && !errors.Is(err, context.Canceled) {
+			if err := rtrSrv.Serve(ctx, rln); err != nil && !errors.Is(err, context.Canceled) {
 				log.Error("RTR server stopped", "listen", cfg.RPKI.Server, "err", err)
 				cancel()
 			}

@@ -144,6 +144,13 @@ func (s *service) ready(ctx context.Context, srv *routeserver.Server) {
 			t := time.NewTicker(s.watchdog / 2)
 			defer t.Stop()
 			for {
+				// Only while the route server answers: its neighbour
+				// table and every session's state are read first, so a
+				// route server stuck on one of their locks stops pinging
+				// and systemd restarts it.
+				s.mu.Lock()
+				s.statusLine()
+				s.mu.Unlock()
 				s.n.Watchdog()
 				select {
 				case <-ctx.Done():
