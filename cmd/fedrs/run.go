@@ -47,7 +47,11 @@ func runCommand() *cli.Command {
 		Name:  "run",
 		Usage: "run the route server in the foreground",
 		Description: "Runs the route server with structured logs on stderr. SIGTERM and SIGINT close every\n" +
-			"session with Cease/Administrative Shutdown and an RFC 9003 message, then exit.",
+			"session with Cease/Administrative Shutdown and an RFC 9003 message, then exit.\n\n" +
+			"Under systemd (Type=notify, packaging/fedrs.service) it reports readiness, the sessions\n" +
+			"established, reloads and watchdog pings over $NOTIFY_SOCKET, and logs to the journal\n" +
+			"with priorities and without times. Started as root with [server] user set, it changes\n" +
+			"to that user once its listeners are bound and its files open.",
 		Flags: []cli.Flag{
 			configFlag,
 			&cli.StringFlag{Name: "log-level", Usage: "override [server] log_level: debug, info, warn, error"},
