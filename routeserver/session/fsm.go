@@ -267,6 +267,9 @@ func (p *Peer) admit(nc net.Conn, conns map[*conn]bool) bool {
 		return true
 	}
 	p.refusedConns.Add(1)
+	if p.cfg.RefusedConns != nil {
+		p.cfg.RefusedConns.Add(1)
+	}
 	what := "refused a connection: the neighbour already has the connections collision detection needs"
 	if silent != nil {
 		what = "closed the oldest connection on which the neighbour has sent nothing, to take a new one"

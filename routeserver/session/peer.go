@@ -68,6 +68,11 @@ type Config struct {
 	AddPathTx  bool
 	// GracefulRestart announces the helper capability.
 	GracefulRestart bool
+	// RefusedConns, when set, counts (besides the peer's own counter)
+	// the connections refused for the limit per neighbour; a server
+	// shares one among its peers so that the total outlives a peer
+	// removed by a reload.
+	RefusedConns *atomic.Uint64
 	// OpenSentHold is how long a connection waits for the neighbour's
 	// OPEN; default 30 s (RFC 4271 suggests 4 minutes).
 	OpenSentHold time.Duration
