@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/fedrs/fedrs/lab/rstest"
 )
@@ -56,5 +58,42 @@ func TestCheckRefusesWhatRunRefuses(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHistoryFileModes: fedrs run, with umask 022 and a history database
+// in a directory that does not exist yet, creates the directory 0750 and
+// the database, its -wal and its -shm 0640.
+func TestHistoryFileModes(t *testing.T) {
+	old := syscall.Umask(0o022) // inherited by the child
+	t.Cleanup(func() { syscall.Umask(old) })
+	dir := t.TempDir()
+	port := freePort(t, "127.0.0.1")
+	sock := filepath.Join(dir, "fedrs.sock")
+	db := filepath.Join(dir, "state", "history.db")
+	text := strings.NewReplacer(`listen = ["127.0.0.1:179"]`, fmt.Sprintf(`listen = ["127.0.0.1:%d"]`, port),
+		`control = ""`, fmt.Sprintf("control = %q\nhistory = %q", sock, db)).Replace(rstest.Config(rstest.Three(), ""))
+	file := filepath.Join(dir, "fedrs.toml")
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, "run", "-c", file)
+	waitSocket(t, d, sock)
+	rstest.Eventually(t, 10*time.Second, func() bool {
+		for _, f := range []string{db, db + "-wal", db + "-shm"} {
+			if _, err := os.Stat(f); err != nil {
+				return false
+			}
+		}
+		return true
+	}, "the history database with its -wal and -shm")
+	for f, want := range map[string]os.FileMode{filepath.Dir(db): 0o750, db: 0o640, db + "-wal": 0o640, db + "-shm": 0o640} {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := st.Mode().Perm(); m != want {
+			t.Errorf("%s: mode %#o, want %#o", f, m, want)
+		}
 	}
 }
