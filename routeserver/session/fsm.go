@@ -163,6 +163,10 @@ func (p *Peer) Run(ctx context.Context) {
 					p.reject(e.nc, &bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeaseCollision})
 					break
 				}
+				if !p.admit(e.nc, conns) {
+					schedule(backoff())
+					break
+				}
 				startConn(e.nc, true)
 			case evOpen:
 				e.reply <- p.resolveCollision(e.c, e.id, conns)
@@ -241,7 +245,8 @@ func retryDelay(base time.Duration, failures int, randN func(int64) int64) time.
 	return d*3/4 + time.Duration(randN(int64(d/2)+1))
 }
 
-// admit decides whether an incoming connection may start its handshake:
+// admit decides whether a new connection (incoming, or one Run dialed)
+// may start its handshake:
 // a neighbour has at most maxConns connections at once (RFC 4271 §6.8
 // needs one in OpenConfirm or Established and one being resolved). At
 // the limit, the oldest incoming connection on which the neighbour has
@@ -270,7 +275,7 @@ func (p *Peer) admit(nc net.Conn, conns map[*conn]bool) bool {
 	if p.cfg.RefusedConns != nil {
 		p.cfg.RefusedConns.Add(1)
 	}
-	what := "refused a connection: the neighbour already has the connections collision detection needs"
+	what := "refused a new connection: the neighbour already has the connections collision detection needs"
 	if silent != nil {
 		what = "closed the oldest connection on which the neighbour has sent nothing, to take a new one"
 	}
@@ -280,7 +285,7 @@ func (p *Peer) admit(nc net.Conn, conns map[*conn]bool) bool {
 		p.limitLogAt, p.limitQuiet = now, 0
 	}
 	if silent != nil {
-		silent.close(nil, "replaced by a newer connection from the neighbour (at most 2 at a time)", nil)
+		silent.close(nil, "replaced by a newer connection (at most 2 at a time)", nil)
 		return true
 	}
 	rejectConn(nc, &bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeaseConnRejected})
