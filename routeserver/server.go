@@ -37,6 +37,13 @@ type Options struct {
 	History Recorder
 	// Monitors get route and session events too (BMP streams).
 	Monitors []Monitor
+	// Restarted: this start follows a planned restart (fedrs restart
+	// --graceful; restart.go). The first OPEN to each member sets the
+	// Graceful Restart capability's Restart State and Forwarding State
+	// bits, and nothing is sent to any member until every member has
+	// sent its End-of-RIB or [server] graceful_restart_eor_wait has
+	// passed (RFC 4724 §4.1).
+	Restarted bool
 }
 
 // Monitor receives route events from the RIB (with the RIB locked: quick,
@@ -92,6 +99,10 @@ type Server struct {
 	runCtx      context.Context
 	wg          sync.WaitGroup
 	stopped     atomic.Bool
+	// deferral is poked when a neighbour may have finished its initial
+	// update after a planned restart (nil when not restarted).
+	deferral   chan struct{}
+	restarting atomic.Bool // PrepareRestart called
 }
 
 // neighbor is one configured neighbour address of a member: its FSM, its
@@ -113,6 +124,10 @@ type neighbor struct {
 	sendFam [bgp.NumFamilies]bool
 	neg     *session.Negotiated
 	warned  bool
+	// eorIn: End-of-RIB received per family on the current session;
+	// synced: the initial update is complete (restart.go).
+	eorIn  [bgp.NumFamilies]bool
+	synced atomic.Bool
 }
 
 // New builds a server from a validated configuration.
@@ -137,6 +152,10 @@ func New(cfg *conf.Config, opts Options) (*Server, error) {
 		nbrs:   map[netip.Addr]*neighbor{},
 	}
 	s.rib = rib.New(s.attrs, exporter{s})
+	if opts.Restarted {
+		s.rib.Defer()
+		s.deferral = make(chan struct{}, 1)
+	}
 	s.rib.SetLimits(limits(cfg))
 	s.rib.SetMembers(len(cfg.Members))
 	if opts.History != nil {
@@ -245,6 +264,8 @@ func (s *Server) sessionConfig(member int, addr netip.Addr) session.Config {
 		RoleStrict:      m.RoleStrict,
 		AddPathRx:       m.AddPath == "receive" || m.AddPath == "both",
 		GracefulRestart: m.GracefulRestart == nil || *m.GracefulRestart,
+		GRRestartTime:   cfg.Server.GracefulRestartTime.Duration,
+		GRRestarting:    s.opts.Restarted,
 		WriteBuffers:    s.wbufs,
 	}
 	if addr.Is4() {
@@ -348,6 +369,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	for _, n := range s.nbrs {
 		s.startNeighbor(ctx, n)
 	}
+	if s.deferral != nil {
+		go s.deferRoutes(ctx)
+	}
 	s.log.Info("route server running", "asn", s.cfg.Server.ASN, "router_id", s.cfg.Server.RouterID,
 		"listen", ln.Addrs(), "members", len(s.cfg.Members), "neighbors", len(s.nbrs))
 	s.mu.Unlock()
@@ -444,6 +468,8 @@ func (n *neighbor) Established(p *session.Peer, neg *session.Negotiated) session
 	n.neg = neg
 	n.dec = &wire.Decoder{AddPath: neg.AddPathRx, FourOctetAS: neg.FourOctetAS, Table: n.s.attrs}
 	n.sendFam = neg.Families
+	n.eorIn = [bgp.NumFamilies]bool{}
+	n.checkSynced()
 	for _, m := range n.s.monitors {
 		m.SessionUp(n.memberName, n.src.Addr.String(), neg)
 	}
@@ -530,6 +556,8 @@ func (n *neighbor) Update(p *session.Peer, body []byte) error {
 	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		if u.EndOfRIB[f] {
 			s.rib.EndOfRIB(n.src, f)
+			n.eorIn[f] = true
+			n.checkSynced()
 		}
 	}
 	return nil
