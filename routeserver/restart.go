@@ -23,6 +23,11 @@ import (
 // PrepareRestart makes the end of Serve close every session without a
 // NOTIFICATION (a planned restart), instead of Cease.
 func (s *Server) PrepareRestart() {
+	// Nothing more goes out: as the sessions close one by one, the routes
+	// of members that do not keep state (OpenBGPD announces restart time
+	// 0) leave the RIB, and their withdrawals must not reach the members
+	// whose sessions are still open.
+	s.rib.Defer()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	s.restarting.Store(true)
@@ -65,6 +70,11 @@ func (n *neighbor) checkSynced() {
 	}
 }
 
+// restartQuiet is how long no member may have sent an UPDATE, besides
+// every End-of-RIB being in, before the deferral after a planned restart
+// ends.
+const restartQuiet = 2 * time.Second
+
 // deferRoutes releases the exports held since the start once every
 // configured neighbour (but those shut down in the configuration) has
 // finished its initial update, or after [server]
@@ -76,16 +86,26 @@ func (s *Server) deferRoutes(ctx context.Context) {
 	start := time.Now()
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
+	var settle <-chan time.Time
 	for {
 		if s.allSynced() {
-			s.rib.Release()
-			s.log.Info("graceful restart: every member's End-of-RIB received; sending routes", "waited", time.Since(start).Round(time.Millisecond))
-			return
+			// Some members send End-of-RIB before the UPDATEs of their
+			// initial table (FRR 8 did in the lab: its UPDATEs wait for
+			// its coalesce timer, 1s by default). Wait until no UPDATE
+			// has come for restartQuiet as well.
+			quiet := time.Since(time.Unix(0, s.lastUpdate.Load()))
+			if quiet >= restartQuiet {
+				s.rib.Release()
+				s.log.Info("graceful restart: every member's End-of-RIB received; sending routes", "waited", time.Since(start).Round(time.Millisecond))
+				return
+			}
+			settle = time.After(restartQuiet - quiet)
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.deferral:
+		case <-settle:
 		case <-timer.C:
 			s.rib.Release()
 			s.log.Warn("graceful restart: graceful_restart_eor_wait passed without every member's End-of-RIB; sending routes",

@@ -103,6 +103,9 @@ type Server struct {
 	// update after a planned restart (nil when not restarted).
 	deferral   chan struct{}
 	restarting atomic.Bool // PrepareRestart called
+	// lastUpdate is when the last UPDATE of a member arrived during the
+	// deferral after a planned restart (UnixNano; restart.go).
+	lastUpdate atomic.Int64
 }
 
 // neighbor is one configured neighbour address of a member: its FSM, its
@@ -497,6 +500,9 @@ func (n *neighbor) Update(p *session.Peer, body []byte) error {
 		return err
 	}
 	s := n.s
+	if s.deferral != nil && !n.synced.Load() {
+		s.lastUpdate.Store(time.Now().UnixNano())
+	}
 	s.policyMu.RLock()
 	defer s.policyMu.RUnlock()
 	s.mu.RLock()
