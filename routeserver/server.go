@@ -44,6 +44,17 @@ type Options struct {
 	// sent its End-of-RIB or [server] graceful_restart_eor_wait has
 	// passed (RFC 4724 §4.1).
 	Restarted bool
+	// Reloads, when set, is told of every reload from the configuration
+	// file (SIGHUP, the control API): before it starts and how it ended.
+	Reloads ReloadObserver
+}
+
+// ReloadObserver follows the reloads from the configuration file (the
+// service manager's notifications).
+type ReloadObserver interface {
+	Reloading()
+	// Reloaded gets the reload's result, or why it was refused.
+	Reloaded(res ReloadResult, err error)
 }
 
 // Monitor receives route events from the RIB (with the RIB locked: quick,
@@ -89,6 +100,8 @@ type Server struct {
 	started time.Time
 	// reloaded is when a reload last succeeded (zero: none since start).
 	reloaded time.Time
+	// reloads counts reloads applied and refused (reloadcount.go).
+	reloads reloadCounts
 
 	reloadMu    sync.Mutex
 	policyMu    sync.RWMutex // read-held by UPDATE processing (judgement to RIB); Reload and RPKI re-validation passes write-hold it
