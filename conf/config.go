@@ -71,6 +71,15 @@ type Server struct {
 	// ConnectRetry is the initial back-off between active connection
 	// attempts; it doubles up to 8× on repeated failure. Default 30s.
 	ConnectRetry Duration `toml:"connect_retry"`
+	// GracefulRestartTime is the restart time announced in the Graceful
+	// Restart capability (RFC 4724 §3): how long members keep the route
+	// server's routes while it restarts after `fedrs restart --graceful`.
+	// 1s to 4095s. Default 120s.
+	GracefulRestartTime Duration `toml:"graceful_restart_time"`
+	// GracefulRestartEORWait bounds how long, after a planned restart, the
+	// route server waits for the members' End-of-RIB before it sends its
+	// own routes (RFC 4724 §4.1, the selection deferral timer). Default 60s.
+	GracefulRestartEORWait Duration `toml:"graceful_restart_eor_wait"`
 }
 
 // History is the [history] table.

@@ -23,14 +23,18 @@ const (
 	DefaultLogLevel     = "info"
 	DefaultHoldTime     = 90 * time.Second
 	DefaultConnectRetry = 30 * time.Second
-	DefaultRetain       = 400 * 24 * time.Hour
-	DefaultQueue        = 1 << 20
-	DefaultWriteBehind  = 30 * time.Second
-	DefaultPort         = 179
-	DefaultGTSMHops     = 1
-	DefaultAddPath      = "receive"
-	DefaultMaxPrefixAct = "teardown"
-	DefaultPreset       = PresetFederation
+	// DefaultGracefulRestartTime is [server] graceful_restart_time.
+	DefaultGracefulRestartTime = 120 * time.Second
+	// DefaultGracefulRestartEORWait is [server] graceful_restart_eor_wait.
+	DefaultGracefulRestartEORWait = 60 * time.Second
+	DefaultRetain                 = 400 * 24 * time.Hour
+	DefaultQueue                  = 1 << 20
+	DefaultWriteBehind            = 30 * time.Second
+	DefaultPort                   = 179
+	DefaultGTSMHops               = 1
+	DefaultAddPath                = "receive"
+	DefaultMaxPrefixAct           = "teardown"
+	DefaultPreset                 = PresetFederation
 )
 
 // DefaultListen is the default [server] listen.
@@ -179,6 +183,12 @@ func (c *Config) applyDefaults(present presence, bogonFiles map[string][]netip.P
 	}
 	if s.ConnectRetry.Duration == 0 && !set(path{"server", "connect_retry"}, val(s.ConnectRetry)) {
 		s.ConnectRetry.Duration = DefaultConnectRetry
+	}
+	if s.GracefulRestartTime.Duration == 0 && !set(path{"server", "graceful_restart_time"}, val(s.GracefulRestartTime)) {
+		s.GracefulRestartTime.Duration = DefaultGracefulRestartTime
+	}
+	if s.GracefulRestartEORWait.Duration == 0 && !set(path{"server", "graceful_restart_eor_wait"}, val(s.GracefulRestartEORWait)) {
+		s.GracefulRestartEORWait.Duration = DefaultGracefulRestartEORWait
 	}
 	if s.ControlTokenSecret == "" {
 		s.ControlTokenSecret = s.ControlToken

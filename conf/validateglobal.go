@@ -79,6 +79,12 @@ func (v *validator) server() {
 	if s.ConnectRetry.Duration < time.Second {
 		v.is.add(p.add("connect_retry"), "%s is too short; use 1s or more (default %s)", s.ConnectRetry.Duration, DefaultConnectRetry)
 	}
+	if d := s.GracefulRestartTime.Duration; d < time.Second || d > 4095*time.Second || d%time.Second != 0 {
+		v.is.add(p.add("graceful_restart_time"), "%s is out of range; use whole seconds from 1s to 4095s, the 12-bit restart time of RFC 4724 (default %s)", d, DefaultGracefulRestartTime)
+	}
+	if d := s.GracefulRestartEORWait.Duration; d < time.Second {
+		v.is.add(p.add("graceful_restart_eor_wait"), "%s is too short; use 1s or more (default %s)", d, DefaultGracefulRestartEORWait)
+	}
 }
 
 func (v *validator) history() {

@@ -37,6 +37,13 @@ type Options struct {
 	History Recorder
 	// Monitors get route and session events too (BMP streams).
 	Monitors []Monitor
+	// Restarted: this start follows a planned restart (fedrs restart
+	// --graceful; restart.go). The first OPEN to each member sets the
+	// Graceful Restart capability's Restart State and Forwarding State
+	// bits, and nothing is sent to any member until every member has
+	// sent its End-of-RIB or [server] graceful_restart_eor_wait has
+	// passed (RFC 4724 §4.1).
+	Restarted bool
 	// Reloads, when set, is told of every reload from the configuration
 	// file (SIGHUP, the control API): before it starts and how it ended.
 	Reloads ReloadObserver
@@ -106,6 +113,13 @@ type Server struct {
 	runCtx      context.Context
 	wg          sync.WaitGroup
 	stopped     atomic.Bool
+	// deferral is poked when a neighbour may have finished its initial
+	// update after a planned restart (nil when not restarted).
+	deferral   chan struct{}
+	restarting atomic.Bool // PrepareRestart called
+	// lastUpdate is when the last UPDATE of a member arrived during the
+	// deferral after a planned restart (UnixNano; restart.go).
+	lastUpdate atomic.Int64
 }
 
 // neighbor is one configured neighbour address of a member: its FSM, its
@@ -127,6 +141,10 @@ type neighbor struct {
 	sendFam [bgp.NumFamilies]bool
 	neg     *session.Negotiated
 	warned  bool
+	// eorIn: End-of-RIB received per family on the current session;
+	// synced: the initial update is complete (restart.go).
+	eorIn  [bgp.NumFamilies]bool
+	synced atomic.Bool
 }
 
 // New builds a server from a validated configuration.
@@ -151,6 +169,10 @@ func New(cfg *conf.Config, opts Options) (*Server, error) {
 		nbrs:   map[netip.Addr]*neighbor{},
 	}
 	s.rib = rib.New(s.attrs, exporter{s})
+	if opts.Restarted {
+		s.rib.Defer()
+		s.deferral = make(chan struct{}, 1)
+	}
 	s.rib.SetLimits(limits(cfg))
 	s.rib.SetMembers(len(cfg.Members))
 	if opts.History != nil {
@@ -260,6 +282,8 @@ func (s *Server) sessionConfig(member int, addr netip.Addr) session.Config {
 		RoleStrict:      m.RoleStrict,
 		AddPathRx:       m.AddPath == "receive" || m.AddPath == "both",
 		GracefulRestart: m.GracefulRestart == nil || *m.GracefulRestart,
+		GRRestartTime:   cfg.Server.GracefulRestartTime.Duration,
+		GRRestarting:    s.opts.Restarted,
 		WriteBuffers:    s.wbufs,
 	}
 	if addr.Is4() {
@@ -362,6 +386,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.started = time.Now()
 	for _, n := range s.nbrs {
 		s.startNeighbor(ctx, n)
+	}
+	if s.deferral != nil {
+		go s.deferRoutes(ctx)
 	}
 	s.log.Info("route server running", "asn", s.cfg.Server.ASN, "router_id", s.cfg.Server.RouterID,
 		"listen", ln.Addrs(), "members", len(s.cfg.Members), "neighbors", len(s.nbrs))
@@ -478,6 +505,8 @@ func (n *neighbor) Established(p *session.Peer, neg *session.Negotiated) session
 	n.neg = neg
 	n.dec = &wire.Decoder{AddPath: neg.AddPathRx, FourOctetAS: neg.FourOctetAS, Table: n.s.attrs}
 	n.sendFam = neg.Families
+	n.eorIn = [bgp.NumFamilies]bool{}
+	n.checkSynced()
 	for _, m := range n.s.monitors {
 		m.SessionUp(n.memberName, n.src.Addr.String(), neg)
 	}
@@ -505,6 +534,9 @@ func (n *neighbor) Update(p *session.Peer, body []byte) error {
 		return err
 	}
 	s := n.s
+	if s.deferral != nil && !n.synced.Load() {
+		s.lastUpdate.Store(time.Now().UnixNano())
+	}
 	s.policyMu.RLock()
 	defer s.policyMu.RUnlock()
 	s.mu.RLock()
@@ -564,6 +596,8 @@ func (n *neighbor) Update(p *session.Peer, body []byte) error {
 	for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
 		if u.EndOfRIB[f] {
 			s.rib.EndOfRIB(n.src, f)
+			n.eorIn[f] = true
+			n.checkSynced()
 		}
 	}
 	return nil

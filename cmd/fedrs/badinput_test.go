@@ -213,6 +213,8 @@ func TestBadInput(t *testing.T) {
 		{args: []string{"reload", "-c", newFile}, code: 1, want: "reload refused, nothing changed: this route server runs " + f.file},
 		{args: []string{"reload", "-c", missing, "--socket", f.sock}, code: 1, want: "reload refused, nothing changed"},
 		{args: []string{"reload", "now", "-c", c}, code: 2, want: `unexpected argument "now"`},
+		{args: []string{"restart", "-c", c}, code: 2, want: "only --graceful is supported"},
+		{args: []string{"restart", "--graceful", "now", "-c", c}, code: 2, want: `unexpected argument "now"`},
 
 		// member
 		{args: []string{"member", "shutdown", "nobody", "-c", c}, code: 2, want: `member "nobody"`},

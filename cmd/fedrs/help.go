@@ -24,6 +24,7 @@ var examples = map[string]string{
 	"lg route":              "fedrs lg route nhs-riverside 10.24.0.0/16",
 	"lg explain":            "fedrs lg explain nhs-coastal 10.40.7.0/24\nfedrs lg explain nhs-riverside 10.24.0.0/16 --to council-east",
 	"reload":                "fedrs reload\nfedrs reload -c /etc/fedrs/fedrs.toml --json",
+	"restart":               "fedrs restart --graceful && systemctl start fedrs",
 	"member":                "fedrs member shutdown nhs-coastal -m \"fibre works until 14:00\"\nfedrs member enable nhs-coastal",
 	"member shutdown":       "fedrs member shutdown nhs-coastal -m \"fibre works until 14:00\"",
 	"member enable":         "fedrs member enable nhs-coastal",

@@ -35,6 +35,7 @@ func newApp() *cli.App {
 			demoCommand(),
 			lgCommand(),
 			reloadCommand(),
+			restartCommand(),
 			memberCommand(),
 			maintenanceCommand(),
 			rpkiCommand(),

@@ -13,6 +13,7 @@ import (
 	"runtime/pprof"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/fedrs/fedrs/conf"
 	"github.com/fedrs/fedrs/routeserver"
@@ -47,7 +48,10 @@ func runCommand() *cli.Command {
 		Name:  "run",
 		Usage: "run the route server in the foreground",
 		Description: "Runs the route server with structured logs on stderr. SIGTERM and SIGINT close every\n" +
-			"session with Cease/Administrative Shutdown and an RFC 9003 message, then exit.\n\n" +
+			"session with Cease/Administrative Shutdown and an RFC 9003 message, then exit.\n" +
+			"SIGUSR2 (or fedrs restart --graceful) is a planned restart: the sessions close without a\n" +
+			"NOTIFICATION, members keep the routes, and the next start within [server]\n" +
+			"graceful_restart_time restarts gracefully (RFC 4724).\n\n" +
 			"Under systemd (Type=notify, packaging/fedrs.service) it reports readiness, the sessions\n" +
 			"established, reloads and watchdog pings over $NOTIFY_SOCKET, and logs to the journal\n" +
 			"with priorities and without times. Started as root with [server] user set, it changes\n" +
@@ -202,11 +206,26 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 		}()
 		opts.History = rec
 	}
+	marker := restartMarker(cfg)
+	opts.Restarted = takeRestartMarker(marker, cfg.Server.GracefulRestartTime.Duration, time.Now(), log)
 	srv, err := routeserver.New(cfg, opts)
 	if err != nil {
 		return err
 	}
-	apiOpts := api.Options{Version: versionString(), RPKI: mgr, Log: log}
+	// A planned restart (POST /v1/restart, SIGUSR2): the marker first,
+	// then the sessions close without a NOTIFICATION and run returns nil.
+	restartReq := make(chan struct{}, 1)
+	requestRestart := func() (api.RestartResult, error) {
+		if err := writeRestartMarker(marker, time.Now()); err != nil {
+			return api.RestartResult{}, err
+		}
+		select {
+		case restartReq <- struct{}{}:
+		default:
+		}
+		return api.RestartResult{Marker: marker, RestartTime: int(cfg.Server.GracefulRestartTime.Duration / time.Second)}, nil
+	}
+	apiOpts := api.Options{Version: versionString(), RPKI: mgr, Log: log, Restart: requestRestart}
 	if rec != nil {
 		apiOpts.History = history.Status{Recorder: rec}
 	}
@@ -221,7 +240,7 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 		defer func() { bcancel(); <-bdone }()
 	}
 	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR2)
 	defer signal.Stop(sig)
 	if err := srv.Listen(ctx); err != nil {
 		return err
@@ -266,7 +285,20 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 				<-done
 				return err
 			}
+		case <-restartReq:
+			log.Info("graceful restart: closing every session without a NOTIFICATION; members keep the routes",
+				"restart_time", cfg.Server.GracefulRestartTime.Duration, "marker", marker)
+			svc.stopping()
+			srv.PrepareRestart()
+			cancel()
+			return <-done
 		case s := <-sig:
+			if s == syscall.SIGUSR2 {
+				if _, err := requestRestart(); err != nil {
+					log.Error("graceful restart refused; still running", "err", err)
+				}
+				continue
+			}
 			if s == syscall.SIGHUP {
 				srv.ReloadFile() // logged (and notified) by svc
 				continue

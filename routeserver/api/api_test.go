@@ -74,7 +74,11 @@ func startWith(t *testing.T, text string, specs []rstest.Member) *env {
 	alias := *cfg
 	alias.Server.ControlTCP, alias.Server.ControlTokenSecret = tcp, token
 	ctx, cancel := context.WithCancel(context.Background())
-	a := api.New(fed.Srv, api.Options{Version: "test", Log: rstest.Log})
+	// Restart is fedrs run's (cmd/fedrs tests the real one): here it
+	// only answers, so that POST /v1/restart can be checked.
+	a := api.New(fed.Srv, api.Options{Version: "test", Log: rstest.Log, Restart: func() (api.RestartResult, error) {
+		return api.RestartResult{Marker: cfg.Server.History + ".restart", RestartTime: 120}, nil
+	}})
 	done := make(chan struct{})
 	go func() { defer close(done); a.Serve(ctx, sock, alias.HTTPListener()) }()
 	t.Cleanup(func() { cancel(); <-done })

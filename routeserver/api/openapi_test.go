@@ -151,6 +151,7 @@ var schemaTypes = map[string]any{
 	"PrefixTarget":      api.PrefixTarget{},
 	"ReloadRequest":     api.ReloadRequest{},
 	"ReloadResult":      api.ReloadResult{},
+	"RestartResult":     api.RestartResult{},
 	"CheckRequest":      api.CheckRequest{},
 	"CheckResult":       api.CheckResult{},
 	"CheckTotals":       api.CheckTotals{},
@@ -572,6 +573,7 @@ func TestOpenAPILive(t *testing.T) {
 	}{
 		{"/v1/check", "", nil, api.CheckRequest{Config: e.file, Limit: 10}},
 		{"/v1/reload", "", nil, api.ReloadRequest{Config: e.file}},
+		{"/v1/restart", "", nil, nil},
 		{"/v1/members/{member}/clear", "/v1/members/nhs-a/clear", url.Values{"direction": {"out"}}, nil},
 		{"/v1/members/{member}/shutdown", "/v1/members/council-c/shutdown", nil, map[string]string{"message": "openapi test"}},
 		{"/v1/members/{member}/enable", "/v1/members/council-c/enable", nil, nil},

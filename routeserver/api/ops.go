@@ -232,3 +232,17 @@ func (a *API) maintenanceStop(w http.ResponseWriter, r *http.Request) {
 	out.Result = res
 	writeJSON(w, http.StatusOK, out)
 }
+
+// restart asks for a planned restart (fedrs restart --graceful).
+func (a *API) restart(w http.ResponseWriter, r *http.Request) {
+	if a.opts.Restart == nil {
+		writeErr(w, http.StatusConflict, errors.New("this route server cannot restart gracefully (it was not started by fedrs run)"))
+		return
+	}
+	res, err := a.opts.Restart()
+	if err != nil {
+		writeErr(w, http.StatusConflict, fmt.Errorf("graceful restart refused, nothing changed: %w", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}

@@ -45,6 +45,11 @@ type Options struct {
 	// MRT runs the periodic MRT dumps, when [mrt] dump_dir is set.
 	MRT interface{ Status() mrt.PeriodicStatus }
 	Log *slog.Logger
+	// Restart, when set, performs a planned (graceful) restart: it
+	// writes the restart marker and has the process close its sessions
+	// without a NOTIFICATION and exit (POST /v1/restart). Nil: the
+	// endpoint answers 409.
+	Restart func() (RestartResult, error)
 }
 
 // API serves the control API of one route server.
@@ -213,6 +218,7 @@ func (a *API) endpoints() []endpoint {
 		ro("GET", "/v1/openapi.json", serveOpenAPI),
 		ro("GET", "/metrics", a.metrics),
 		rw("POST", "/v1/reload", a.reload),
+		rw("POST", "/v1/restart", a.restart),
 		// A dry run reads a file named by the client: unix socket only.
 		rw("POST", "/v1/check", a.check),
 		rw("POST", "/v1/members/{member}/shutdown", a.shutdown),

@@ -219,6 +219,18 @@ type ReloadRequest struct {
 	Config string `json:"config,omitempty"`
 }
 
+// RestartResult is POST /v1/restart: the route server has written its
+// restart marker and is closing its sessions without a NOTIFICATION
+// (graceful restart, RFC 4724); it exits once they are closed.
+type RestartResult struct {
+	// Marker is the file that tells the next start it follows a planned
+	// restart (valid for RestartTime).
+	Marker string `json:"marker"`
+	// RestartTime is the restart time announced to members, in seconds:
+	// how long they keep the route server's routes.
+	RestartTime int `json:"restart_time"`
+}
+
 // ReloadResult is POST /v1/reload.
 type ReloadResult struct {
 	// Config is the file that was reloaded.

@@ -29,7 +29,7 @@ func (r *RIB) Fill(s *Source, buf []byte, limit int) []byte {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	o := s.out
-	if o == nil || !s.up {
+	if o == nil || !s.up || r.deferred {
 		return buf
 	}
 	o.mu.Lock()

@@ -103,6 +103,10 @@ type RIB struct {
 	gate    *gate
 	gateNow atomic.Pointer[gate]
 
+	// deferred holds every export after a planned restart until the
+	// members' End-of-RIBs are in (RFC 4724 §4.1; restart.go).
+	deferred bool
+
 	members int // number of members, for exposure sets
 	// allowed caches allowedSet per (profile, member); cleared when the
 	// profiles or the members change.

@@ -102,6 +102,7 @@ func (p *Peer) localOpen() *localOpen {
 	return &localOpen{
 		asn: p.cfg.LocalASN, id: p.cfg.RouterID, holdTime: p.cfg.HoldTime, families: p.cfg.Families, role: role,
 		addPathRx: p.cfg.AddPathRx, addPathTx: p.cfg.AddPathTx, gracefulRestart: p.cfg.GracefulRestart,
+		grRestartTime: p.cfg.GRRestartTime, grRestarting: p.grRestarting.Load(),
 	}
 }
 

@@ -101,8 +101,12 @@ func (p *Peer) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			n := &bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeasePeerDeconfigured}
+			reason := "route server stopping"
+			if p.restartStop.Load() {
+				n, reason = nil, "route server restarting (graceful restart: no NOTIFICATION, the member keeps our routes)"
+			}
 			for c := range conns {
-				c.close(n, "route server stopping", nil)
+				c.close(n, reason, nil)
 			}
 			for len(conns) > 0 {
 				switch e := (<-p.events).(type) {
@@ -111,7 +115,11 @@ func (p *Peer) Run(ctx context.Context) {
 				case evOpen:
 					e.reply <- false
 				case evAccepted:
-					p.reject(e.nc, n)
+					if n == nil {
+						e.nc.Close()
+					} else {
+						p.reject(e.nc, n)
+					}
 				case evDialed:
 					if e.err == nil {
 						e.nc.Close()
@@ -183,6 +191,7 @@ func (p *Peer) Run(ctx context.Context) {
 				failures = 0
 				retry.Stop()
 				p.current = e.c
+				p.grRestarting.Store(false) // R and F only in the first session after the restart
 				p.mu.Lock()
 				p.neg = e.c.neg
 				p.estConn = e.c

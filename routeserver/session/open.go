@@ -24,8 +24,14 @@ const (
 	capRouteRefreshOld = 128
 )
 
-// grRestartTime is the restart time we announce, in seconds.
-const grRestartTime = 120
+// defaultGRRestartTime is the restart time we announce unless told.
+const defaultGRRestartTime = 120 * time.Second
+
+// Graceful Restart capability flags (RFC 4724 §3, RFC 8538 §2).
+const (
+	grFlagRestartState = 0x8000 // R: the sender has restarted
+	grFlagForwarding   = 0x80   // F, per <AFI, SAFI>: forwarding state preserved
+)
 
 // Open is a decoded OPEN message.
 type Open struct {
@@ -149,6 +155,8 @@ type localOpen struct {
 	addPathRx       bool
 	addPathTx       bool
 	gracefulRestart bool
+	grRestartTime   time.Duration
+	grRestarting    bool // R and F set: the first OPEN after a planned restart
 }
 
 func (l *localOpen) body() []byte {
@@ -168,10 +176,37 @@ func (l *localOpen) body() []byte {
 	add(capExtendedMessage)
 	add(capRole, l.role)
 	if l.gracefulRestart {
-		// Receiving speaker (helper) only, RFC 4724 §3: no <AFI, SAFI>
-		// entries; the restart time is ours and we never restart
-		// gracefully, so it only needs to be plausible.
-		add(capGracefulRestart, byte(grRestartTime>>8), byte(grRestartTime&0xff))
+		// RFC 4724 §3: Restart Flags (R) and Restart Time, then one
+		// <AFI, SAFI, Flags> per family. The families are listed so that
+		// a member keeps our routes across a planned restart (§4.2: it
+		// retains them "for all the address families that were previously
+		// received in the Graceful Restart Capability"); F is set only in
+		// the OPEN after such a restart, when the route server's state
+		// (its RIB: the members' routes are re-learned before it sends
+		// anything, RFC 4724 §4.1) carried over, so that the member does
+		// not flush what it kept. The N bit of RFC 8538 is not announced:
+		// a planned restart closes without a NOTIFICATION, and a stop's
+		// Cease keeps meaning "drop the routes".
+		rt := l.grRestartTime
+		if rt <= 0 {
+			rt = defaultGRRestartTime
+		}
+		flags := uint16(min(rt/time.Second, 4095))
+		if l.grRestarting {
+			flags |= grFlagRestartState
+		}
+		v := []byte{byte(flags >> 8), byte(flags)}
+		for f := bgp.Family(0); f < bgp.NumFamilies; f++ {
+			if l.families[f] {
+				afi, safi := f.AFISAFI()
+				var ff byte
+				if l.grRestarting {
+					ff = grFlagForwarding
+				}
+				v = append(v, byte(afi>>8), byte(afi), safi, ff)
+			}
+		}
+		add(capGracefulRestart, v...)
 	}
 	var as4 [4]byte
 	binary.BigEndian.PutUint32(as4[:], l.asn)

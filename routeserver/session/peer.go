@@ -66,7 +66,10 @@ type Config struct {
 	Families   [bgp.NumFamilies]bool
 	AddPathRx  bool
 	AddPathTx  bool
-	// GracefulRestart announces the helper capability.
+	// GracefulRestart announces the Graceful Restart capability (RFC
+	// 4724 §3) with an <AFI, SAFI> entry per family: members keep our
+	// routes as stale when the session ends without a NOTIFICATION (a
+	// planned restart), and we keep theirs (helper).
 	GracefulRestart bool
 	// RefusedConns, when set, counts (besides the peer's own counter)
 	// the connections refused for the limit per neighbour; a server
@@ -76,6 +79,15 @@ type Config struct {
 	// OpenSentHold is how long a connection waits for the neighbour's
 	// OPEN; default 30 s (RFC 4271 suggests 4 minutes).
 	OpenSentHold time.Duration
+	// GRRestartTime is the Restart Time announced (whole seconds, at
+	// most 4095s); zero: 120s.
+	GRRestartTime time.Duration
+	// GRRestarting sets the Restart State bit (R) and the Forwarding
+	// State bit (F) of every family: the route server has just restarted
+	// after a planned restart (fedrs restart --graceful) and kept its
+	// state, so members keep the routes they hold from it until its
+	// End-of-RIB. Only the first session after the restart sets them.
+	GRRestarting bool
 	// WriteBuffers, when set, lends the writer the buffer it builds
 	// UPDATEs in for each burst (New must return a *[]byte); a server
 	// shares one pool among its peers so that idle sessions hold no
@@ -196,7 +208,6 @@ type Peer struct {
 	adminNote *bgp.Notification
 	idleUntil time.Time
 	estConn   *conn // the established connection, for other goroutines
-	current   *conn // the established connection, owned by Run
 
 	// refusedConns counts the connections refused or replaced because
 	// the neighbour had maxConns already; limitLogAt and limitQuiet (Run's)
@@ -204,6 +215,13 @@ type Peer struct {
 	refusedConns atomic.Uint64
 	limitLogAt   time.Time
 	limitQuiet   int
+	// grRestarting: the next OPEN sets R and F (Config.GRRestarting,
+	// until a session is established).
+	grRestarting atomic.Bool
+	// restartStop: when Run's context ends, close without a NOTIFICATION
+	// (PrepareRestart).
+	restartStop atomic.Bool
+	current     *conn // the established connection, owned by Run
 }
 
 // RefusedConns returns the connections from the neighbour refused (or
@@ -237,8 +255,19 @@ func NewPeer(cfg Config, h Handler, log *slog.Logger) *Peer {
 	}
 	p.since = time.Now()
 	p.downSince = p.since
+	p.grRestarting.Store(cfg.GRRestarting && cfg.GracefulRestart)
 	return p
 }
+
+// PrepareRestart makes the end of Run (its context done) close the
+// connections without a NOTIFICATION, as a planned restart does (RFC
+// 4724 §4: the member, as receiving speaker, keeps our routes as stale
+// for the restart time when the TCP session ends without one), instead
+// of Cease.
+func (p *Peer) PrepareRestart() { p.restartStop.Store(true) }
+
+// Restarting reports whether the next OPEN sets the Restart State bit.
+func (p *Peer) Restarting() bool { return p.grRestarting.Load() }
 
 // Config returns the neighbour configuration.
 func (p *Peer) Config() *Config { return &p.cfg }
