@@ -73,15 +73,17 @@ func newNotifySocket(t *testing.T) *notifySocket {
 				return
 			}
 			m := string(buf[:k])
+			// Recorded before onReady runs: the test reads the list as
+			// soon as onReady has signalled.
+			n.mu.Lock()
+			n.msgs = append(n.msgs, m)
+			n.mu.Unlock()
 			if !ready && strings.Contains(m, "READY=1\n") {
 				ready = true
 				if n.onReady != nil {
 					n.onReady()
 				}
 			}
-			n.mu.Lock()
-			n.msgs = append(n.msgs, m)
-			n.mu.Unlock()
 		}
 	}()
 	return n
