@@ -19,18 +19,21 @@ import (
 
 // Defaults for keys that are not set.
 const (
-	DefaultControl      = "/run/fedrs/fedrs.sock"
-	DefaultLogLevel     = "info"
-	DefaultHoldTime     = 90 * time.Second
-	DefaultConnectRetry = 30 * time.Second
-	DefaultRetain       = 400 * 24 * time.Hour
-	DefaultQueue        = 1 << 20
-	DefaultWriteBehind  = 30 * time.Second
-	DefaultPort         = 179
-	DefaultGTSMHops     = 1
-	DefaultAddPath      = "receive"
-	DefaultMaxPrefixAct = "teardown"
-	DefaultPreset       = PresetFederation
+	DefaultControl = "/run/fedrs/fedrs.sock"
+	// DefaultControlReadonlyGroup is the group of the read-only control
+	// socket when [server] control_readonly_group is not set.
+	DefaultControlReadonlyGroup = "fedrs-noc"
+	DefaultLogLevel             = "info"
+	DefaultHoldTime             = 90 * time.Second
+	DefaultConnectRetry         = 30 * time.Second
+	DefaultRetain               = 400 * 24 * time.Hour
+	DefaultQueue                = 1 << 20
+	DefaultWriteBehind          = 30 * time.Second
+	DefaultPort                 = 179
+	DefaultGTSMHops             = 1
+	DefaultAddPath              = "receive"
+	DefaultMaxPrefixAct         = "teardown"
+	DefaultPreset               = PresetFederation
 )
 
 // DefaultListen is the default [server] listen.

@@ -38,6 +38,23 @@ func ControlSocket(path string) (string, error) {
 // against the file's directory like every path in it ("" when it has none).
 func (c *Config) ControlPath() string { return c.Path(c.Server.Control) }
 
+// ControlReadonlyPath is the read-only control socket, resolved like
+// ControlPath ("" when none is configured).
+func (c *Config) ControlReadonlyPath() string {
+	if c.Server.ControlReadonly == "" {
+		return ""
+	}
+	return c.Path(c.Server.ControlReadonly)
+}
+
+// ReadonlyGroup is the group of the read-only control socket in effect.
+func (s *Server) ReadonlyGroup() string {
+	if s.ControlReadonlyGroup == "" {
+		return DefaultControlReadonlyGroup
+	}
+	return s.ControlReadonlyGroup
+}
+
 // AbsFile is the configuration file's absolute path ("" for a
 // configuration built in code).
 func (c *Config) AbsFile() string {

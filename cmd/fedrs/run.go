@@ -176,7 +176,7 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	apiOpts := api.Options{Version: versionString(), RPKI: mgr, Log: log}
+	apiOpts := api.Options{Version: versionString(), RPKI: mgr, Log: log, Readonly: claimed.readonly, Admin: cfg.ControlPath()}
 	if rec != nil {
 		apiOpts.History = history.Status{Recorder: rec}
 	}
