@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 )
@@ -25,7 +26,12 @@ func ControlSocket(path string) (string, error) {
 		} `toml:"server"`
 	}
 	if _, err := toml.Decode(string(data), &raw); err != nil {
-		return "", syntaxError(path, err)
+		// A syntax error elsewhere in the file: find the key by lines.
+		ctl, ok := scanControl(string(data))
+		if !ok {
+			return "", syntaxError(path, err)
+		}
+		raw.Server.Control = ctl
 	}
 	c := &Config{File: path}
 	if raw.Server.Control == "" {
@@ -65,4 +71,36 @@ func (c *Config) AbsFile() string {
 		return p
 	}
 	return c.File
+}
+
+// scanControl finds `control = "PATH"` in the [server] table of a file
+// that is not valid TOML, line by line: ok is false when the [server]
+// table, or its control line, cannot be read so.
+func scanControl(data string) (string, bool) {
+	inServer, found := false, false
+	for _, line := range strings.Split(data, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "[") {
+			name := strings.TrimSpace(strings.Trim(strings.SplitN(line, "#", 2)[0], " \t[]"))
+			inServer = name == "server"
+			found = found || inServer
+			continue
+		}
+		if !inServer {
+			continue
+		}
+		key, val, ok := strings.Cut(line, "=")
+		if !ok || strings.TrimSpace(key) != "control" {
+			continue
+		}
+		var v struct {
+			C string `toml:"c"`
+		}
+		if _, err := toml.Decode("c = "+strings.TrimSpace(val), &v); err != nil {
+			return "", false
+		}
+		return v.C, true
+	}
+	// A [server] table without control: the default socket.
+	return "", found
 }

@@ -17,7 +17,7 @@ import (
 type claimed struct {
 	control  net.Listener // the control socket (nil when none is configured)
 	readonly net.Listener // the read-only control socket (nil when none is configured)
-	locks   []*instance.Lock
+	locks    []*instance.Lock
 }
 
 // release closes the control socket (removing its file; the control API
