@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -13,6 +15,8 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/lab/rstest"
+	"github.com/fedrs/fedrs/routeserver/api"
+	"github.com/fedrs/fedrs/routeserver/history"
 )
 
 // gidOf is the group of the file at path.
@@ -168,6 +172,31 @@ func TestOperatorAccess(t *testing.T) {
 		}
 		return nil
 	}, "the control requests in the log with the caller")
+
+	// And in the history's events, with the caller, for the operator.
+	cl := api.NewClient(ro)
+	rstest.EventuallyErr(t, 15*time.Second, func() error {
+		var page history.EventPage
+		if err := cl.Get(context.Background(), "/v1/history/events", url.Values{"kind": {"control"}}, &page); err != nil {
+			return err
+		}
+		found := map[string]bool{}
+		for _, e := range page.Events {
+			if e.UID == nil || *e.UID != int64(uid) || e.PID == nil {
+				return fmt.Errorf("event without the caller's uid %d: %+v", uid, e)
+			}
+			found[fmt.Sprintf("%s %d %v", e.Command, e.Status, e.ReadOnly)] = true
+		}
+		for _, want := range []string{
+			"POST /v1/members/council-c/clear 403 true", "POST /v1/reload 403 true", "POST /v1/maintenance/start 403 true",
+			"POST /v1/members/council-c/clear 200 false", "POST /v1/reload 200 false", "POST /v1/reload 422 false",
+		} {
+			if !found[want] {
+				return fmt.Errorf("no control event %q among %v", want, found)
+			}
+		}
+		return nil
+	}, "the control requests in the history")
 }
 
 // TestControlPathNotSocket: a control or control_readonly path that names

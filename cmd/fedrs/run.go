@@ -179,6 +179,7 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	apiOpts := api.Options{Version: versionString(), RPKI: mgr, Log: log, Readonly: claimed.readonly, Admin: cfg.ControlPath()}
 	if rec != nil {
 		apiOpts.History = history.Status{Recorder: rec}
+		apiOpts.Audit = recordControl(rec)
 	}
 	if streamer != nil {
 		// BMP outlives the sessions: the Peer Downs of the shutdown and

@@ -44,6 +44,7 @@ var kindLabels = map[string]string{
 	history.EventReload:   "Reloads",
 	history.EventRPKI:     "RPKI changes",
 	history.EventGap:      "History gaps",
+	history.EventControl:  "Control requests",
 }
 
 func (a *API) eventsPage(w http.ResponseWriter, r *http.Request) {

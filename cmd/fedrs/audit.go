@@ -1,0 +1,19 @@
+package main
+
+import (
+	"github.com/fedrs/fedrs/routeserver/api"
+	"github.com/fedrs/fedrs/routeserver/history"
+)
+
+// recordControl records the control API's state-changing requests (and
+// those refused on the read-only socket) in the history, with their
+// caller.
+func recordControl(rec *history.Recorder) func(api.ControlRequest) {
+	return func(cr api.ControlRequest) {
+		hc := history.ControlRequest{Command: cr.Command(), Status: cr.Status, Result: cr.Result, ReadOnly: cr.ReadOnly}
+		if c := cr.Caller; c.Known {
+			hc.UID, hc.GID, hc.PID = &c.UID, &c.GID, &c.PID
+		}
+		rec.ControlRequested(hc)
+	}
+}
