@@ -150,6 +150,14 @@ func TestOperatorAccess(t *testing.T) {
 	if r := fedrsCmd(t, nil, "reload", "--socket", f.sock); r.code != 1 {
 		t.Errorf("reload of a broken file: %s; want exit status 1", r)
 	}
+	// A SIGHUP reload of the broken file: refused, at WARN, and recorded.
+	f.d.cmd.Process.Signal(syscall.SIGHUP)
+	rstest.EventuallyErr(t, 10*time.Second, func() error {
+		if !regexp.MustCompile(`level=WARN msg="reload refused; the running configuration stays" request=SIGHUP reason=".*` + regexp.QuoteMeta(f.file)).MatchString(f.d.stderr.String()) {
+			return fmt.Errorf("no refused SIGHUP reload in\n%s", f.d.stderr)
+		}
+		return nil
+	}, "the refused SIGHUP reload in the log")
 	// The client needs only the socket path: lg -c FILE works while FILE
 	// has an error.
 	if r := fedrsCmd(t, nil, "lg", "summary", "-c", f.file); r.code != 0 {
@@ -182,14 +190,17 @@ func TestOperatorAccess(t *testing.T) {
 		}
 		found := map[string]bool{}
 		for _, e := range page.Events {
+			found[fmt.Sprintf("%s %d %v", e.Command, e.Status, e.ReadOnly)] = true
+			if e.Command == "SIGHUP reload" {
+				continue // a signal does not say who sent it
+			}
 			if e.UID == nil || *e.UID != int64(uid) || e.PID == nil {
 				return fmt.Errorf("event without the caller's uid %d: %+v", uid, e)
 			}
-			found[fmt.Sprintf("%s %d %v", e.Command, e.Status, e.ReadOnly)] = true
 		}
 		for _, want := range []string{
 			"POST /v1/members/council-c/clear 403 true", "POST /v1/reload 403 true", "POST /v1/maintenance/start 403 true",
-			"POST /v1/members/council-c/clear 200 false", "POST /v1/reload 200 false", "POST /v1/reload 422 false",
+			"POST /v1/members/council-c/clear 200 false", "POST /v1/reload 200 false", "POST /v1/reload 422 false", "SIGHUP reload 422 false",
 		} {
 			if !found[want] {
 				return fmt.Errorf("no control event %q among %v", want, found)

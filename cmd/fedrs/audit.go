@@ -17,3 +17,13 @@ func recordControl(rec *history.Recorder) func(api.ControlRequest) {
 		rec.ControlRequested(hc)
 	}
 }
+
+// sighupRecord is a reload by SIGHUP as the history records it: no
+// caller (a signal does not say who sent it), 200 or 422 with the reason
+// as the control API would answer.
+func sighupRecord(err error) history.ControlRequest {
+	if err != nil {
+		return history.ControlRequest{Command: "SIGHUP reload", Status: 422, Result: err.Error()}
+	}
+	return history.ControlRequest{Command: "SIGHUP reload", Status: 200, Result: "ok"}
+}

@@ -223,9 +223,12 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 			if s == syscall.SIGHUP {
 				res, err := srv.ReloadFile()
 				if err != nil {
-					log.Error("reload refused; the running configuration stays", "err", err)
+					log.Warn("reload refused; the running configuration stays", "request", "SIGHUP", "reason", err)
 				} else {
-					log.Info("reload done", "result", strings.ReplaceAll(res.String(), "\n", "; "))
+					log.Info("reload done", "request", "SIGHUP", "result", strings.ReplaceAll(res.String(), "\n", "; "))
+				}
+				if rec != nil {
+					rec.ControlRequested(sighupRecord(err))
 				}
 				continue
 			}
