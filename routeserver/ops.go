@@ -215,6 +215,7 @@ func (s *Server) ReloadFile() (ReloadResult, error) {
 	}
 	cfg, err := conf.Load(file)
 	if err != nil {
+		s.reloads.count(err)
 		return ReloadResult{}, fmt.Errorf("configuration refused, the running one stays: %w", err)
 	}
 	return s.Reload(cfg)

@@ -68,6 +68,12 @@ func (r ReloadResult) String() string {
 // held (the Adj-RIBs-In) and exports the differences. A configuration
 // that does not validate is refused and the running one stays.
 func (s *Server) Reload(newCfg *conf.Config) (ReloadResult, error) {
+	res, err := s.reload(newCfg)
+	s.reloads.count(err)
+	return res, err
+}
+
+func (s *Server) reload(newCfg *conf.Config) (ReloadResult, error) {
 	var res ReloadResult
 	if err := conf.Validate(newCfg); err != nil {
 		return res, fmt.Errorf("configuration refused, the running one stays: %w", err)

@@ -82,6 +82,8 @@ type Server struct {
 	started time.Time
 	// reloaded is when a reload last succeeded (zero: none since start).
 	reloaded time.Time
+	// reloads counts reloads applied and refused (reloadcount.go).
+	reloads reloadCounts
 
 	reloadMu    sync.Mutex
 	policyMu    sync.RWMutex // read-held by UPDATE processing (judgement to RIB); Reload and RPKI re-validation passes write-hold it

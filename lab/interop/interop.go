@@ -34,6 +34,10 @@ var debianPackage = map[string]string{
 	"bgpdump": "bgpdump",
 	"pmbmpd":  "pmacct",
 	"ip":      "iproute2",
+
+	// The alerting rules' checker (packaging/monitoring).
+	"promtool":   "prometheus",
+	"prometheus": "prometheus",
 }
 
 // Missing returns a sentence naming what is missing among root (when

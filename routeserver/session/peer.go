@@ -145,6 +145,11 @@ type Info struct {
 	Flaps                           uint64
 	MsgIn, MsgOut                   uint64
 	UpdIn, UpdOut                   uint64
+
+	// AdminShutdown: AdminDown because of an administrative shutdown
+	// (Shutdown: an operator, the configuration, maintenance), not a
+	// maximum-prefix teardown waiting for an operator.
+	AdminShutdown bool
 }
 
 // NotificationEvent is a NOTIFICATION with the time it was sent or
@@ -227,7 +232,7 @@ func (p *Peer) Info() Info {
 		Name: p.cfg.Name, PeerAddr: p.cfg.PeerAddr, State: p.State(), Since: p.since,
 		Negotiated: p.neg, DownSince: p.downSince, LastUp: p.lastUp,
 		LastError: p.lastErr, LastErrorAt: p.lastErrAt, LastNotifySent: p.lastSent, LastNotifyRecvd: p.lastRecvd,
-		AdminDown: p.adminDown, IdleUntil: p.idleUntil, Flaps: p.flaps.Load(),
+		AdminDown: p.adminDown, AdminShutdown: p.adminDown && p.adminNote != nil, IdleUntil: p.idleUntil, Flaps: p.flaps.Load(),
 		MsgIn: p.msgIn.Load(), MsgOut: p.msgOut.Load(), UpdIn: p.updIn.Load(), UpdOut: p.updOut.Load(),
 	}
 }
