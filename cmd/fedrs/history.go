@@ -158,13 +158,6 @@ func historyCommand() *cli.Command {
 	}
 }
 
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}
-
 // historyRun is one invocation: parsed arguments and the open database.
 type historyRun struct {
 	ctx   context.Context
@@ -331,24 +324,6 @@ func (h *historyRun) limit() (int, error) {
 		return 0, &exitError{2, fmt.Errorf("--limit %q: want a number of rows, 1 or more", v)}
 	}
 	return n, nil
-}
-
-// fetchLimit is what to ask the reader for to show n rows and know
-// whether more match.
-func fetchLimit(n int) int {
-	if n <= 0 {
-		return 0
-	}
-	return n + 1
-}
-
-// truncate keeps the first n of s (n 0: all) and reports whether there
-// were more.
-func truncate[T any](s []T, n int) ([]T, bool) {
-	if n > 0 && len(s) > n {
-		return s[:n], true
-	}
-	return s, false
 }
 
 func (h *historyRun) versions(q history.Query) error {
