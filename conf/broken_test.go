@@ -1031,6 +1031,40 @@ testdata/fedrs.toml:4: server.log_level: "verbose" is not valid; use "debug", "i
 testdata/fedrs.toml:10: member[1] (nhs-northfield).next_hops[1]: 0.0.0.0 cannot be a next hop
 `,
 	},
+	{
+		name: "user and group",
+		toml: `
+[server]
+asn = 4200065000
+router_id = "192.0.2.1"
+user = "fedrs:fedrs"
+
+[[member]]
+name = "nhs-northfield"
+asn = 4200001001
+neighbors = ["192.0.2.11"]
+`,
+		want: `
+testdata/fedrs.toml:4: server.user: "fedrs:fedrs" is not a user name (a name like "fedrs", or a number)
+`,
+	},
+	{
+		name: "group without user",
+		toml: `
+[server]
+asn = 4200065000
+router_id = "192.0.2.1"
+group = "fedrs"
+
+[[member]]
+name = "nhs-northfield"
+asn = 4200001001
+neighbors = ["192.0.2.11"]
+`,
+		want: `
+testdata/fedrs.toml:4: server.group: has no effect without user; set user = "fedrs" as well, or remove it
+`,
+	},
 }
 
 func TestBrokenConfigs(t *testing.T) {

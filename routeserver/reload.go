@@ -265,6 +265,7 @@ func keepProcessSettings(old, newCfg *conf.Config) (*conf.Config, []string) {
 	nc.Server.ControlToken, nc.Server.ControlTokenFile, nc.Server.ControlTokenSecret = old.Server.ControlToken, old.Server.ControlTokenFile, old.Server.ControlTokenSecret
 	nc.Server.ControlTLSCert, nc.Server.ControlTLSKey = old.Server.ControlTLSCert, old.Server.ControlTLSKey
 	nc.Server.History, nc.History.Queue = old.Server.History, old.History.Queue
+	nc.Server.User, nc.Server.Group = old.Server.User, old.Server.Group
 	nc.BMP, nc.MRT, nc.HTTP = old.BMP, old.MRT, old.HTTP
 	nc.RPKI.Server = old.RPKI.Server
 	return &nc, deferred

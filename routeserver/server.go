@@ -37,6 +37,17 @@ type Options struct {
 	History Recorder
 	// Monitors get route and session events too (BMP streams).
 	Monitors []Monitor
+	// Reloads, when set, is told of every reload from the configuration
+	// file (SIGHUP, the control API): before it starts and how it ended.
+	Reloads ReloadObserver
+}
+
+// ReloadObserver follows the reloads from the configuration file (the
+// service manager's notifications).
+type ReloadObserver interface {
+	Reloading()
+	// Reloaded gets the reload's result, or why it was refused.
+	Reloaded(res ReloadResult, err error)
 }
 
 // Monitor receives route events from the RIB (with the RIB locked: quick,

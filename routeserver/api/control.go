@@ -122,12 +122,12 @@ func (a *API) audit(cr ControlRequest) {
 	if cr.Caller.Known {
 		args = append(args, "uid", cr.Caller.UID, "gid", cr.Caller.GID, "pid", cr.Caller.PID)
 	}
-	switch {
-	case cr.Status < 400:
+	// A refused reload is a refused request like any other here (WARN,
+	// with the caller); the route server's reload observer logs the
+	// reload itself.
+	if cr.Status < 400 {
 		a.opts.Log.Info("control request done", args...)
-	case cr.Path == "/v1/reload" && !cr.ReadOnly:
-		a.opts.Log.Warn("reload refused; the running configuration stays", append(args, "reason", cr.Result)...)
-	default:
+	} else {
 		a.opts.Log.Warn("control request refused", append(args, "reason", cr.Result)...)
 	}
 	if a.opts.Audit != nil {
