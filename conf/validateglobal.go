@@ -2,6 +2,8 @@ package conf
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -34,6 +36,12 @@ func (v *validator) server() {
 			v.is.add(lp, "%q is listed twice (also entry %d)", l, j+1)
 		}
 		seen[l] = i
+	}
+	if s.History != "" {
+		// What the route server refuses at start (history.Open).
+		if st, err := os.Stat(v.c.Path(s.History)); err == nil && st.IsDir() {
+			v.is.add(p.add("history"), "%s is a directory; history names the database file, e.g. history = %q", v.c.Path(s.History), filepath.Join(s.History, "history.db"))
+		}
 	}
 	if s.Control == "" {
 		v.is.add(p.add("control"), "missing: the control socket path, e.g. %q", DefaultControl)

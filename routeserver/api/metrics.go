@@ -39,6 +39,7 @@ var (
 	descBMPQueueMax = prometheus.NewDesc("fedrs_bmp_queue_limit", "Bound of the BMP collector's queue ([[bmp]] queue).", []string{"collector"}, nil)
 	descBMPMsgs     = prometheus.NewDesc("fedrs_bmp_messages_sent_total", "BMP messages sent to the collector.", []string{"collector"}, nil)
 	descBMPBytes    = prometheus.NewDesc("fedrs_bmp_sent_bytes_total", "Bytes sent to the BMP collector.", []string{"collector"}, nil)
+	descRefused     = prometheus.NewDesc("fedrs_connections_refused_total", "BGP connections refused before a session, by reason: unconfigured (not a configured neighbour's address), ttl (below the member's GTSM bound), limit (the neighbour already had the 2 connections collision detection needs).", []string{"reason"}, nil)
 	descMRTDumps    = prometheus.NewDesc("fedrs_mrt_dumps_total", "Periodic MRT dumps written.", nil, nil)
 	descMRTFailures = prometheus.NewDesc("fedrs_mrt_dump_failures_total", "Periodic MRT dumps that failed.", nil, nil)
 	descMRTLast     = prometheus.NewDesc("fedrs_mrt_last_dump_timestamp_seconds", "Time of the last periodic MRT dump written (Unix seconds).", nil, nil)
@@ -101,6 +102,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descRIBPrefixes, prometheus.GaugeValue, float64(tot.Prefixes[bgp.IPv6Unicast]), "ipv6")
 	ch <- prometheus.MustNewConstMetric(descRIBRoutes, prometheus.GaugeValue, float64(tot.Routes))
 	ch <- prometheus.MustNewConstMetric(descAttrSets, prometheus.GaugeValue, float64(tot.AttrSets))
+	for reason, n := range srv.ConnectionsRefused() {
+		ch <- prometheus.MustNewConstMetric(descRefused, prometheus.CounterValue, float64(n), reason)
+	}
 	m := 0.0
 	if srv.InMaintenance() {
 		m = 1
