@@ -39,9 +39,17 @@ type Server struct {
 	// Listen lists "address:port" pairs to accept BGP connections on.
 	// Default ["0.0.0.0:179", "[::]:179"].
 	Listen []string `toml:"listen"`
-	// Control is the unix socket path of the control API (mode 0600).
-	// Default "/run/fedrs/fedrs.sock".
+	// Control is the unix socket path of the control API (mode 0660,
+	// group ControlGroup). Default "/run/fedrs/fedrs.sock".
 	Control string `toml:"control"`
+	// ControlGroup is the group of the admin control socket (its members
+	// may change state); "" is the daemon's own primary group.
+	ControlGroup string `toml:"control_group"`
+	// ControlReadonly is an optional second control socket that serves
+	// only the read-only endpoints (lg, history, rpki status), mode 0660,
+	// group ControlReadonlyGroup (default "fedrs-noc").
+	ControlReadonly      string `toml:"control_readonly"`
+	ControlReadonlyGroup string `toml:"control_readonly_group"`
 	// ControlTCP optionally adds a read-only TCP listener ("127.0.0.1:8179")
 	// that requires a bearer token (ControlToken or ControlTokenFile) and
 	// serves TLS when ControlTLSCert and ControlTLSKey are set. Deprecated:

@@ -19,10 +19,13 @@ import (
 
 // Defaults for keys that are not set.
 const (
-	DefaultControl      = "/run/fedrs/fedrs.sock"
-	DefaultLogLevel     = "info"
-	DefaultHoldTime     = 90 * time.Second
-	DefaultConnectRetry = 30 * time.Second
+	DefaultControl = "/run/fedrs/fedrs.sock"
+	// DefaultControlReadonlyGroup is the group of the read-only control
+	// socket when [server] control_readonly_group is not set.
+	DefaultControlReadonlyGroup = "fedrs-noc"
+	DefaultLogLevel             = "info"
+	DefaultHoldTime             = 90 * time.Second
+	DefaultConnectRetry         = 30 * time.Second
 	// DefaultGracefulRestartTime is [server] graceful_restart_time.
 	DefaultGracefulRestartTime = 120 * time.Second
 	// DefaultGracefulRestartEORWait is [server] graceful_restart_eor_wait.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 )
@@ -25,7 +26,12 @@ func ControlSocket(path string) (string, error) {
 		} `toml:"server"`
 	}
 	if _, err := toml.Decode(string(data), &raw); err != nil {
-		return "", syntaxError(path, err)
+		// A syntax error elsewhere in the file: find the key by lines.
+		ctl, ok := scanControl(string(data))
+		if !ok {
+			return "", syntaxError(path, err)
+		}
+		raw.Server.Control = ctl
 	}
 	c := &Config{File: path}
 	if raw.Server.Control == "" {
@@ -38,6 +44,23 @@ func ControlSocket(path string) (string, error) {
 // against the file's directory like every path in it ("" when it has none).
 func (c *Config) ControlPath() string { return c.Path(c.Server.Control) }
 
+// ControlReadonlyPath is the read-only control socket, resolved like
+// ControlPath ("" when none is configured).
+func (c *Config) ControlReadonlyPath() string {
+	if c.Server.ControlReadonly == "" {
+		return ""
+	}
+	return c.Path(c.Server.ControlReadonly)
+}
+
+// ReadonlyGroup is the group of the read-only control socket in effect.
+func (s *Server) ReadonlyGroup() string {
+	if s.ControlReadonlyGroup == "" {
+		return DefaultControlReadonlyGroup
+	}
+	return s.ControlReadonlyGroup
+}
+
 // AbsFile is the configuration file's absolute path ("" for a
 // configuration built in code).
 func (c *Config) AbsFile() string {
@@ -48,4 +71,36 @@ func (c *Config) AbsFile() string {
 		return p
 	}
 	return c.File
+}
+
+// scanControl finds `control = "PATH"` in the [server] table of a file
+// that is not valid TOML, line by line: ok is false when the [server]
+// table, or its control line, cannot be read so.
+func scanControl(data string) (string, bool) {
+	inServer, found := false, false
+	for _, line := range strings.Split(data, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "[") {
+			name := strings.TrimSpace(strings.Trim(strings.SplitN(line, "#", 2)[0], " \t[]"))
+			inServer = name == "server"
+			found = found || inServer
+			continue
+		}
+		if !inServer {
+			continue
+		}
+		key, val, ok := strings.Cut(line, "=")
+		if !ok || strings.TrimSpace(key) != "control" {
+			continue
+		}
+		var v struct {
+			C string `toml:"c"`
+		}
+		if _, err := toml.Decode("c = "+strings.TrimSpace(val), &v); err != nil {
+			return "", false
+		}
+		return v.C, true
+	}
+	// A [server] table without control: the default socket.
+	return "", found
 }

@@ -46,6 +46,7 @@ func (v *validator) server() {
 	if s.Control == "" {
 		v.is.add(p.add("control"), "missing: the control socket path, e.g. %q", DefaultControl)
 	}
+	v.controlSockets(p, s)
 	if s.ControlTCP != "" {
 		if msg := hostPortProblem(s.ControlTCP, false); msg != "" {
 			v.is.add(p.add("control_tcp"), "%s", msg)

@@ -29,12 +29,18 @@ type runningFed struct {
 
 func startRunningFed(t *testing.T) *runningFed {
 	t.Helper()
+	return startRunningFedWith(t, "")
+}
+
+// startRunningFedWith is startRunningFed with extra lines in [server].
+func startRunningFedWith(t *testing.T, extra string) *runningFed {
+	t.Helper()
 	fedrsBinary(t)
 	dir := t.TempDir()
 	port := freePort(t, "127.0.0.1")
 	sock := filepath.Join(dir, "fedrs.sock")
 	text := strings.NewReplacer(`listen = ["127.0.0.1:179"]`, fmt.Sprintf(`listen = ["127.0.0.1:%d"]`, port),
-		`control = ""`, fmt.Sprintf("control = %q\nhistory = \"history.db\"", sock)).Replace(rstest.Config(rstest.Three(), ""))
+		`control = ""`, fmt.Sprintf("control = %q\nhistory = \"history.db\"", sock)).Replace(rstest.Config(rstest.Three(), extra))
 	file := filepath.Join(dir, "fedrs.toml")
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 		t.Fatal(err)

@@ -15,8 +15,9 @@ import (
 
 // claimed is what fedrs run takes before anything else.
 type claimed struct {
-	control net.Listener // the control socket (nil when none is configured)
-	locks   []*instance.Lock
+	control  net.Listener // the control socket (nil when none is configured)
+	readonly net.Listener // the read-only control socket (nil when none is configured)
+	locks    []*instance.Lock
 }
 
 // release closes the control socket (removing its file; the control API
@@ -24,6 +25,9 @@ type claimed struct {
 func (c *claimed) release() {
 	if c.control != nil {
 		c.control.Close()
+	}
+	if c.readonly != nil {
+		c.readonly.Close()
 	}
 	for _, l := range c.locks {
 		l.Release()
@@ -72,7 +76,7 @@ func claim(cfg *conf.Config, log *slog.Logger) (*claimed, error) {
 	}
 	if sock != "" {
 		_, statErr := os.Lstat(sock)
-		ln, err := api.Listen(sock)
+		ln, err := api.ListenGroup(sock, cfg.Server.ControlGroup)
 		if err != nil {
 			c.release()
 			return nil, err
@@ -81,6 +85,14 @@ func claim(cfg *conf.Config, log *slog.Logger) (*claimed, error) {
 			log.Warn("control socket: replaced a socket file that no process answered on (left by a run that was killed)", "socket", sock)
 		}
 		c.control = ln
+	}
+	if ro := cfg.ControlReadonlyPath(); ro != "" {
+		ln, err := api.ListenGroup(ro, cfg.Server.ReadonlyGroup())
+		if err != nil {
+			c.release()
+			return nil, fmt.Errorf("[server] control_readonly: %w", err)
+		}
+		c.readonly = ln
 	}
 	return c, nil
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fedrs/fedrs/conf"
+	"github.com/fedrs/fedrs/routeserver/api"
 	"github.com/fedrs/fedrs/routeserver/history"
 	"github.com/urfave/cli/v2"
 )
@@ -26,6 +27,7 @@ func historyCommand() *cli.Command {
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: "/etc/fedrs/fedrs.toml", EnvVars: []string{"FEDRS_CONFIG"},
 				Usage: "configuration `FILE` whose [server] history names the database"},
 			&cli.StringFlag{Name: "db", Usage: "the history database `PATH` (instead of -c)"},
+			&cli.StringFlag{Name: "socket", Usage: "ask the running route server on its control socket `PATH` (the admin or the read-only one) instead of reading the database"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 			&cli.BoolFlag{Name: "csv", Usage: "print CSV"},
 		}, extra...)
@@ -58,7 +60,8 @@ func historyCommand() *cli.Command {
 		Name:  "history",
 		Usage: "the audit history: who announced what, when, what the route server did with it, who could reach it",
 		Description: "Reads the history database (SQLite, [server] history in the configuration) directly; works\n" +
-			"while the route server runs. Times: RFC 3339 (\"2026-11-25T08:00:00Z\"), local \"2026-11-25 08:00\",\n" +
+			"while the route server runs. With --socket PATH it asks the running route server instead (the\n" +
+			"read-only control socket is enough), with the same output. Times: RFC 3339 (\"2026-11-25T08:00:00Z\"), local \"2026-11-25 08:00\",\n" +
 			"or relative to now (\"-2h\", \"-3d\", \"now\"). Output: a table, --json or --csv.",
 		Subcommands: []*cli.Command{
 			sub("prefix", "the history of a prefix", "PREFIX",
@@ -145,22 +148,14 @@ func historyCommand() *cli.Command {
 					if err != nil {
 						return err
 					}
-					ss, err := h.r.SessionsLimit(h.ctx, h.str("member"), s, u, fetchLimit(n))
+					a, err := h.r.SessionsAnswer(h.ctx, h.str("member"), s, u, n)
 					if err != nil {
 						return err
 					}
-					ss, more := truncate(ss, n)
-					return h.output(map[string]any{"sessions": nonNil(ss), "truncated": more}, history.SessionsTable(ss), nil, more)
+					return h.output(a, history.SessionsTable(a.Sessions), nil, a.Truncated)
 				}),
 		},
 	}
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
 }
 
 // historyRun is one invocation: parsed arguments and the open database.
@@ -171,7 +166,7 @@ type historyRun struct {
 	pos   []string
 	vals  map[string]string
 	bools map[string]bool
-	r     *history.Reader
+	r     historySource
 	now   time.Time
 }
 
@@ -241,6 +236,13 @@ func newHistoryRun(c *cli.Context, flags []cli.Flag) (*historyRun, error) {
 	}
 	if h.bools["json"] && h.bools["csv"] {
 		return nil, &exitError{2, errors.New("choose one of --json and --csv")}
+	}
+	if sock := h.vals["socket"]; sock != "" {
+		if h.vals["db"] != "" {
+			return nil, &exitError{2, errors.New("choose one of --db (read the file) and --socket (ask the running route server)")}
+		}
+		h.r = remoteHistory{api.NewClient(sock)}
+		return h, nil
 	}
 	path := h.vals["db"]
 	if path == "" {
@@ -324,37 +326,12 @@ func (h *historyRun) limit() (int, error) {
 	return n, nil
 }
 
-// fetchLimit is what to ask the reader for to show n rows and know
-// whether more match.
-func fetchLimit(n int) int {
-	if n <= 0 {
-		return 0
-	}
-	return n + 1
-}
-
-// truncate keeps the first n of s (n 0: all) and reports whether there
-// were more.
-func truncate[T any](s []T, n int) ([]T, bool) {
-	if n > 0 && len(s) > n {
-		return s[:n], true
-	}
-	return s, false
-}
-
 func (h *historyRun) versions(q history.Query) error {
-	n := q.Limit
-	q.Limit = fetchLimit(n)
-	vs, err := h.r.Versions(h.ctx, q)
+	a, err := h.r.VersionsAnswer(h.ctx, q)
 	if err != nil {
 		return err
 	}
-	vs, more := truncate(vs, n)
-	ns, err := h.r.Notices(h.ctx, q.Since, q.Until)
-	if err != nil {
-		return err
-	}
-	return h.output(map[string]any{"versions": nonNil(vs), "notices": nonNil(ns), "truncated": more}, history.VersionsTable(vs), ns, more)
+	return h.output(a, history.VersionsTable(a.Versions), a.Notices, a.Truncated)
 }
 
 func (h *historyRun) at(t time.Time) error {
@@ -362,34 +339,16 @@ func (h *historyRun) at(t time.Time) error {
 	if err != nil {
 		return err
 	}
-	ns, err := h.r.Notices(h.ctx, t, t.Add(time.Microsecond))
-	if err != nil {
-		return err
-	}
 	to := h.str("exported-to")
-	tn, err := h.r.TransferNotices(h.ctx, t, to)
+	a, err := h.r.RIBAnswer(h.ctx, t, h.str("member"), to, n)
 	if err != nil {
 		return err
 	}
-	ns = append(ns, tn...)
+	a.At = t // as given, whoever answered
 	if to != "" {
-		vs, up, err := h.r.ExportedToLimit(h.ctx, t, to, fetchLimit(n))
-		if err != nil {
-			return err
-		}
-		vs, more := truncate(vs, n)
-		if !up {
-			ns = append(ns, history.Notice{From: t, To: t, Text: fmt.Sprintf("member %s had no session up at this time: nothing was exported to it", to)})
-		}
-		return h.output(map[string]any{"at": t, "exported_to": to, "session_up": up, "routes": nonNil(vs), "notices": nonNil(ns), "truncated": more},
-			history.ExportedTable(vs), ns, more)
+		return h.output(a, history.ExportedTable(a.Routes), a.Notices, a.Truncated)
 	}
-	vs, err := h.r.AtLimit(h.ctx, t, h.str("member"), fetchLimit(n))
-	if err != nil {
-		return err
-	}
-	vs, more := truncate(vs, n)
-	return h.output(map[string]any{"at": t, "routes": nonNil(vs), "notices": nonNil(ns), "truncated": more}, history.RIBTable(vs), ns, more)
+	return h.output(a, history.RIBTable(a.Routes), a.Notices, a.Truncated)
 }
 
 const truncatedNote = "note: only the first %d rows are shown; more match (raise --limit, or narrow with --since/--until or --member)\n"

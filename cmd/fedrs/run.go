@@ -225,9 +225,10 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 		}
 		return api.RestartResult{Marker: marker, RestartTime: int(cfg.Server.GracefulRestartTime.Duration / time.Second)}, nil
 	}
-	apiOpts := api.Options{Version: versionString(), RPKI: mgr, Log: log, Restart: requestRestart}
+	apiOpts := api.Options{Version: versionString(), RPKI: mgr, Log: log, Restart: requestRestart, Readonly: claimed.readonly, Admin: cfg.ControlPath()}
 	if rec != nil {
 		apiOpts.History = history.Status{Recorder: rec}
+		apiOpts.Audit = recordControl(rec)
 	}
 	if streamer != nil {
 		// BMP outlives the sessions: the Peer Downs of the shutdown and
@@ -300,7 +301,10 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 				continue
 			}
 			if s == syscall.SIGHUP {
-				srv.ReloadFile() // logged (and notified) by svc
+				_, err := srv.ReloadFile() // logged (and notified) by svc
+				if rec != nil {
+					rec.ControlRequested(sighupRecord(err))
+				}
 				continue
 			}
 			svc.stopping()

@@ -362,7 +362,9 @@ func ownedFiles(cfg *conf.Config) []string {
 		}
 		fs = append(fs, db, db+"-wal", db+"-shm", db+"-journal")
 	}
-	if sock := cfg.ControlPath(); sock != "" {
+	// With [server] control_group the socket keeps the group it was
+	// handed to (the user's own group would replace it).
+	if sock := cfg.ControlPath(); sock != "" && cfg.Server.ControlGroup == "" {
 		fs = append(fs, sock)
 	}
 	return fs

@@ -79,6 +79,9 @@ var accessRules = map[string]access{
 	"GET /v1/history/filtered":        scoped, // a member: its own routes' filter decisions only
 	"GET /v1/rpki":                    public,
 	"GET /v1/openapi.json":            public,
+	"GET /v1/history/versions":        operatorOnly, // fedrs history over the socket: every member's routes
+	"GET /v1/history/rib":             operatorOnly, // fedrs history at: every member's routes
+	"GET /v1/history/session-records": operatorOnly, // fedrs history sessions: every member's sessions
 	"GET /v1/mrt":                     operatorOnly,
 	"GET /v1/maintenance":             operatorOnly,
 	"GET /metrics":                    operatorOnly,

@@ -87,8 +87,8 @@ func startWith(t *testing.T, text string, specs []rstest.Member) *env {
 		var st api.Status
 		return e.cl.Get(context.Background(), "/v1/status", nil, &st)
 	}, "the control API to answer")
-	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("control socket mode %v, want 0600 (%v)", fi.Mode().Perm(), err)
+	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o660 {
+		t.Fatalf("control socket mode %v, want 0660 (%v)", fi.Mode().Perm(), err)
 	}
 	return e
 }

@@ -158,7 +158,7 @@ func (c *Client) connErr(err error) error {
 		return fmt.Errorf("cannot reach the route server's control socket %s: is fedrs running (fedrs run), and is this its [server] control path? (%w)", c.Socket, err)
 	}
 	if errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EACCES) {
-		return fmt.Errorf("no permission on the control socket %s (mode 0600): run as the user fedrs runs as: %w", c.Socket, err)
+		return fmt.Errorf("no permission on the control socket %s (mode 0660): join its group (fedrs for the admin socket, [server] control_readonly_group for the read-only one) or run as the user fedrs runs as: %w", c.Socket, err)
 	}
 	return fmt.Errorf("control socket %s: %w", c.Socket, err)
 }

@@ -44,6 +44,7 @@ var kindLabels = map[string]string{
 	history.EventReload:   "Reloads",
 	history.EventRPKI:     "RPKI changes",
 	history.EventGap:      "History gaps",
+	history.EventControl:  "Control requests",
 }
 
 func (a *API) eventsPage(w http.ResponseWriter, r *http.Request) {
@@ -58,6 +59,9 @@ func (a *API) eventsPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	for _, k := range history.EventKinds {
+		if k == history.EventControl && !v.all() {
+			continue // the operators' requests: not in a member's view
+		}
 		p.Kinds = append(p.Kinds, option{Value: k, Label: kindLabels[k], Selected: kinds[k]})
 	}
 	for _, x := range policy.AllReasons() {

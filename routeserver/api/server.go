@@ -50,6 +50,15 @@ type Options struct {
 	// without a NOTIFICATION and exit (POST /v1/restart). Nil: the
 	// endpoint answers 409.
 	Restart func() (RestartResult, error)
+	// Readonly is the read-only control socket ([server]
+	// control_readonly, from ListenGroup; nil for none), and Admin the
+	// admin socket's path its refusals name.
+	Readonly net.Listener
+	Admin    string
+	// Audit, when set, receives every state-changing request on a
+	// control socket after it is answered (and refused ones on the
+	// read-only socket), with its caller: the history records them.
+	Audit func(ControlRequest)
 }
 
 // API serves the control API of one route server.
@@ -102,6 +111,9 @@ func (a *API) ServeOn(ctx context.Context, ln net.Listener, hc conf.HTTP) error 
 			if ln != nil {
 				ln.Close()
 			}
+			if a.opts.Readonly != nil {
+				a.opts.Readonly.Close()
+			}
 			return err
 		}
 	}
@@ -112,11 +124,16 @@ func (a *API) ServeOn(ctx context.Context, ln net.Listener, hc conf.HTTP) error 
 // ListenHTTP; nil for none), so that the caller knows its address.
 func (a *API) ServeListeners(ctx context.Context, ln, hln net.Listener, hc conf.HTTP) error {
 	var servers []*http.Server
-	var errc = make(chan error, 2)
+	var errc = make(chan error, 3)
 	if ln != nil {
-		hs := &http.Server{Handler: a.Handler(true), ReadHeaderTimeout: 10 * time.Second}
+		hs := &http.Server{Handler: a.Handler(true), ReadHeaderTimeout: 10 * time.Second, ConnContext: callerContext}
 		servers = append(servers, hs)
 		go func() { errc <- hs.Serve(ln) }()
+	}
+	if ro := a.opts.Readonly; ro != nil {
+		hs := &http.Server{Handler: a.ReadOnlyHandler(a.opts.Admin), ReadHeaderTimeout: 10 * time.Second, ConnContext: callerContext}
+		servers = append(servers, hs)
+		go func() { errc <- hs.Serve(ro) }()
 	}
 	stop := func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -148,9 +165,10 @@ func (a *API) ServeListeners(ctx context.Context, ln, hln net.Listener, hc conf.
 	return nil
 }
 
-// Listen opens the control socket at path with mode 0600 (creating its
+// Listen opens the control socket at path with mode 0660 (creating its
 // directory), replacing a socket file that nobody answers on (left by a
-// process that was killed). It refuses a socket that answers.
+// process that was killed). It refuses a socket that answers, and a path
+// that is not a socket (a regular file, a directory): nothing is removed.
 func Listen(path string) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("control socket directory: %w", err)
@@ -163,13 +181,13 @@ func Listen(path string) (net.Listener, error) {
 		return nil, fmt.Errorf("control socket %s: a file that is not a socket is in the way", path)
 	}
 	os.Remove(path)
-	old := umask(0o177)
+	old := umask(0o117)
 	ln, err := net.Listen("unix", path)
 	umask(old)
 	if err != nil {
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
+	if err := os.Chmod(path, 0o660); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
@@ -215,6 +233,9 @@ func (a *API) endpoints() []endpoint {
 		ro("GET", "/v1/history/filtered", a.historyFiltered),
 		ro("GET", "/v1/history/prefix", a.historyPrefix),
 		ro("GET", "/v1/history/at", a.historyAtHandler),
+		ro("GET", "/v1/history/versions", a.historyVersions),
+		ro("GET", "/v1/history/rib", a.historyRIB),
+		ro("GET", "/v1/history/session-records", a.historySessionRecords),
 		ro("GET", "/v1/openapi.json", serveOpenAPI),
 		ro("GET", "/metrics", a.metrics),
 		rw("POST", "/v1/reload", a.reload),
@@ -244,7 +265,10 @@ func Endpoints() []Endpoint {
 func (a *API) Handler(write bool) http.Handler {
 	mux := http.NewServeMux()
 	for _, e := range a.endpoints() {
-		if write || !e.Write {
+		switch {
+		case write && e.Write:
+			mux.HandleFunc(e.Method+" "+e.Path, a.audited(e.h))
+		case !e.Write:
 			mux.HandleFunc(e.Method+" "+e.Path, e.h)
 		}
 	}

@@ -169,6 +169,13 @@ func (w *writer) rpki(ev *item) error {
 	return err
 }
 
+func (w *writer) control(ev *item) error {
+	c := ev.x.other.(*ControlRequest)
+	_, err := w.tx.ExecContext(w.ctx, "INSERT INTO control_requests (at, run_id, command, uid, gid, pid, status, result, readonly) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		ev.at, w.runID, c.Command, c.UID, c.GID, c.PID, c.Status, c.Result, c.ReadOnly)
+	return err
+}
+
 func (w *writer) config(ev *item) error {
 	c := ev.x.other.(*configInfo)
 	members := make([]memberRef, 0, len(c.members))

@@ -338,3 +338,44 @@ func TestMigrateFromV3(t *testing.T) {
 		t.Errorf("session events after migration: %v %+v", err, p.Events)
 	}
 }
+
+// TestMigrateFromV4: a database of schema version 4 gets the table of
+// control requests on open; its other events stay, and control requests
+// are recorded after.
+func TestMigrateFromV4(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v4.db")
+	db, err := sql.Open("sqlite", dsn(path, "rwc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC).UnixMicro()
+	for _, q := range []string{schemaV1, schemaV2, schemaV3, schemaV4,
+		fmt.Sprintf("INSERT INTO schema_version VALUES (1, %d, 't'), (2, %d, 't'), (3, %d, 't'), (4, %d, 't')", t0, t0, t0, t0),
+		fmt.Sprintf("PRAGMA application_id = %d", ApplicationID),
+		"INSERT INTO members VALUES (1, 'nhs-a', 4200000001)",
+		fmt.Sprintf("INSERT INTO sessions (member_id, neighbor, up_at, down_at, down_reason) VALUES (1, '127.0.0.11', %d, %d, 'hold timer expired')", t0, t0+1e6),
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	db.Close()
+	rec, err := Open(path, Options{CommitDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.ControlRequested(ControlRequest{Command: "POST /v1/reload", Status: 200, Result: "ok"})
+	if err := rec.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rec.Close()
+	rd, err := OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	p, err := rd.Events(context.Background(), EventQuery{Kinds: []string{EventSession, EventControl}})
+	if err != nil || len(p.Events) != 3 || p.Events[0].Kind != EventControl || p.Events[0].Text != "control request POST /v1/reload by an unknown caller done" {
+		t.Errorf("events after migration: %v %+v", err, p.Events)
+	}
+}

@@ -29,10 +29,14 @@ const (
 	EventRPKI = "rpki"
 	// EventGap: events the history could not record.
 	EventGap = "gap"
+	// EventControl: a state-changing request on a control socket (or one
+	// refused there), with its caller. Shown to the operator only: a
+	// query for a member's events leaves them out.
+	EventControl = "control"
 )
 
 // EventKinds are the kinds of event, in the order the page lists them.
-var EventKinds = []string{EventFiltered, EventSession, EventReload, EventRPKI, EventGap}
+var EventKinds = []string{EventFiltered, EventSession, EventReload, EventRPKI, EventGap, EventControl}
 
 // Bounds of an event query's limit.
 const (
@@ -96,8 +100,19 @@ type Event struct {
 	GapTo      *time.Time `json:"gap_to,omitempty"`
 	LostEvents *int64     `json:"lost_events,omitempty"`
 	GapReason  string     `json:"gap_reason,omitempty"`
-	stream     string
-	row        int64
+
+	// A control request: the command, the caller's credentials (absent:
+	// unknown), the HTTP status and "ok" or the error the caller was
+	// given; read_only when it came to the read-only socket.
+	Command  string `json:"command,omitempty"`
+	UID      *int64 `json:"uid,omitempty"`
+	GID      *int64 `json:"gid,omitempty"`
+	PID      *int64 `json:"pid,omitempty"`
+	Status   int    `json:"status,omitempty"`
+	Result   string `json:"result,omitempty"`
+	ReadOnly bool   `json:"read_only,omitempty"`
+	stream   string
+	row      int64
 }
 
 // EventReason is one reason of a filter decision: its name, Euro-IX (or
@@ -174,6 +189,7 @@ const (
 	streamReload      = "reload"
 	streamRPKI        = "rpki"
 	streamGap         = "gap"
+	streamControl     = "control"
 )
 
 func streamsOf(kind string) []string {
@@ -198,7 +214,7 @@ func parseCursor(s string) (eventKey, error) {
 	at, err1 := strconv.ParseInt(parts[0], 10, 64)
 	row, err2 := strconv.ParseInt(parts[2], 10, 64)
 	switch parts[1] {
-	case streamFiltered, streamSessionUp, streamSessionDown, streamReload, streamRPKI, streamGap:
+	case streamFiltered, streamSessionUp, streamSessionDown, streamReload, streamRPKI, streamGap, streamControl:
 	default:
 		return eventKey{}, bad
 	}
@@ -297,6 +313,11 @@ func (r *Reader) Events(ctx context.Context, q EventQuery) (EventPage, error) {
 			return page, fmt.Errorf("%w: %v", ErrBadEventQuery, err)
 		}
 		reason = name
+	}
+	if q.Member != "" {
+		// A member's events: control requests concern no member and
+		// name the operators' accounts.
+		want[EventControl] = false
 	}
 	var all []Event
 	for _, kind := range EventKinds {
@@ -478,6 +499,10 @@ func (r *Reader) eventStream(name string, q EventQuery, memberID int64, reason s
 		return eventStream{name: name, col: "k.at", id: "k.id",
 			sel:  "SELECT k.id, k.at, k.serial, k.vrps, k.aspas, k.verdicts_changed FROM rpki_changes k",
 			scan: scanRPKI}
+	case streamControl:
+		return eventStream{name: name, col: "q.at", id: "q.id",
+			sel:  "SELECT q.id, q.at, q.command, q.uid, q.gid, q.pid, q.status, q.result, q.readonly FROM control_requests q",
+			scan: scanControl}
 	case streamGap:
 		return eventStream{name: name, col: "g.first_at", id: "g.id",
 			sel:  "SELECT g.id, g.first_at, g.last_at, g.route_events, g.exposure_events, g.other_events, g.reason FROM gaps g",
@@ -593,6 +618,30 @@ func scanRPKI(rows *sql.Rows) (Event, error) {
 	ev.Time = time.UnixMicro(at)
 	ev.Serial, ev.VRPs, ev.ASPAs, ev.VerdictsChanged = &serial, &vrps, &aspas, &changed
 	ev.Text = fmt.Sprintf("RPKI data changed: serial %d, %d VRPs, %d ASPAs, %d verdicts changed", serial, vrps, aspas, changed)
+	return ev, nil
+}
+
+func scanControl(rows *sql.Rows) (Event, error) {
+	ev := Event{Kind: EventControl}
+	var at int64
+	var uid, gid, pid sql.NullInt64
+	if err := rows.Scan(&ev.row, &at, &ev.Command, &uid, &gid, &pid, &ev.Status, &ev.Result, &ev.ReadOnly); err != nil {
+		return ev, err
+	}
+	ev.Time = time.UnixMicro(at)
+	who := "an unknown caller"
+	if uid.Valid {
+		ev.UID, ev.GID, ev.PID = &uid.Int64, &gid.Int64, &pid.Int64
+		who = fmt.Sprintf("uid %d (gid %d, pid %d)", uid.Int64, gid.Int64, pid.Int64)
+	}
+	switch {
+	case ev.ReadOnly:
+		ev.Text = fmt.Sprintf("control request %s by %s refused on the read-only socket", ev.Command, who)
+	case ev.Status >= 400:
+		ev.Text = fmt.Sprintf("control request %s by %s refused: %s", ev.Command, who, ev.Result)
+	default:
+		ev.Text = fmt.Sprintf("control request %s by %s done", ev.Command, who)
+	}
 	return ev, nil
 }
 

@@ -25,6 +25,7 @@ const (
 	evSynced
 	evSync
 	evStop
+	evControl
 )
 
 // event is one queued hook call. A table load queues one per route, so it

@@ -439,6 +439,24 @@ func (r *Recorder) ConfigLoaded(cfg *conf.Config, changes string) {
 	}
 }
 
+// ControlRequest is a state-changing request on a control socket, as
+// ControlRequested records it: the command ("POST /v1/reload"), the
+// caller's credentials (nil: unknown), the HTTP status and "ok" or the
+// error the caller was given; ReadOnly: sent to the read-only socket.
+type ControlRequest struct {
+	Command       string
+	UID, GID, PID *int
+	Status        int
+	Result        string
+	ReadOnly      bool
+}
+
+// ControlRequested records a control request (queued past the bound, like
+// the session events: they are few and are the audit).
+func (r *Recorder) ControlRequested(c ControlRequest) {
+	r.q.pushControl(event{kind: evControl, at: now()}, &extra{other: &c}, nil)
+}
+
 // SessionUp records an established session. Session events are queued
 // past the bound (they are few): what was exported to a member is read
 // against its sessions, so they are never dropped.

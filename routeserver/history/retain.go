@@ -24,6 +24,7 @@ func (w *writer) prune() {
 		"DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE down_at < ?1 ORDER BY id LIMIT ?2)",
 		"DELETE FROM gaps WHERE id IN (SELECT id FROM gaps WHERE last_at < ?1 LIMIT ?2)",
 		"DELETE FROM rpki_changes WHERE id IN (SELECT id FROM rpki_changes WHERE at < ?1 LIMIT ?2)",
+		"DELETE FROM control_requests WHERE id IN (SELECT id FROM control_requests WHERE at < ?1 LIMIT ?2)",
 		"DELETE FROM configs WHERE id IN (SELECT id FROM configs WHERE at < ?1 AND id <> (SELECT MAX(id) FROM configs) LIMIT ?2)",
 		"DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE stopped_at < ?1 LIMIT ?2)",
 	} {

@@ -16,7 +16,7 @@ const ApplicationID = 0x66656472
 
 // SchemaVersion is the schema this code writes and reads. Older databases
 // are migrated forward on open; newer ones are refused.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // migration returns the DDL that brings a database from version v to
 // v+1. Never edit a released migration: add a new one.
@@ -30,6 +30,8 @@ func migration(v int) string {
 		return schemaV3
 	case 3:
 		return schemaV4
+	case 4:
+		return schemaV5
 	}
 	return ""
 }
@@ -289,6 +291,26 @@ CREATE TABLE journal (
 	events   INTEGER NOT NULL,
 	data     BLOB NOT NULL
 );
+`
+
+// schemaV5 records the state-changing requests on the control sockets
+// (reload, member clear/shutdown/enable, maintenance, check) and the
+// refused ones, with the caller's credentials (SO_PEERCRED; NULL where
+// unknown): the audit of who changed what.
+const schemaV5 = `
+CREATE TABLE control_requests (
+	id      INTEGER PRIMARY KEY,
+	at      INTEGER NOT NULL,
+	run_id  INTEGER NOT NULL,
+	command TEXT NOT NULL,        -- "POST /v1/reload"
+	uid     INTEGER,
+	gid     INTEGER,
+	pid     INTEGER,
+	status  INTEGER NOT NULL,     -- the HTTP status of the answer
+	result  TEXT NOT NULL,        -- "ok", or the error the caller was given
+	readonly INTEGER NOT NULL     -- 1: sent to the read-only socket (and refused)
+);
+CREATE INDEX control_requests_at ON control_requests(at);
 `
 
 // schemaV4 adds the indexes the event list reads in time order (events_read.go):

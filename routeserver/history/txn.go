@@ -209,6 +209,9 @@ func (w *writer) event(ev *item, n *uint64, syncs *[]chan struct{}, err *error) 
 	case evConfig:
 		*err = w.config(ev)
 		*n++
+	case evControl:
+		*err = w.control(ev)
+		*n++
 	case evSynced:
 		*err = w.synced(ev)
 		*n++
