@@ -237,7 +237,7 @@ func examplesSection(b *strings.Builder, path string) {
 func example(b *strings.Builder, ex string) {
 	b.WriteString(".PP\n.nf\n.RS 4\n")
 	for _, l := range strings.Split(ex, "\n") {
-		b.WriteString(roffLine(l) + "\n")
+		b.WriteString(roffLine(roffText(l)) + "\n")
 	}
 	b.WriteString(".RE\n.fi\n")
 }
@@ -266,10 +266,20 @@ func seeAlso(b *strings.Builder, refs []string, _ string) {
 	}
 }
 
-// roffText escapes text for roff: backslashes and hyphens.
+// roffText escapes text for roff: backslashes, hyphens, and characters
+// outside ASCII as groff's \[uXXXX] (troff reads bytes, not UTF-8).
 func roffText(s string) string {
 	s = strings.ReplaceAll(s, `\`, `\e`)
-	return strings.ReplaceAll(s, "-", `\-`)
+	s = strings.ReplaceAll(s, "-", `\-`)
+	var b strings.Builder
+	for _, r := range s {
+		if r < 0x80 {
+			b.WriteRune(r)
+			continue
+		}
+		fmt.Fprintf(&b, `\[u%04X]`, r)
+	}
+	return b.String()
 }
 
 // roffLine protects a line that would start with a control character.
