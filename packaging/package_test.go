@@ -181,11 +181,27 @@ func TestPackageInstallRemovePurge(t *testing.T) {
 		t.Errorf("fedrs check on the shipped configuration: %q", out)
 	}
 
-	// Remove: the history and the (conffile) configuration stay.
+	// Install again (the upgrade path of the scripts): the operator's
+	// configuration and the history stay.
 	history := "/var/lib/fedrs/history.db"
 	if err := os.WriteFile(history, []byte("the federation's record"), 0o640); err != nil {
 		t.Fatal(err)
 	}
+	f, err := os.OpenFile("/etc/fedrs/fedrs.toml", os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("# changed by the operator\n")
+	f.Close()
+	sh(t, "dpkg", "-i", deb)
+	if cfg, err := os.ReadFile("/etc/fedrs/fedrs.toml"); err != nil || !strings.Contains(string(cfg), "# changed by the operator") {
+		t.Errorf("after reinstalling, the operator's change to the conffile is lost: %v", err)
+	}
+	if _, err := os.Stat(history); err != nil {
+		t.Errorf("after reinstalling, the history is gone: %v", err)
+	}
+
+	// Remove: the history and the (conffile) configuration stay.
 	sh(t, "dpkg", "-r", "fedrs")
 	if _, err := os.Stat("/usr/bin/fedrs"); !os.IsNotExist(err) {
 		t.Errorf("after dpkg -r, /usr/bin/fedrs: %v; want it gone", err)

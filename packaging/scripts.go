@@ -29,8 +29,8 @@ fi
 `
 
 // debPostinst: on configure, the user and state directory; under systemd
-// a daemon-reload, and a restart when the unit was already enabled (an
-// upgrade). A first install leaves the service disabled: the shipped
+// a daemon-reload, and a restart when the unit is enabled (an upgrade: the
+// old binary kept running until now). A first install leaves the service disabled: the shipped
 // configuration has no members, and the operator enables it once it has.
 const debPostinst = `#!/bin/sh
 set -e
@@ -54,16 +54,18 @@ esac
 exit 0
 `
 
-// debPrerm stops the service on remove and upgrade.
+// debPrerm stops the service on remove. An upgrade leaves it running
+// (debhelper's restart-after-upgrade): postinst restarts it once the new
+// files are in place, so the outage is one restart, not the whole unpack.
 const debPrerm = `#!/bin/sh
 set -e
 case "$1" in
-remove|upgrade|deconfigure)
+remove|deconfigure)
 	if [ -d /run/systemd/system ]; then
 		deb-systemd-invoke stop fedrs.service >/dev/null || true
 	fi
 	;;
-failed-upgrade)
+upgrade|failed-upgrade)
 	;;
 *)
 	echo "prerm called with unknown argument '$1'" >&2
