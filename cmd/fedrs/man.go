@@ -28,12 +28,13 @@ func manCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			pages := manPages(c.App, manDate())
-			if err := os.MkdirAll(c.String("out"), 0o755); err != nil {
-				return err
+			out := c.String("out")
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				return fmt.Errorf("fedrs man: --out %s: %w", out, err)
 			}
 			for _, name := range slices.Sorted(mapKeys(pages)) {
-				if err := os.WriteFile(filepath.Join(c.String("out"), name), []byte(pages[name]), 0o644); err != nil {
-					return err
+				if err := os.WriteFile(filepath.Join(out, name), []byte(pages[name]), 0o644); err != nil {
+					return fmt.Errorf("fedrs man: --out %s: %w", out, err)
 				}
 			}
 			return nil
