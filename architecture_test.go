@@ -30,6 +30,7 @@ var mayImport = map[string][]string{
 	"conf":                 {},
 	"rpki/rtr":             {},
 	"routeserver/instance": {},
+	"routeserver/sdnotify": {},
 	// Domain logic over the leaves.
 	"rpki":   {"conf", "rpki/rtr", "routeserver/bgp"},
 	"policy": {"conf", "routeserver/bgp"},
@@ -57,7 +58,7 @@ var mayImport = map[string][]string{
 	// The package builder (nfpm), its own command so fedrs never links nfpm.
 	"packaging": {},
 	// The binary.
-	"cmd/fedrs": {"conf", "rpki", "routeserver", "routeserver/api", "routeserver/bmp", "routeserver/demo", "routeserver/history", "routeserver/instance", "routeserver/mrt", "lab", "lab/bench"},
+	"cmd/fedrs": {"conf", "rpki", "routeserver", "routeserver/api", "routeserver/bmp", "routeserver/demo", "routeserver/history", "routeserver/instance", "routeserver/mrt", "routeserver/sdnotify", "lab", "lab/bench"},
 }
 
 // notLinked are packages the production binary must not link: gobgp's

@@ -20,6 +20,39 @@ var brokenConfigs = []struct {
 	want string // err.Error(): one issue per line
 }{
 	{
+		name: "neighbor is the route server's own address",
+		toml: `
+[server]
+asn = 4200065000
+router_id = "192.0.2.1"
+listen = ["192.0.2.2:179", "[::]:179"]
+
+[[member]]
+name = "nhs-northfield"
+asn = 4200001001
+neighbors = ["192.0.2.1", "192.0.2.2", "192.0.2.11"]
+`,
+		want: `
+testdata/fedrs.toml:9: member[1] (nhs-northfield).neighbors[1]: 192.0.2.1 is the route server's own address ([server] router_id); a neighbor is the member router's address on the peering LAN
+testdata/fedrs.toml:9: member[1] (nhs-northfield).neighbors[2]: 192.0.2.2 is the route server's own address ([server] listen[1]); a neighbor is the member router's address on the peering LAN`,
+	},
+	{
+		name: "history is a directory",
+		toml: `
+[server]
+asn = 4200065000
+router_id = "192.0.2.1"
+history = "."
+
+[[member]]
+name = "nhs-northfield"
+asn = 4200001001
+neighbors = ["192.0.2.11"]
+`,
+		want: `
+testdata/fedrs.toml:4: server.history: testdata is a directory; history names the database file, e.g. history = "history.db"`,
+	},
+	{
 		name: "member asn zero",
 		toml: `
 [server]
@@ -1029,6 +1062,40 @@ next_hops = ["0.0.0.0", "192.0.2.12"]
 		want: `
 testdata/fedrs.toml:4: server.log_level: "verbose" is not valid; use "debug", "info", "warn" or "error"
 testdata/fedrs.toml:10: member[1] (nhs-northfield).next_hops[1]: 0.0.0.0 cannot be a next hop
+`,
+	},
+	{
+		name: "user and group",
+		toml: `
+[server]
+asn = 4200065000
+router_id = "192.0.2.1"
+user = "fedrs:fedrs"
+
+[[member]]
+name = "nhs-northfield"
+asn = 4200001001
+neighbors = ["192.0.2.11"]
+`,
+		want: `
+testdata/fedrs.toml:4: server.user: "fedrs:fedrs" is not a user name (a name like "fedrs", or a number)
+`,
+	},
+	{
+		name: "group without user",
+		toml: `
+[server]
+asn = 4200065000
+router_id = "192.0.2.1"
+group = "fedrs"
+
+[[member]]
+name = "nhs-northfield"
+asn = 4200001001
+neighbors = ["192.0.2.11"]
+`,
+		want: `
+testdata/fedrs.toml:4: server.group: has no effect without user; set user = "fedrs" as well, or remove it
 `,
 	},
 }

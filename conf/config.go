@@ -59,6 +59,12 @@ type Server struct {
 	History string `toml:"history"`
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string `toml:"log_level"`
+	// User, when set, is the user fedrs run started as root drops to once
+	// it has bound its listeners and opened its files (without a service
+	// manager that starts it as that user). Group is its group (default:
+	// the user's primary group).
+	User  string `toml:"user"`
+	Group string `toml:"group"`
 	// HoldTime is the hold time offered to members (0, or 3s and more).
 	// Default 90s. Members may override it.
 	HoldTime Duration `toml:"hold_time"`

@@ -163,7 +163,7 @@ func (c Changes) String() string {
 }
 
 var (
-	serverRestartKeys = []string{"asn", "router_id", "listen", "control", "control_tcp", "control_token", "control_token_file", "control_tls_cert", "control_tls_key", "history"}
+	serverRestartKeys = []string{"asn", "router_id", "listen", "control", "control_tcp", "control_token", "control_token_file", "control_tls_cert", "control_tls_key", "history", "user", "group"}
 	historyRestart    = []string{"queue"}
 	rpkiRestart       = []string{"rpki.server"} // the RTR server's listener
 	memberResetKeys   = []string{"asn", "port", "local_address_v4", "local_address_v6", "md5_password", "passive", "gtsm", "gtsm_hops", "role_strict", "hold_time", "families", "add_path", "graceful_restart"}

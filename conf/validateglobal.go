@@ -2,6 +2,8 @@ package conf
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -35,6 +37,12 @@ func (v *validator) server() {
 		}
 		seen[l] = i
 	}
+	if s.History != "" {
+		// What the route server refuses at start (history.Open).
+		if st, err := os.Stat(v.c.Path(s.History)); err == nil && st.IsDir() {
+			v.is.add(p.add("history"), "%s is a directory; history names the database file, e.g. history = %q", v.c.Path(s.History), filepath.Join(s.History, "history.db"))
+		}
+	}
 	if s.Control == "" {
 		v.is.add(p.add("control"), "missing: the control socket path, e.g. %q", DefaultControl)
 	}
@@ -57,6 +65,14 @@ func (v *validator) server() {
 	v.token(p, "control_token", s.ControlToken, "control_token_file", s.ControlTokenFile, s.ControlTokenSecret)
 	v.bothOrNeither(p, "control_tls_cert", s.ControlTLSCert, "control_tls_key", s.ControlTLSKey, "TLS")
 	oneOf(v.is, p.add("log_level"), s.LogLevel, LogLevels)
+	for _, k := range []struct{ key, val string }{{"user", s.User}, {"group", s.Group}} {
+		if k.val != "" && strings.ContainsAny(k.val, ": \t\n/") {
+			v.is.add(p.add(k.key), "%q is not a %s name (a name like \"fedrs\", or a number)", k.val, k.key)
+		}
+	}
+	if s.Group != "" && s.User == "" {
+		v.is.add(p.add("group"), "has no effect without user; set user = \"fedrs\" as well, or remove it")
+	}
 	if msg := holdTimeProblem(s.HoldTime.Duration); msg != "" {
 		v.is.add(p.add("hold_time"), "%s", msg)
 	}

@@ -43,6 +43,7 @@ func (v *validator) members() {
 	asns := map[uint32]int{}
 	type at struct{ member, idx int }
 	neighbors := map[netip.Addr]at{}
+	own := v.ownAddrs()
 	groupNames := make([]string, 0, len(c.Groups))
 	for _, g := range c.Groups {
 		groupNames = append(groupNames, g.Name)
@@ -95,6 +96,10 @@ func (v *validator) members() {
 				continue
 			case a.Is4In6():
 				v.is.add(np, "%s is an IPv4-mapped IPv6 address; write %s", a, a.Unmap())
+				continue
+			}
+			if what, ok := own[a]; ok {
+				v.is.add(np, "%s is the route server's own address (%s); a neighbor is the member router's address on the peering LAN", a, what)
 				continue
 			}
 			if prev, dup := neighbors[a]; dup {
@@ -277,4 +282,22 @@ func (v *validator) registry() {
 			}
 		}
 	}
+}
+
+// ownAddrs are the route server's own addresses, from its configuration:
+// router_id and the addresses of [server] listen (but 0.0.0.0 and ::),
+// each with the key that names it. A session to one of them would be the
+// route server talking to itself.
+func (v *validator) ownAddrs() map[netip.Addr]string {
+	own := map[netip.Addr]string{}
+	s := &v.c.Server
+	for i, l := range s.Listen {
+		if ap, err := netip.ParseAddrPort(l); err == nil && !ap.Addr().IsUnspecified() {
+			own[ap.Addr().Unmap()] = fmt.Sprintf("[server] listen[%d]", i+1)
+		}
+	}
+	if s.RouterID.IsValid() && !s.RouterID.IsUnspecified() {
+		own[s.RouterID] = "[server] router_id"
+	}
+	return own
 }

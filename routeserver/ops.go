@@ -208,13 +208,22 @@ func (s *Server) clearNeighbor(n *neighbor, direction string) ClearSession {
 }
 
 // ReloadFile reloads the configuration from the file it was loaded from.
-func (s *Server) ReloadFile() (ReloadResult, error) {
+func (s *Server) ReloadFile() (res ReloadResult, err error) {
+	if o := s.opts.Reloads; o != nil {
+		o.Reloading()
+		defer func() { o.Reloaded(res, err) }()
+	}
+	return s.reloadFile()
+}
+
+func (s *Server) reloadFile() (ReloadResult, error) {
 	file := s.Config().File
 	if file == "" {
 		return ReloadResult{}, errors.New("the running configuration was not loaded from a file")
 	}
 	cfg, err := conf.Load(file)
 	if err != nil {
+		s.reloads.count(err)
 		return ReloadResult{}, fmt.Errorf("configuration refused, the running one stays: %w", err)
 	}
 	return s.Reload(cfg)

@@ -68,6 +68,12 @@ func (r ReloadResult) String() string {
 // held (the Adj-RIBs-In) and exports the differences. A configuration
 // that does not validate is refused and the running one stays.
 func (s *Server) Reload(newCfg *conf.Config) (ReloadResult, error) {
+	res, err := s.reload(newCfg)
+	s.reloads.count(err)
+	return res, err
+}
+
+func (s *Server) reload(newCfg *conf.Config) (ReloadResult, error) {
 	var res ReloadResult
 	if err := conf.Validate(newCfg); err != nil {
 		return res, fmt.Errorf("configuration refused, the running one stays: %w", err)
@@ -259,6 +265,7 @@ func keepProcessSettings(old, newCfg *conf.Config) (*conf.Config, []string) {
 	nc.Server.ControlToken, nc.Server.ControlTokenFile, nc.Server.ControlTokenSecret = old.Server.ControlToken, old.Server.ControlTokenFile, old.Server.ControlTokenSecret
 	nc.Server.ControlTLSCert, nc.Server.ControlTLSKey = old.Server.ControlTLSCert, old.Server.ControlTLSKey
 	nc.Server.History, nc.History.Queue = old.Server.History, old.History.Queue
+	nc.Server.User, nc.Server.Group = old.Server.User, old.Server.Group
 	nc.BMP, nc.MRT, nc.HTTP = old.BMP, old.MRT, old.HTTP
 	nc.RPKI.Server = old.RPKI.Server
 	return &nc, deferred

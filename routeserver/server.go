@@ -37,6 +37,17 @@ type Options struct {
 	History Recorder
 	// Monitors get route and session events too (BMP streams).
 	Monitors []Monitor
+	// Reloads, when set, is told of every reload from the configuration
+	// file (SIGHUP, the control API): before it starts and how it ended.
+	Reloads ReloadObserver
+}
+
+// ReloadObserver follows the reloads from the configuration file (the
+// service manager's notifications).
+type ReloadObserver interface {
+	Reloading()
+	// Reloaded gets the reload's result, or why it was refused.
+	Reloaded(res ReloadResult, err error)
 }
 
 // Monitor receives route events from the RIB (with the RIB locked: quick,
@@ -82,6 +93,8 @@ type Server struct {
 	started time.Time
 	// reloaded is when a reload last succeeded (zero: none since start).
 	reloaded time.Time
+	// reloads counts reloads applied and refused (reloadcount.go).
+	reloads reloadCounts
 
 	reloadMu    sync.Mutex
 	policyMu    sync.RWMutex // read-held by UPDATE processing (judgement to RIB); Reload and RPKI re-validation passes write-hold it
@@ -89,6 +102,7 @@ type Server struct {
 	maint       maintenance  // its phases (maintenance.go)
 	monitors    []Monitor    // history and BMP: session events
 	ln          *session.Listener
+	refusedLim  atomic.Uint64 // connections refused for the limit per neighbour
 	runCtx      context.Context
 	wg          sync.WaitGroup
 	stopped     atomic.Bool
@@ -238,6 +252,7 @@ func (s *Server) sessionConfig(member int, addr netip.Addr) session.Config {
 		RouterID:        cfg.Server.RouterID,
 		HoldTime:        cfg.MemberHoldTime(member),
 		ConnectRetry:    cfg.Server.ConnectRetry.Duration,
+		RefusedConns:    &s.refusedLim,
 		Passive:         m.Passive,
 		MD5Key:          m.MD5Secret,
 		GTSM:            m.GTSM,
@@ -385,6 +400,25 @@ func (s *Server) Addrs() []netip.AddrPort {
 		return nil
 	}
 	return s.ln.Addrs()
+}
+
+// ConnectionsRefused returns the BGP connections refused since the start,
+// by reason: session.RefusedUnconfigured (not a configured neighbour),
+// session.RefusedTTL (below the member's GTSM bound, checked on the SYN)
+// and session.RefusedLimit (the neighbour already had the connections
+// collision detection needs).
+func (s *Server) ConnectionsRefused() map[string]uint64 {
+	s.mu.RLock()
+	ln := s.ln
+	s.mu.RUnlock()
+	out := map[string]uint64{session.RefusedUnconfigured: 0, session.RefusedTTL: 0}
+	if ln != nil {
+		for k, v := range ln.Refused() {
+			out[k] = v
+		}
+	}
+	out[session.RefusedLimit] = s.refusedLim.Load()
+	return out
 }
 
 func (s *Server) lookup(a netip.Addr) *session.Peer {

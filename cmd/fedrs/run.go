@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -35,8 +36,10 @@ func newLogger(level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
 	case "json":
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	case "journal":
+		return slog.New(newJournalHandler(os.Stderr, opts)), nil
 	}
-	return nil, fmt.Errorf("log format %q: want text or json", format)
+	return nil, fmt.Errorf("log format %q: want text, json or journal", format)
 }
 
 func runCommand() *cli.Command {
@@ -44,11 +47,15 @@ func runCommand() *cli.Command {
 		Name:  "run",
 		Usage: "run the route server in the foreground",
 		Description: "Runs the route server with structured logs on stderr. SIGTERM and SIGINT close every\n" +
-			"session with Cease/Administrative Shutdown and an RFC 9003 message, then exit.",
+			"session with Cease/Administrative Shutdown and an RFC 9003 message, then exit.\n\n" +
+			"Under systemd (Type=notify, packaging/fedrs.service) it reports readiness, the sessions\n" +
+			"established, reloads and watchdog pings over $NOTIFY_SOCKET, and logs to the journal\n" +
+			"with priorities and without times. Started as root with [server] user set, it changes\n" +
+			"to that user once its listeners are bound and its files open.",
 		Flags: []cli.Flag{
 			configFlag,
 			&cli.StringFlag{Name: "log-level", Usage: "override [server] log_level: debug, info, warn, error"},
-			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json"},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text, json, or journal (no time, <N> priority prefixes; the default when stderr is the journal)"},
 			&cli.StringFlag{Name: "cpuprofile", Hidden: true, EnvVars: []string{"FEDRS_CPUPROFILE"},
 				Usage: "write a CPU profile (pprof) to `FILE` until the route server is told to stop"},
 			&cli.StringFlag{Name: "memprofile", Hidden: true, EnvVars: []string{"FEDRS_MEMPROFILE"},
@@ -91,7 +98,11 @@ func runCommand() *cli.Command {
 			if c.IsSet("log-level") {
 				level = c.String("log-level")
 			}
-			log, err := newLogger(level, c.String("log-format"))
+			format := c.String("log-format")
+			if !c.IsSet("log-format") && underJournal() {
+				format = "journal" // journald stamps the lines itself
+			}
+			log, err := newLogger(level, format)
 			if err != nil {
 				return &exitError{2, err}
 			}
@@ -110,6 +121,19 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	debug.SetGCPercent(50)
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
+
+	// The service manager's notifications ($NOTIFY_SOCKET), and whether
+	// [server] user can be changed to at all, before anything is taken.
+	svc, err := newService(log)
+	if err != nil {
+		return err
+	}
+	defer svc.stopping()
+	if err := checkIdentity(cfg.Server); err != nil {
+		return err
+	}
+
+	owned := ownedFiles(cfg) // before claim creates the history directory
 
 	// First of all: what only one route server may use. A second fedrs
 	// with this configuration stops here, before it could disturb the
@@ -131,7 +155,7 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	// holds nothing and routes are not validated. The route server
 	// re-validates on its changes and reconfigures it on reload.
 	mgr := rpki.NewManagerFromConfig(cfg, rpki.Options{Logger: log})
-	opts := routeserver.Options{Log: log, RPKI: mgr}
+	opts := routeserver.Options{Log: log, RPKI: mgr, Reloads: svc}
 	go func() {
 		if err := mgr.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			log.Error("RPKI manager stopped", "err", err)
@@ -140,8 +164,14 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	<-mgr.Ready() // files read: routes are validated from the first UPDATE
 	if cfg.RPKI.Server != "" {
 		rtrSrv := rpki.NewRTRServer(mgr, rpki.ServerOptions{Logger: log})
+		// Bound here, before [server] user takes over and before READY=1.
+		var lc net.ListenConfig
+		rln, err := lc.Listen(ctx, "tcp", cfg.RPKI.Server)
+		if err != nil {
+			return fmt.Errorf("[rpki] server: %w", err)
+		}
 		go func() {
-			if err := rtrSrv.ListenAndServe(ctx, cfg.RPKI.Server); err != nil && !errors.Is(err, context.Canceled) {
+			if err := rtrSrv.Serve(ctx, rln); err != nil && !errors.Is(err, context.Canceled) {
 				log.Error("RTR server stopped", "listen", cfg.RPKI.Server, "err", err)
 				cancel()
 			}
@@ -196,6 +226,22 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	if err := srv.Listen(ctx); err != nil {
 		return err
 	}
+	hc := cfg.HTTPListener()
+	var hln net.Listener
+	if hc.Listen != "" {
+		if hln, err = api.ListenHTTP(ctx, hc); err != nil {
+			return err
+		}
+	}
+	// Everything bound and open: [server] user may take over.
+	if err := dropPrivileges(cfg.Server, owned, log); err != nil {
+		// No session has started (Serve has not run): the listeners
+		// close with the process.
+		if hln != nil {
+			hln.Close()
+		}
+		return err
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()
 	if cfg.MRT.DumpDir != "" {
@@ -205,7 +251,8 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 	}
 	ctl := api.New(srv, apiOpts)
 	apiDone := make(chan error, 1)
-	go func() { apiDone <- ctl.ServeOn(ctx, claimed.control, cfg.HTTPListener()) }()
+	go func() { apiDone <- ctl.ServeListeners(ctx, claimed.control, hln, hc) }()
+	svc.ready(ctx, srv)
 	for {
 		select {
 		case err := <-done:
@@ -213,6 +260,7 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 		case err := <-apiDone:
 			if err != nil {
 				log.Error("control API", "err", err)
+				svc.stopping()
 				srv.Shutdown("route server stopping: control API failed")
 				cancel()
 				<-done
@@ -220,14 +268,10 @@ func run(parent context.Context, cfg *conf.Config, log *slog.Logger) error {
 			}
 		case s := <-sig:
 			if s == syscall.SIGHUP {
-				res, err := srv.ReloadFile()
-				if err != nil {
-					log.Error("reload refused; the running configuration stays", "err", err)
-				} else {
-					log.Info("reload done", "result", strings.ReplaceAll(res.String(), "\n", "; "))
-				}
+				srv.ReloadFile() // logged (and notified) by svc
 				continue
 			}
+			svc.stopping()
 			log.Info("signal received: closing sessions", "signal", s.String())
 			if onStopSignal != nil {
 				onStopSignal()
@@ -270,6 +314,13 @@ func checkCommand() *cli.Command {
 			}
 			for _, w := range cfg.Warnings {
 				fmt.Fprintln(c.App.ErrWriter, "warning: "+w.String())
+			}
+			if cfg.Server.User != "" {
+				// A warning, not an error: the file may be checked on
+				// another machine than the one that runs it.
+				if _, _, _, err := lookupIdentity(cfg.Server); err != nil {
+					fmt.Fprintf(c.App.ErrWriter, "warning: %v (on this machine, where fedrs run would refuse to start)\n", err)
+				}
 			}
 			if c.Bool("diff") {
 				return checkDiff(c, cfg)

@@ -21,19 +21,28 @@ func Required() bool { return os.Getenv(EnvRequire) == "1" }
 
 // debianPackage maps a binary to the Debian package that provides it.
 var debianPackage = map[string]string{
-	"bird":    "bird2",
-	"birdc":   "bird2",
-	"vtysh":   "frr",
-	"bgpd":    "openbgpd",
-	"bgpctl":  "openbgpd",
-	"gobgpd":  "gobgpd",
-	"gobgp":   "gobgpd",
-	"exabgp":  "exabgp",
-	"stayrtr": "stayrtr",
-	"bgpq4":   "bgpq4",
-	"bgpdump": "bgpdump",
-	"pmbmpd":  "pmacct",
-	"ip":      "iproute2",
+	"bird":            "bird2",
+	"birdc":           "bird2",
+	"vtysh":           "frr",
+	"bgpd":            "openbgpd",
+	"bgpctl":          "openbgpd",
+	"gobgpd":          "gobgpd",
+	"gobgp":           "gobgpd",
+	"exabgp":          "exabgp",
+	"stayrtr":         "stayrtr",
+	"bgpq4":           "bgpq4",
+	"bgpdump":         "bgpdump",
+	"pmbmpd":          "pmacct",
+	"ip":              "iproute2",
+	"systemd-analyze": "systemd",
+	"useradd":         "passwd",
+	"userdel":         "passwd",
+	"groupadd":        "passwd",
+	"groupdel":        "passwd",
+
+	// The alerting rules' checker (packaging/monitoring).
+	"promtool":   "prometheus",
+	"prometheus": "prometheus",
 }
 
 // Missing returns a sentence naming what is missing among root (when

@@ -266,6 +266,34 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
+// TestMetricConnectionsRefused: connections from an address that is no
+// neighbour are counted in fedrs_connections_refused_total.
+func TestMetricConnectionsRefused(t *testing.T) {
+	e := start(t)
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.99")}}
+	for i := 0; i < 5; i++ {
+		nc, err := d.Dial("tcp", e.fed.Srv.Addrs()[0].String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.Close()
+	}
+	want := `fedrs_connections_refused_total{reason="unconfigured"} 5`
+	var body string
+	rstest.Eventually(t, 5*time.Second, func() bool {
+		body = ""
+		if err := e.cl.Get(rstest.Ctx(t), "/metrics", nil, &body); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Contains(body, want)
+	}, want)
+	for _, r := range []string{"ttl", "limit"} {
+		if w := `fedrs_connections_refused_total{reason="` + r + `"} 0`; !strings.Contains(body, w) {
+			t.Errorf("metrics lack %q", w)
+		}
+	}
+}
+
 func TestMemberAdmin(t *testing.T) {
 	e := start(t)
 	ctx := rstest.Ctx(t)

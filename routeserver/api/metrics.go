@@ -39,11 +39,15 @@ var (
 	descBMPQueueMax = prometheus.NewDesc("fedrs_bmp_queue_limit", "Bound of the BMP collector's queue ([[bmp]] queue).", []string{"collector"}, nil)
 	descBMPMsgs     = prometheus.NewDesc("fedrs_bmp_messages_sent_total", "BMP messages sent to the collector.", []string{"collector"}, nil)
 	descBMPBytes    = prometheus.NewDesc("fedrs_bmp_sent_bytes_total", "Bytes sent to the BMP collector.", []string{"collector"}, nil)
+	descRefused     = prometheus.NewDesc("fedrs_connections_refused_total", "BGP connections refused before a session, by reason: unconfigured (not a configured neighbour's address), ttl (below the member's GTSM bound), limit (the neighbour already had the 2 connections collision detection needs).", []string{"reason"}, nil)
 	descMRTDumps    = prometheus.NewDesc("fedrs_mrt_dumps_total", "Periodic MRT dumps written.", nil, nil)
 	descMRTFailures = prometheus.NewDesc("fedrs_mrt_dump_failures_total", "Periodic MRT dumps that failed.", nil, nil)
 	descMRTLast     = prometheus.NewDesc("fedrs_mrt_last_dump_timestamp_seconds", "Time of the last periodic MRT dump written (Unix seconds).", nil, nil)
 	descMRTDuration = prometheus.NewDesc("fedrs_mrt_last_dump_duration_seconds", "How long the last periodic MRT dump took.", nil, nil)
 	descMRTRoutes   = prometheus.NewDesc("fedrs_mrt_last_dump_routes", "Routes in the last periodic MRT dump.", nil, nil)
+	descAdminDown   = prometheus.NewDesc("fedrs_session_admin_down", "1 while the neighbour's session is kept down on purpose: member shutdown, shutdown = true in the configuration, maintenance (not a max_prefixes teardown).", []string{"member", "neighbor"}, nil)
+	descMaxPrefixes = prometheus.NewDesc("fedrs_max_prefixes", "The member's max_prefixes limit on accepted routes, per family, from the running configuration (absent where there is no limit).", []string{"member", "family"}, nil)
+	descReloads     = prometheus.NewDesc("fedrs_reloads_total", "Configuration reloads since the start (API, fedrs reload, SIGHUP) by result: applied, or refused (the running configuration stayed).", []string{"result"}, nil)
 )
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(c, ch) }
@@ -65,6 +69,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(descState, prometheus.GaugeValue, float64(info.State), name, addr)
 		ch <- prometheus.MustNewConstMetric(descEstablished, prometheus.GaugeValue, est, name, addr)
+		adminDown := 0.0
+		if info.AdminShutdown {
+			adminDown = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descAdminDown, prometheus.GaugeValue, adminDown, name, addr)
 		ch <- prometheus.MustNewConstMetric(descFlaps, prometheus.CounterValue, float64(info.Flaps), name, addr)
 		ch <- prometheus.MustNewConstMetric(descUpdIn, prometheus.CounterValue, float64(info.UpdIn), name, addr)
 		ch <- prometheus.MustNewConstMetric(descUpdOut, prometheus.CounterValue, float64(info.UpdOut), name, addr)
@@ -78,11 +87,24 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(pending), name, addr)
 	}
+	for _, m := range cfg.Members {
+		for fam, max := range map[string]int{"ipv4": m.MaxPrefixes.IPv4, "ipv6": m.MaxPrefixes.IPv6} {
+			if max > 0 {
+				ch <- prometheus.MustNewConstMetric(descMaxPrefixes, prometheus.GaugeValue, float64(max), m.Name, fam)
+			}
+		}
+	}
+	applied, refused := srv.Reloads()
+	ch <- prometheus.MustNewConstMetric(descReloads, prometheus.CounterValue, float64(applied), "applied")
+	ch <- prometheus.MustNewConstMetric(descReloads, prometheus.CounterValue, float64(refused), "refused")
 	tot := srv.RIB().Totals()
 	ch <- prometheus.MustNewConstMetric(descRIBPrefixes, prometheus.GaugeValue, float64(tot.Prefixes[bgp.IPv4Unicast]), "ipv4")
 	ch <- prometheus.MustNewConstMetric(descRIBPrefixes, prometheus.GaugeValue, float64(tot.Prefixes[bgp.IPv6Unicast]), "ipv6")
 	ch <- prometheus.MustNewConstMetric(descRIBRoutes, prometheus.GaugeValue, float64(tot.Routes))
 	ch <- prometheus.MustNewConstMetric(descAttrSets, prometheus.GaugeValue, float64(tot.AttrSets))
+	for reason, n := range srv.ConnectionsRefused() {
+		ch <- prometheus.MustNewConstMetric(descRefused, prometheus.CounterValue, float64(n), reason)
+	}
 	m := 0.0
 	if srv.InMaintenance() {
 		m = 1

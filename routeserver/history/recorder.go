@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/netip"
 	"net/url"
@@ -187,6 +188,10 @@ func Open(path string, opts Options) (*Recorder, error) {
 			return nil, fmt.Errorf("%s: the directory %s does not exist", path, dir)
 		}
 	}
+	created, err := createPrivate(path)
+	if err != nil {
+		return nil, err
+	}
 	// WAL is switched on only once the file is known to be ours: the
 	// pragma rewrites the header of whatever database it is given.
 	db, err := sql.Open("sqlite", dsn(path, "rwc", "synchronous(NORMAL)", "busy_timeout(10000)", "cache_size(-32000)", "temp_store(MEMORY)"))
@@ -205,6 +210,13 @@ func Open(path string, opts Options) (*Recorder, error) {
 	if err != nil {
 		db.Close()
 		return nil, err
+	}
+	if !created {
+		// A database an earlier fedrs created readable by everyone.
+		if err := restrictModes(path, opts.Log); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	if _, err := db.ExecContext(ctx, "PRAGMA journal_mode = WAL"); err != nil {
 		db.Close()
@@ -506,3 +518,51 @@ type Status struct{ *Recorder }
 
 // Stats returns the recorder's Stats.
 func (s Status) Stats() any { return s.Recorder.Stats() }
+
+// dbFileMode is the mode of the history database: the routing record of
+// the federation is for the daemon's user and group (operators added to
+// the group read it with fedrs history), not for everyone on the host.
+// SQLite creates the -wal and -shm files with the database's mode.
+const dbFileMode = 0o640
+
+// createPrivate creates the database file with dbFileMode (whatever the
+// umask) if it does not exist, and reports whether it did.
+func createPrivate(path string) (bool, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, dbFileMode)
+	if errors.Is(err, fs.ErrExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("%s: creating the history database: %w", path, err)
+	}
+	defer f.Close()
+	if err := f.Chmod(dbFileMode); err != nil {
+		return true, fmt.Errorf("%s: %w", path, err)
+	}
+	return true, nil
+}
+
+// restrictModes takes the access of others away from an existing database
+// and its -wal and -shm files (leaving the owner's and group's).
+func restrictModes(path string, log *slog.Logger) error {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		m := st.Mode().Perm()
+		if m&0o007 == 0 {
+			continue
+		}
+		if err := os.Chmod(p, m&^0o007); err != nil {
+			return fmt.Errorf("%s is readable by every user of the host and could not be restricted: %w", p, err)
+		}
+		if log != nil {
+			log.Warn("history: took the access of other users away from a database file", "file", p, "was", fmt.Sprintf("%#o", m), "now", fmt.Sprintf("%#o", m&^0o007))
+		}
+	}
+	return nil
+}

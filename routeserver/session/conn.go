@@ -15,9 +15,21 @@ import (
 
 // Timers outside the negotiated hold time.
 const (
-	openSentHold    = 4 * time.Minute // RFC 4271 §8.2.2 "large value"
-	notifyTimeout   = time.Second     // for writing a NOTIFICATION before closing
-	minSendHold     = time.Minute     // floor of the send hold timer
+	// openSentHold is how long a connection waits for the neighbour's
+	// OPEN by default (Config.OpenSentHold). RFC 4271 §8.2.2 suggests a
+	// "large value" (4 minutes); a router sends its OPEN as soon as the
+	// connection is up, and a connection that stays silent holds a
+	// descriptor and one of the neighbour's two connection slots, so
+	// fedrs waits 30 s.
+	openSentHold = 30 * time.Second
+	// openConfirmHold bounds OpenConfirm when no hold time was negotiated.
+	openConfirmHold = 4 * time.Minute
+	// maxConns is the connections a neighbour may have at once: what
+	// collision detection (RFC 4271 §6.8) needs, one connection in
+	// OpenConfirm or Established and one being resolved against it.
+	maxConns        = 2
+	notifyTimeout   = time.Second // for writing a NOTIFICATION before closing
+	minSendHold     = time.Minute // floor of the send hold timer
 	writeChunkBytes = 32 << 10
 	// writeCoalesce is the least time between two bursts of UPDATEs to a
 	// peer: changes arriving meanwhile are gathered (the RIB keeps only
@@ -38,6 +50,10 @@ type conn struct {
 	r        *reader
 	st       atomic.Uint32
 	neg      *Negotiated // set before OpenConfirm, read-only after
+	started  time.Time
+	// heard is set once the neighbour has sent a message on the
+	// connection: a silent one may be replaced by a newer one.
+	heard atomic.Bool
 
 	wmu       sync.Mutex
 	kickCh    chan struct{}
@@ -51,7 +67,7 @@ type conn struct {
 
 func newConn(p *Peer, nc net.Conn, outbound bool) *conn {
 	c := &conn{
-		p: p, nc: nc, outbound: outbound, r: newReader(nc),
+		p: p, nc: nc, outbound: outbound, r: newReader(nc), started: time.Now(),
 		kickCh: make(chan struct{}, 1), goCh: make(chan Outbox, 1), closed: make(chan struct{}),
 	}
 	c.st.Store(uint32(Active))
@@ -100,12 +116,13 @@ func (c *conn) handshake() {
 		c.close(nil, "sending OPEN failed", err)
 		return
 	}
-	c.nc.SetReadDeadline(time.Now().Add(openSentHold))
+	c.nc.SetReadDeadline(time.Now().Add(p.cfg.OpenSentHold))
 	typ, body, err := c.r.next()
 	if err != nil {
 		c.readFailed(err, "OpenSent")
 		return
 	}
+	c.heard.Store(true)
 	p.msgIn.Add(1)
 	switch typ {
 	case bgp.MsgOpen:
@@ -148,7 +165,7 @@ func (c *conn) handshake() {
 	if neg.HoldTime > 0 {
 		c.nc.SetReadDeadline(time.Now().Add(neg.HoldTime))
 	} else {
-		c.nc.SetReadDeadline(time.Now().Add(openSentHold))
+		c.nc.SetReadDeadline(time.Now().Add(openConfirmHold))
 	}
 	typ, body, err = c.r.next()
 	if err != nil {

@@ -147,7 +147,9 @@ func (p *Peer) Run(ctx context.Context) {
 					// the new connection.
 					p.reject(e.nc, &bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeaseCollision})
 				default:
-					startConn(e.nc, false)
+					if p.admit(e.nc, conns) {
+						startConn(e.nc, false)
+					}
 				}
 			case evDialed:
 				dialing = false
@@ -159,6 +161,10 @@ func (p *Peer) Run(ctx context.Context) {
 				}
 				if p.isAdminDown() || p.current != nil {
 					p.reject(e.nc, &bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeaseCollision})
+					break
+				}
+				if !p.admit(e.nc, conns) {
+					schedule(backoff())
 					break
 				}
 				startConn(e.nc, true)
@@ -237,6 +243,53 @@ func (p *Peer) Run(ctx context.Context) {
 func retryDelay(base time.Duration, failures int, randN func(int64) int64) time.Duration {
 	d := base << min(max(failures-1, 0), 3)
 	return d*3/4 + time.Duration(randN(int64(d/2)+1))
+}
+
+// admit decides whether a new connection (incoming, or one Run dialed)
+// may start its handshake:
+// a neighbour has at most maxConns connections at once (RFC 4271 §6.8
+// needs one in OpenConfirm or Established and one being resolved). At
+// the limit, the oldest incoming connection on which the neighbour has
+// sent nothing gives way to the new one (a router sends its OPEN at once;
+// a silent connection is stale or not a router); if there is none, the
+// new connection is refused at once. Either is counted and logged at
+// most once a minute.
+func (p *Peer) admit(nc net.Conn, conns map[*conn]bool) bool {
+	live := 0
+	var silent *conn
+	for c := range conns {
+		select {
+		case <-c.closed:
+			continue
+		default:
+		}
+		live++
+		if !c.outbound && !c.heard.Load() && (silent == nil || c.started.Before(silent.started)) {
+			silent = c
+		}
+	}
+	if live < maxConns {
+		return true
+	}
+	p.refusedConns.Add(1)
+	if p.cfg.RefusedConns != nil {
+		p.cfg.RefusedConns.Add(1)
+	}
+	what := "refused a new connection: the neighbour already has the connections collision detection needs"
+	if silent != nil {
+		what = "closed the oldest connection on which the neighbour has sent nothing, to take a new one"
+	}
+	p.limitQuiet++
+	if now := time.Now(); now.Sub(p.limitLogAt) >= time.Minute {
+		p.log.Warn(what, "limit", maxConns, "remote", nc.RemoteAddr().String(), "refused_since_last_line", p.limitQuiet)
+		p.limitLogAt, p.limitQuiet = now, 0
+	}
+	if silent != nil {
+		silent.close(nil, "replaced by a newer connection (at most 2 at a time)", nil)
+		return true
+	}
+	rejectConn(nc, &bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeaseConnRejected})
+	return false
 }
 
 // finish removes a closed connection; it reports whether it was the

@@ -21,6 +21,8 @@ type Listener struct {
 	lookup func(netip.Addr) *Peer
 	lns    []net.Listener
 	wg     sync.WaitGroup
+	// refused counts and logs (rate-limited) the connections refused.
+	refused *refusals
 }
 
 // Listen opens a listener per "address:port". lookup finds the peer for a
@@ -30,7 +32,7 @@ func Listen(ctx context.Context, addrs []string, lookup func(netip.Addr) *Peer, 
 	if log == nil {
 		log = slog.Default()
 	}
-	l := &Listener{log: log, lookup: lookup}
+	l := &Listener{log: log, lookup: lookup, refused: newRefusals(log)}
 	for _, a := range addrs {
 		ap, err := netip.ParseAddrPort(a)
 		if err != nil {
@@ -52,8 +54,16 @@ func Listen(ctx context.Context, addrs []string, lookup func(netip.Addr) *Peer, 
 		// costs other peers nothing; the minimum TTL is set per accepted
 		// connection of a GTSM neighbour only.
 		v6 := ap.Addr().Is6()
+		// The kernel also keeps each connection's SYN (TCP_SAVE_SYN), so
+		// that the TTL of a GTSM neighbour's connection is checked before
+		// anything it sent is read (see accept).
 		lc.Control = func(_, _ string, c syscall.RawConn) error {
-			return control(c, func(fd uintptr) error { return setSendTTL255(fd, v6) })
+			return control(c, func(fd uintptr) error {
+				if err := setSendTTL255(fd, v6); err != nil {
+					return err
+				}
+				return setSaveSYN(fd)
+			})
 		}
 		ln, err := lc.Listen(ctx, network, ap.String())
 		if err != nil {
@@ -114,24 +124,61 @@ func (l *Listener) accept(ln net.Listener) {
 		remote := addrPort(nc.RemoteAddr()).Addr()
 		p := l.lookup(remote)
 		if p == nil {
-			l.log.Warn("connection from an address that is not a configured neighbour; rejected", "remote", nc.RemoteAddr().String())
+			l.refused.refused(remote, RefusedUnconfigured, "connection from an address that is not a configured neighbour; rejected")
 			rejectConn(nc, &bgp.Notification{Code: bgp.ErrCease, Subcode: bgp.CeaseConnRejected})
 			continue
 		}
-		if p.cfg.GTSM {
-			tc := nc.(*net.TCPConn)
-			rc, err := tc.SyscallConn()
-			if err == nil {
-				err = control(rc, func(fd uintptr) error { return setGTSM(fd, !remote.Is4(), p.cfg.GTSMHops) })
-			}
-			if err != nil {
-				l.log.Error("GTSM on accepted connection", "neighbor", p.cfg.Name, "err", err)
-				nc.Close()
-				continue
-			}
+		if p.cfg.GTSM && !l.gtsm(nc, p, remote) {
+			continue
 		}
 		p.Accept(nc)
 	}
+}
+
+// gtsm applies GTSM (RFC 5082) to a connection accepted from neighbour p
+// before anything is read from it: the TTL of the SYN that opened it,
+// which the listener kept, must be at least 256 minus the member's hops,
+// or the connection is closed unread and without a NOTIFICATION (a
+// packet below the bound is to be dropped, not answered). The minimum TTL
+// is then set on the connection for the segments still to come. Without
+// a saved SYN (a connection accepted with a SYN cookie) only the minimum
+// TTL applies, to what arrives from then on. It reports whether the
+// connection may go on.
+func (l *Listener) gtsm(nc net.Conn, p *Peer, remote netip.Addr) bool {
+	minTTL := 256 - p.cfg.GTSMHops
+	rc, err := nc.(*net.TCPConn).SyscallConn()
+	var ttl int
+	if err == nil {
+		err = control(rc, func(fd uintptr) error {
+			var serr error
+			ttl, serr = synTTL(fd)
+			if errors.Is(serr, errNoSavedSYN) {
+				ttl = -1
+				return nil
+			}
+			return serr
+		})
+	}
+	if err != nil {
+		l.log.Error("GTSM: reading the TTL of the connection's SYN", "neighbor", p.cfg.Name, "err", err)
+		nc.Close()
+		return false
+	}
+	if ttl >= 0 && ttl < minTTL {
+		nc.Close()
+		l.refused.refused(remote, RefusedTTL, "connection refused unread: TTL too low for GTSM",
+			"neighbor", p.cfg.Name, "ttl", ttl, "min_ttl", minTTL)
+		return false
+	}
+	if ttl < 0 {
+		l.log.Debug("GTSM: no saved SYN (SYN cookie?); the minimum TTL applies from now on", "neighbor", p.cfg.Name)
+	}
+	if err := control(rc, func(fd uintptr) error { return setGTSM(fd, !remote.Is4(), p.cfg.GTSMHops) }); err != nil {
+		l.log.Error("GTSM on accepted connection", "neighbor", p.cfg.Name, "err", err)
+		nc.Close()
+		return false
+	}
+	return true
 }
 
 // Close stops accepting.
@@ -140,4 +187,5 @@ func (l *Listener) Close() {
 		ln.Close()
 	}
 	l.wg.Wait()
+	l.refused.stop()
 }

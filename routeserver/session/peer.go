@@ -68,6 +68,14 @@ type Config struct {
 	AddPathTx  bool
 	// GracefulRestart announces the helper capability.
 	GracefulRestart bool
+	// RefusedConns, when set, counts (besides the peer's own counter)
+	// the connections refused for the limit per neighbour; a server
+	// shares one among its peers so that the total outlives a peer
+	// removed by a reload.
+	RefusedConns *atomic.Uint64
+	// OpenSentHold is how long a connection waits for the neighbour's
+	// OPEN; default 30 s (RFC 4271 suggests 4 minutes).
+	OpenSentHold time.Duration
 	// WriteBuffers, when set, lends the writer the buffer it builds
 	// UPDATEs in for each burst (New must return a *[]byte); a server
 	// shares one pool among its peers so that idle sessions hold no
@@ -145,6 +153,11 @@ type Info struct {
 	Flaps                           uint64
 	MsgIn, MsgOut                   uint64
 	UpdIn, UpdOut                   uint64
+
+	// AdminShutdown: AdminDown because of an administrative shutdown
+	// (Shutdown: an operator, the configuration, maintenance), not a
+	// maximum-prefix teardown waiting for an operator.
+	AdminShutdown bool
 }
 
 // NotificationEvent is a NOTIFICATION with the time it was sent or
@@ -184,7 +197,19 @@ type Peer struct {
 	idleUntil time.Time
 	estConn   *conn // the established connection, for other goroutines
 	current   *conn // the established connection, owned by Run
+
+	// refusedConns counts the connections refused or replaced because
+	// the neighbour had maxConns already; limitLogAt and limitQuiet (Run's)
+	// rate-limit their log.
+	refusedConns atomic.Uint64
+	limitLogAt   time.Time
+	limitQuiet   int
 }
+
+// RefusedConns returns the connections from the neighbour refused (or
+// replaced while silent) because it had as many as collision detection
+// needs already.
+func (p *Peer) RefusedConns() uint64 { return p.refusedConns.Load() }
 
 // NewPeer returns a peer; Run starts it.
 func NewPeer(cfg Config, h Handler, log *slog.Logger) *Peer {
@@ -193,6 +218,9 @@ func NewPeer(cfg Config, h Handler, log *slog.Logger) *Peer {
 	}
 	if cfg.ConnectRetry == 0 {
 		cfg.ConnectRetry = 30 * time.Second
+	}
+	if cfg.OpenSentHold == 0 {
+		cfg.OpenSentHold = openSentHold
 	}
 	if cfg.GTSM && cfg.GTSMHops == 0 {
 		cfg.GTSMHops = 1
@@ -227,7 +255,7 @@ func (p *Peer) Info() Info {
 		Name: p.cfg.Name, PeerAddr: p.cfg.PeerAddr, State: p.State(), Since: p.since,
 		Negotiated: p.neg, DownSince: p.downSince, LastUp: p.lastUp,
 		LastError: p.lastErr, LastErrorAt: p.lastErrAt, LastNotifySent: p.lastSent, LastNotifyRecvd: p.lastRecvd,
-		AdminDown: p.adminDown, IdleUntil: p.idleUntil, Flaps: p.flaps.Load(),
+		AdminDown: p.adminDown, AdminShutdown: p.adminDown && p.adminNote != nil, IdleUntil: p.idleUntil, Flaps: p.flaps.Load(),
 		MsgIn: p.msgIn.Load(), MsgOut: p.msgOut.Load(), UpdIn: p.updIn.Load(), UpdOut: p.updOut.Load(),
 	}
 }

@@ -107,12 +107,17 @@ var testLog = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level
 
 func startRS(t *testing.T, listen string, cfgs ...session.Config) *rs {
 	t.Helper()
+	return startRSLog(t, listen, testLog, cfgs...)
+}
+
+func startRSLog(t *testing.T, listen string, log *slog.Logger, cfgs ...session.Config) *rs {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &rs{peers: map[netip.Addr]*session.Peer{}, h: newRecorder()}
 	for _, c := range cfgs {
-		r.peers[c.PeerAddr] = session.NewPeer(c, r.h, testLog)
+		r.peers[c.PeerAddr] = session.NewPeer(c, r.h, log)
 	}
-	ln, err := session.Listen(ctx, []string{listen}, func(a netip.Addr) *session.Peer { return r.peers[a] }, testLog)
+	ln, err := session.Listen(ctx, []string{listen}, func(a netip.Addr) *session.Peer { return r.peers[a] }, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -383,6 +388,11 @@ func rawEstablish(t *testing.T, port int, local string, asn uint32) net.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { nc.Close() })
+	return rawHandshake(t, nc, asn)
+}
+
+// rawOpen is an OPEN (and a KEEPALIVE after it) from asn.
+func rawOpen(asn uint32) []byte {
 	caps := []gobgp.ParameterCapabilityInterface{gobgp.NewCapMultiProtocol(gobgp.RF_IPv4_UC), gobgp.NewCapRouteRefresh(), gobgp.NewCapFourOctetASNumber(asn)}
 	myAS := uint16(asn)
 	if asn > 0xffff {
@@ -391,7 +401,14 @@ func rawEstablish(t *testing.T, port int, local string, asn uint32) net.Conn {
 	open := gobgp.NewBGPOpenMessage(myAS, 90, "10.0.0.99", []gobgp.OptionParameterInterface{gobgp.NewOptionParameterCapability(caps)})
 	b, _ := open.Serialize()
 	ka, _ := gobgp.NewBGPKeepAliveMessage().Serialize()
-	nc.Write(append(b, ka...))
+	return append(b, ka...)
+}
+
+// rawHandshake sends OPEN and KEEPALIVE on nc and reads up to the
+// route server's KEEPALIVE.
+func rawHandshake(t *testing.T, nc net.Conn, asn uint32) net.Conn {
+	t.Helper()
+	nc.Write(rawOpen(asn))
 	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
 	for {
 		h := make([]byte, 19)

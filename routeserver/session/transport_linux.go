@@ -3,6 +3,7 @@
 package session
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"syscall"
@@ -76,4 +77,43 @@ func control(c syscall.RawConn, f func(fd uintptr) error) error {
 		return err
 	}
 	return ferr
+}
+
+// setSaveSYN makes the listening socket keep the SYN of each connection
+// (TCP_SAVE_SYN), so that synTTL can read its TTL once it is accepted.
+func setSaveSYN(fd uintptr) error {
+	if err := unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_SAVE_SYN, 1); err != nil {
+		return fmt.Errorf("setting TCP_SAVE_SYN on the listening socket: %w", err)
+	}
+	return nil
+}
+
+// errNoSavedSYN: the kernel kept no SYN for the connection (it was
+// accepted with a SYN cookie, or the listener does not save SYNs).
+var errNoSavedSYN = errors.New("no saved SYN")
+
+// synTTL returns the TTL (IPv4) or hop limit (IPv6) of the SYN that
+// opened the accepted connection fd, from the IP header the kernel kept
+// (TCP_SAVED_SYN; reading it frees it).
+func synTTL(fd uintptr) (int, error) {
+	var buf [512]byte
+	l := uint32(len(buf))
+	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, fd, unix.IPPROTO_TCP, unix.TCP_SAVED_SYN,
+		uintptr(unsafePointer(&buf[0])), uintptr(unsafePointer(&l)), 0)
+	if e == unix.ENOENT {
+		return 0, errNoSavedSYN
+	}
+	if e != 0 {
+		return 0, fmt.Errorf("reading the saved SYN: %w", e)
+	}
+	b := buf[:min(int(l), len(buf))]
+	switch {
+	case len(b) == 0:
+		return 0, errNoSavedSYN
+	case b[0]>>4 == 4 && len(b) >= 20:
+		return int(b[8]), nil
+	case b[0]>>4 == 6 && len(b) >= 40:
+		return int(b[7]), nil
+	}
+	return 0, fmt.Errorf("saved SYN: not an IP header (% x)", b[:min(len(b), 8)])
 }

@@ -25,3 +25,9 @@ func control(c syscall.RawConn, f func(fd uintptr) error) error {
 	}
 	return ferr
 }
+
+func setSaveSYN(fd uintptr) error { return nil }
+
+var errNoSavedSYN = errors.New("no saved SYN")
+
+func synTTL(fd uintptr) (int, error) { return 0, errNoSavedSYN }
