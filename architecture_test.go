@@ -55,6 +55,8 @@ var mayImport = map[string][]string{
 	"lab/interop": {},
 	"lab/member":  {"routeserver/speaker"},
 	"lab/rstest":  {"conf", "lab/member", "routeserver"},
+	// The package builder (nfpm), its own command so fedrs never links nfpm.
+	"packaging": {},
 	// The binary.
 	"cmd/fedrs": {"conf", "rpki", "routeserver", "routeserver/api", "routeserver/bmp", "routeserver/demo", "routeserver/history", "routeserver/instance", "routeserver/mrt", "routeserver/sdnotify", "lab", "lab/bench"},
 }
@@ -65,6 +67,8 @@ var notLinked = []string{
 	"github.com/osrg/gobgp/v3/pkg/server",
 	"github.com/osrg/gobgp/v3/api",
 	"google.golang.org/grpc",
+	// The package builder's (packaging/).
+	"github.com/goreleaser/nfpm/v2",
 }
 
 type listed struct {

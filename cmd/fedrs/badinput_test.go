@@ -176,6 +176,10 @@ func TestBadInput(t *testing.T) {
 		{args: []string{"--bogus"}, code: 2, want: "unknown flag --bogus"},
 		{args: []string{"help", "lg", "nothing"}, code: 2, want: `lg: unknown command "nothing"`},
 		{args: []string{"version", "now"}, code: 2, want: `unexpected argument "now"`},
+		{args: []string{"man", "now"}, code: 2, want: `"now"`},
+		{args: []string{"man", "-o", "/dev/null/man"}, code: 1, want: "/dev/null/man"},
+		{args: []string{"completion", "fish"}, code: 2, want: `unknown shell "fish"`},
+		{args: []string{"completion"}, code: 2, want: "bash or zsh"},
 
 		// run
 		{args: []string{"run", "-c", missing}, code: 1, want: missing},

@@ -59,6 +59,8 @@ var examples = map[string]string{
 	"lab bench":             "fedrs lab bench --sizes 10x1000 --contenders fedrs,bird",
 	"version":               "fedrs version\nfedrs --version",
 	"help":                  "fedrs help\nfedrs help lg routes",
+	"man":                   "fedrs man -o /tmp/man && man -l /tmp/man/fedrs.1",
+	"completion":            "fedrs completion bash > /etc/bash_completion.d/fedrs",
 }
 
 // decorate completes the command tree: every command's help shows its

@@ -45,6 +45,8 @@ func newApp() *cli.App {
 			labCommand(),
 			versionCommand(),
 			helpCommand(),
+			manCommand(),
+			completionCommand(),
 		},
 		Flags:       []cli.Flag{&cli.BoolFlag{Name: "version", Aliases: []string{"v"}, Usage: "print the version"}},
 		HideVersion: true,
