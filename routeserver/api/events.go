@@ -267,24 +267,9 @@ func (a *API) sessionHistory(r *http.Request, member string, since, until time.T
 
 func (a *API) historySessions(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	member, err := a.viewerMember(viewerOf(r), strings.TrimSpace(q.Get("member")))
+	member, since, until, status, err := a.memberPeriod(r, sessionsPeriod)
 	if err != nil {
-		writeErr(w, eventsStatus(err), err)
-		return
-	}
-	now := time.Now()
-	since, err := parseTime(q, "since", now.Add(-sessionsPeriod))
-	if err != nil {
-		writeErr(w, eventsStatus(err), err)
-		return
-	}
-	until, err := parseTime(q, "until", now)
-	if err != nil {
-		writeErr(w, eventsStatus(err), err)
-		return
-	}
-	if !until.After(since) {
-		writeErr(w, http.StatusBadRequest, fmt.Errorf("until %s is not after since %s", until.Format(time.RFC3339), since.Format(time.RFC3339)))
+		writeErr(w, status, err)
 		return
 	}
 	limit := 100
@@ -325,25 +310,9 @@ func (a *API) filteredCounts(r *http.Request, member string, since, until time.T
 }
 
 func (a *API) historyFiltered(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	member, err := a.viewerMember(viewerOf(r), strings.TrimSpace(q.Get("member")))
+	member, since, until, status, err := a.memberPeriod(r, filteredPeriod)
 	if err != nil {
-		writeErr(w, eventsStatus(err), err)
-		return
-	}
-	now := time.Now()
-	since, err := parseTime(q, "since", now.Add(-filteredPeriod))
-	if err != nil {
-		writeErr(w, eventsStatus(err), err)
-		return
-	}
-	until, err := parseTime(q, "until", now)
-	if err != nil {
-		writeErr(w, eventsStatus(err), err)
-		return
-	}
-	if !until.After(since) {
-		writeErr(w, http.StatusBadRequest, fmt.Errorf("until %s is not after since %s", until.Format(time.RFC3339), since.Format(time.RFC3339)))
+		writeErr(w, status, err)
 		return
 	}
 	out, err := a.filteredCounts(r, member, since, until)
@@ -352,4 +321,25 @@ func (a *API) historyFiltered(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// memberPeriod reads a history query's member (narrowed to the viewer)
+// and its [since, until) period (default: the last period until now); on
+// error it also returns the HTTP status.
+func (a *API) memberPeriod(r *http.Request, period time.Duration) (member string, since, until time.Time, status int, err error) {
+	q := r.URL.Query()
+	if member, err = a.viewerMember(viewerOf(r), strings.TrimSpace(q.Get("member"))); err != nil {
+		return "", since, until, eventsStatus(err), err
+	}
+	now := time.Now()
+	if since, err = parseTime(q, "since", now.Add(-period)); err != nil {
+		return "", since, until, eventsStatus(err), err
+	}
+	if until, err = parseTime(q, "until", now); err != nil {
+		return "", since, until, eventsStatus(err), err
+	}
+	if !until.After(since) {
+		return "", since, until, http.StatusBadRequest, fmt.Errorf("until %s is not after since %s", until.Format(time.RFC3339), since.Format(time.RFC3339))
+	}
+	return member, since, until, http.StatusOK, nil
 }
